@@ -1,0 +1,15 @@
+import { integer, text } from 'drizzle-orm/pg-core';
+import { pgTable } from './table.ts';
+import { createdAt, primaryId, updatedAt } from './columns.ts';
+
+/** The tenant. Every other row belongs to exactly one company. */
+export const companies = pgTable('companies', {
+  id: primaryId(),
+  name: text().notNull(),
+  /** Prefix of human issue identifiers (`HB-12`). */
+  issuePrefix: text().notNull().default('HB'),
+  /** Last issue number handed out; incremented atomically by createIssue. */
+  issueCounter: integer().notNull().default(0),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});

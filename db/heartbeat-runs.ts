@@ -1,0 +1,107 @@
+import { sql } from 'drizzle-orm';
+import {
+  type AnyPgColumn,
+  bigint,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  text,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { pgTable } from './table.ts';
+import { agents } from './agents.ts';
+import { createdAt, primaryId, timestamptz, updatedAt } from './columns.ts';
+import { companies } from './companies.ts';
+import {
+  issueCommentStatusEnum,
+  livenessStateEnum,
+  runStatusEnum,
+  triggerDetailEnum,
+  wakeupSourceEnum,
+} from './enums.ts';
+import { issues } from './issues.ts';
+
+/** One execution of an agent (engine-spec §1, heartbeat_runs), plus this project's additions. */
+export const heartbeatRuns = pgTable(
+  'heartbeat_runs',
+  {
+    id: primaryId(),
+    companyId: uuid()
+      .notNull()
+      .references(() => companies.id, { onDelete: 'cascade' }),
+    agentId: uuid()
+      .notNull()
+      .references(() => agents.id, { onDelete: 'cascade' }),
+    /**
+     * Mirrors `context_snapshot->>'issueId'` as a real column so runs can be filtered, joined and
+     * paged by issue through an index and a foreign key.
+     */
+    issueId: uuid().references(() => issues.id, { onDelete: 'set null' }),
+    invocationSource: wakeupSourceEnum().notNull().default('on_demand'),
+    triggerDetail: triggerDetailEnum(),
+    status: runStatusEnum().notNull().default('queued'),
+    startedAt: timestamptz(),
+    finishedAt: timestamptz(),
+    error: text(),
+    errorCode: text(),
+    wakeupRequestId: uuid(),
+    exitCode: integer(),
+    signal: text(),
+    usageJson: jsonb().$type<Record<string, unknown>>(),
+    resultJson: jsonb().$type<Record<string, unknown>>(),
+    contextSnapshot: jsonb().$type<Record<string, unknown>>().notNull().default({}),
+    sessionIdBefore: text(),
+    sessionIdAfter: text(),
+    logStore: text(),
+    logRef: text(),
+    logSha256: text(),
+    logBytes: bigint({ mode: 'number' }),
+    logCompressed: boolean().notNull().default(false),
+    stdoutExcerpt: text(),
+    stderrExcerpt: text(),
+    externalRunId: text(),
+    processPid: integer(),
+    processGroupId: integer(),
+    processStartedAt: timestamptz(),
+    lastOutputAt: timestamptz(),
+    lastOutputSeq: integer().notNull().default(0),
+    lastOutputStream: text(),
+    lastOutputBytes: bigint({ mode: 'number' }),
+    retryOfRunId: uuid().references((): AnyPgColumn => heartbeatRuns.id, { onDelete: 'set null' }),
+    processLossRetryCount: integer().notNull().default(0),
+    scheduledRetryAt: timestamptz(),
+    scheduledRetryAttempt: integer().notNull().default(0),
+    scheduledRetryReason: text(),
+    issueCommentStatus: issueCommentStatusEnum().notNull().default('not_applicable'),
+    issueCommentSatisfiedByCommentId: uuid(),
+    issueCommentRetryQueuedAt: timestamptz(),
+    livenessState: livenessStateEnum(),
+    livenessReason: text(),
+    nextAction: text(),
+    continuationAttempt: integer().notNull().default(0),
+    lastUsefulActionAt: timestamptz(),
+    /** The engine instance executing the run; its lapsed lease makes the run an orphan (Decisions 9). */
+    ownerInstanceId: uuid(),
+    /** Host the run's process lives on: pid checks only make sense on that host. */
+    ownerHost: text(),
+    /** Last allocated event seq; events take `last_event_seq + 1` atomically (Decisions 3). */
+    lastEventSeq: integer().notNull().default(0),
+    /** SHA-256 of the run's bearer token; the token is valid only while the run is active. */
+    runTokenHash: text(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('runs_company_agent_started_idx').on(t.companyId, t.agentId, t.startedAt),
+    index('runs_company_liveness_created_idx').on(t.companyId, t.livenessState, t.createdAt),
+    index('runs_company_status_output_idx').on(t.companyId, t.status, t.lastOutputAt),
+    index('runs_status_retry_due_idx').on(t.status, t.scheduledRetryAt),
+    index('runs_agent_status_idx').on(t.agentId, t.status),
+    index('runs_company_created_idx').on(t.companyId, t.createdAt, t.id),
+    index('runs_issue_created_idx').on(t.issueId, t.createdAt),
+    index('runs_ctx_issue_idx').on(sql`(${t.contextSnapshot}->>'issueId')`),
+    index('runs_retry_of_idx').on(t.retryOfRunId),
+    index('runs_owner_status_idx').on(t.ownerInstanceId, t.status),
+  ],
+);

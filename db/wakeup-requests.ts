@@ -1,0 +1,49 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, jsonb, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { pgTable } from './table.ts';
+import { agents } from './agents.ts';
+import { createdAt, primaryId, timestamptz, updatedAt } from './columns.ts';
+import { companies } from './companies.ts';
+import { actorTypeEnum, triggerDetailEnum, wakeupSourceEnum, wakeupStatusEnum } from './enums.ts';
+
+/** Every wakeup ever asked for, whatever became of it (engine-spec §1, agent_wakeup_requests). */
+export const wakeupRequests = pgTable(
+  'agent_wakeup_requests',
+  {
+    id: primaryId(),
+    companyId: uuid()
+      .notNull()
+      .references(() => companies.id, { onDelete: 'cascade' }),
+    agentId: uuid()
+      .notNull()
+      .references(() => agents.id, { onDelete: 'cascade' }),
+    source: wakeupSourceEnum().notNull(),
+    triggerDetail: triggerDetailEnum(),
+    reason: text(),
+    payload: jsonb().$type<Record<string, unknown>>(),
+    status: wakeupStatusEnum().notNull().default('queued'),
+    coalescedCount: integer().notNull().default(0),
+    requestedByActorType: actorTypeEnum(),
+    requestedByActorId: text(),
+    idempotencyKey: text(),
+    /** The run this wakeup became or was folded into. Deliberately no FK (engine-spec §1). */
+    runId: uuid(),
+    requestedAt: timestamptz().notNull().defaultNow(),
+    claimedAt: timestamptz(),
+    finishedAt: timestamptz(),
+    error: text(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('wakeups_company_agent_status_idx').on(t.companyId, t.agentId, t.status),
+    index('wakeups_company_requested_idx').on(t.companyId, t.requestedAt),
+    index('wakeups_agent_requested_idx').on(t.agentId, t.requestedAt),
+    index('wakeups_payload_issue_idx').on(sql`(${t.payload}->>'issueId')`),
+    index('wakeups_run_idx').on(t.runId),
+    // Decisions 5: idempotency keys are enforced per (company, agent, key).
+    uniqueIndex('wakeups_idempotency_uq')
+      .on(t.companyId, t.agentId, t.idempotencyKey)
+      .where(sql`${t.idempotencyKey} is not null`),
+  ],
+);

@@ -1,0 +1,67 @@
+// API keys: generation, storage as a digest, and lookup.
+import { createHash, randomBytes } from 'node:crypto';
+import { and, eq, isNull } from 'drizzle-orm';
+import type { Executor } from '../db/client.ts';
+import type { ApiKeyRole } from '../db/enums.ts';
+import { apiKeys } from '../db/schema.ts';
+import { badInput } from './errors.ts';
+import type { Principal } from './principal.ts';
+
+const KEY_PREFIX = 'hb_';
+/** Shortest key we accept when an operator supplies one (HEARTBEAT_BOOTSTRAP_KEY). */
+export const MIN_API_KEY_LENGTH = 24;
+
+export function generateApiKey(): string {
+  return KEY_PREFIX + randomBytes(32).toString('base64url');
+}
+
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+/** `Authorization: Bearer <key>` -> key; anything else -> null. */
+export function parseBearer(header: string | null | undefined): string | null {
+  if (typeof header !== 'string') return null;
+  const match = /^\s*Bearer\s+(\S+)\s*$/i.exec(header);
+  return match ? match[1] : null;
+}
+
+export interface CreatedApiKey {
+  id: string;
+  key: string;
+  keyPrefix: string;
+  role: ApiKeyRole;
+}
+
+export async function createApiKey(
+  db: Executor,
+  input: { companyId: string; name: string; role?: ApiKeyRole; key?: string },
+): Promise<CreatedApiKey> {
+  const key = input.key ?? generateApiKey();
+  if (key.length < MIN_API_KEY_LENGTH || /\s/.test(key)) {
+    throw badInput(`An API key must be at least ${MIN_API_KEY_LENGTH} characters without spaces`);
+  }
+  const keyPrefix = key.slice(0, KEY_PREFIX.length + 6);
+  const [row] = await db
+    .insert(apiKeys)
+    .values({
+      companyId: input.companyId,
+      name: input.name,
+      role: input.role ?? 'admin',
+      keyHash: hashApiKey(key),
+      keyPrefix,
+    })
+    .returning({ id: apiKeys.id, role: apiKeys.role });
+  return { id: row.id, key, keyPrefix, role: row.role };
+}
+
+/** The principal a key stands for, or null for unknown and revoked keys. */
+export async function authenticateApiKey(db: Executor, key: string): Promise<Principal | null> {
+  const [row] = await db
+    .select({ id: apiKeys.id, companyId: apiKeys.companyId, role: apiKeys.role })
+    .from(apiKeys)
+    .where(and(eq(apiKeys.keyHash, hashApiKey(key)), isNull(apiKeys.revokedAt)))
+    .limit(1);
+  if (!row) return null;
+  return { kind: 'apiKey', keyId: row.id, companyId: row.companyId, role: row.role };
+}

@@ -1,0 +1,9 @@
+import type { Database } from '../db/client.ts';
+import type { Principal } from '../engine/principal.ts';
+
+/** What every resolver gets. Built by the server per HTTP request or WebSocket operation. */
+export interface HeartbeatContext {
+  db: Database;
+  /** Null only for anonymous introspection; every other operation is refused without a key. */
+  principal: Principal | null;
+}

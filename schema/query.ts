@@ -1,0 +1,87 @@
+// Root query fields. Every list is a Relay connection scoped to the caller's company.
+import { AgentRef } from './agent.ts';
+import { builder } from './builder.ts';
+import { CompanyRef } from './company.ts';
+import { RunStatusEnum } from './enums.ts';
+import { IssueRef } from './issue.ts';
+import { HeartbeatRunRef } from './run.ts';
+import { companyIdOf } from './tenancy.ts';
+
+const RunFilter = builder.inputType('RunFilter', {
+  fields: (t) => ({
+    agentId: t.globalID({ for: [AgentRef] }),
+    issueId: t.globalID({ for: [IssueRef] }),
+    status: t.field({ type: [RunStatusEnum], description: 'Any of these statuses.' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  viewer: t.drizzleField({
+    type: CompanyRef,
+    description: "The caller's company.",
+    resolve: async (query, _root, _args, ctx) => {
+      const company = await ctx.db.query.companies.findFirst(
+        query({ where: { id: companyIdOf(ctx) } }),
+      );
+      // The key's company is deleted only together with the key, so this is an invariant.
+      if (!company) throw new Error('Company of the authenticated key is missing');
+      return company;
+    },
+  }),
+  agents: t.drizzleConnection({
+    type: 'agents',
+    description: "The company's agents, oldest first.",
+    resolve: (query, _root, _args, ctx) =>
+      ctx.db.query.agents.findMany(
+        query({ where: { companyId: companyIdOf(ctx) }, orderBy: { createdAt: 'asc' } }),
+      ),
+  }),
+  issues: t.drizzleConnection({
+    type: 'issues',
+    description: "The company's issues, newest first.",
+    resolve: (query, _root, _args, ctx) =>
+      ctx.db.query.issues.findMany(
+        query({ where: { companyId: companyIdOf(ctx) }, orderBy: { createdAt: 'desc' } }),
+      ),
+  }),
+  runs: t.drizzleConnection({
+    type: 'heartbeatRuns',
+    description: "The company's heartbeat runs, newest first.",
+    args: { filter: t.arg({ type: RunFilter }) },
+    resolve: (query, _root, { filter }, ctx) =>
+      ctx.db.query.heartbeatRuns.findMany(
+        query({
+          where: {
+            companyId: companyIdOf(ctx),
+            ...(filter?.agentId ? { agentId: filter.agentId.id } : {}),
+            ...(filter?.issueId ? { issueId: filter.issueId.id } : {}),
+            ...(filter?.status?.length ? { status: { in: filter.status } } : {}),
+          },
+          orderBy: { createdAt: 'desc' },
+        }),
+      ),
+  }),
+  agent: t.drizzleField({
+    type: AgentRef,
+    nullable: true,
+    args: { id: t.arg.globalID({ required: true, for: [AgentRef] }) },
+    resolve: (query, _root, { id }, ctx) =>
+      ctx.db.query.agents.findFirst(query({ where: { id: id.id, companyId: companyIdOf(ctx) } })),
+  }),
+  issue: t.drizzleField({
+    type: IssueRef,
+    nullable: true,
+    args: { id: t.arg.globalID({ required: true, for: [IssueRef] }) },
+    resolve: (query, _root, { id }, ctx) =>
+      ctx.db.query.issues.findFirst(query({ where: { id: id.id, companyId: companyIdOf(ctx) } })),
+  }),
+  run: t.drizzleField({
+    type: HeartbeatRunRef,
+    nullable: true,
+    args: { id: t.arg.globalID({ required: true, for: [HeartbeatRunRef] }) },
+    resolve: (query, _root, { id }, ctx) =>
+      ctx.db.query.heartbeatRuns.findFirst(
+        query({ where: { id: id.id, companyId: companyIdOf(ctx) } }),
+      ),
+  }),
+}));

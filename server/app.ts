@@ -1,0 +1,70 @@
+// One Heartbeat process: database (embedded or DATABASE_URL), migrations, first-start bootstrap,
+// and the HTTP/WebSocket server; `close()` takes it all down in reverse order.
+import { join, resolve } from 'node:path';
+import { connectDatabase } from '../db/client.ts';
+import { startEmbeddedPostgres } from '../db/embedded.ts';
+import { migrateDatabase } from '../db/migrate.ts';
+import { bootstrapIfEmpty, type BootstrapResult } from '../engine/bootstrap.ts';
+import type { HeartbeatConfig } from './config.ts';
+import { startHttpServer } from './http-server.ts';
+import type { Logger } from './logger.ts';
+
+export interface HeartbeatApp {
+  url: string;
+  graphqlUrl: string;
+  port: number;
+  /** Where the data lives: the embedded cluster's URL or DATABASE_URL. */
+  databaseUrl: string;
+  embedded: boolean;
+  /** Set on the start that created the first company and its admin key. */
+  bootstrap: BootstrapResult | null;
+  close(): Promise<void>;
+}
+
+export async function startHeartbeat(config: HeartbeatConfig, logger: Logger): Promise<HeartbeatApp> {
+  const embedded = config.databaseUrl
+    ? null
+    : await startEmbeddedPostgres({
+        dataDir: resolve(join(config.dataDir, 'pg')),
+        port: config.embeddedPostgresPort,
+        log: (line) => logger.debug({ postgres: line.trimEnd() }, 'embedded postgres'),
+      });
+  const databaseUrl = config.databaseUrl ?? embedded!.url;
+  const cleanups: Array<() => Promise<unknown>> = embedded ? [() => embedded.stop()] : [];
+  const closeAll = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  };
+
+  try {
+    await migrateDatabase(databaseUrl);
+    const connection = connectDatabase(databaseUrl);
+    cleanups.push(() => connection.close());
+    const bootstrap = await bootstrapIfEmpty(connection.db, {
+      companyName: config.companyName,
+      adminKey: config.bootstrapKey,
+    });
+    const http = await startHttpServer({
+      db: connection.db,
+      logger,
+      host: config.host,
+      port: config.port,
+      graphiql: config.graphiql,
+    });
+    cleanups.push(() => http.close());
+    logger.info({ url: http.graphqlUrl, embeddedPostgres: !!embedded }, 'heartbeat started');
+
+    let closing: Promise<void> | undefined;
+    return {
+      url: http.url,
+      graphqlUrl: http.graphqlUrl,
+      port: http.port,
+      databaseUrl,
+      embedded: !!embedded,
+      bootstrap,
+      close: () => (closing ??= closeAll()),
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}

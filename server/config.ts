@@ -1,0 +1,65 @@
+// Every setting, read from the environment and validated once at start with a readable message.
+import { z } from 'zod';
+import { MIN_API_KEY_LENGTH } from '../engine/api-keys.ts';
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const envSchema = z.object({
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: port.default(4000),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  HEARTBEAT_DATA_DIR: z.string().min(1).default('.heartbeat'),
+  HEARTBEAT_EMBEDDED_PG_PORT: port.default(54329),
+  HEARTBEAT_BOOTSTRAP_KEY: z
+    .string()
+    .min(MIN_API_KEY_LENGTH, `must be at least ${MIN_API_KEY_LENGTH} characters`)
+    .regex(/^\S+$/, 'must not contain spaces')
+    .optional(),
+  HEARTBEAT_COMPANY_NAME: z.string().min(1).default('Heartbeat'),
+  HEARTBEAT_GRAPHIQL: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((value) => value === 'true' || value === '1'),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+});
+
+export type HeartbeatConfig = {
+  host: string;
+  port: number;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  embeddedPostgresPort: number;
+  bootstrapKey: string | undefined;
+  companyName: string;
+  graphiql: boolean;
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeartbeatConfig {
+  // Empty strings count as unset, the way shells and .env files usually mean them.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.HEARTBEAT_DATA_DIR,
+    embeddedPostgresPort: e.HEARTBEAT_EMBEDDED_PG_PORT,
+    bootstrapKey: e.HEARTBEAT_BOOTSTRAP_KEY,
+    companyName: e.HEARTBEAT_COMPANY_NAME,
+    graphiql: e.HEARTBEAT_GRAPHIQL,
+    logLevel: e.LOG_LEVEL,
+  };
+}

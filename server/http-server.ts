@@ -1,0 +1,77 @@
+// node:http server: health endpoints, GraphQL over HTTP (yoga) and over WebSocket on one port.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { sql } from 'drizzle-orm';
+import type { Database } from '../db/client.ts';
+import type { Logger } from './logger.ts';
+import { attachWebSocketServer } from './websocket.ts';
+import { createHeartbeatYoga, GRAPHQL_PATH } from './yoga.ts';
+
+export interface RunningHttpServer {
+  port: number;
+  /** Base URL, e.g. http://127.0.0.1:4000 */
+  url: string;
+  graphqlUrl: string;
+  close(): Promise<void>;
+}
+
+export async function startHttpServer(options: {
+  db: Database;
+  logger: Logger;
+  host: string;
+  port: number;
+  graphiql: boolean;
+}): Promise<RunningHttpServer> {
+  const { db, logger } = options;
+  const yoga = createHeartbeatYoga({ db, logger, graphiql: options.graphiql });
+
+  const httpServer = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    if (path === '/readyz') {
+      db.execute(sql`select 1`).then(
+        () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ready"}'),
+        (error: unknown) => {
+          logger.warn({ err: error }, 'readiness check failed: database unreachable');
+          res
+            .writeHead(503, { 'content-type': 'application/json' })
+            .end('{"status":"unavailable","reason":"database unreachable"}');
+        },
+      );
+      return;
+    }
+    void yoga(req, res);
+  });
+  const ws = attachWebSocketServer({ httpServer, yoga, db, logger });
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(options.port, options.host, () => {
+      httpServer.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = httpServer.address() as AddressInfo;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const url = `http://${host}:${port}`;
+
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    url,
+    graphqlUrl: `${url}${GRAPHQL_PATH}`,
+    close: () => {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+        await ws.close();
+        httpServer.closeIdleConnections();
+        httpServer.closeAllConnections();
+        await stopped;
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,75 @@
+// The GraphQL-over-HTTP endpoint and GraphiQL, served by graphql-yoga.
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import type { Database } from '../db/client.ts';
+import type { Principal } from '../engine/principal.ts';
+import type { HeartbeatContext } from '../schema/context.ts';
+import { schema } from '../schema/index.ts';
+import { principalFromAuthorization, useRequireAuthentication } from './authentication.ts';
+import { isExpectedError, maskError, useErrorCodes } from './errors.ts';
+import type { Logger } from './logger.ts';
+
+/** What the transport hands yoga: WebSocket operations arrive already authenticated. */
+export interface ServerContext {
+  principal?: Principal | null;
+}
+
+export const GRAPHQL_PATH = '/graphql';
+
+const WELCOME_QUERY = `# Welcome to Heartbeat.
+# Put your API key in the Headers tab below:
+#   { "Authorization": "Bearer <your key>" }
+# then run this query.
+query Viewer {
+  viewer {
+    id
+    name
+  }
+}
+`;
+
+export type HeartbeatYoga = YogaServerInstance<ServerContext, HeartbeatContext>;
+
+export function createHeartbeatYoga(options: {
+  db: Database;
+  logger: Logger;
+  graphiql: boolean;
+}): HeartbeatYoga {
+  const { db, logger } = options;
+  return createYoga<ServerContext, HeartbeatContext>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    landingPage: false,
+    // GraphiQL's assets are bundled (render-graphiql), so it works without internet access.
+    renderGraphiQL,
+    graphiql: options.graphiql
+      ? {
+          title: 'Heartbeat GraphiQL',
+          subscriptionsProtocol: 'WS',
+          defaultQuery: WELCOME_QUERY,
+          defaultHeaders: JSON.stringify({ Authorization: 'Bearer <your key>' }, null, 2),
+        }
+      : false,
+    // WebSocket operations arrive with the principal checked at connection_init; HTTP requests
+    // carry their key in the Authorization header.
+    context: async (initial) => ({
+      db,
+      principal:
+        initial.principal !== undefined
+          ? initial.principal
+          : await principalFromAuthorization(db, initial.request.headers.get('authorization')),
+    }),
+    maskedErrors: { maskError },
+    logging: {
+      debug: (...args) => logger.debug(args.map(String).join(' ')),
+      info: (...args) => logger.info(args.map(String).join(' ')),
+      warn: (...args) => logger.warn(args.map(String).join(' ')),
+      // yoga reports here every error it masked or translated; only the unexpected ones are errors.
+      error: (error, ...rest) => {
+        if (isExpectedError(error)) logger.debug({ err: error }, 'request failed with an expected error');
+        else logger.error({ err: error, details: rest.map(String) }, 'unexpected error');
+      },
+    },
+    plugins: [useRequireAuthentication(), useErrorCodes()],
+  });
+}
