@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
 import type { ApiKeyRole } from '../db/enums.ts';
-import { apiKeys } from '../db/schema.ts';
+import { apiKeys, heartbeatRuns } from '../db/schema.ts';
 import { badInput } from './errors.ts';
 import type { Principal } from './principal.ts';
 
@@ -53,6 +53,24 @@ export async function createApiKey(
     })
     .returning({ id: apiKeys.id, role: apiKeys.role });
   return { id: row.id, key, keyPrefix, role: row.role };
+}
+
+/** Prefix of run tokens (see claim.ts), which authenticate against the run rather than api_keys. */
+export const RUN_TOKEN_PREFIX = 'hbr_';
+
+/**
+ * The principal a bearer token stands for: an API key (not revoked) or a run token (its run still
+ * running); null otherwise.
+ */
+export async function authenticateBearer(db: Executor, token: string): Promise<Principal | null> {
+  if (!token.startsWith(RUN_TOKEN_PREFIX)) return authenticateApiKey(db, token);
+  const [run] = await db
+    .select({ id: heartbeatRuns.id, companyId: heartbeatRuns.companyId, agentId: heartbeatRuns.agentId, issueId: heartbeatRuns.issueId })
+    .from(heartbeatRuns)
+    .where(and(eq(heartbeatRuns.runTokenHash, hashApiKey(token)), eq(heartbeatRuns.status, 'running')))
+    .limit(1);
+  if (!run) return null;
+  return { kind: 'runToken', runId: run.id, companyId: run.companyId, agentId: run.agentId, issueId: run.issueId };
 }
 
 /** The principal a key stands for, or null for unknown and revoked keys. */

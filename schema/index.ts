@@ -5,6 +5,11 @@ import './company.ts';
 import './agent.ts';
 import './issue.ts';
 import './run.ts';
+import './wakeup.ts';
 import './query.ts';
+import './run-mutations.ts';
+import './agent-mutations.ts';
+import './issue-mutations.ts';
+import './api-key-mutations.ts';
 
 export const schema = builder.toSchema({ sortSchema: true });

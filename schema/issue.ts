@@ -1,5 +1,5 @@
-import { IssuePriorityEnum, IssueStatusEnum } from './enums.ts';
 import { builder } from './builder.ts';
+import { IssuePriorityEnum, IssueStatusEnum } from './enums.ts';
 
 export const IssueRef = builder.drizzleNode('issues', {
   name: 'Issue',
@@ -13,7 +13,42 @@ export const IssueRef = builder.drizzleNode('issues', {
     priority: t.expose('priority', { type: IssuePriorityEnum }),
     assigneeAgent: t.relation('assigneeAgent', { nullable: true }),
     assigneeUserId: t.exposeString('assigneeUserId', { nullable: true }),
+    executionRun: t.relation('executionRun', {
+      nullable: true,
+      description: "The run holding the issue's execution lock: only it works on the issue now.",
+    }),
+    executionLockedAt: t.expose('executionLockedAt', { type: 'DateTime', nullable: true }),
+    checkoutRunId: t.exposeString('checkoutRunId', { nullable: true }),
+    blockers: t.relation('blockers', { description: 'Issues that must be done (or cancelled) before this one can run.' }),
+    comments: t.relation('comments', { query: { orderBy: { createdAt: 'asc', id: 'asc' } } }),
+    documents: t.relation('documents', { query: { orderBy: { key: 'asc' } } }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+export const IssueCommentRef = builder.drizzleNode('issueComments', {
+  name: 'IssueComment',
+  id: { column: (comment) => comment.id },
+  fields: (t) => ({
+    body: t.exposeString('body'),
+    issue: t.relation('issue'),
+    authorAgent: t.relation('authorAgent', { nullable: true }),
+    authorUserId: t.exposeString('authorUserId', { nullable: true }),
+    createdByRunId: t.exposeString('createdByRunId', { nullable: true, description: 'Set when a run wrote it.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+export const IssueDocumentRef = builder.drizzleNode('issueDocuments', {
+  name: 'IssueDocument',
+  description: 'A keyed document on an issue (for example `plan`); `body` is its latest revision.',
+  id: { column: (document) => document.id },
+  fields: (t) => ({
+    key: t.exposeString('key'),
+    body: t.exposeString('body'),
+    revisionCount: t.exposeInt('revisionCount'),
+    issue: t.relation('issue'),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
 });

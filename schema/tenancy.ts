@@ -1,11 +1,29 @@
-// Tenant isolation helpers. Every row carries its company; a caller sees only its own company.
-import { unauthenticated } from '../engine/errors.ts';
+// Tenant isolation and roles. Every row carries its company; an API key sees only its own company,
+// and a run token sees nothing through the read API.
+import type { ApiKeyRole } from '../db/enums.ts';
+import { forbidden, unauthenticated } from '../engine/errors.ts';
+import type { ApiKeyPrincipal } from '../engine/principal.ts';
 import type { HeartbeatContext } from './context.ts';
 
-/** The caller's company id; refuses anonymous callers. */
+const ROLE_RANK: Record<ApiKeyRole, number> = { viewer: 0, operator: 1, admin: 2 };
+
+/** The caller's API key; refuses anonymous callers and run tokens. */
+export function apiKeyOf(ctx: HeartbeatContext, atLeast: ApiKeyRole = 'viewer'): ApiKeyPrincipal {
+  const principal = ctx.principal;
+  if (!principal) throw unauthenticated();
+  if (principal.kind !== 'apiKey') throw forbidden('This needs an API key');
+  if (ROLE_RANK[principal.role] < ROLE_RANK[atLeast]) throw forbidden(`This needs a key with the ${atLeast} role`);
+  return principal;
+}
+
+/** The caller's company id (any API key). */
 export function companyIdOf(ctx: HeartbeatContext): string {
-  if (!ctx.principal) throw unauthenticated();
-  return ctx.principal.companyId;
+  return apiKeyOf(ctx).companyId;
+}
+
+/** Company id for a change: operator or admin keys only. */
+export function operatorCompanyIdOf(ctx: HeartbeatContext): string {
+  return apiKeyOf(ctx, 'operator').companyId;
 }
 
 /**
@@ -13,7 +31,7 @@ export function companyIdOf(ctx: HeartbeatContext): string {
  * owner; every other table has a `companyId` column.
  */
 export function visibleTo(ctx: HeartbeatContext, typename: string, row: unknown): boolean {
-  if (!ctx.principal || row === null || typeof row !== 'object') return false;
+  if (ctx.principal?.kind !== 'apiKey' || row === null || typeof row !== 'object') return false;
   const record = row as { id?: unknown; companyId?: unknown };
   const owner = typename === 'Company' ? record.id : record.companyId;
   return owner === ctx.principal.companyId;

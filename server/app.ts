@@ -1,10 +1,11 @@
 // One Heartbeat process: database (embedded or DATABASE_URL), migrations, first-start bootstrap,
 // and the HTTP/WebSocket server; `close()` takes it all down in reverse order.
 import { join, resolve } from 'node:path';
-import { connectDatabase } from '../db/client.ts';
+import { connectDatabase, type Database } from '../db/client.ts';
 import { startEmbeddedPostgres } from '../db/embedded.ts';
 import { migrateDatabase } from '../db/migrate.ts';
 import { bootstrapIfEmpty, type BootstrapResult } from '../engine/bootstrap.ts';
+import { Engine, type EngineOptions } from '../engine/engine.ts';
 import type { HeartbeatConfig } from './config.ts';
 import { startHttpServer } from './http-server.ts';
 import type { Logger } from './logger.ts';
@@ -18,10 +19,22 @@ export interface HeartbeatApp {
   embedded: boolean;
   /** Set on the start that created the first company and its admin key. */
   bootstrap: BootstrapResult | null;
+  engine: Engine;
+  /** The app's own database connection. */
+  db: Database;
   close(): Promise<void>;
 }
 
-export async function startHeartbeat(config: HeartbeatConfig, logger: Logger): Promise<HeartbeatApp> {
+export interface StartOptions {
+  /** Engine overrides (tests: a manual clock, wrapped adapters, no loop). */
+  engine?: Partial<Omit<EngineOptions, 'db' | 'sql' | 'logger'>>;
+}
+
+export async function startHeartbeat(
+  config: HeartbeatConfig,
+  logger: Logger,
+  options: StartOptions = {},
+): Promise<HeartbeatApp> {
   const embedded = config.databaseUrl
     ? null
     : await startEmbeddedPostgres({
@@ -43,14 +56,28 @@ export async function startHeartbeat(config: HeartbeatConfig, logger: Logger): P
       companyName: config.companyName,
       adminKey: config.bootstrapKey,
     });
+    const engine = new Engine({
+      db: connection.db,
+      sql: connection.sql,
+      logger,
+      logDir: resolve(join(config.dataDir, 'logs')),
+      maxConcurrentRunsLimit: config.maxConcurrentRunsLimit,
+      shutdownGraceMs: config.shutdownGraceMs,
+      tickIntervalMs: config.tickMs,
+      ...options.engine,
+    });
     const http = await startHttpServer({
       db: connection.db,
+      engine,
       logger,
       host: config.host,
       port: config.port,
       graphiql: config.graphiql,
     });
     cleanups.push(() => http.close());
+    // The engine starts once the API is reachable: agents call it back with their run token.
+    await engine.start({ apiUrl: http.graphqlUrl });
+    cleanups.push(() => engine.stop());
     logger.info({ url: http.graphqlUrl, embeddedPostgres: !!embedded }, 'heartbeat started');
 
     let closing: Promise<void> | undefined;
@@ -61,6 +88,8 @@ export async function startHeartbeat(config: HeartbeatConfig, logger: Logger): P
       databaseUrl,
       embedded: !!embedded,
       bootstrap,
+      engine,
+      db: connection.db,
       close: () => (closing ??= closeAll()),
     };
   } catch (error) {

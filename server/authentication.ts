@@ -4,8 +4,8 @@
 import { type DocumentNode, Kind, type SelectionSetNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Database } from '../db/client.ts';
-import { authenticateApiKey, parseBearer } from '../engine/api-keys.ts';
-import { unauthenticated } from '../engine/errors.ts';
+import { authenticateBearer, parseBearer } from '../engine/api-keys.ts';
+import { forbidden, type HeartbeatError, unauthenticated } from '../engine/errors.ts';
 import type { Principal } from '../engine/principal.ts';
 import type { HeartbeatContext } from '../schema/context.ts';
 import { toGraphQLError } from './errors.ts';
@@ -17,13 +17,36 @@ export async function principalFromAuthorization(
 ): Promise<Principal | null> {
   if (authorization === undefined || authorization === null || authorization === '') return null;
   const key = parseBearer(typeof authorization === 'string' ? authorization : null);
-  const principal = key ? await authenticateApiKey(db, key) : null;
-  if (!principal) throw unauthenticated('Invalid API key');
+  const principal = key ? await authenticateBearer(db, key) : null;
+  if (!principal) throw unauthenticated('Invalid API key or run token');
   return principal;
 }
 
 /** Whether every root field of the operation is introspection (`__schema`, `__type`, `__typename`). */
 export function isIntrospectionOnly(document: DocumentNode, operationName?: string | null): boolean {
+  return rootFieldsOnly(document, operationName, (name) => name.startsWith('__'));
+}
+
+/** What a run token may call: its own issue's comments and documents, nothing else. */
+const RUN_TOKEN_MUTATIONS = new Set(['addIssueComment', 'putIssueDocument', '__typename']);
+
+function runTokenMayRun(document: DocumentNode, operationName?: string | null): boolean {
+  const operation = document.definitions.find(
+    (d) => d.kind === Kind.OPERATION_DEFINITION && (!operationName || d.name?.value === operationName),
+  );
+  return (
+    operation?.kind === Kind.OPERATION_DEFINITION &&
+    operation.operation === 'mutation' &&
+    rootFieldsOnly(document, operationName, (name) => RUN_TOKEN_MUTATIONS.has(name))
+  );
+}
+
+/** Whether every root field of the chosen operation (through fragments) satisfies `allowed`. */
+function rootFieldsOnly(
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  allowed: (fieldName: string) => boolean,
+): boolean {
   const fragments = new Map<string, SelectionSetNode>();
   let operation: SelectionSetNode | undefined;
   for (const definition of document.definitions) {
@@ -35,29 +58,37 @@ export function isIntrospectionOnly(document: DocumentNode, operationName?: stri
       }
     }
   }
-  const onlyIntrospection = (set: SelectionSetNode, seen: Set<string>): boolean =>
+  const allFieldsAllowed = (set: SelectionSetNode, seen: Set<string>): boolean =>
     set.selections.every((selection) => {
-      if (selection.kind === Kind.FIELD) return selection.name.value.startsWith('__');
-      if (selection.kind === Kind.INLINE_FRAGMENT) return onlyIntrospection(selection.selectionSet, seen);
+      if (selection.kind === Kind.FIELD) return allowed(selection.name.value);
+      if (selection.kind === Kind.INLINE_FRAGMENT) return allFieldsAllowed(selection.selectionSet, seen);
       const name = selection.name.value;
       const fragment = fragments.get(name);
       if (!fragment || seen.has(name)) return !!fragment;
-      return onlyIntrospection(fragment, new Set(seen).add(name));
+      return allFieldsAllowed(fragment, new Set(seen).add(name));
     });
-  return operation ? onlyIntrospection(operation, new Set()) : false;
+  return operation ? allFieldsAllowed(operation, new Set()) : false;
 }
 
-/** Refuses anonymous operations before any resolver runs. */
+/**
+ * Refuses, before any resolver runs, anonymous operations (other than introspection) and run-token
+ * operations other than the two issue mutations a run may make.
+ */
 export function useRequireAuthentication(): Plugin<HeartbeatContext> {
-  const refusal = () => ({ errors: [toGraphQLError(unauthenticated())] });
+  const refusal = (error: HeartbeatError) => ({ errors: [toGraphQLError(error)] });
   return {
     onExecute({ args, setResultAndStopExecution }) {
-      if (!args.contextValue.principal && !isIntrospectionOnly(args.document, args.operationName)) {
-        setResultAndStopExecution(refusal());
+      const principal = args.contextValue.principal;
+      if (!principal && !isIntrospectionOnly(args.document, args.operationName)) {
+        setResultAndStopExecution(refusal(unauthenticated()));
+      } else if (principal?.kind === 'runToken' && !runTokenMayRun(args.document, args.operationName)) {
+        setResultAndStopExecution(refusal(forbidden('A run token may only comment on and write documents of its own issue')));
       }
     },
     onSubscribe({ args, setResultAndStopExecution }) {
-      if (!args.contextValue.principal) setResultAndStopExecution(refusal());
+      const principal = args.contextValue.principal;
+      if (!principal) setResultAndStopExecution(refusal(unauthenticated()));
+      else if (principal.kind === 'runToken') setResultAndStopExecution(refusal(forbidden('A run token cannot subscribe')));
     },
   };
 }

@@ -23,6 +23,9 @@ const envSchema = z.object({
     .enum(['true', 'false', '1', '0'])
     .default('true')
     .transform((value) => value === 'true' || value === '1'),
+  HEARTBEAT_MAX_CONCURRENT_RUNS_LIMIT: z.coerce.number().int().min(1).max(1000).default(10),
+  HEARTBEAT_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
+  HEARTBEAT_TICK_MS: z.coerce.number().int().min(0).max(3_600_000).default(1_000),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 
@@ -35,6 +38,12 @@ export type HeartbeatConfig = {
   bootstrapKey: string | undefined;
   companyName: string;
   graphiql: boolean;
+  /** Upper bound of any agent's maxConcurrentRuns. */
+  maxConcurrentRunsLimit: number;
+  /** How long a graceful shutdown lets in-flight runs finish. */
+  shutdownGraceMs: number;
+  /** Period of the engine loop (timers, resuming queued runs); 0 turns the loop off. */
+  tickMs: number;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
 };
 
@@ -60,6 +69,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeartbeatConfi
     bootstrapKey: e.HEARTBEAT_BOOTSTRAP_KEY,
     companyName: e.HEARTBEAT_COMPANY_NAME,
     graphiql: e.HEARTBEAT_GRAPHIQL,
+    maxConcurrentRunsLimit: e.HEARTBEAT_MAX_CONCURRENT_RUNS_LIMIT,
+    shutdownGraceMs: e.HEARTBEAT_SHUTDOWN_GRACE_MS,
+    tickMs: e.HEARTBEAT_TICK_MS,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -2,6 +2,7 @@
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Database } from '../db/client.ts';
+import type { Engine } from '../engine/engine.ts';
 import type { Principal } from '../engine/principal.ts';
 import type { HeartbeatContext } from '../schema/context.ts';
 import { schema } from '../schema/index.ts';
@@ -32,10 +33,11 @@ export type HeartbeatYoga = YogaServerInstance<ServerContext, HeartbeatContext>;
 
 export function createHeartbeatYoga(options: {
   db: Database;
+  engine: Engine;
   logger: Logger;
   graphiql: boolean;
 }): HeartbeatYoga {
-  const { db, logger } = options;
+  const { db, engine, logger } = options;
   return createYoga<ServerContext, HeartbeatContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -54,6 +56,7 @@ export function createHeartbeatYoga(options: {
     // carry their key in the Authorization header.
     context: async (initial) => ({
       db,
+      engine,
       principal:
         initial.principal !== undefined
           ? initial.principal

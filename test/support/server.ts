@@ -1,7 +1,10 @@
 // A real Heartbeat server on an ephemeral port, over a test database of its own.
 import { companies } from '../../db/schema.ts';
 import { generateApiKey } from '../../engine/api-keys.ts';
-import { startHeartbeat, type HeartbeatApp } from '../../server/app.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startHeartbeat, type HeartbeatApp, type StartOptions } from '../../server/app.ts';
 import { loadConfig } from '../../server/config.ts';
 import { createLogger } from '../../server/logger.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
@@ -19,18 +22,20 @@ export interface TestServer {
 }
 
 export async function startTestServer(
-  options: { database?: TestDatabase; env?: Record<string, string> } = {},
+  options: { database?: TestDatabase; env?: Record<string, string>; engine?: StartOptions['engine'] } = {},
 ): Promise<TestServer> {
   const database = options.database ?? (await createTestDatabase());
   const adminKey = generateApiKey();
+  const dataDir = await mkdtemp(join(tmpdir(), 'heartbeat-test-data-'));
   const config = loadConfig({
     DATABASE_URL: database.url,
     PORT: '0',
     HEARTBEAT_BOOTSTRAP_KEY: adminKey,
+    HEARTBEAT_DATA_DIR: dataDir,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...options.env,
   });
-  const app = await startHeartbeat(config, createLogger(config.logLevel));
+  const app = await startHeartbeat(config, createLogger(config.logLevel), { engine: options.engine });
   const [company] = await database.db.select({ id: companies.id }).from(companies).limit(1);
   return {
     app,
@@ -42,6 +47,7 @@ export async function startTestServer(
     close: async () => {
       await app.close();
       if (!options.database) await database.drop();
+      await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

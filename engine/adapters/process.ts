@@ -1,0 +1,260 @@
+// The `process` adapter: runs the agent as a local child process leading its own process group,
+// so cancel and timeout can take down everything it started.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { nonNegativeSeconds, parseWith, stringRecord, timerMs } from './config.ts';
+import { LineSink, LineSplitter, runContextPayload } from './lines.ts';
+import type { Adapter, AdapterExecution, AdapterResult } from './types.ts';
+
+const processConfigSchema = z.object({
+  command: z.string().min(1),
+  args: z.array(z.string()).optional(),
+  cwd: z.string().min(1).optional(),
+  env: stringRecord.optional(),
+  timeoutSec: nonNegativeSeconds.optional(),
+  graceSec: nonNegativeSeconds.optional(),
+});
+
+export type ProcessConfig = z.infer<typeof processConfigSchema>;
+
+const REDACTED = '***REDACTED***';
+/** After the child exits, how long we wait for pipes a leftover descendant may hold open. */
+const DRAIN_AFTER_EXIT_MS = 2_000;
+const POLL_MS = 50;
+
+/** True while any process of the group exists (signal 0 only checks). */
+async function groupAlive(pgid: number): Promise<boolean> {
+  try {
+    process.kill(-pgid, 0);
+  } catch (error) {
+    // EPERM means it exists but belongs to someone else; treat as alive.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // Signal 0 also reaches zombies: a killed grandchild stays one until its new parent (init)
+  // reaps it, which some inits do lazily. No signal can do more to a zombie, so on Linux only
+  // members that are not zombies count.
+  return process.platform !== 'linux' || hasLiveMember(pgid);
+}
+
+// Async so a big process table never blocks the engine's event loop.
+async function hasLiveMember(pgid: number): Promise<boolean> {
+  let entries: string[];
+  try {
+    entries = await readdir('/proc');
+  } catch {
+    return true;
+  }
+  for (const name of entries) {
+    if (name.charCodeAt(0) > 57) continue; // pids are digits; skip "self", "sys", ...
+    let stat: string;
+    try {
+      stat = await readFile(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile, or not a pid
+    }
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so cut at the last ')'.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pgrp) === pgid && state !== 'Z') return true;
+  }
+  return false;
+}
+
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // ESRCH: already gone.
+  }
+}
+
+/**
+ * SIGTERM the group, SIGKILL it if anything survives the grace period. Resolves once the group is
+ * gone or has been SIGKILLed; `cancel()` stops the polling (no timer outlives the run).
+ */
+function terminateGroup(pgid: number, graceSec: number): { done: Promise<void>; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  const deadline = Date.now() + Math.max(1, graceSec) * 1000;
+  signalGroup(pgid, 'SIGTERM');
+  const check = async () => {
+    const alive = await groupAlive(pgid);
+    if (stopped) return;
+    if (!alive) return finish();
+    if (Date.now() >= deadline) {
+      signalGroup(pgid, 'SIGKILL');
+      return finish();
+    }
+    timer = setTimeout(check, POLL_MS);
+  };
+  void check();
+  return {
+    done,
+    cancel() {
+      stopped = true;
+      clearTimeout(timer);
+      finish();
+    },
+  };
+}
+
+function exitMessage(code: number | null, signal: NodeJS.Signals | null): string | undefined {
+  if (signal) return `Process killed by signal ${signal}`;
+  if (code !== null && code !== 0) return `Process exited with code ${code}`;
+  return undefined;
+}
+
+function execute(execution: AdapterExecution<ProcessConfig>): Promise<AdapterResult> {
+  const { config, signal } = execution;
+  if (signal.aborted) {
+    return Promise.resolve({ exitCode: null, errorMessage: 'Cancelled', errorCode: 'cancelled' });
+  }
+  const args = config.args ?? [];
+  const cwd = config.cwd ?? process.cwd();
+  const configEnv = config.env ?? {};
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...configEnv,
+    HEARTBEAT_API_URL: execution.apiUrl,
+    HEARTBEAT_RUN_ID: execution.runId,
+    HEARTBEAT_RUN_TOKEN: execution.runToken,
+    HEARTBEAT_AGENT_ID: execution.agentId,
+    HEARTBEAT_ISSUE_ID: execution.issueId ?? '',
+    HEARTBEAT_COMPANY_ID: execution.companyId,
+  };
+  execution.onMeta({
+    adapter: 'process',
+    command: config.command,
+    args,
+    cwd,
+    env: Object.fromEntries(Object.keys(configEnv).map((key) => [key, REDACTED])),
+  });
+
+  return new Promise<AdapterResult>((resolve) => {
+    let child: ChildProcess;
+    try {
+      child = spawn(config.command, args, { cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    } catch (error) {
+      // Synchronous failures (e.g. a NUL byte in an argument) are spawn failures too.
+      return resolve(spawnFailed(error));
+    }
+
+    const sink = new LineSink(execution);
+    const splitter = new LineSplitter();
+    let pgid: number | undefined;
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let openStreams = 2;
+    let stop: 'timeout' | 'cancel' | undefined;
+    let termination: ReturnType<typeof terminateGroup> | undefined;
+    let timeoutTimer: NodeJS.Timeout | undefined;
+    let drainTimer: NodeJS.Timeout | undefined;
+    let settled = false;
+
+    const cleanup = () => {
+      clearTimeout(timeoutTimer);
+      clearTimeout(drainTimer);
+      signal.removeEventListener('abort', onAbort);
+    };
+
+    const settle = (result: AdapterResult) => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      termination?.cancel();
+      resolve(result);
+    };
+
+    const maybeFinish = async () => {
+      if (settled || !exit || openStreams > 0) return;
+      if (termination) await termination.done;
+      if (settled) return;
+      const fromLine = sink.result ?? {};
+      const result: AdapterResult = { ...fromLine, exitCode: exit.code, signal: exit.signal };
+      if (stop === 'timeout') {
+        const seconds = config.timeoutSec ?? 0;
+        result.timedOut = true;
+        result.errorMessage = `Timed out after ${seconds}s`;
+        result.errorCode = 'timeout';
+      } else if (stop === 'cancel') {
+        result.errorMessage = 'Cancelled';
+        result.errorCode = 'cancelled';
+      } else if (!result.errorMessage) {
+        const message = exitMessage(exit.code, exit.signal);
+        if (message) result.errorMessage = message;
+      }
+      settle(result);
+    };
+
+    const kill = (reason: 'timeout' | 'cancel') => {
+      if (stop || settled || pgid === undefined) return;
+      stop = reason;
+      termination = terminateGroup(pgid, config.graceSec ?? 2);
+      void termination.done.then(maybeFinish);
+    };
+
+    // Aborted between spawn() and the 'spawn' event: kill as soon as we have the group id.
+    let cancelPending = false;
+    function onAbort() {
+      if (pgid === undefined) cancelPending = true;
+      else kill('cancel');
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+
+    child.on('error', (error) => {
+      // Only a failure to start is fatal; later errors (a failed kill) surface through 'exit'.
+      if (pgid === undefined) settle(spawnFailed(error));
+    });
+
+    child.once('spawn', () => {
+      pgid = child.pid!;
+      execution.onSpawn({ pid: pgid, processGroupId: pgid });
+      if (cancelPending) return kill('cancel');
+      const seconds = config.timeoutSec ?? 0;
+      if (seconds > 0) timeoutTimer = setTimeout(() => kill('timeout'), timerMs(seconds));
+    });
+
+    // The child may never read stdin: EPIPE is expected, not a failure.
+    child.stdin!.on('error', () => {});
+    child.stdin!.end(JSON.stringify(runContextPayload(execution)) + '\n');
+
+    const streamEnded = () => {
+      openStreams -= 1;
+      void maybeFinish();
+    };
+    child.stdout!.on('data', (chunk: Buffer) => sink.lines(splitter.push(chunk)));
+    child.stdout!.once('close', () => {
+      sink.lines(splitter.end());
+      streamEnded();
+    });
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => execution.onLog('stderr', chunk));
+    child.stderr!.once('close', streamEnded);
+
+    child.once('exit', (code, exitSignal) => {
+      exit = { code, signal: exitSignal };
+      // A leftover descendant may hold our pipes open forever; stop waiting for them after a while.
+      if (openStreams > 0) {
+        drainTimer = setTimeout(() => {
+          child.stdout!.destroy();
+          child.stderr!.destroy();
+        }, DRAIN_AFTER_EXIT_MS);
+      }
+      void maybeFinish();
+    });
+  });
+}
+
+function spawnFailed(error: unknown): AdapterResult {
+  const message = error instanceof Error ? error.message : String(error);
+  return { exitCode: null, errorMessage: `Failed to start process: ${message}`, errorCode: 'adapter_failed' };
+}
+
+export const processAdapter: Adapter<ProcessConfig> = {
+  type: 'process',
+  localChild: true,
+  parseConfig: (config) => parseWith(processConfigSchema, config),
+  timeoutSec: (config) => config.timeoutSec ?? 0,
+  execute,
+};

@@ -1,0 +1,81 @@
+// The adapter port: how the engine hands one run to something that executes it and hears back.
+import type { AdapterType } from '../../db/enums.ts';
+
+export type LogStream = 'stdout' | 'stderr';
+
+/** A structured event reported by the agent (a JSON stdout line with a `type`, an NDJSON line, a script step). */
+export interface AdapterEvent {
+  /** Event type, e.g. `tool.call`, `assistant.message`. Never one of the engine's own types. */
+  type: string;
+  message?: string | null;
+  level?: 'info' | 'warn' | 'error' | null;
+  stream?: string | null;
+  color?: string | null;
+  payload?: unknown;
+}
+
+export interface AdapterSpawnInfo {
+  pid: number;
+  /** Process group id; equals pid for a child started as a group leader. */
+  processGroupId: number | null;
+}
+
+/** What the adapter says about its invocation (command, url, ...). Secrets already redacted. */
+export type AdapterInvocationMeta = Record<string, unknown>;
+
+/** The final word of an adapter on a run. Every field is optional; the engine maps it (spec §6.4 step 5). */
+export interface AdapterResult {
+  exitCode?: number | null;
+  signal?: string | null;
+  timedOut?: boolean;
+  errorMessage?: string | null;
+  errorCode?: string | null;
+  /** e.g. `transient_upstream`: makes the failure eligible for a bounded retry. */
+  errorFamily?: string | null;
+  /** ISO timestamp before which no retry should run. */
+  retryNotBefore?: string | null;
+  usage?: Record<string, unknown> | null;
+  resultJson?: Record<string, unknown> | null;
+  summary?: string | null;
+}
+
+/** Actions an in-process adapter may take on the run's issue (the `script` adapter uses them). */
+export interface IssueActions {
+  addComment(body: string): Promise<void>;
+  putDocument(key: string, body: string): Promise<void>;
+}
+
+export interface AdapterExecution<Config> {
+  runId: string;
+  companyId: string;
+  agentId: string;
+  agentName: string;
+  issueId: string | null;
+  /** The run's context snapshot (wake reason, issue, comment ids, ...). */
+  context: Record<string, unknown>;
+  /** Already validated by `parseConfig`. */
+  config: Config;
+  /** Bearer token the agent uses to act on its issue through the API, valid while the run runs. */
+  runToken: string;
+  /** Base URL of the GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql */
+  apiUrl: string;
+  /** Aborted when the run is cancelled: stop promptly and resolve (the engine records the cancel). */
+  signal: AbortSignal;
+  onLog(stream: LogStream, chunk: string): void;
+  onEvent(event: AdapterEvent): void;
+  onSpawn(info: AdapterSpawnInfo): void;
+  onMeta(meta: AdapterInvocationMeta): void;
+  issue: IssueActions;
+}
+
+export interface Adapter<Config = unknown> {
+  type: AdapterType;
+  /** Runs as a child process on this host: its pid can be checked after a server restart. */
+  localChild: boolean;
+  /** Validates adapter_config; throws HeartbeatError BAD_USER_INPUT naming the bad field. */
+  parseConfig(config: unknown): Config;
+  /** Timeout the run gets from its config (seconds, 0 = none); feeds stop metadata. */
+  timeoutSec(config: Config): number;
+  /** Resolves with the result; rejects only on a setup failure (the engine records adapter_failed). */
+  execute(execution: AdapterExecution<Config>): Promise<AdapterResult>;
+}

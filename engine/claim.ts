@@ -1,0 +1,188 @@
+// startNextQueuedRunForAgent + claimQueuedRun (spec §6.2, §6.3). One transaction per agent under
+// its advisory lock: count running runs, pick queued ones in priority order, gate-check and claim
+// them until the agent's limit is reached. No instance can claim for the agent meanwhile, so the
+// limit holds exactly across instances.
+import { randomBytes } from 'node:crypto';
+import { and, asc, count, eq, sql } from 'drizzle-orm';
+import type { Transaction } from '../db/client.ts';
+import { agents, heartbeatRuns, issues } from '../db/schema.ts';
+import { agentAdvisoryLock } from './agent-lock.ts';
+import { hashApiKey, RUN_TOKEN_PREFIX } from './api-keys.ts';
+import { type EngineDeps, transact } from './deps.ts';
+import { issueReadiness, type IssueReadiness } from './issue-readiness.ts';
+import type { LiveEvent } from './live-events.ts';
+import { isInvokable, readHeartbeatPolicy } from './policy.ts';
+import { gateStopMetadata } from './run-outcome.ts';
+import { appendRunEvent } from './run-events.ts';
+import { clearIssueLockIfHeldBy, type IssueRow, type RunRow, runStatusEvent, setWakeStatus, stampIssueLock } from './runs.ts';
+import { isInteractionWake, latestWakeCommentId } from './wake-context.ts';
+
+
+export interface ClaimedRun {
+  run: RunRow;
+  /** Plaintext bearer token for the agent; only its digest is stored. */
+  runToken: string;
+}
+
+type Agent = typeof agents.$inferSelect;
+
+/** Candidates fetched per round; gate-cancelled ones free their slot for the next. */
+const CANDIDATE_BATCH = 20;
+
+export async function claimNextRunsForAgent(deps: EngineDeps, agentId: string): Promise<ClaimedRun[]> {
+  return transact(deps, async (tx, events) => {
+    await agentAdvisoryLock(tx, agentId);
+    const agent = await tx.query.agents.findFirst({ where: { id: agentId } });
+    if (!agent || !isInvokable(agent.status)) return [];
+    const { maxConcurrentRuns } = readHeartbeatPolicy(agent.runtimeConfig, deps.settings);
+    const [{ running }] = await tx
+      .select({ running: count() })
+      .from(heartbeatRuns)
+      .where(and(eq(heartbeatRuns.agentId, agentId), eq(heartbeatRuns.status, 'running')));
+    let slots = maxConcurrentRuns - running;
+    const claimed: ClaimedRun[] = [];
+    while (slots > 0) {
+      const candidates = await queuedCandidates(tx, agentId, Math.max(slots, CANDIDATE_BATCH));
+      if (candidates.length === 0) break;
+      const readiness = await issueReadiness(tx, candidates.flatMap((c) => (c.issue ? [c.issue.id] : [])));
+      for (const { run, issue } of candidates) {
+        if (slots <= 0) break;
+        const result = await claimQueuedRun(deps, tx, events, agent, run, issue, issue ? readiness.get(issue.id)! : null);
+        if (result) {
+          claimed.push(result);
+          slots -= 1;
+        }
+      }
+    }
+    return claimed;
+  });
+}
+
+/**
+ * Queued runs of the agent in claim order (spec §6.2): by group (issue ready & in progress, issue
+ * ready, no issue, issue blocked), then issue priority, then age. Locked rows are skipped.
+ */
+async function queuedCandidates(tx: Transaction, agentId: string, limit: number) {
+  const unresolvedBlockers = sql`exists (
+    select 1 from issue_relations rel join issues b on b.id = rel.issue_id
+    where rel.related_issue_id = ${issues.id} and rel.type = 'blocks' and b.status not in ('done', 'cancelled'))`;
+  const rows = await tx
+    .select({ run: heartbeatRuns, issue: issues })
+    .from(heartbeatRuns)
+    .leftJoin(issues, eq(issues.id, heartbeatRuns.issueId))
+    .where(and(eq(heartbeatRuns.agentId, agentId), eq(heartbeatRuns.status, 'queued')))
+    .orderBy(
+      sql`case when ${heartbeatRuns.issueId} is null then 2
+               when ${issues.id} is null then 1
+               when ${unresolvedBlockers} then 3
+               when ${issues.status} = 'in_progress' then 0 else 1 end`,
+      sql`case ${issues.priority} when 'critical' then 0 when 'high' then 1 when 'medium' then 2 when 'low' then 3 else 4 end`,
+      asc(heartbeatRuns.createdAt),
+      asc(heartbeatRuns.id),
+    )
+    .limit(limit)
+    .for('update', { of: heartbeatRuns, skipLocked: true });
+  return rows;
+}
+
+interface Gate {
+  code: string;
+  message: string;
+  timeoutSource: 'dependency_gate' | 'stale_queued_run_gate';
+}
+
+/** Spec §6.3 step 2: reasons a queued issue run must not start any more. */
+export function claimGate(
+  run: RunRow,
+  issue: IssueRow | null,
+  readiness: IssueReadiness | null,
+): Gate | null {
+  const ctx = run.contextSnapshot;
+  const issueId = run.issueId ?? (typeof ctx.issueId === 'string' ? ctx.issueId : null);
+  if (!issueId) return null;
+  const stale = (code: string, message: string): Gate => ({ code, message, timeoutSource: 'stale_queued_run_gate' });
+  if (!issue) return stale('issue_not_found', 'Cancelled because the issue no longer exists');
+  const interaction = isInteractionWake(ctx);
+  const wakeComment = latestWakeCommentId(ctx) !== null;
+  if (readiness && !readiness.isDependencyReady && !interaction) {
+    return {
+      code: 'issue_dependencies_blocked',
+      message:
+        'Cancelled because issue dependencies are still blocked; the engine will wake the assignee when blockers resolve',
+      timeoutSource: 'dependency_gate',
+    };
+  }
+  if (issue.assigneeAgentId !== run.agentId && !interaction) {
+    return stale('issue_assignee_changed', 'Cancelled because the issue is no longer assigned to this agent');
+  }
+  if ((issue.status === 'done' || issue.status === 'cancelled') && !wakeComment && !ctx.resumeIntent && !ctx.followUpRequested) {
+    return stale('issue_terminal_status', `Cancelled because the issue is already ${issue.status}`);
+  }
+  const participant = (issue.executionState as { currentParticipant?: unknown } | null)?.currentParticipant;
+  if (issue.status === 'in_review' && participant !== run.agentId && !wakeComment) {
+    return stale('issue_review_participant_changed', 'Cancelled because the review moved to another participant');
+  }
+  return null;
+}
+
+/** Spec §6.3: gate-check one queued run, then move it to running. Null when it was not claimed. */
+async function claimQueuedRun(
+  deps: EngineDeps,
+  tx: Transaction,
+  events: LiveEvent[],
+  agent: Agent,
+  run: RunRow,
+  issue: IssueRow | null,
+  readiness: IssueReadiness | null,
+): Promise<ClaimedRun | null> {
+  const now = deps.clock.now();
+  const budget = await deps.canInvoke.check({ companyId: agent.companyId, agentId: agent.id });
+  const gate: Gate | null = budget.allowed
+    ? claimGate(run, issue, readiness)
+    : { code: 'cancelled', message: budget.reason, timeoutSource: 'stale_queued_run_gate' };
+  if (gate) {
+    await gateCancel(tx, events, run, gate, now);
+    return null;
+  }
+
+  const runToken = RUN_TOKEN_PREFIX + randomBytes(32).toString('base64url');
+  const [claimed] = await tx
+    .update(heartbeatRuns)
+    .set({
+      status: 'running',
+      startedAt: sql`coalesce(${heartbeatRuns.startedAt}, ${now.toISOString()}::timestamptz)`,
+      ownerInstanceId: deps.settings.instanceId,
+      ownerHost: deps.settings.host,
+      runTokenHash: hashApiKey(runToken),
+      updatedAt: now,
+    })
+    .where(and(eq(heartbeatRuns.id, run.id), eq(heartbeatRuns.status, 'queued')))
+    .returning();
+  if (!claimed) return null;
+  events.push(runStatusEvent(claimed));
+  await setWakeStatus(tx, claimed.wakeupRequestId, 'claimed', now, { claimedAt: now });
+  if (issue && issue.assigneeAgentId === agent.id && (issue.executionRunId === null || issue.executionRunId === run.id)) {
+    await stampIssueLock(tx, events, issue, claimed, agent.name, now);
+  }
+  return { run: claimed, runToken };
+}
+
+/** A claim-gate cancel: recorded and published, but no release, promotion or agent status change (Decisions 10). */
+async function gateCancel(tx: Transaction, events: LiveEvent[], run: RunRow, gate: Gate, now: Date): Promise<void> {
+  const [cancelled] = await tx
+    .update(heartbeatRuns)
+    .set({
+      status: 'cancelled',
+      error: gate.message,
+      errorCode: gate.code,
+      finishedAt: now,
+      updatedAt: now,
+      resultJson: { ...(run.resultJson ?? {}), ...gateStopMetadata(gate.code, gate.timeoutSource) },
+    })
+    .where(eq(heartbeatRuns.id, run.id))
+    .returning();
+  await setWakeStatus(tx, run.wakeupRequestId, 'skipped', now);
+  if (run.issueId) await clearIssueLockIfHeldBy(tx, events, run.issueId, run.id, now);
+  await appendRunEvent(tx, events, { runId: run.id, eventType: 'lifecycle', level: 'warn', message: gate.message, payload: { errorCode: gate.code } }, now);
+  events.push(runStatusEvent(cancelled));
+}

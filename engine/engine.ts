@@ -1,0 +1,282 @@
+// The heartbeat engine of one server instance: claims and executes runs, listens for cross-
+// instance control messages, keeps its lease, and runs the periodic loop. Everything it decides
+// is decided in SQL; the in-memory state is only what this instance is executing right now.
+import type { Logger } from 'pino';
+import type postgres from 'postgres';
+import { and, eq, inArray, ne } from 'drizzle-orm';
+import type { Database } from '../db/client.ts';
+import type { AdapterType } from '../db/enums.ts';
+import { heartbeatRuns } from '../db/schema.ts';
+import { builtInAdapters } from './adapters/index.ts';
+import type { Adapter } from './adapters/types.ts';
+import { finalizeAgentStatus } from './agent-status.ts';
+import { createAgent, type CreateAgentInput, transitionAgentStatus, updateAgent, type UpdateAgentInput } from './agents.ts';
+import { cancelActiveRunRecordsForAgent, cancelRunRecord, CONTROL_CHANNEL, type ControlMessage } from './cancel.ts';
+import { claimNextRunsForAgent, type ClaimedRun } from './claim.ts';
+import { type Clock, systemClock } from './clock.ts';
+import { allowAll, type CanInvokePort, type EngineDeps } from './deps.ts';
+import { type ActiveRun, executeClaimedRun } from './execute.ts';
+import { coreFinalizeSteps, type FinalizeSteps } from './finalize.ts';
+import { deregisterInstance, LEASE_BEAT_MS, registerInstance, renewInstanceLease } from './instances.ts';
+import * as issueService from './issues.ts';
+import { createInProcessEventBus, type LiveEventBus } from './live-events.ts';
+import { releaseIssueExecutionAndPromote } from './release.ts';
+import type { RunRow } from './runs.ts';
+import { tickTimers } from './timers.ts';
+import { enqueueWakeup, type EnqueueResult, type EnqueueWakeupInput } from './wakeups.ts';
+
+export interface EngineOptions {
+  db: Database;
+  /** postgres.js client of `db`, for LISTEN. */
+  sql: postgres.Sql;
+  logger: Logger;
+  logDir: string;
+  clock?: Clock;
+  bus?: LiveEventBus;
+  /** Replace built-in adapters (tests wrap them to observe executions). */
+  adapters?: Partial<Record<AdapterType, Adapter<any>>>;
+  canInvoke?: CanInvokePort;
+  maxConcurrentRunsLimit?: number;
+  /** Period of the loop (timers, resuming queued runs, cancel sweep). 0 disables the loop. */
+  tickIntervalMs?: number;
+  /** How long stop() lets in-flight runs finish before aborting them. */
+  shutdownGraceMs?: number;
+  onFirstHeartbeat?: EngineDeps['onFirstHeartbeat'];
+}
+
+export class Engine {
+  readonly deps: EngineDeps;
+  private readonly active = new Map<string, ActiveRun>();
+  private readonly executing = new Set<Promise<unknown>>();
+  private readonly starting = new Map<string, Promise<void>>();
+  private readonly startAgain = new Set<string>();
+  private timers: NodeJS.Timeout[] = [];
+  private unlisten: (() => Promise<void>) | null = null;
+  private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+
+  constructor(private readonly options: EngineOptions) {
+    this.deps = {
+      db: options.db,
+      clock: options.clock ?? systemClock,
+      bus: options.bus ?? createInProcessEventBus(),
+      logger: options.logger,
+      settings: {
+        maxConcurrentRunsLimit: options.maxConcurrentRunsLimit ?? 10,
+        logDir: options.logDir,
+        instanceId: '',
+        host: '',
+        apiUrl: '',
+      },
+      adapters: { ...builtInAdapters, ...options.adapters } as EngineDeps['adapters'],
+      canInvoke: options.canInvoke ?? allowAll,
+      onFirstHeartbeat: options.onFirstHeartbeat,
+    };
+  }
+
+  get instanceId(): string {
+    return this.deps.settings.instanceId;
+  }
+
+  /** Registers the instance, listens for control messages, resumes queued runs, starts the loop. */
+  async start(input: { apiUrl: string }): Promise<void> {
+    if (this.state !== 'new') throw new Error(`Engine cannot start from state ${this.state}`);
+    const { id, host } = await registerInstance(this.deps.db, this.deps.clock);
+    Object.assign(this.deps.settings, { instanceId: id, host, apiUrl: input.apiUrl });
+    const listener = await this.options.sql.listen(CONTROL_CHANNEL, (payload) => this.onControlMessage(payload));
+    this.unlisten = () => listener.unlisten();
+    this.state = 'running';
+    this.timers.push(setInterval(() => void this.guard('lease renewal', () => renewInstanceLease(this.deps.db, this.deps.clock, id)), LEASE_BEAT_MS));
+    const tickMs = this.options.tickIntervalMs ?? 1_000;
+    if (tickMs > 0) this.timers.push(setInterval(() => void this.guard('engine tick', () => this.tick()), tickMs));
+    await this.resumeQueuedRuns();
+  }
+
+  /** Stops claiming, lets in-flight runs finish within the grace, aborts the rest, ends the lease. */
+  async stop(): Promise<void> {
+    if (this.state !== 'running') return;
+    this.state = 'stopping';
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    await Promise.allSettled([...this.starting.values()]);
+    const grace = this.options.shutdownGraceMs ?? 10_000;
+    let graceTimer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, grace)));
+    await Promise.race([Promise.allSettled([...this.executing]), graceOver]);
+    clearTimeout(graceTimer);
+    for (const run of this.active.values()) {
+      run.abortReason ??= 'shutdown';
+      run.controller.abort();
+    }
+    await Promise.allSettled([...this.executing]);
+    await this.unlisten?.();
+    await deregisterInstance(this.deps.db, this.deps.clock, this.instanceId);
+    this.state = 'stopped';
+  }
+
+  /** Runs the engine is executing on this instance right now. */
+  activeRunIds(): string[] {
+    return [...this.active.keys()];
+  }
+
+  async enqueueWakeup(input: EnqueueWakeupInput): Promise<EnqueueResult> {
+    const result = await enqueueWakeup(this.deps, input);
+    if (result.startAgentId) void this.startNext(result.startAgentId);
+    return result;
+  }
+
+  /** startNextQueuedRunForAgent, coalesced per agent on this instance: one claim transaction at a time. */
+  startNext(agentId: string): Promise<void> {
+    if (this.state !== 'running') return Promise.resolve();
+    const inFlight = this.starting.get(agentId);
+    if (inFlight) {
+      this.startAgain.add(agentId);
+      return inFlight;
+    }
+    const work = (async () => {
+      do {
+        this.startAgain.delete(agentId);
+        const claimed = await claimNextRunsForAgent(this.deps, agentId);
+        for (const run of claimed) this.execute(run);
+      } while (this.startAgain.has(agentId) && this.state === 'running');
+    })()
+      .catch((error: unknown) => this.deps.logger.error({ err: error, agentId }, 'claiming runs failed'))
+      .finally(() => this.starting.delete(agentId));
+    this.starting.set(agentId, work);
+    return work;
+  }
+
+  /** startNext for every agent that has queued runs. */
+  async resumeQueuedRuns(): Promise<void> {
+    const rows = await this.deps.db.selectDistinct({ agentId: heartbeatRuns.agentId }).from(heartbeatRuns).where(eq(heartbeatRuns.status, 'queued'));
+    await Promise.all(rows.map((row) => this.startNext(row.agentId)));
+  }
+
+  /** One pass of the periodic loop. */
+  async tick(): Promise<void> {
+    if (this.state !== 'running') return;
+    await this.sweepCancelledRuns();
+    await this.tickTimers(this.deps.clock.now());
+    await this.resumeQueuedRuns();
+  }
+
+  tickTimers(now: Date) {
+    return tickTimers(this.deps, now, (input) => this.enqueueWakeup(input));
+  }
+
+  async cancelRun(input: { companyId?: string; runId: string; reason?: string }): Promise<RunRow> {
+    const { run, previous } = await cancelRunRecord(this.deps, input.runId, input);
+    if (!previous) return run;
+    this.abortLocal(run.id);
+    const promoted = (await releaseIssueExecutionAndPromote(this.deps, run)).promoted;
+    await finalizeAgentStatus(this.deps, run.agentId, 'cancelled');
+    void this.startNext(run.agentId);
+    if (promoted) void this.startNext(promoted.agentId);
+    return run;
+  }
+
+  /** Cancels every run of the agent on its way to execution (spec §6.13); returns how many. */
+  async cancelActiveForAgent(agentId: string, reason?: string): Promise<number> {
+    const cancelled = await cancelActiveRunRecordsForAgent(this.deps, agentId, reason);
+    for (const { run, previous } of cancelled) {
+      this.abortLocal(run.id);
+      // Released with the row as it was before the cancel, so no recovery is attempted for it.
+      const { promoted } = await releaseIssueExecutionAndPromote(this.deps, previous!);
+      if (promoted) void this.startNext(promoted.agentId);
+    }
+    return cancelled.length;
+  }
+
+  createAgent(input: CreateAgentInput) {
+    return createAgent(this.deps, input);
+  }
+
+  updateAgent(input: UpdateAgentInput) {
+    return updateAgent(this.deps, input);
+  }
+
+  async pauseAgent(input: { companyId: string; agentId: string }) {
+    const agent = await transitionAgentStatus(this.deps, input, 'paused', ['active', 'idle', 'running', 'error']);
+    await this.cancelActiveForAgent(agent.id);
+    return agent;
+  }
+
+  async resumeAgent(input: { companyId: string; agentId: string }) {
+    const agent = await transitionAgentStatus(this.deps, input, 'idle', ['paused']);
+    void this.startNext(agent.id);
+    return agent;
+  }
+
+  readonly issues = {
+    create: (input: issueService.CreateIssueInput, actor: Parameters<typeof issueService.createIssue>[3]) =>
+      issueService.createIssue(this.deps, this.wake, input, actor),
+    update: (input: issueService.UpdateIssueInput) => issueService.updateIssue(this.deps, this.wake, input),
+    assign: (input: Parameters<typeof issueService.assignIssue>[2], actor: Parameters<typeof issueService.assignIssue>[3]) =>
+      issueService.assignIssue(this.deps, this.wake, input, actor),
+    addComment: (input: Parameters<typeof issueService.addIssueComment>[2], actor: Parameters<typeof issueService.addIssueComment>[3]) =>
+      issueService.addIssueComment(this.deps, this.wake, input, actor),
+    putDocument: (input: Parameters<typeof issueService.putIssueDocument>[1], actor: Parameters<typeof issueService.putIssueDocument>[2]) =>
+      issueService.putIssueDocument(this.deps, input, actor),
+    addBlocker: (input: Parameters<typeof issueService.addIssueBlocker>[1]) => issueService.addIssueBlocker(this.deps, input),
+  };
+
+  private readonly wake = (input: EnqueueWakeupInput) => this.enqueueWakeup(input);
+
+  /** Finalize steps per adapter type; the recovery work overrides the seams it owns. */
+  protected stepsFor(adapterType: AdapterType): FinalizeSteps {
+    return coreFinalizeSteps(this.deps, adapterType);
+  }
+
+  private execute(claimed: ClaimedRun): void {
+    const active: ActiveRun = { runId: claimed.run.id, agentId: claimed.run.agentId, controller: new AbortController(), abortReason: null };
+    this.active.set(active.runId, active);
+    const work = executeClaimedRun(this.deps, claimed, active, {
+      stepsFor: (type) => this.stepsFor(type),
+      issueActions: (run) => issueService.runIssueActions(this.deps, this.wake, run),
+    })
+      .then((promoted) => {
+        if (promoted) void this.startNext(promoted.agentId);
+      })
+      .catch((error: unknown) => this.deps.logger.error({ err: error, runId: active.runId }, 'run execution failed'))
+      .finally(() => {
+        this.active.delete(active.runId);
+        this.executing.delete(work);
+        void this.startNext(active.agentId);
+      });
+    this.executing.add(work);
+  }
+
+  private abortLocal(runId: string): void {
+    const run = this.active.get(runId);
+    if (!run) return;
+    run.abortReason ??= 'cancel';
+    run.controller.abort();
+  }
+
+  private onControlMessage(payload: string): void {
+    try {
+      const message = JSON.parse(payload) as ControlMessage;
+      if (message.kind === 'cancel') this.abortLocal(message.runId);
+    } catch (error) {
+      this.deps.logger.warn({ err: error }, 'ignored a malformed control message');
+    }
+  }
+
+  /** Catches cancels whose NOTIFY this instance missed (e.g. while its listener reconnected). */
+  private async sweepCancelledRuns(): Promise<void> {
+    const ids = [...this.active.keys()];
+    if (ids.length === 0) return;
+    const ended = await this.deps.db
+      .select({ id: heartbeatRuns.id })
+      .from(heartbeatRuns)
+      .where(and(inArray(heartbeatRuns.id, ids), ne(heartbeatRuns.status, 'running')));
+    for (const { id } of ended) this.abortLocal(id);
+  }
+
+  private async guard(what: string, work: () => Promise<unknown>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.deps.logger.error({ err: error }, `${what} failed`);
+    }
+  }
+}

@@ -1,0 +1,177 @@
+// The end of a run (spec §6.4 steps 6–8): the terminal row, then the follow-up steps in their
+// fixed order. Steps that belong to recovery (liveness, retries, comment policy, continuations)
+// are named seams here; the recovery work fills them in.
+import { eq } from 'drizzle-orm';
+import type { Transaction } from '../db/client.ts';
+import type { AdapterType, WakeupStatus } from '../db/enums.ts';
+import { heartbeatRuns, issueComments } from '../db/schema.ts';
+import type { AdapterResult } from './adapters/types.ts';
+import { finalizeAgentStatus, updateRuntimeState } from './agent-status.ts';
+import { type EngineDeps, transact } from './deps.ts';
+import type { LiveEvent } from './live-events.ts';
+import { releaseIssueExecutionAndPromote } from './release.ts';
+import { buildResultJson, resolveRunOutcome, runSummaryText, stopMetadataFor, type TerminalRunStatus } from './run-outcome.ts';
+import { appendRunEvent } from './run-events.ts';
+import type { RunOutputSummary } from './run-output.ts';
+import { type RunRow, runStatusEvent, setWakeStatus } from './runs.ts';
+
+export interface FinalizeInput {
+  runId: string;
+  agent: { id: string; adapterType: AdapterType; adapterConfig: Record<string, unknown> };
+  result: AdapterResult;
+  output: RunOutputSummary | null;
+  /** Set when the adapter (or the setup before it) threw instead of resolving. */
+  crashed?: boolean;
+}
+
+/** The follow-up steps, in spec order. Each is given the terminal run row. */
+export interface FinalizeSteps {
+  /** §6.7, inside the terminal transaction. */
+  classifyLiveness(tx: Transaction, events: LiveEvent[], run: RunRow): Promise<void>;
+  postRunSummaryComment(run: RunRow): Promise<void>;
+  /** §6.12 */
+  scheduleTransientRetry(run: RunRow): Promise<void>;
+  /** §6.10 */
+  applyIssueCommentPolicy(run: RunRow): Promise<void>;
+  /** §6.9; returns the run it promoted, which the engine starts. */
+  releaseIssueExecution(run: RunRow): Promise<RunRow | null>;
+  /** §6.8 */
+  enqueueLivenessContinuation(run: RunRow): Promise<void>;
+  updateRuntimeState(run: RunRow): Promise<void>;
+  finalizeAgentStatus(run: RunRow): Promise<void>;
+}
+
+const WAKE_STATUS_FOR: Record<TerminalRunStatus, WakeupStatus> = {
+  succeeded: 'completed',
+  failed: 'failed',
+  cancelled: 'cancelled',
+  timed_out: 'timed_out',
+};
+
+export function coreFinalizeSteps(deps: EngineDeps, adapterType: AdapterType): FinalizeSteps {
+  return {
+    classifyLiveness: async () => {},
+    postRunSummaryComment: (run) => postRunSummaryComment(deps, run),
+    scheduleTransientRetry: async () => {},
+    applyIssueCommentPolicy: async () => {},
+    releaseIssueExecution: async (run) => (await releaseIssueExecutionAndPromote(deps, run)).promoted,
+    enqueueLivenessContinuation: async () => {},
+    updateRuntimeState: (run) => updateRuntimeState(deps, run, adapterType),
+    finalizeAgentStatus: (run) => finalizeAgentStatus(deps, run.agentId, run.status as TerminalRunStatus),
+  };
+}
+
+/**
+ * Writes the terminal status (unless the row is already terminal, e.g. cancelled meanwhile: then
+ * only the output is recorded) and returns the row, with `finalized` telling which happened.
+ */
+export async function writeTerminalStatus(
+  deps: EngineDeps,
+  input: FinalizeInput,
+  steps: FinalizeSteps,
+): Promise<{ run: RunRow | null; finalized: boolean }> {
+  return transact(deps, async (tx, events) => {
+    const now = deps.clock.now();
+    const [row] = await tx.select().from(heartbeatRuns).where(eq(heartbeatRuns.id, input.runId)).for('update');
+    // Deleting an agent deletes its runs; there is nothing left to record.
+    if (!row) return { run: null, finalized: false };
+    const output = input.output
+      ? {
+          logStore: input.output.logStore,
+          logRef: input.output.logRef,
+          logBytes: input.output.logBytes,
+          logSha256: input.output.logSha256,
+          stdoutExcerpt: input.output.stdoutExcerpt,
+          stderrExcerpt: input.output.stderrExcerpt,
+          lastOutputAt: input.output.lastOutputAt,
+          lastOutputSeq: input.output.lastOutputSeq,
+          lastOutputStream: input.output.lastOutputStream,
+          lastOutputBytes: input.output.lastOutputBytes,
+        }
+      : {};
+    const outcome = resolveRunOutcome(row, input.result);
+    if (!outcome) {
+      const [kept] = await tx
+        .update(heartbeatRuns)
+        .set({ ...output, exitCode: input.result.exitCode ?? null, signal: input.result.signal ?? null, runTokenHash: null })
+        .where(eq(heartbeatRuns.id, row.id))
+        .returning();
+      return { run: kept, finalized: false };
+    }
+    const stop = stopMetadataFor({
+      status: outcome.status,
+      errorCode: outcome.errorCode,
+      error: outcome.error,
+      configuredTimeoutSec: input.agent.adapterConfig.timeoutSec,
+      adapterDefaultTimeoutSec: 0,
+    });
+    const [run] = await tx
+      .update(heartbeatRuns)
+      .set({
+        ...output,
+        status: outcome.status,
+        error: outcome.error,
+        errorCode: outcome.errorCode,
+        finishedAt: now,
+        updatedAt: now,
+        exitCode: input.result.exitCode ?? null,
+        signal: input.result.signal ?? null,
+        usageJson: input.result.usage ?? null,
+        resultJson: buildResultJson(input.result, stop),
+        runTokenHash: null,
+      })
+      .where(eq(heartbeatRuns.id, row.id))
+      .returning();
+    await steps.classifyLiveness(tx, events, run);
+    await setWakeStatus(tx, run.wakeupRequestId, WAKE_STATUS_FOR[outcome.status], now, outcome.error ? { error: outcome.error } : {});
+    await appendRunEvent(
+      tx,
+      events,
+      {
+        runId: run.id,
+        eventType: input.crashed ? 'error' : 'lifecycle',
+        level: outcome.status === 'succeeded' ? 'info' : 'error',
+        message: `run ${outcome.status}`,
+        payload: { status: outcome.status, exitCode: run.exitCode, ...(outcome.error ? { error: outcome.error } : {}) },
+      },
+      now,
+    );
+    events.push(runStatusEvent(run));
+    return { run, finalized: true };
+  });
+}
+
+/**
+ * Runs the follow-up steps of a run that was just finalized. A crashed adapter gets no retry and
+ * no continuation (spec §6.4 step 9). Returns a promoted run to start, if any.
+ */
+export async function runFollowUpSteps(steps: FinalizeSteps, run: RunRow, crashed: boolean): Promise<RunRow | null> {
+  if (run.status === 'succeeded') await steps.postRunSummaryComment(run);
+  if (!crashed) await steps.scheduleTransientRetry(run);
+  await steps.applyIssueCommentPolicy(run);
+  const promoted = await steps.releaseIssueExecution(run);
+  if (!crashed) await steps.enqueueLivenessContinuation(run);
+  await steps.updateRuntimeState(run);
+  await steps.finalizeAgentStatus(run);
+  return promoted;
+}
+
+/** A succeeded issue run that never commented leaves its summary as the run's comment. */
+async function postRunSummaryComment(deps: EngineDeps, run: RunRow): Promise<void> {
+  if (!run.issueId) return;
+  const summary = runSummaryText(run.resultJson);
+  if (!summary) return;
+  const existing = await deps.db.query.issueComments.findFirst({ where: { createdByRunId: run.id }, columns: { id: true } });
+  if (existing) return;
+  const now = deps.clock.now();
+  await deps.db.insert(issueComments).values({
+    companyId: run.companyId,
+    issueId: run.issueId,
+    body: summary,
+    authorAgentId: run.agentId,
+    createdByRunId: run.id,
+    createdAt: now,
+    updatedAt: now,
+  });
+}
+

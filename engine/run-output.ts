@@ -1,0 +1,110 @@
+// A run's output while it executes (spec §6.5): every chunk is sanitised, appended to the run's
+// log file (NDJSON: ts, stream, chunk) with a running byte count and SHA-256, kept as a UTF-8-safe
+// excerpt per stream, and published live. Progress columns are written at most once a minute.
+import { createHash } from 'node:crypto';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { eq } from 'drizzle-orm';
+import { heartbeatRuns } from '../db/schema.ts';
+import type { LogStream } from './adapters/types.ts';
+import { appendExcerpt, liveLogChunk, sanitizeLogChunk } from './bounding.ts';
+import type { EngineDeps } from './deps.ts';
+import type { RunRow } from './runs.ts';
+
+const PROGRESS_INTERVAL_MS = 60_000;
+
+export const LOG_STORE = 'file';
+export const logRefFor = (run: Pick<RunRow, 'companyId' | 'id'>) => `${run.companyId}/${run.id}.ndjson`;
+
+export interface RunOutputSummary {
+  logStore: string;
+  logRef: string;
+  logBytes: number;
+  logSha256: string;
+  stdoutExcerpt: string | null;
+  stderrExcerpt: string | null;
+  lastOutputAt: Date | null;
+  lastOutputSeq: number;
+  lastOutputStream: string | null;
+  lastOutputBytes: number | null;
+}
+
+export class RunOutput {
+  private readonly file: WriteStream;
+  private readonly hash = createHash('sha256');
+  private bytes = 0;
+  private stdout = '';
+  private stderr = '';
+  private seq: number;
+  private lastAt: Date | null = null;
+  private lastStream: string | null = null;
+  private persistedAt: number | null = null;
+  readonly logRef: string;
+
+  constructor(
+    private readonly deps: EngineDeps,
+    private readonly run: RunRow,
+  ) {
+    this.logRef = logRefFor(run);
+    const path = join(deps.settings.logDir, this.logRef);
+    mkdirSync(dirname(path), { recursive: true });
+    this.file = createWriteStream(path, { flags: 'a' });
+    this.file.on('error', (error) => deps.logger.error({ err: error, runId: run.id }, 'run log write failed'));
+    this.seq = run.lastOutputSeq;
+  }
+
+  /** Records one chunk; returns true when the progress columns are due for a write. */
+  append(stream: LogStream, raw: string): boolean {
+    const chunk = sanitizeLogChunk(raw);
+    const now = this.deps.clock.now();
+    const line = `${JSON.stringify({ ts: now.toISOString(), stream, chunk })}\n`;
+    this.file.write(line);
+    this.hash.update(line);
+    this.bytes += Buffer.byteLength(line);
+    if (stream === 'stdout') this.stdout = appendExcerpt(this.stdout, chunk);
+    else this.stderr = appendExcerpt(this.stderr, chunk);
+    this.seq += 1;
+    this.lastAt = now;
+    this.lastStream = stream;
+    const live = liveLogChunk(chunk);
+    this.deps.bus.publish([
+      {
+        type: 'heartbeat.run.log',
+        companyId: this.run.companyId,
+        runId: this.run.id,
+        agentId: this.run.agentId,
+        ts: now.toISOString(),
+        stream,
+        chunk: live.chunk,
+        truncated: live.truncated,
+      },
+    ]);
+    return this.persistedAt === null || now.getTime() - this.persistedAt >= PROGRESS_INTERVAL_MS;
+  }
+
+  /** Writes last_output_* so observers can tell a silent run from a chatty one. */
+  async persistProgress(): Promise<void> {
+    this.persistedAt = this.deps.clock.now().getTime();
+    await this.deps.db
+      .update(heartbeatRuns)
+      .set({ lastOutputAt: this.lastAt, lastOutputSeq: this.seq, lastOutputStream: this.lastStream, lastOutputBytes: this.bytes })
+      .where(eq(heartbeatRuns.id, this.run.id));
+  }
+
+  /** Closes the log file; the summary is written with the run's final status. */
+  async finish(): Promise<RunOutputSummary> {
+    await new Promise<void>((resolve) => this.file.end(resolve));
+    return {
+      logStore: LOG_STORE,
+      logRef: this.logRef,
+      logBytes: this.bytes,
+      logSha256: this.hash.copy().digest('hex'),
+      stdoutExcerpt: this.stdout || null,
+      stderrExcerpt: this.stderr || null,
+      lastOutputAt: this.lastAt,
+      lastOutputSeq: this.seq,
+      lastOutputStream: this.lastStream,
+      lastOutputBytes: this.seq > this.run.lastOutputSeq ? this.bytes : null,
+    };
+  }
+}

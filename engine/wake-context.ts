@@ -1,0 +1,142 @@
+// The wake context (a run's `context_snapshot`): how a wake request's reason and payload are folded
+// into it, how two are merged when wakes coalesce, and the questions the engine asks of it (spec §5).
+import type { TriggerDetail, WakeupSource } from '../db/enums.ts';
+
+export type WakeContext = Record<string, unknown>;
+
+export interface WakeInput {
+  source: WakeupSource;
+  triggerDetail?: TriggerDetail | null;
+  reason?: string | null;
+  payload?: Record<string, unknown> | null;
+}
+
+/** Wakes caused by someone talking to the agent on an issue (Decisions 6 keeps `mentioned`). */
+export const INTERACTION_REASONS: readonly string[] = [
+  'issue_commented',
+  'issue_reopened_via_comment',
+  'issue_comment_mentioned',
+];
+
+/** Wakes after which the run is expected to leave a comment on its issue (§6.10). */
+export const COMMENT_REQUIRED_REASONS: readonly string[] = [
+  'issue_assigned',
+  'execution_review_requested',
+  'execution_approval_requested',
+  'execution_changes_requested',
+];
+
+/** The string if it has visible content, else null. Ids and reasons are only ever strings. */
+function text(value: unknown): string | null {
+  return typeof value === 'string' && value.trim() !== '' ? value : null;
+}
+
+const firstText = (...values: unknown[]): string | null => {
+  for (const value of values) {
+    const found = text(value);
+    if (found !== null) return found;
+  }
+  return null;
+};
+
+/** Ordered, first occurrence wins. */
+const unique = (ids: string[]): string[] => [...new Set(ids)];
+
+/**
+ * Comment ids a context carries: its `wakeCommentIds` list, else the single `wakeCommentId`, else
+ * `commentId` (older contexts only have the single ones).
+ */
+export function wakeCommentIdsOf(ctx: WakeContext): string[] {
+  const list = Array.isArray(ctx.wakeCommentIds)
+    ? ctx.wakeCommentIds.filter((id): id is string => text(id) !== null)
+    : [];
+  if (list.length > 0) return unique(list);
+  const single = firstText(ctx.wakeCommentId, ctx.commentId);
+  return single === null ? [] : [single];
+}
+
+/**
+ * Writes the comment-id union into `ctx` (mutates; callers pass their own copy). The last id is the
+ * one the run answers, and a stale rendered `wakePayload` would name the wrong comments, so it goes.
+ */
+function applyCommentIds(ctx: WakeContext, ids: string[]): void {
+  const all = unique(ids);
+  if (all.length === 0) return;
+  const latest = all[all.length - 1];
+  ctx.wakeCommentIds = all;
+  ctx.commentId = latest;
+  ctx.wakeCommentId = latest;
+  delete ctx.wakePayload;
+}
+
+/** Sets `key` only when the context has no usable value there: enrichment never overwrites. */
+function fill(ctx: WakeContext, key: string, value: string | null | undefined): void {
+  if (text(ctx[key]) === null && text(value) !== null) ctx[key] = value;
+}
+
+/** Folds a wake request into its context (spec §5 Enrichment). Returns a new object. */
+export function enrichWakeContext(ctx: WakeContext | null | undefined, wake: WakeInput): WakeContext {
+  const original: WakeContext = { ...(ctx ?? {}) };
+  const payload = wake.payload ?? {};
+  const payloadIssueId = text(payload.issueId);
+  const payloadCommentId = text(payload.commentId);
+  // Derived from the context as it came in, before issueId/taskId are filled below.
+  const taskKey = firstText(
+    original.taskKey,
+    original.taskId,
+    original.issueId,
+    payload.taskKey,
+    payload.taskId,
+    payload.issueId,
+  );
+
+  const out: WakeContext = { ...original };
+  fill(out, 'wakeReason', wake.reason);
+  fill(out, 'issueId', payloadIssueId);
+  fill(out, 'taskId', payloadIssueId);
+  fill(out, 'taskKey', taskKey);
+  fill(out, 'commentId', payloadCommentId);
+  applyCommentIds(out, [...wakeCommentIdsOf(original), ...(payloadCommentId === null ? [] : [payloadCommentId])]);
+  fill(out, 'wakeSource', wake.source);
+  fill(out, 'wakeTriggerDetail', wake.triggerDetail);
+  return out;
+}
+
+/** Coalesce merge (spec §5): the newer context wins key by key; comment ids accumulate, older first. */
+export function mergeWakeContext(
+  previous: WakeContext | null | undefined,
+  next: WakeContext | null | undefined,
+): WakeContext {
+  const older = previous ?? {};
+  const newer = next ?? {};
+  const out: WakeContext = { ...older, ...newer };
+  applyCommentIds(out, [...wakeCommentIdsOf(older), ...wakeCommentIdsOf(newer)]);
+  return out;
+}
+
+/** Runs with equal keys (null included) work on the same thing and coalesce. */
+export function wakeScopeKey(ctx: WakeContext): string | null {
+  return firstText(ctx.taskKey, ctx.taskId, ctx.issueId);
+}
+
+/** The comment the run is answering, if any. */
+export function latestWakeCommentId(ctx: WakeContext): string | null {
+  const list = Array.isArray(ctx.wakeCommentIds)
+    ? ctx.wakeCommentIds.filter((id): id is string => text(id) !== null)
+    : [];
+  return list.length > 0 ? list[list.length - 1] : firstText(ctx.wakeCommentId, ctx.commentId);
+}
+
+/** Someone spoke to the agent: such wakes get past dependency and assignee gates (§6.1, §6.3). */
+export function isInteractionWake(ctx: WakeContext): boolean {
+  return (
+    typeof ctx.wakeReason === 'string' &&
+    INTERACTION_REASONS.includes(ctx.wakeReason) &&
+    latestWakeCommentId(ctx) !== null
+  );
+}
+
+/** Counters read back from stored JSON (e.g. livenessContinuationAttempt): anything odd counts as 0. */
+export function positiveIntOrZero(value: unknown): number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : 0;
+}

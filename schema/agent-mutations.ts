@@ -1,0 +1,82 @@
+// Creating, changing, pausing and resuming agents.
+import { AgentRef } from './agent.ts';
+import { builder } from './builder.ts';
+import { AdapterTypeEnum } from './enums.ts';
+import { operatorCompanyIdOf } from './tenancy.ts';
+
+export const HeartbeatPolicyInput = builder.inputType('HeartbeatPolicyInput', {
+  description: "When the agent is woken: its timer and its concurrency limit.",
+  fields: (t) => ({
+    enabled: t.boolean({ description: 'Wake on a timer every intervalSec seconds.' }),
+    intervalSec: t.int({ description: 'Timer interval in seconds (>= 0; 0 = no timer).' }),
+    wakeOnDemand: t.boolean({ description: 'Accept wakeups other than the timer (default true).' }),
+    maxConcurrentRuns: t.int({ description: 'Runs that may execute at once (1 up to the server limit, default 1).' }),
+  }),
+});
+
+/** Drops unset fields so they keep their defaults instead of being stored as null. */
+const definedOnly = (value: Record<string, unknown> | null | undefined) =>
+  value == null ? undefined : Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined));
+
+const CreateAgentInput = builder.inputType('CreateAgentInput', {
+  fields: (t) => ({
+    name: t.string({ required: true }),
+    role: t.string(),
+    adapterType: t.field({ type: AdapterTypeEnum, required: true }),
+    adapterConfig: t.field({ type: 'JSON', description: 'Adapter settings; validated for the adapter type.' }),
+    heartbeat: t.field({ type: HeartbeatPolicyInput }),
+  }),
+});
+
+const UpdateAgentInput = builder.inputType('UpdateAgentInput', {
+  fields: (t) => ({
+    id: t.globalID({ required: true, for: [AgentRef] }),
+    name: t.string(),
+    role: t.string(),
+    adapterType: t.field({ type: AdapterTypeEnum }),
+    adapterConfig: t.field({ type: 'JSON' }),
+    heartbeat: t.field({ type: HeartbeatPolicyInput, description: 'Replaces the whole policy.' }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  createAgent: t.field({
+    type: AgentRef,
+    args: { input: t.arg({ type: CreateAgentInput, required: true }) },
+    resolve: (_root, { input }, ctx) =>
+      ctx.engine.createAgent({
+        companyId: operatorCompanyIdOf(ctx),
+        name: input.name,
+        role: input.role,
+        adapterType: input.adapterType,
+        adapterConfig: input.adapterConfig ?? {},
+        heartbeat: definedOnly(input.heartbeat),
+      }),
+  }),
+  updateAgent: t.field({
+    type: AgentRef,
+    args: { input: t.arg({ type: UpdateAgentInput, required: true }) },
+    resolve: (_root, { input }, ctx) =>
+      ctx.engine.updateAgent({
+        companyId: operatorCompanyIdOf(ctx),
+        agentId: input.id.id,
+        name: input.name,
+        role: input.role,
+        adapterType: input.adapterType,
+        adapterConfig: input.adapterConfig === null ? {} : input.adapterConfig,
+        heartbeat: input.heartbeat === undefined ? undefined : definedOnly(input.heartbeat) ?? {},
+      }),
+  }),
+  pauseAgent: t.field({
+    type: AgentRef,
+    description: 'Pauses the agent and cancels its queued, scheduled and running runs.',
+    args: { id: t.arg.globalID({ required: true, for: [AgentRef] }) },
+    resolve: (_root, { id }, ctx) => ctx.engine.pauseAgent({ companyId: operatorCompanyIdOf(ctx), agentId: id.id }),
+  }),
+  resumeAgent: t.field({
+    type: AgentRef,
+    description: 'Makes a paused agent invokable again.',
+    args: { id: t.arg.globalID({ required: true, for: [AgentRef] }) },
+    resolve: (_root, { id }, ctx) => ctx.engine.resumeAgent({ companyId: operatorCompanyIdOf(ctx), agentId: id.id }),
+  }),
+}));

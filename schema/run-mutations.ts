@@ -1,0 +1,98 @@
+// Waking agents and stopping runs.
+import { Buffer } from 'node:buffer';
+import { badInput } from '../engine/errors.ts';
+import type { EnqueueResult } from '../engine/wakeups.ts';
+import { AgentRef } from './agent.ts';
+import { builder } from './builder.ts';
+import { TriggerDetailEnum, WakeupSourceEnum } from './enums.ts';
+import { IssueRef } from './issue.ts';
+import { HeartbeatRunRef } from './run.ts';
+import { apiKeyOf, operatorCompanyIdOf } from './tenancy.ts';
+import { WakeupRequestRef } from './wakeup.ts';
+
+const MAX_PAYLOAD_BYTES = 64 * 1024;
+
+export const EnqueueOutcomeEnum = builder.enumType('EnqueueOutcome', {
+  description: 'What enqueueWakeup did with the request.',
+  values: {
+    QUEUED: { value: 'queued', description: 'A new run was queued.' },
+    COALESCED: { value: 'coalesced', description: 'Merged into a run already on its way.' },
+    DEFERRED: { value: 'deferred', description: "Waits until another run on the issue ends." },
+    SKIPPED: { value: 'skipped', description: 'Not run: a policy or issue gate said no (see the wakeup reason).' },
+    DUPLICATE: { value: 'duplicate', description: 'The idempotency key was used before: the first request is returned.' },
+  } as const,
+});
+
+const EnqueueWakeupInput = builder.inputType('EnqueueWakeupInput', {
+  fields: (t) => ({
+    agentId: t.globalID({ required: true, for: [AgentRef] }),
+    source: t.field({ type: WakeupSourceEnum, defaultValue: 'on_demand' }),
+    triggerDetail: t.field({ type: TriggerDetailEnum, defaultValue: 'manual' }),
+    reason: t.string({ description: 'Why the agent is woken, e.g. issue_assigned.' }),
+    payload: t.field({ type: 'JSON', description: 'Free-form JSON object (at most 64 KiB) handed to the run.' }),
+    issueId: t.globalID({ for: [IssueRef], description: 'The issue the run works on.' }),
+    idempotencyKey: t.string({ description: 'A second request with the same key (per agent) creates nothing.' }),
+  }),
+});
+
+export const EnqueueWakeupPayload = builder.objectRef<EnqueueResult>('EnqueueWakeupPayload').implement({
+  fields: (t) => ({
+    outcome: t.expose('outcome', { type: EnqueueOutcomeEnum }),
+    wakeupRequest: t.field({ type: WakeupRequestRef, resolve: (result) => result.wakeupRequest }),
+    run: t.field({
+      type: HeartbeatRunRef,
+      nullable: true,
+      description: 'The run the wakeup became or joined; null when deferred or skipped.',
+      resolve: (result) => result.run,
+    }),
+  }),
+});
+
+function payloadObject(value: unknown): Record<string, unknown> | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'object' || Array.isArray(value)) throw badInput('payload must be a JSON object', { field: 'payload' });
+  if (Buffer.byteLength(JSON.stringify(value)) > MAX_PAYLOAD_BYTES) {
+    throw badInput(`payload is larger than ${MAX_PAYLOAD_BYTES} bytes`, { field: 'payload' });
+  }
+  return value as Record<string, unknown>;
+}
+
+const LIMITS = { reason: 200, idempotencyKey: 200, cancelReason: 500 };
+function bounded(field: keyof typeof LIMITS, value: string | null | undefined): string | null {
+  if (value == null) return null;
+  if (value.length > LIMITS[field]) throw badInput(`${field} is longer than ${LIMITS[field]} characters`, { field });
+  return value;
+}
+
+builder.mutationFields((t) => ({
+  enqueueWakeup: t.field({
+    type: EnqueueWakeupPayload,
+    description: 'Asks for an agent to be woken. The outcome says whether a run was queued, merged, deferred or skipped.',
+    args: { input: t.arg({ type: EnqueueWakeupInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const key = apiKeyOf(ctx, 'operator');
+      const payload = payloadObject(input.payload);
+      const issueId = input.issueId?.id ?? null;
+      return ctx.engine.enqueueWakeup({
+        companyId: key.companyId,
+        agentId: input.agentId.id,
+        source: input.source ?? 'on_demand',
+        triggerDetail: input.triggerDetail ?? 'manual',
+        reason: bounded('reason', input.reason),
+        payload: issueId ? { ...(payload ?? {}), issueId } : payload,
+        idempotencyKey: bounded('idempotencyKey', input.idempotencyKey),
+        actor: { type: 'user', id: key.keyId },
+      });
+    },
+  }),
+  cancelRun: t.field({
+    type: HeartbeatRunRef,
+    description: 'Cancels a queued, scheduled or running run; a finished run is returned unchanged.',
+    args: {
+      id: t.arg.globalID({ required: true, for: [HeartbeatRunRef] }),
+      reason: t.arg.string(),
+    },
+    resolve: (_root, { id, reason }, ctx) =>
+      ctx.engine.cancelRun({ companyId: operatorCompanyIdOf(ctx), runId: id.id, reason: bounded('cancelReason', reason) ?? undefined }),
+  }),
+}));
