@@ -33,6 +33,8 @@ export interface EngineDeps {
   settings: EngineSettings;
   adapters: Record<AdapterType, Adapter<unknown>>;
   canInvoke: CanInvokePort;
+  /** How the API spells an id (the server passes its global-id encoder); identity by default. */
+  encodeApiId: (typename: 'HeartbeatRun' | 'Agent' | 'Issue', id: string) => string;
   /** Called once per agent the first time it records a heartbeat (spec §6.15). */
   onFirstHeartbeat?: (input: { agentId: string; agentRole: string }) => void;
 }

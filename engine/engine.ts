@@ -42,6 +42,7 @@ export interface EngineOptions {
   /** How long stop() lets in-flight runs finish before aborting them. */
   shutdownGraceMs?: number;
   onFirstHeartbeat?: EngineDeps['onFirstHeartbeat'];
+  encodeApiId?: EngineDeps['encodeApiId'];
 }
 
 export class Engine {
@@ -70,6 +71,7 @@ export class Engine {
       adapters: { ...builtInAdapters, ...options.adapters } as EngineDeps['adapters'],
       canInvoke: options.canInvoke ?? allowAll,
       onFirstHeartbeat: options.onFirstHeartbeat,
+      encodeApiId: options.encodeApiId ?? ((_typename, id) => id),
     };
   }
 

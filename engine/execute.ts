@@ -98,6 +98,11 @@ export async function executeClaimedRun(
       config,
       runToken,
       apiUrl: deps.settings.apiUrl,
+      apiIds: {
+        runId: deps.encodeApiId('HeartbeatRun', run.id),
+        agentId: deps.encodeApiId('Agent', agent.id),
+        issueId: run.issueId ? deps.encodeApiId('Issue', run.issueId) : null,
+      },
       signal: active.controller.signal,
       onLog: (stream, chunk) => {
         if (runOutput.append(stream, chunk)) writes.push(() => runOutput.persistProgress());

@@ -6,6 +6,7 @@ import { startEmbeddedPostgres } from '../db/embedded.ts';
 import { migrateDatabase } from '../db/migrate.ts';
 import { bootstrapIfEmpty, type BootstrapResult } from '../engine/bootstrap.ts';
 import { Engine, type EngineOptions } from '../engine/engine.ts';
+import { encodeGlobalId } from '../schema/global-id.ts';
 import type { HeartbeatConfig } from './config.ts';
 import { startHttpServer } from './http-server.ts';
 import type { Logger } from './logger.ts';
@@ -64,6 +65,7 @@ export async function startHeartbeat(
       maxConcurrentRunsLimit: config.maxConcurrentRunsLimit,
       shutdownGraceMs: config.shutdownGraceMs,
       tickIntervalMs: config.tickMs,
+      encodeApiId: encodeGlobalId,
       ...options.engine,
     });
     const http = await startHttpServer({

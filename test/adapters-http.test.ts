@@ -106,6 +106,7 @@ describe('http adapter', () => {
       context: { wakeReason: 'test', issueId: 'issue-1' },
       apiUrl: 'http://127.0.0.1:4000/graphql',
       runToken: 'hbrt_secret_token',
+      api: { runId: 'api-run-1', agentId: 'api-agent-1', issueId: 'api-issue-1' },
     });
     expect(request.headers).toMatchObject({
       'content-type': 'application/json',

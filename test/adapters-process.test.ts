@@ -123,14 +123,16 @@ describe.concurrent('process adapter', () => {
       context: { wakeReason: 'test', issueId: 'issue-1' },
       apiUrl: 'http://127.0.0.1:4000/graphql',
       runToken: 'hbrt_secret_token',
+      api: { runId: 'api-run-1', agentId: 'api-agent-1', issueId: 'api-issue-1' },
     });
     expect(env).toEqual({
       CUSTOM: 'custom-value',
       HEARTBEAT_API_URL: 'http://127.0.0.1:4000/graphql',
-      HEARTBEAT_RUN_ID: 'run-1',
+      // Ids as the API spells them.
+      HEARTBEAT_RUN_ID: 'api-run-1',
       HEARTBEAT_RUN_TOKEN: 'hbrt_secret_token', // config cannot forge the run token
-      HEARTBEAT_AGENT_ID: 'agent-1',
-      HEARTBEAT_ISSUE_ID: 'issue-1',
+      HEARTBEAT_AGENT_ID: 'api-agent-1',
+      HEARTBEAT_ISSUE_ID: 'api-issue-1',
       HEARTBEAT_COMPANY_ID: 'company-1',
     });
     expect(cwd).toBe(dir);
@@ -140,6 +142,7 @@ describe.concurrent('process adapter', () => {
   it('HEARTBEAT_ISSUE_ID is empty without an issue', async () => {
     const rec = agent('context');
     rec.execution.issueId = null;
+    rec.execution.apiIds = { ...rec.execution.apiIds, issueId: null };
     const result = await processAdapter.execute(rec.execution);
     expect((result.resultJson as { env: Record<string, string> }).env.HEARTBEAT_ISSUE_ID).toBe('');
   });

@@ -14,6 +14,8 @@ export function runContextPayload(execution: AdapterExecution<unknown>) {
     context: execution.context,
     apiUrl: execution.apiUrl,
     runToken: execution.runToken,
+    /** Ids to use with the API (global ids). */
+    api: execution.apiIds,
   };
 }
 

@@ -118,10 +118,11 @@ function execute(execution: AdapterExecution<ProcessConfig>): Promise<AdapterRes
     ...process.env,
     ...configEnv,
     HEARTBEAT_API_URL: execution.apiUrl,
-    HEARTBEAT_RUN_ID: execution.runId,
+    // Ids as the API spells them, so the agent can pass them straight to mutations.
+    HEARTBEAT_RUN_ID: execution.apiIds.runId,
     HEARTBEAT_RUN_TOKEN: execution.runToken,
-    HEARTBEAT_AGENT_ID: execution.agentId,
-    HEARTBEAT_ISSUE_ID: execution.issueId ?? '',
+    HEARTBEAT_AGENT_ID: execution.apiIds.agentId,
+    HEARTBEAT_ISSUE_ID: execution.apiIds.issueId ?? '',
     HEARTBEAT_COMPANY_ID: execution.companyId,
   };
   execution.onMeta({
