@@ -24,7 +24,7 @@ export async function tickTimers(
       lastHeartbeatAt: agents.lastHeartbeatAt,
       createdAt: agents.createdAt,
       // A timer wakeup would only coalesce into this run; skipping it saves a row per tick.
-      busy: sql<boolean>`exists (select 1 from heartbeat_runs r where r.agent_id = ${agents.id}
+      busy: sql<boolean>`exists (select 1 from heartbeat_runs r where r.agent_id = agents.id
         and r.status in ('queued', 'running', 'scheduled_retry')
         and coalesce(r.context_snapshot->>'taskKey', r.context_snapshot->>'taskId', r.context_snapshot->>'issueId') is null)`,
     })

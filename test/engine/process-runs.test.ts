@@ -1,0 +1,136 @@
+// Runs of real child processes through the whole server: run tokens, outcomes, cancellation of
+// the process group, and cancellation from another instance.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAgent, createIssue, enqueue, gql, issueGid, runGid } from '../support/api.ts';
+import { postGraphQL } from '../support/graphql.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { waitFor } from '../support/wait.ts';
+
+const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/agents/${name}`, import.meta.url));
+const processAgent = (script: string, args: string[] = [], extra: Record<string, unknown> = {}) => ({
+  adapterType: 'process' as const,
+  adapterConfig: { command: process.execPath, args: [fixture(script), ...args], ...extra },
+});
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+};
+
+describe('process runs', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server?.close());
+
+  const runRow = (id: string) => server.database.db.query.heartbeatRuns.findFirst({ where: { id } });
+  const finished = (id: string) =>
+    waitFor(`run ${id} to finish`, async () => {
+      const row = await runRow(id);
+      return row && ['succeeded', 'failed', 'cancelled', 'timed_out'].includes(row.status) ? row : null;
+    });
+
+  it('hands the run token over; it works for its own issue and for nothing else, and dies with the run', async () => {
+    const foreign = await createIssue(server, { title: 'Not yours' });
+    const agentId = await createAgent(server, processAgent('api-agent.mjs', [issueGid(foreign.issueId)]));
+    const { issueId, wakeup } = await createIssue(server, { title: 'Yours', assigneeAgentId: agentId });
+    expect(wakeup?.outcome).toBe('QUEUED');
+    const runId = (await server.database.db.query.heartbeatRuns.findFirst({ where: { issueId } }))!.id;
+    const run = await finished(runId);
+    expect(run.status).toBe('succeeded');
+    const result = run.resultJson as Record<string, { status: number; code: string | null; data: any }> & { token: string };
+    expect(result.comment.code).toBeNull();
+    expect(result.comment.data.addIssueComment.comment).toEqual({ body: 'hello from the run', createdByRunId: runId });
+    expect(result.document.data.putIssueDocument).toEqual({ key: 'plan', revisionCount: 1 });
+    expect(result.viewer.code).toBe('FORBIDDEN');
+    expect(result.foreignComment.code).toBe('FORBIDDEN');
+    expect(result.createAgent.code).toBe('FORBIDDEN');
+    // Nothing was written to the other issue, and no agent was created.
+    expect(await server.database.db.query.issueComments.findMany({ where: { issueId: foreign.issueId } })).toEqual([]);
+    expect(await server.database.db.query.agents.findMany()).toHaveLength(1);
+    // The run ended: its token no longer authenticates.
+    const after = await postGraphQL(server.graphqlUrl, `mutation($i: AddIssueCommentInput!) { addIssueComment(input: $i) { comment { id } } }`, {
+      key: result.token,
+      variables: { i: { issueId: issueGid(issueId), body: 'too late' } },
+    });
+    expect(after.status).toBe(401);
+    expect(after.body.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('maps a non-zero exit to failed with its code and keeps the excerpts', async () => {
+    const agentId = await createAgent(server, processAgent('agent.mjs', ['exit', '3']));
+    const { runId } = await enqueue(server, { agentId });
+    const run = await finished(runId!);
+    expect(run).toMatchObject({ status: 'failed', exitCode: 3, errorCode: 'adapter_failed', error: 'Process exited with code 3' });
+    expect(run.stderrExcerpt).toContain('boom');
+    expect(run.resultJson).toMatchObject({ stopReason: 'adapter_failed', timeoutConfigured: false });
+    const wake = await server.database.db.query.wakeupRequests.findFirst({ where: { runId: runId! } });
+    expect(wake!.status).toBe('failed');
+  });
+
+  it('a timeout ends the run as timed_out and kills the process', async () => {
+    const agentId = await createAgent(server, processAgent('agent.mjs', ['grandchild'], { timeoutSec: 1, graceSec: 1 }));
+    const { runId } = await enqueue(server, { agentId });
+    const run = await finished(runId!);
+    expect(run).toMatchObject({ status: 'timed_out', errorCode: 'timeout' });
+    expect(run.resultJson).toMatchObject({ stopReason: 'timeout', timeoutFired: true, effectiveTimeoutSec: 1, timeoutSource: 'config' });
+    await waitFor('the process group to be gone', () => !alive(run.processPid!));
+  });
+
+  it('cancelRun stops the run and kills its whole process group, grandchild included', async () => {
+    const agentId = await createAgent(server, processAgent('agent.mjs', ['grandchild']));
+    const { runId } = await enqueue(server, { agentId });
+    const pids = await waitFor('the pids event', async () => {
+      const events = await server.database.db.query.runEvents.findMany({ where: { runId: runId!, eventType: 'pids' } });
+      return events[0]?.payload as { child: number; grandchild: number } | undefined;
+    });
+    const cancelled = await gql(server, `mutation($id: ID!) { cancelRun(id: $id) { status error errorCode } }`, { id: runGid(runId!) });
+    expect(cancelled.cancelRun).toEqual({ status: 'CANCELLED', error: 'Cancelled by control plane', errorCode: 'cancelled' });
+    await waitFor('child and grandchild to die', () => !alive(pids.child) && !alive(pids.grandchild), { timeoutMs: 5_000 });
+    const run = await finished(runId!);
+    expect(run.status).toBe('cancelled');
+    expect(run.resultJson).toMatchObject({ stopReason: 'cancelled', timeoutFired: false });
+    // Cancelling a finished run changes nothing.
+    const again = await gql(server, `mutation($id: ID!) { cancelRun(id: $id) { status } }`, { id: runGid(runId!) });
+    expect(again.cancelRun.status).toBe('CANCELLED');
+  });
+});
+
+describe('cancellation across instances', () => {
+  let a: TestServer;
+  let b: TestServer;
+  beforeAll(async () => {
+    a = await startTestServer();
+    b = await startTestServer({ database: a.database });
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  it('a cancel sent to instance B kills the process instance A runs in under a second', async () => {
+    const agentId = await createAgent(a, processAgent('agent.mjs', ['grandchild']));
+    const { runId } = await enqueue(a, { agentId });
+    const pids = await waitFor('the pids event', async () => {
+      const events = await a.database.db.query.runEvents.findMany({ where: { runId: runId!, eventType: 'pids' } });
+      return events[0]?.payload as { child: number; grandchild: number } | undefined;
+    });
+    const row = await a.database.db.query.heartbeatRuns.findFirst({ where: { id: runId! } });
+    expect(row!.ownerInstanceId).toBe(a.app.engine.instanceId);
+    expect(b.app.engine.activeRunIds()).not.toContain(runId);
+
+    const started = performance.now();
+    await gql(b, `mutation($id: ID!) { cancelRun(id: $id) { status } }`, { id: runGid(runId!) }, a.adminKey);
+    await waitFor('the process group to die', () => !alive(pids.child) && !alive(pids.grandchild), { timeoutMs: 5_000, intervalMs: 5 });
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeLessThan(1_000);
+    await waitFor('instance A to let go of the run', () => !a.app.engine.activeRunIds().includes(runId!));
+    expect((await a.database.db.query.heartbeatRuns.findFirst({ where: { id: runId! } }))!.status).toBe('cancelled');
+  });
+});
