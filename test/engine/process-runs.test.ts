@@ -134,3 +134,25 @@ describe('cancellation across instances', () => {
     expect((await a.database.db.query.heartbeatRuns.findFirst({ where: { id: runId! } }))!.status).toBe('cancelled');
   });
 });
+
+describe('graceful shutdown', () => {
+  it('a run still going when the grace ends is failed as process_lost and its process is killed', async () => {
+    const server = await startTestServer({ env: { HEARTBEAT_SHUTDOWN_GRACE_MS: '0' } });
+    try {
+      const agentId = await createAgent(server, processAgent('agent.mjs', ['grandchild']));
+      const { runId } = await enqueue(server, { agentId });
+      const pids = await waitFor('the pids event', async () => {
+        const events = await server.database.db.query.runEvents.findMany({ where: { runId: runId!, eventType: 'pids' } });
+        return events[0]?.payload as { child: number; grandchild: number } | undefined;
+      });
+      await server.app.close();
+      const run = await server.database.db.query.heartbeatRuns.findFirst({ where: { id: runId! } });
+      expect(run).toMatchObject({ status: 'failed', errorCode: 'process_lost' });
+      expect(run!.resultJson).toMatchObject({ stopReason: 'process_lost' });
+      await waitFor('child and grandchild to die', () => !alive(pids.child) && !alive(pids.grandchild), { timeoutMs: 5_000 });
+    } finally {
+      // close() is idempotent: it only drops the database and data dir when the app already stopped.
+      await server.close();
+    }
+  });
+});

@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgent, enqueue } from '../support/api.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -27,6 +30,9 @@ describe('engine smoke', () => {
       [4, 'lifecycle', 'run succeeded'],
     ]);
     expect(run.stdoutExcerpt).toBe('hello\n');
-    expect(run.logBytes).toBeGreaterThan(0);
+    // The log file holds every chunk as NDJSON; its size and digest are on the run.
+    const file = readFileSync(join(server.dataDir, 'logs', run.logRef!));
+    expect(run).toMatchObject({ logStore: 'file', logBytes: file.length, logSha256: createHash('sha256').update(file).digest('hex') });
+    expect(file.toString('utf8').trim().split('\n').map((line) => JSON.parse(line))).toMatchObject([{ stream: 'stdout', chunk: 'hello\n' }]);
   });
 });

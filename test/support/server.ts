@@ -18,6 +18,8 @@ export interface TestServer {
   /** The bootstrap admin key of the first company. */
   adminKey: string;
   companyId: string;
+  /** HEARTBEAT_DATA_DIR of this server (run logs live under logs/). */
+  dataDir: string;
   close(): Promise<void>;
 }
 
@@ -44,6 +46,7 @@ export async function startTestServer(
     wsUrl: app.graphqlUrl.replace(/^http/, 'ws'),
     adminKey: app.bootstrap?.adminKey ?? adminKey,
     companyId: company.id,
+    dataDir,
     close: async () => {
       await app.close();
       if (!options.database) await database.drop();
