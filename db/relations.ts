@@ -21,6 +21,7 @@ export const relations = defineRelations(schema, (r) => ({
   },
   agentRuntimeState: {
     agent: r.one.agents({ from: r.agentRuntimeState.agentId, to: r.agents.id, optional: false }),
+    lastRun: r.one.heartbeatRuns({ from: r.agentRuntimeState.lastRunId, to: r.heartbeatRuns.id }),
   },
   wakeupRequests: {
     company: r.one.companies({ from: r.wakeupRequests.companyId, to: r.companies.id, optional: false }),

@@ -1,5 +1,46 @@
-import { AdapterTypeEnum, AgentStatusEnum } from './enums.ts';
+import { readHeartbeatPolicy, type HeartbeatPolicy } from '../engine/policy.ts';
 import { builder } from './builder.ts';
+import { AdapterTypeEnum, AgentStatusEnum, RunStatusEnum } from './enums.ts';
+
+const REDACTED = '***REDACTED***';
+
+/** Adapter settings as shown to clients: environment and header values can be secrets. */
+function redactAdapterConfig(config: Record<string, unknown>): Record<string, unknown> {
+  const redacted = { ...config };
+  for (const key of ['env', 'headers']) {
+    const values = redacted[key];
+    if (values && typeof values === 'object' && !Array.isArray(values)) {
+      redacted[key] = Object.fromEntries(Object.keys(values).map((name) => [name, REDACTED]));
+    }
+  }
+  return redacted;
+}
+
+const HeartbeatPolicyRef = builder.objectRef<HeartbeatPolicy>('HeartbeatPolicy').implement({
+  description: 'When the agent is woken, with defaults applied.',
+  fields: (t) => ({
+    enabled: t.exposeBoolean('enabled', { description: 'Whether the timer wakes the agent.' }),
+    intervalSec: t.exposeInt('intervalSec'),
+    wakeOnDemand: t.exposeBoolean('wakeOnDemand', { description: 'Whether wakeups other than the timer are accepted.' }),
+    maxConcurrentRuns: t.exposeInt('maxConcurrentRuns', { description: 'Runs that may execute at once; never exceeded.' }),
+  }),
+});
+
+export const AgentRuntimeStateRef = builder.drizzleObject('agentRuntimeState', {
+  name: 'AgentRuntimeState',
+  description: "Counters the engine keeps across the agent's runs.",
+  fields: (t) => ({
+    lastRun: t.relation('lastRun', { nullable: true }),
+    lastRunStatus: t.expose('lastRunStatus', { type: RunStatusEnum, nullable: true }),
+    lastError: t.exposeString('lastError', { nullable: true }),
+    totalRuns: t.exposeInt('totalRuns'),
+    totalInputTokens: t.exposeFloat('totalInputTokens'),
+    totalOutputTokens: t.exposeFloat('totalOutputTokens'),
+    totalCachedInputTokens: t.exposeFloat('totalCachedInputTokens'),
+    totalCostCents: t.exposeFloat('totalCostCents'),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
 
 export const AgentRef = builder.drizzleNode('agents', {
   name: 'Agent',
@@ -10,6 +51,18 @@ export const AgentRef = builder.drizzleNode('agents', {
     role: t.exposeString('role'),
     status: t.expose('status', { type: AgentStatusEnum }),
     adapterType: t.expose('adapterType', { type: AdapterTypeEnum }),
+    adapterConfig: t.field({
+      type: 'JSON',
+      description: 'Adapter settings; values of env and headers are redacted.',
+      select: { columns: { adapterConfig: true } },
+      resolve: (agent) => redactAdapterConfig(agent.adapterConfig),
+    }),
+    heartbeat: t.field({
+      type: HeartbeatPolicyRef,
+      select: { columns: { runtimeConfig: true } },
+      resolve: (agent, _args, ctx) => readHeartbeatPolicy(agent.runtimeConfig, ctx.engine.deps.settings),
+    }),
+    runtimeState: t.relation('runtimeState', { nullable: true }),
     lastHeartbeatAt: t.expose('lastHeartbeatAt', { type: 'DateTime', nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
