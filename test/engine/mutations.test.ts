@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { companies } from '../../db/schema.ts';
 import { createApiKey } from '../../engine/api-keys.ts';
-import { agentGid, createAgent, createIssue, enqueue, GraphQLFailure, gql, issueGid, rawId } from '../support/api.ts';
+import { agentGid, createAgent, createIssue, enqueue, GraphQLFailure, gql, issueGid, rawId, runFinished } from '../support/api.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -21,11 +21,7 @@ const failure = async (promise: Promise<unknown>) => {
   expect(error).toBeInstanceOf(GraphQLFailure);
   return error as GraphQLFailure;
 };
-const finished = (runId: string) =>
-  waitFor(`run ${runId} to finish`, async () => {
-    const row = await db().query.heartbeatRuns.findFirst({ where: { id: runId } });
-    return row && ['succeeded', 'failed', 'cancelled', 'timed_out'].includes(row.status) ? row : null;
-  });
+const finished = (runId: string) => runFinished(server, runId);
 
 describe('agents', () => {
   it('createAgent validates the adapter config and the heartbeat policy, storing nothing on error', async () => {

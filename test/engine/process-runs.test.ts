@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAgent, createIssue, enqueue, gql, issueGid, runGid } from '../support/api.ts';
+import { createAgent, createIssue, enqueue, gql, issueGid, runEventPayload, runFinished, runGid } from '../support/api.ts';
 import { postGraphQL } from '../support/graphql.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { waitFor } from '../support/wait.ts';
@@ -29,12 +29,7 @@ describe('process runs', () => {
   });
   afterAll(() => server?.close());
 
-  const runRow = (id: string) => server.database.db.query.heartbeatRuns.findFirst({ where: { id } });
-  const finished = (id: string) =>
-    waitFor(`run ${id} to finish`, async () => {
-      const row = await runRow(id);
-      return row && ['succeeded', 'failed', 'cancelled', 'timed_out'].includes(row.status) ? row : null;
-    });
+  const finished = (id: string) => runFinished(server, id);
 
   it('hands the run token over; it works for its own issue and for nothing else, and dies with the run', async () => {
     const foreign = await createIssue(server, { title: 'Not yours' });
@@ -86,10 +81,7 @@ describe('process runs', () => {
   it('cancelRun stops the run and kills its whole process group, grandchild included', async () => {
     const agentId = await createAgent(server, processAgent('agent.mjs', ['grandchild']));
     const { runId } = await enqueue(server, { agentId });
-    const pids = await waitFor('the pids event', async () => {
-      const events = await server.database.db.query.runEvents.findMany({ where: { runId: runId!, eventType: 'pids' } });
-      return events[0]?.payload as { child: number; grandchild: number } | undefined;
-    });
+    const pids = await runEventPayload<{ child: number; grandchild: number }>(server, runId!, 'pids');
     const cancelled = await gql(server, `mutation($id: ID!) { cancelRun(id: $id) { status error errorCode } }`, { id: runGid(runId!) });
     expect(cancelled.cancelRun).toEqual({ status: 'CANCELLED', error: 'Cancelled by control plane', errorCode: 'cancelled' });
     await waitFor('child and grandchild to die', () => !alive(pids.child) && !alive(pids.grandchild), { timeoutMs: 5_000 });
@@ -117,10 +109,7 @@ describe('cancellation across instances', () => {
   it('a cancel sent to instance B kills the process instance A runs in under a second', async () => {
     const agentId = await createAgent(a, processAgent('agent.mjs', ['grandchild']));
     const { runId } = await enqueue(a, { agentId });
-    const pids = await waitFor('the pids event', async () => {
-      const events = await a.database.db.query.runEvents.findMany({ where: { runId: runId!, eventType: 'pids' } });
-      return events[0]?.payload as { child: number; grandchild: number } | undefined;
-    });
+    const pids = await runEventPayload<{ child: number; grandchild: number }>(a, runId!, 'pids');
     const row = await a.database.db.query.heartbeatRuns.findFirst({ where: { id: runId! } });
     expect(row!.ownerInstanceId).toBe(a.app.engine.instanceId);
     expect(b.app.engine.activeRunIds()).not.toContain(runId);
@@ -141,10 +130,7 @@ describe('graceful shutdown', () => {
     try {
       const agentId = await createAgent(server, processAgent('agent.mjs', ['grandchild']));
       const { runId } = await enqueue(server, { agentId });
-      const pids = await waitFor('the pids event', async () => {
-        const events = await server.database.db.query.runEvents.findMany({ where: { runId: runId!, eventType: 'pids' } });
-        return events[0]?.payload as { child: number; grandchild: number } | undefined;
-      });
+      const pids = await runEventPayload<{ child: number; grandchild: number }>(server, runId!, 'pids');
       await server.app.close();
       const run = await server.database.db.query.heartbeatRuns.findFirst({ where: { id: runId! } });
       expect(run).toMatchObject({ status: 'failed', errorCode: 'process_lost' });

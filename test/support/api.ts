@@ -1,6 +1,7 @@
 // Driving a test server through its GraphQL API, failing loudly on errors.
 import { encodeGlobalId } from '../../schema/global-id.ts';
 import { postGraphQL } from './graphql.ts';
+import { waitFor } from './wait.ts';
 import type { TestServer } from './server.ts';
 
 export class GraphQLFailure extends Error {
@@ -80,4 +81,22 @@ export async function enqueue(
   );
   const result = data.enqueueWakeup;
   return { ...result, runId: result.run ? rawId(result.run.id) : null };
+}
+
+const TERMINAL = ['succeeded', 'failed', 'cancelled', 'timed_out'];
+
+/** Waits for the run to reach a terminal status and returns its row. */
+export function runFinished(server: TestServer, runId: string) {
+  return waitFor(`run ${runId} to finish`, async () => {
+    const row = await server.database.db.query.heartbeatRuns.findFirst({ where: { id: runId } });
+    return row && TERMINAL.includes(row.status) ? row : null;
+  });
+}
+
+/** Waits for the run's first event of `eventType` and returns its payload. */
+export function runEventPayload<T>(server: TestServer, runId: string, eventType: string): Promise<T> {
+  return waitFor(`a ${eventType} event on run ${runId}`, async () => {
+    const [event] = await server.database.db.query.runEvents.findMany({ where: { runId, eventType } });
+    return event?.payload as T | undefined;
+  });
 }
