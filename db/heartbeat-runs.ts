@@ -87,6 +87,11 @@ export const heartbeatRuns = pgTable(
     ownerHost: text(),
     /** Last allocated event seq; events take `last_event_seq + 1` atomically (Decisions 3). */
     lastEventSeq: integer().notNull().default(0),
+    /**
+     * Set once a terminal run's follow-up work (retry scheduling, release, continuations, agent
+     * status) is done: after it the run's event stream and state no longer change.
+     */
+    settledAt: timestamptz(),
     /** SHA-256 of the run's bearer token; the token is valid only while the run is active. */
     runTokenHash: text(),
     createdAt: createdAt(),

@@ -176,6 +176,8 @@ async function gateCancel(tx: Transaction, events: LiveEvent[], run: RunRow, gat
       error: gate.message,
       errorCode: gate.code,
       finishedAt: now,
+      // Nothing follows a gate cancel: it is settled at once.
+      settledAt: now,
       updatedAt: now,
       resultJson: { ...(run.resultJson ?? {}), ...gateStopMetadata(gate.code, gate.timeoutSource) },
     })

@@ -14,14 +14,14 @@ import { createAgent, type CreateAgentInput, transitionAgentStatus, updateAgent,
 import { cancelActiveRunRecordsForAgent, cancelRunRecord, CONTROL_CHANNEL, type ControlMessage } from './cancel.ts';
 import { claimNextRunsForAgent, type ClaimedRun } from './claim.ts';
 import { type Clock, systemClock } from './clock.ts';
-import { allowAll, type CanInvokePort, type EngineDeps } from './deps.ts';
+import { allowAll, type CanInvokePort, type EngineDeps, transact } from './deps.ts';
 import { type ActiveRun, executeClaimedRun } from './execute.ts';
 import { coreFinalizeSteps, type FinalizeSteps } from './finalize.ts';
 import { deregisterInstance, LEASE_BEAT_MS, registerInstance, renewInstanceLease } from './instances.ts';
 import * as issueService from './issues.ts';
 import { createInProcessEventBus, type LiveEventBus } from './live-events.ts';
 import { releaseIssueExecutionAndPromote } from './release.ts';
-import type { RunRow } from './runs.ts';
+import { type RunRow, settleRun } from './runs.ts';
 import { tickTimers } from './timers.ts';
 import { enqueueWakeup, type EnqueueResult, type EnqueueWakeupInput } from './wakeups.ts';
 
@@ -171,6 +171,7 @@ export class Engine {
     this.abortLocal(run.id);
     const promoted = (await releaseIssueExecutionAndPromote(this.deps, run)).promoted;
     await finalizeAgentStatus(this.deps, run.agentId, 'cancelled');
+    await this.settle(run.id);
     void this.startNext(run.agentId);
     if (promoted) void this.startNext(promoted.agentId);
     return run;
@@ -183,6 +184,7 @@ export class Engine {
       this.abortLocal(run.id);
       // Released with the row as it was before the cancel, so no recovery is attempted for it.
       const { promoted } = await releaseIssueExecutionAndPromote(this.deps, previous!);
+      await this.settle(run.id);
       if (promoted) void this.startNext(promoted.agentId);
     }
     return cancelled.length;
@@ -245,6 +247,10 @@ export class Engine {
         void this.startNext(active.agentId);
       });
     this.executing.add(work);
+  }
+
+  private settle(runId: string): Promise<void> {
+    return transact(this.deps, (tx, events) => settleRun(tx, events, runId, this.deps.clock.now()));
   }
 
   private abortLocal(runId: string): void {

@@ -7,6 +7,8 @@ export const errorCodes = [
   'NOT_FOUND',
   'BAD_USER_INPUT',
   'CONFLICT',
+  /** A subscriber stopped reading; its subscription ended and can resume where it left off. */
+  'SLOW_CONSUMER',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 

@@ -10,7 +10,7 @@ import { readinessOf } from './issue-readiness.ts';
 import type { RunIssueActions } from './issues.ts';
 import { appendRunEvent } from './run-events.ts';
 import { RunOutput } from './run-output.ts';
-import type { RunRow } from './runs.ts';
+import { type RunRow, settleRun } from './runs.ts';
 
 export interface ActiveRun {
   runId: string;
@@ -60,7 +60,9 @@ export async function executeClaimedRun(
     const missing = { id: run.agentId, adapterType: 'script' as const, adapterConfig: {} };
     const result = { errorMessage: 'Agent not found', errorCode: 'agent_not_found' };
     const { run: failed } = await writeTerminalStatus(deps, { runId: run.id, agent: missing, result, output: null }, steps);
-    return failed ? steps.releaseIssueExecution(failed) : null;
+    const promoted = failed ? await steps.releaseIssueExecution(failed) : null;
+    await transact(deps, (tx, events) => settleRun(tx, events, run.id, deps.clock.now()));
+    return promoted;
   }
   const steps = hooks.stepsFor(agent.adapterType);
   const adapter = deps.adapters[agent.adapterType];
@@ -140,7 +142,9 @@ async function finish(
 ): Promise<RunRow | null> {
   const { run, finalized } = await writeTerminalStatus(deps, { runId, agent, result, output, crashed }, steps);
   if (!run || !finalized) return null;
-  return runFollowUpSteps(steps, run, crashed);
+  const promoted = await runFollowUpSteps(steps, run, crashed);
+  await transact(deps, (tx, events) => settleRun(tx, events, run.id, deps.clock.now()));
+  return promoted;
 }
 
 /**

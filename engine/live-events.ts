@@ -1,6 +1,20 @@
 // Live events (spec §7 and Decisions 8): what the engine tells subscribers after a change commits.
 // Payloads are compact; subscribers re-read rows for full state.
-import type { AgentStatus, RunStatus, TriggerDetail, WakeupSource } from '../db/enums.ts';
+import type { AgentStatus, LivenessState, RunStatus, TriggerDetail, WakeupSource } from '../db/enums.ts';
+
+/** A run's changing columns at the moment of a change, so subscribers see every state, not just the latest. */
+export interface RunStateSnapshot {
+  status: RunStatus;
+  error: string | null;
+  errorCode: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  settledAt: string | null;
+  updatedAt: string;
+  livenessState: LivenessState | null;
+  scheduledRetryAt: string | null;
+  scheduledRetryAttempt: number;
+}
 
 export type LiveEvent =
   | {
@@ -12,6 +26,7 @@ export type LiveEvent =
       invocationSource: WakeupSource;
       triggerDetail: TriggerDetail | null;
       wakeupRequestId: string | null;
+      state: RunStateSnapshot;
     }
   | {
       type: 'heartbeat.run.status';
@@ -26,6 +41,7 @@ export type LiveEvent =
       errorCode: string | null;
       startedAt: string | null;
       finishedAt: string | null;
+      state: RunStateSnapshot;
     }
   | {
       type: 'heartbeat.run.event';

@@ -3,6 +3,7 @@
 // excerpt per stream, and published live. Progress columns are written at most once a minute.
 import { createHash } from 'node:crypto';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { heartbeatRuns } from '../db/schema.ts';
@@ -107,4 +108,30 @@ export class RunOutput {
       lastOutputBytes: this.seq > this.run.lastOutputSeq ? this.bytes : null,
     };
   }
+}
+
+/** A run's stored log as text, optionally one stream only and only its last `tailBytes`. */
+export async function readRunLog(
+  logDir: string,
+  logRef: string,
+  options: { stream?: LogStream | null; tailBytes?: number | null } = {},
+): Promise<string | null> {
+  const path = join(logDir, logRef);
+  if (!path.startsWith(join(logDir, '/'))) return null; // never leave the log directory
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return null;
+  }
+  let log = '';
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const entry = JSON.parse(line) as { stream: LogStream; chunk: string };
+    if (!options.stream || entry.stream === options.stream) log += entry.chunk;
+  }
+  if (options.tailBytes && Buffer.byteLength(log) > options.tailBytes) {
+    return appendExcerpt('', log, options.tailBytes);
+  }
+  return log;
 }

@@ -1,10 +1,10 @@
 // Shared vocabulary over heartbeat_runs and wakeup rows: status sets, row types, the live events a
 // row change produces, and the few writes every algorithm needs.
 import { and, eq, inArray } from 'drizzle-orm';
-import type { Transaction } from '../db/client.ts';
+import type { Executor, Transaction } from '../db/client.ts';
 import type { RunStatus, WakeupStatus } from '../db/enums.ts';
 import { heartbeatRuns, issues, wakeupRequests } from '../db/schema.ts';
-import type { LiveEvent } from './live-events.ts';
+import type { LiveEvent, RunStateSnapshot } from './live-events.ts';
 
 export type RunRow = typeof heartbeatRuns.$inferSelect;
 export type WakeupRow = typeof wakeupRequests.$inferSelect;
@@ -20,6 +20,21 @@ export const isTerminal = (status: RunStatus) => (TERMINAL_STATUSES as readonly 
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
+export function runStateSnapshot(run: RunRow): RunStateSnapshot {
+  return {
+    status: run.status,
+    error: run.error,
+    errorCode: run.errorCode,
+    startedAt: iso(run.startedAt),
+    finishedAt: iso(run.finishedAt),
+    settledAt: iso(run.settledAt),
+    updatedAt: run.updatedAt.toISOString(),
+    livenessState: run.livenessState,
+    scheduledRetryAt: iso(run.scheduledRetryAt),
+    scheduledRetryAttempt: run.scheduledRetryAttempt,
+  };
+}
+
 export function runStatusEvent(run: RunRow): LiveEvent {
   return {
     type: 'heartbeat.run.status',
@@ -34,6 +49,7 @@ export function runStatusEvent(run: RunRow): LiveEvent {
     errorCode: run.errorCode,
     startedAt: iso(run.startedAt),
     finishedAt: iso(run.finishedAt),
+    state: runStateSnapshot(run),
   };
 }
 
@@ -47,6 +63,7 @@ export function runQueuedEvent(run: RunRow): LiveEvent {
     invocationSource: run.invocationSource,
     triggerDetail: run.triggerDetail,
     wakeupRequestId: run.wakeupRequestId,
+    state: runStateSnapshot(run),
   };
 }
 
@@ -110,4 +127,17 @@ export async function setWakeStatus(
 export async function lockRuns(tx: Transaction, ids: string[]): Promise<RunRow[]> {
   if (ids.length === 0) return [];
   return tx.select().from(heartbeatRuns).where(inArray(heartbeatRuns.id, ids)).for('update');
+}
+
+/**
+ * Marks a terminal run settled: its follow-up work is done, so its events and state are final.
+ * Subscribers to the run's event stream complete on it.
+ */
+export async function settleRun(db: Executor, events: LiveEvent[], runId: string, now: Date): Promise<void> {
+  const [run] = await db
+    .update(heartbeatRuns)
+    .set({ settledAt: now })
+    .where(and(eq(heartbeatRuns.id, runId), inArray(heartbeatRuns.status, [...TERMINAL_STATUSES])))
+    .returning();
+  if (run) events.push(runStatusEvent(run));
 }

@@ -33,6 +33,8 @@ export async function cancelStaleScheduledRetry(
       error: message,
       errorCode: code,
       finishedAt: now,
+      // Nothing follows a gate cancel: it is settled at once.
+      settledAt: now,
       updatedAt: now,
       resultJson: { ...(run.resultJson ?? {}), ...gateStopMetadata(code, 'stale_queued_run_gate') },
     })

@@ -11,5 +11,6 @@ import './run-mutations.ts';
 import './agent-mutations.ts';
 import './issue-mutations.ts';
 import './api-key-mutations.ts';
+import './subscriptions.ts';
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -1,5 +1,73 @@
-import { RunStatusEnum, TriggerDetailEnum, WakeupSourceEnum } from './enums.ts';
+// HeartbeatRun and its parts: events, liveness and retry state.
+import { readRunLog } from '../engine/run-output.ts';
+import { BOUNDED_RETRY_MAX_ATTEMPTS, RETRY_EXHAUSTED_PREFIX, safeResultJson } from '../engine/run-read-model.ts';
 import { builder } from './builder.ts';
+import { LivenessStateEnum, RunStatusEnum, TriggerDetailEnum, WakeupSourceEnum } from './enums.ts';
+
+export const LogStreamEnum = builder.enumType('LogStream', {
+  values: { STDOUT: { value: 'stdout' }, STDERR: { value: 'stderr' } } as const,
+});
+
+export const RunEventRef = builder.drizzleObject('runEvents', {
+  name: 'RunEvent',
+  description: "One entry of a run's event stream, in strictly increasing `seq` order.",
+  fields: (t) => ({
+    seq: t.exposeInt('seq'),
+    eventType: t.exposeString('eventType', { description: 'lifecycle, adapter.invoke, error, or a type the agent reported.' }),
+    stream: t.exposeString('stream', { nullable: true }),
+    level: t.exposeString('level', { nullable: true }),
+    color: t.exposeString('color', { nullable: true }),
+    message: t.exposeString('message', { nullable: true }),
+    payload: t.expose('payload', { type: 'JSON', nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    run: t.relation('run'),
+  }),
+});
+
+/** Liveness as its own type over the same row: did the run make real progress? */
+const RunLivenessRef = builder.drizzleObject('heartbeatRuns', {
+  variant: 'RunLiveness',
+  select: {},
+  description: 'Whether a finished run made real progress, only planned, or said nothing (engine-spec §6.7).',
+  fields: (t) => ({
+    state: t.expose('livenessState', { type: LivenessStateEnum, nullable: true, description: 'Null until the run is classified.' }),
+    reason: t.exposeString('livenessReason', { nullable: true }),
+    nextAction: t.exposeString('nextAction', { nullable: true }),
+    lastUsefulActionAt: t.expose('lastUsefulActionAt', { type: 'DateTime', nullable: true }),
+    continuationAttempt: t.exposeInt('continuationAttempt'),
+  }),
+});
+
+/** Retry state as its own type over the same row, with the lineage both ways. */
+const RunRetryStateRef = builder.drizzleObject('heartbeatRuns', {
+  variant: 'RunRetryState',
+  select: {},
+  description: "A run's place in its retry lineage and its bounded-retry schedule.",
+  fields: (t) => ({
+    retryOf: t.relation('retryOf', { nullable: true, description: 'The run this one retries.' }),
+    retries: t.relation('retries', { description: 'Runs that retry this one.', query: { orderBy: { createdAt: 'asc', id: 'asc' } } }),
+    scheduledAt: t.expose('scheduledRetryAt', { type: 'DateTime', nullable: true, description: 'When a scheduled retry becomes due.' }),
+    attempt: t.exposeInt('scheduledRetryAttempt', { description: 'Bounded-retry attempt number (0 = not a bounded retry).' }),
+    maxAttempts: t.int({ select: {}, resolve: () => BOUNDED_RETRY_MAX_ATTEMPTS }),
+    reason: t.exposeString('scheduledRetryReason', { nullable: true }),
+    exhaustedReason: t.string({
+      nullable: true,
+      description: 'Why no further automatic retry will be queued, once the bounded retries are used up.',
+      select: {
+        with: {
+          events: {
+            columns: { message: true },
+            where: { eventType: 'lifecycle', message: { like: `${RETRY_EXHAUSTED_PREFIX}%` } },
+            orderBy: { seq: 'desc' },
+            limit: 1,
+          },
+        },
+      },
+      resolve: (run) => run.events[0]?.message ?? null,
+    }),
+    processLossRetryCount: t.exposeInt('processLossRetryCount'),
+  }),
+});
 
 export const HeartbeatRunRef = builder.drizzleNode('heartbeatRuns', {
   name: 'HeartbeatRun',
@@ -9,14 +77,52 @@ export const HeartbeatRunRef = builder.drizzleNode('heartbeatRuns', {
     status: t.expose('status', { type: RunStatusEnum }),
     agent: t.relation('agent'),
     issue: t.relation('issue', { nullable: true }),
+    wakeupRequest: t.relation('wakeupRequest', { nullable: true }),
     invocationSource: t.expose('invocationSource', { type: WakeupSourceEnum }),
     triggerDetail: t.expose('triggerDetail', { type: TriggerDetailEnum, nullable: true }),
+    context: t.expose('contextSnapshot', { type: 'JSON', description: 'What the run was woken with (reason, issue, comments, ...).' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
     finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
+    settledAt: t.expose('settledAt', { type: 'DateTime', nullable: true, description: 'Set once nothing about the finished run changes any more.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     exitCode: t.exposeInt('exitCode', { nullable: true }),
     signal: t.exposeString('signal', { nullable: true }),
     error: t.exposeString('error', { nullable: true }),
     errorCode: t.exposeString('errorCode', { nullable: true }),
+    liveness: t.variant(RunLivenessRef),
+    retry: t.variant(RunRetryStateRef),
+    events: t.relation('events', {
+      description: 'Events after `afterSeq`, oldest first (at most `first`, 1 to 1000, default 200).',
+      args: { afterSeq: t.arg.int({ defaultValue: 0 }), first: t.arg.int({ defaultValue: 200 }) },
+      query: (args) => ({
+        where: { seq: { gt: args.afterSeq ?? 0 } },
+        orderBy: { seq: 'asc' },
+        limit: Math.min(1000, Math.max(1, args.first ?? 200)),
+      }),
+    }),
+    lastEventSeq: t.exposeInt('lastEventSeq'),
+    stdoutExcerpt: t.exposeString('stdoutExcerpt', { nullable: true, description: 'The last 32 KiB of stdout.' }),
+    stderrExcerpt: t.exposeString('stderrExcerpt', { nullable: true, description: 'The last 32 KiB of stderr.' }),
+    log: t.string({
+      nullable: true,
+      description: "The run's output as stored (from the instance that ran it), optionally one stream and its tail.",
+      args: { stream: t.arg({ type: LogStreamEnum }), tailBytes: t.arg.int() },
+      select: { columns: { logRef: true } },
+      resolve: (run, args, ctx) =>
+        run.logRef ? readRunLog(ctx.engine.deps.settings.logDir, run.logRef, { stream: args.stream, tailBytes: args.tailBytes }) : null,
+    }),
+    logBytes: t.exposeFloat('logBytes', { nullable: true }),
+    logSha256: t.exposeString('logSha256', { nullable: true }),
+    lastOutputAt: t.expose('lastOutputAt', { type: 'DateTime', nullable: true }),
+    usage: t.expose('usageJson', { type: 'JSON', nullable: true }),
+    result: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'The result as stored, or a bounded summary when it is larger than 64 KiB.',
+      select: { columns: { resultJson: true } },
+      resolve: (run) => safeResultJson(run.resultJson),
+    }),
+    processPid: t.exposeInt('processPid', { nullable: true }),
   }),
 });

@@ -1,5 +1,6 @@
 // One Heartbeat process: database (embedded or DATABASE_URL), migrations, first-start bootstrap,
 // and the HTTP/WebSocket server; `close()` takes it all down in reverse order.
+import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { connectDatabase, type Database } from '../db/client.ts';
 import { startEmbeddedPostgres } from '../db/embedded.ts';
@@ -9,6 +10,8 @@ import { Engine, type EngineOptions } from '../engine/engine.ts';
 import { encodeGlobalId } from '../schema/global-id.ts';
 import type { HeartbeatConfig } from './config.ts';
 import { startHttpServer } from './http-server.ts';
+import { wirePostgresSignals, wireRedisSignals } from './live/fanout.ts';
+import { SignalHub } from './live/hub.ts';
 import type { Logger } from './logger.ts';
 
 export interface HeartbeatApp {
@@ -23,6 +26,8 @@ export interface HeartbeatApp {
   engine: Engine;
   /** The app's own database connection. */
   db: Database;
+  /** This instance's live subscribers. */
+  hub: SignalHub;
   close(): Promise<void>;
 }
 
@@ -68,9 +73,17 @@ export async function startHeartbeat(
       encodeApiId: encodeGlobalId,
       ...options.engine,
     });
+    // Live signals: to this instance's subscribers, and to the other instances.
+    const hub = new SignalHub();
+    const liveOptions = { bus: engine.deps.bus, hub, instanceId: randomUUID(), logger };
+    const live = config.redisUrl
+      ? await wireRedisSignals({ ...liveOptions, redisUrl: config.redisUrl })
+      : await wirePostgresSignals({ ...liveOptions, databaseUrl });
+    cleanups.push(() => live.close());
     const http = await startHttpServer({
       db: connection.db,
       engine,
+      live: hub,
       logger,
       host: config.host,
       port: config.port,
@@ -92,6 +105,7 @@ export async function startHeartbeat(
       bootstrap,
       engine,
       db: connection.db,
+      hub,
       close: () => (closing ??= closeAll()),
     };
   } catch (error) {

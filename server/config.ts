@@ -11,6 +11,10 @@ const envSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
   HEARTBEAT_DATA_DIR: z.string().min(1).default('.heartbeat'),
   HEARTBEAT_EMBEDDED_PG_PORT: port.default(54329),
   HEARTBEAT_BOOTSTRAP_KEY: z
@@ -33,6 +37,8 @@ export type HeartbeatConfig = {
   host: string;
   port: number;
   databaseUrl: string | undefined;
+  /** Live events between instances go through Redis instead of Postgres NOTIFY when set. */
+  redisUrl: string | undefined;
   dataDir: string;
   embeddedPostgresPort: number;
   bootstrapKey: string | undefined;
@@ -64,6 +70,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeartbeatConfi
     host: e.HOST,
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
     dataDir: e.HEARTBEAT_DATA_DIR,
     embeddedPostgresPort: e.HEARTBEAT_EMBEDDED_PG_PORT,
     bootstrapKey: e.HEARTBEAT_BOOTSTRAP_KEY,

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import type { Engine } from '../engine/engine.ts';
+import type { LiveFeed } from '../engine/live-signals.ts';
 import type { Logger } from './logger.ts';
 import { attachWebSocketServer } from './websocket.ts';
 import { createHeartbeatYoga, GRAPHQL_PATH } from './yoga.ts';
@@ -19,13 +20,14 @@ export interface RunningHttpServer {
 export async function startHttpServer(options: {
   db: Database;
   engine: Engine;
+  live: LiveFeed;
   logger: Logger;
   host: string;
   port: number;
   graphiql: boolean;
 }): Promise<RunningHttpServer> {
   const { db, logger } = options;
-  const yoga = createHeartbeatYoga({ db, engine: options.engine, logger, graphiql: options.graphiql });
+  const yoga = createHeartbeatYoga({ db, engine: options.engine, live: options.live, logger, graphiql: options.graphiql });
 
   const httpServer = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];

@@ -3,6 +3,7 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Database } from '../db/client.ts';
 import type { Engine } from '../engine/engine.ts';
+import type { LiveFeed } from '../engine/live-signals.ts';
 import type { Principal } from '../engine/principal.ts';
 import type { HeartbeatContext } from '../schema/context.ts';
 import { schema } from '../schema/index.ts';
@@ -34,10 +35,11 @@ export type HeartbeatYoga = YogaServerInstance<ServerContext, HeartbeatContext>;
 export function createHeartbeatYoga(options: {
   db: Database;
   engine: Engine;
+  live: LiveFeed;
   logger: Logger;
   graphiql: boolean;
 }): HeartbeatYoga {
-  const { db, engine, logger } = options;
+  const { db, engine, live, logger } = options;
   return createYoga<ServerContext, HeartbeatContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -57,6 +59,7 @@ export function createHeartbeatYoga(options: {
     context: async (initial) => ({
       db,
       engine,
+      live,
       principal:
         initial.principal !== undefined
           ? initial.principal

@@ -1,0 +1,292 @@
+// runEvents and runStatus. Both are pull-based: a signal only says "look again", and the rows are
+// read from the database, so a subscriber on any instance sees exactly what was committed, in
+// order, without gaps or duplicates, however it connected or reconnected.
+import { and, asc, eq, gt } from 'drizzle-orm';
+import { heartbeatRuns, runEvents } from '../db/schema.ts';
+import { HeartbeatError, notFound } from '../engine/errors.ts';
+import type { RunRow } from '../engine/runs.ts';
+import { isTerminal, runStateSnapshot } from '../engine/runs.ts';
+import type { RunStateSnapshot } from '../engine/live-events.ts';
+import type { LiveSignal, SignalFilter } from '../engine/live-signals.ts';
+import { AgentRef } from './agent.ts';
+import { builder } from './builder.ts';
+import type { HeartbeatContext } from './context.ts';
+import { IssueRef } from './issue.ts';
+import { HeartbeatRunRef, RunEventRef } from './run.ts';
+import { companyIdOf } from './tenancy.ts';
+
+const EVENT_PAGE = 500;
+/** Without any signal, subscribers look again this often (covers a lost cross-instance batch). */
+const POLL_MS = 5_000;
+/** A run whose follow-up never settled (its server died mid-way) counts as settled after this. */
+const SETTLE_FALLBACK_MS = 30_000;
+/**
+ * How long the transport may take to hand one item to a subscriber. graphql-ws pulls the next
+ * item only once the previous one is written to the socket, so a client that stopped reading
+ * stalls its subscription here: then the subscription ends (with a resume point), and what the
+ * server holds for it stays bounded to what is already in the socket's buffers.
+ */
+const STALL_TIMEOUT_MS = 10_000;
+
+/** Wakes a waiting loop; a wake-up that arrives before the wait is not lost. Aborting wakes it too. */
+class Wakeup {
+  private pending = false;
+  private resolve: (() => void) | null = null;
+  constructor(private readonly signal: AbortSignal) {
+    signal.addEventListener('abort', () => this.resolve?.(), { once: true });
+  }
+  notify = () => {
+    this.pending = true;
+    this.resolve?.();
+  };
+  async wait(ms: number): Promise<void> {
+    if (!this.pending && !this.signal.aborted) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        this.resolve = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    this.pending = false;
+    this.resolve = null;
+  }
+}
+
+/**
+ * Wraps a subscription's generator for two things an async generator cannot do itself:
+ * - return() while the generator awaits (an idle subscription may never reach its next yield):
+ *   the abort signal wakes its waits, so a client that leaves releases its watcher at once;
+ * - noticing a subscriber that stopped reading: if the transport does not come back for the next
+ *   item within STALL_TIMEOUT_MS, the generator is closed and the next item handed out is a
+ *   SLOW_CONSUMER error naming where to resume, followed by completion.
+ */
+function guarded<T>(
+  start: (signal: AbortSignal) => AsyncGenerator<T>,
+  resumeHint: (last: T | undefined) => Record<string, unknown>,
+): AsyncGenerator<T | HeartbeatError> {
+  const controller = new AbortController();
+  const inner = start(controller.signal);
+  let last: T | undefined;
+  let watchdog: NodeJS.Timeout | undefined;
+  let stalled: HeartbeatError | null = null;
+  let finished = false;
+  const close = () => {
+    clearTimeout(watchdog);
+    controller.abort();
+    return inner.return(undefined);
+  };
+  const outer = {
+    async next(): Promise<IteratorResult<T | HeartbeatError>> {
+      clearTimeout(watchdog);
+      if (stalled) {
+        const error = stalled;
+        stalled = null;
+        finished = true;
+        return { value: error, done: false };
+      }
+      if (finished) return { value: undefined, done: true };
+      const result = await inner.next();
+      if (result.done) {
+        finished = true;
+        return result;
+      }
+      last = result.value;
+      watchdog = setTimeout(() => {
+        stalled = new HeartbeatError('SLOW_CONSUMER', 'The subscriber stopped reading; subscribe again to resume', resumeHint(last));
+        void close();
+      }, STALL_TIMEOUT_MS);
+      return result;
+    },
+    async return(): Promise<IteratorResult<T | HeartbeatError>> {
+      finished = true;
+      await close();
+      return { value: undefined, done: true };
+    },
+    async throw(error: unknown): Promise<IteratorResult<T | HeartbeatError>> {
+      finished = true;
+      await close();
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return outer;
+    },
+  };
+  return outer as AsyncGenerator<T | HeartbeatError>;
+}
+
+/** Subscription items are values, or the error that ends the subscription (sent, then completed). */
+function unwrap<T>(item: T | HeartbeatError): T {
+  if (item instanceof HeartbeatError) throw item;
+  return item;
+}
+
+const settled = (run: Pick<RunRow, 'status' | 'settledAt' | 'finishedAt'>, now = Date.now()) =>
+  isTerminal(run.status) && (run.settledAt !== null || (run.finishedAt !== null && now - run.finishedAt.getTime() > SETTLE_FALLBACK_MS));
+
+async function* runEventStream(ctx: HeartbeatContext, runId: string, companyId: string, afterSeq: number, abort: AbortSignal) {
+  const wakeup = new Wakeup(abort);
+  const unwatch = ctx.live.watch({ companyId, runId }, wakeup.notify);
+  try {
+    let last = afterSeq;
+    for (;;) {
+      const rows = await ctx.db
+        .select()
+        .from(runEvents)
+        .where(and(eq(runEvents.runId, runId), gt(runEvents.seq, last)))
+        .orderBy(asc(runEvents.seq))
+        .limit(EVENT_PAGE);
+      for (const row of rows) {
+        yield row;
+        last = row.seq;
+      }
+      if (rows.length === EVENT_PAGE) continue;
+      const [run] = await ctx.db
+        .select({ status: heartbeatRuns.status, settledAt: heartbeatRuns.settledAt, finishedAt: heartbeatRuns.finishedAt, lastEventSeq: heartbeatRuns.lastEventSeq })
+        .from(heartbeatRuns)
+        .where(eq(heartbeatRuns.id, runId));
+      if (!run || (settled(run) && run.lastEventSeq <= last)) return;
+      await wakeup.wait(POLL_MS);
+      if (abort.aborted) return;
+    }
+  } finally {
+    unwatch();
+  }
+}
+
+/** The changing columns as they were at the change a signal reports. */
+function asOf(state: RunStateSnapshot): Partial<RunRow> {
+  const date = (value: string | null) => (value ? new Date(value) : null);
+  return {
+    status: state.status,
+    error: state.error,
+    errorCode: state.errorCode,
+    startedAt: date(state.startedAt),
+    finishedAt: date(state.finishedAt),
+    settledAt: date(state.settledAt),
+    updatedAt: new Date(state.updatedAt),
+    livenessState: state.livenessState,
+    scheduledRetryAt: date(state.scheduledRetryAt),
+    scheduledRetryAttempt: state.scheduledRetryAttempt,
+  };
+}
+
+/** What runStatus hands its resolver: which run changed and its state then (null: as it is now). */
+type RunChange = { runId: string; state: RunStateSnapshot | null };
+
+/** Changes not yet sent to a subscriber; bounded so a burst cannot pile up. */
+const MAX_PENDING = 1_000;
+
+const isSettledState = (state: RunStateSnapshot) =>
+  settled({ status: state.status, settledAt: state.settledAt ? new Date(state.settledAt) : null, finishedAt: state.finishedAt ? new Date(state.finishedAt) : null });
+
+async function* runStatusStream(ctx: HeartbeatContext, filter: SignalFilter, abort: AbortSignal): AsyncGenerator<RunChange> {
+  const wakeup = new Wakeup(abort);
+  let pending: RunChange[] = [];
+  const unwatch = ctx.live.watch(filter, (signal: LiveSignal) => {
+    if (signal.kind !== 'run') return;
+    pending.push({ runId: signal.runId, state: signal.state });
+    if (pending.length > MAX_PENDING) pending = pending.slice(-MAX_PENDING);
+    wakeup.notify();
+  });
+  const current = async (id: string) => {
+    const row = await ctx.db.query.heartbeatRuns.findFirst({ where: { id, companyId: filter.companyId } });
+    return row ? runStateSnapshot(row) : null;
+  };
+  const sent = new Map<string, string>();
+  /** Each distinct state once per run, in the order the changes happened. */
+  const fresh = (change: { runId: string; state: RunStateSnapshot }) => {
+    const { state } = change;
+    const version = `${state.updatedAt}|${state.status}|${state.settledAt}|${state.livenessState}|${state.scheduledRetryAt}`;
+    if (sent.get(change.runId) === version) return false;
+    sent.set(change.runId, version);
+    return true;
+  };
+  try {
+    if (filter.runId) {
+      const state = await current(filter.runId);
+      if (!state) return;
+      fresh({ runId: filter.runId, state });
+      yield { runId: filter.runId, state: null };
+      if (isSettledState(state)) return;
+    }
+    for (;;) {
+      await wakeup.wait(POLL_MS);
+      if (abort.aborted) return;
+      const batch = pending;
+      pending = [];
+      if (batch.length === 0 && filter.runId) {
+        // No signal for a while: look anyway, in case one was lost between instances.
+        batch.push({ runId: filter.runId, state: await current(filter.runId) });
+      }
+      for (const change of batch) {
+        if (!change.state || !fresh({ runId: change.runId, state: change.state })) continue;
+        yield change;
+        if (filter.runId && isSettledState(change.state)) return;
+      }
+    }
+  } finally {
+    unwatch();
+  }
+}
+
+builder.subscriptionType({});
+
+builder.subscriptionFields((t) => ({
+  runEvents: t.field({
+    type: RunEventRef,
+    description:
+      'The run\'s events after `afterSeq`: the stored ones, then live ones as they happen, each exactly once in `seq` order. Completes when the run has finished and its last event was sent. Reconnect with the last `seq` you saw to miss nothing.',
+    args: {
+      runId: t.arg.globalID({ required: true, for: [HeartbeatRunRef] }),
+      afterSeq: t.arg.int({ defaultValue: 0 }),
+    },
+    subscribe: async (_root, { runId, afterSeq }, ctx) => {
+      const companyId = companyIdOf(ctx);
+      const run = await ctx.db.query.heartbeatRuns.findFirst({ where: { id: runId.id, companyId }, columns: { id: true } });
+      if (!run) throw notFound('Run');
+      const from = Math.max(0, afterSeq ?? 0);
+      return guarded((abort) => runEventStream(ctx, run.id, companyId, from, abort), (last) => ({ resumeAfterSeq: last?.seq ?? from }));
+    },
+    resolve: (item: typeof runEvents.$inferSelect | HeartbeatError) => unwrap(item),
+  }),
+  runStatus: t.field({
+    type: HeartbeatRunRef,
+    description:
+      'A run on every change (status, liveness, retry state). With `runId`: its current state first, and completion once it has finished and settled. With `agentId` or `issueId`: their runs. With no argument: every run of your company.',
+    args: {
+      runId: t.arg.globalID({ for: [HeartbeatRunRef] }),
+      agentId: t.arg.globalID({ for: [AgentRef] }),
+      issueId: t.arg.globalID({ for: [IssueRef] }),
+    },
+    subscribe: async (_root, args, ctx) => {
+      const companyId = companyIdOf(ctx);
+      const filter: SignalFilter = { companyId };
+      if (args.runId) {
+        if (!(await ctx.db.query.heartbeatRuns.findFirst({ where: { id: args.runId.id, companyId }, columns: { id: true } }))) throw notFound('Run');
+        filter.runId = args.runId.id;
+      }
+      if (args.agentId) {
+        if (!(await ctx.db.query.agents.findFirst({ where: { id: args.agentId.id, companyId }, columns: { id: true } }))) throw notFound('Agent');
+        filter.agentId = args.agentId.id;
+      }
+      if (args.issueId) {
+        if (!(await ctx.db.query.issues.findFirst({ where: { id: args.issueId.id, companyId }, columns: { id: true } }))) throw notFound('Issue');
+        filter.issueId = args.issueId.id;
+      }
+      return guarded((abort) => runStatusStream(ctx, filter, abort), () => ({}));
+    },
+    // The row is loaded here, planned from the subscriber's selection (no per-field queries), and
+    // shown as it was at the change the subscriber is being told about.
+    resolve: async (item: RunChange | HeartbeatError, _args, ctx, info) => {
+      const change = unwrap(item);
+      const row = await ctx.db.query.heartbeatRuns.findFirst(
+        t.drizzleQueryFromInfo('heartbeatRuns', { context: ctx, info, where: { id: change.runId, companyId: companyIdOf(ctx) } }),
+      );
+      if (!row) throw notFound('Run');
+      // The planned row carries the plugin's selection bookkeeping, so it is updated in place.
+      return (change.state ? Object.assign(row, asOf(change.state)) : row) as RunRow;
+    },
+  }),
+}));
