@@ -8,6 +8,8 @@ export interface DatabaseOptions {
   max?: number;
   /** Shows up in pg_stat_activity, which makes a busy database easy to read. */
   applicationName?: string;
+  /** Called with every statement drizzle sends (tests count them). */
+  onQuery?: (query: string) => void;
 }
 
 export function connectDatabase(url: string, options: DatabaseOptions = {}) {
@@ -16,7 +18,8 @@ export function connectDatabase(url: string, options: DatabaseOptions = {}) {
     onnotice: () => {},
     connection: { application_name: options.applicationName ?? 'heartbeat' },
   });
-  const db = drizzle({ client: sql, relations });
+  const onQuery = options.onQuery;
+  const db = drizzle({ client: sql, relations, ...(onQuery ? { logger: { logQuery: (query: string) => onQuery(query) } } : {}) });
   return {
     sql,
     db,

@@ -1,5 +1,6 @@
 import { readHeartbeatPolicy, type HeartbeatPolicy } from '../engine/policy.ts';
 import { builder } from './builder.ts';
+import { HeartbeatRunRef } from './run.ts';
 import { AdapterTypeEnum, AgentStatusEnum, RunStatusEnum } from './enums.ts';
 
 const REDACTED = '***REDACTED***';
@@ -63,6 +64,20 @@ export const AgentRef = builder.drizzleNode('agents', {
       resolve: (agent, _args, ctx) => readHeartbeatPolicy(agent.runtimeConfig, ctx.engine.deps.settings),
     }),
     runtimeState: t.relation('runtimeState', { nullable: true }),
+    activeRun: t.field({
+      type: HeartbeatRunRef,
+      nullable: true,
+      description: 'The latest run executing now, if any.',
+      select: (_args, _ctx, nestedSelection) => ({
+        with: { runs: nestedSelection({ where: { status: 'running' }, orderBy: { startedAt: 'desc', id: 'desc' }, limit: 1 }) },
+      }),
+      resolve: (agent) => agent.runs[0] ?? null,
+    }),
+    runs: t.relatedConnection('runs', {
+      description: "The agent's runs, newest first.",
+      query: { orderBy: { createdAt: 'desc' } },
+      totalCount: true,
+    }),
     lastHeartbeatAt: t.expose('lastHeartbeatAt', { type: 'DateTime', nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),

@@ -20,6 +20,11 @@ export const IssueRef = builder.drizzleNode('issues', {
     executionLockedAt: t.expose('executionLockedAt', { type: 'DateTime', nullable: true }),
     checkoutRunId: t.exposeString('checkoutRunId', { nullable: true }),
     blockers: t.relation('blockers', { description: 'Issues that must be done (or cancelled) before this one can run.' }),
+    runs: t.relatedConnection('runs', {
+      description: "The issue's run ledger: every run that worked on it, newest first.",
+      query: { orderBy: { createdAt: 'desc' } },
+      totalCount: true,
+    }),
     comments: t.relation('comments', { query: { orderBy: { createdAt: 'asc', id: 'asc' } } }),
     documents: t.relation('documents', { query: { orderBy: { key: 'asc' } } }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),

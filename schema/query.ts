@@ -2,7 +2,7 @@
 import { AgentRef } from './agent.ts';
 import { builder } from './builder.ts';
 import { CompanyRef } from './company.ts';
-import { RunStatusEnum } from './enums.ts';
+import { LivenessStateEnum, RunStatusEnum, WakeupStatusEnum } from './enums.ts';
 import { IssueRef } from './issue.ts';
 import { HeartbeatRunRef } from './run.ts';
 import { companyIdOf } from './tenancy.ts';
@@ -12,6 +12,16 @@ const RunFilter = builder.inputType('RunFilter', {
     agentId: t.globalID({ for: [AgentRef] }),
     issueId: t.globalID({ for: [IssueRef] }),
     status: t.field({ type: [RunStatusEnum], description: 'Any of these statuses.' }),
+    livenessState: t.field({ type: [LivenessStateEnum], description: 'Any of these liveness states.' }),
+    createdAfter: t.field({ type: 'DateTime', description: 'Created at or after this instant.' }),
+    createdBefore: t.field({ type: 'DateTime', description: 'Created before this instant.' }),
+  }),
+});
+
+const WakeupRequestFilter = builder.inputType('WakeupRequestFilter', {
+  fields: (t) => ({
+    agentId: t.globalID({ for: [AgentRef] }),
+    status: t.field({ type: [WakeupStatusEnum], description: 'Any of these statuses.' }),
   }),
 });
 
@@ -56,8 +66,33 @@ builder.queryFields((t) => ({
             ...(filter?.agentId ? { agentId: filter.agentId.id } : {}),
             ...(filter?.issueId ? { issueId: filter.issueId.id } : {}),
             ...(filter?.status?.length ? { status: { in: filter.status } } : {}),
+            ...(filter?.livenessState?.length ? { livenessState: { in: filter.livenessState } } : {}),
+            ...(filter?.createdAfter || filter?.createdBefore
+              ? {
+                  createdAt: {
+                    ...(filter.createdAfter ? { gte: filter.createdAfter } : {}),
+                    ...(filter.createdBefore ? { lt: filter.createdBefore } : {}),
+                  },
+                }
+              : {}),
           },
           orderBy: { createdAt: 'desc' },
+        }),
+      ),
+  }),
+  wakeupRequests: t.drizzleConnection({
+    type: 'wakeupRequests',
+    description: "The company's wakeup requests, newest first.",
+    args: { filter: t.arg({ type: WakeupRequestFilter }) },
+    resolve: (query, _root, { filter }, ctx) =>
+      ctx.db.query.wakeupRequests.findMany(
+        query({
+          where: {
+            companyId: companyIdOf(ctx),
+            ...(filter?.agentId ? { agentId: filter.agentId.id } : {}),
+            ...(filter?.status?.length ? { status: { in: filter.status } } : {}),
+          },
+          orderBy: { requestedAt: 'desc' },
         }),
       ),
   }),

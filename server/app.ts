@@ -34,6 +34,8 @@ export interface HeartbeatApp {
 export interface StartOptions {
   /** Engine overrides (tests: a manual clock, wrapped adapters, no loop). */
   engine?: Partial<Omit<EngineOptions, 'db' | 'sql' | 'logger'>>;
+  /** Sees every statement the app's connection sends (tests count them). */
+  onQuery?: (query: string) => void;
 }
 
 export async function startHeartbeat(
@@ -56,7 +58,7 @@ export async function startHeartbeat(
 
   try {
     await migrateDatabase(databaseUrl);
-    const connection = connectDatabase(databaseUrl);
+    const connection = connectDatabase(databaseUrl, { onQuery: options.onQuery });
     cleanups.push(() => connection.close());
     const bootstrap = await bootstrapIfEmpty(connection.db, {
       companyName: config.companyName,

@@ -24,7 +24,7 @@ export interface TestServer {
 }
 
 export async function startTestServer(
-  options: { database?: TestDatabase; env?: Record<string, string>; engine?: StartOptions['engine'] } = {},
+  options: { database?: TestDatabase; env?: Record<string, string>; engine?: StartOptions['engine']; onQuery?: StartOptions['onQuery'] } = {},
 ): Promise<TestServer> {
   const database = options.database ?? (await createTestDatabase());
   const adminKey = generateApiKey();
@@ -37,7 +37,7 @@ export async function startTestServer(
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...options.env,
   });
-  const app = await startHeartbeat(config, createLogger(config.logLevel), { engine: options.engine });
+  const app = await startHeartbeat(config, createLogger(config.logLevel), { engine: options.engine, onQuery: options.onQuery });
   const [company] = await database.db.select({ id: companies.id }).from(companies).limit(1);
   return {
     app,
