@@ -1,5 +1,4 @@
 // The GraphQL-over-HTTP endpoint and GraphiQL, served by graphql-yoga.
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Database } from '../db/client.ts';
 import type { Engine } from '../engine/engine.ts';
@@ -9,6 +8,7 @@ import type { HeartbeatContext } from '../schema/context.ts';
 import { schema } from '../schema/index.ts';
 import { principalFromAuthorization, useRequireAuthentication } from './authentication.ts';
 import { isExpectedError, maskError, useErrorCodes } from './errors.ts';
+import { renderGraphiQL } from './graphiql.ts';
 import type { Logger } from './logger.ts';
 
 /** What the transport hands yoga: WebSocket operations arrive already authenticated. */
@@ -44,7 +44,7 @@ export function createHeartbeatYoga(options: {
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
-    // GraphiQL's assets are bundled (render-graphiql), so it works without internet access.
+    // GraphiQL's assets are bundled, so it works without internet access.
     renderGraphiQL,
     graphiql: options.graphiql
       ? {
