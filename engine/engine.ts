@@ -7,6 +7,16 @@ import { and, eq, inArray, ne } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import type { AdapterType } from '../db/enums.ts';
 import { heartbeatRuns } from '../db/schema.ts';
+import { type BoundedRetryOutcome, promoteDueScheduledRetries, scheduleBoundedRetry, type ScheduleOptions } from './bounded-retry.ts';
+import { applyIssueCommentPolicy } from './comment-policy.ts';
+import { enqueueLivenessContinuation } from './continuation.ts';
+import { conflict, notFound } from './errors.ts';
+import { classifyRunLiveness } from './liveness-evidence.ts';
+import { groupAlive, pidAlive, terminateGroup } from './process-groups.ts';
+import { failLostRun, findOrphanedRuns, markDetached, type OrphanCandidate, PROCESS_LOSS_MAX_RETRIES, reportRunActivity } from './process-loss.ts';
+import { immediateRecovery } from './recovery.ts';
+import { transientContract } from './retry-rules.ts';
+import { reconcileStrandedAssignedIssues, type StrandedResult } from './stranded.ts';
 import { builtInAdapters } from './adapters/index.ts';
 import type { Adapter } from './adapters/types.ts';
 import { finalizeAgentStatus } from './agent-status.ts';
@@ -24,6 +34,9 @@ import { releaseIssueExecutionAndPromote } from './release.ts';
 import { type RunRow, settleRun } from './runs.ts';
 import { tickTimers } from './timers.ts';
 import { enqueueWakeup, type EnqueueResult, type EnqueueWakeupInput } from './wakeups.ts';
+
+/** Stranded-issue reconciliation scans every open issue: it runs less often than the tick. */
+const RECONCILE_INTERVAL_MS = 30_000;
 
 export interface EngineOptions {
   db: Database;
@@ -54,6 +67,8 @@ export class Engine {
   private timers: NodeJS.Timeout[] = [];
   private unlisten: (() => Promise<void>) | null = null;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  private ticking = false;
+  private reconciledAt = 0;
 
   constructor(private readonly options: EngineOptions) {
     this.deps = {
@@ -90,7 +105,11 @@ export class Engine {
     this.timers.push(setInterval(() => void this.guard('lease renewal', () => renewInstanceLease(this.deps.db, this.deps.clock, id)), LEASE_BEAT_MS));
     const tickMs = this.options.tickIntervalMs ?? 1_000;
     if (tickMs > 0) this.timers.push(setInterval(() => void this.guard('engine tick', () => this.tick()), tickMs));
+    // Startup: what a previous life of this server (or a dead peer) left behind comes first.
+    await this.reapOrphanedRuns();
+    await this.promoteDueRetries();
     await this.resumeQueuedRuns();
+    await this.reconcileStrandedIssues();
   }
 
   /** Stops claiming, lets in-flight runs finish within the grace, aborts the rest, ends the lease. */
@@ -153,12 +172,115 @@ export class Engine {
     await Promise.all(rows.map((row) => this.startNext(row.agentId)));
   }
 
-  /** One pass of the periodic loop. */
+  /** One pass of the periodic loop, in spec order: reap, promote due retries, resume, reconcile. */
   async tick(): Promise<void> {
-    if (this.state !== 'running') return;
-    await this.sweepCancelledRuns();
-    await this.tickTimers(this.deps.clock.now());
-    await this.resumeQueuedRuns();
+    if (this.state !== 'running' || this.ticking) return;
+    this.ticking = true;
+    try {
+      await this.sweepCancelledRuns();
+      await this.reapOrphanedRuns();
+      await this.promoteDueRetries();
+      await this.tickTimers(this.deps.clock.now());
+      await this.resumeQueuedRuns();
+      const now = this.deps.clock.now().getTime();
+      if (now - this.reconciledAt >= RECONCILE_INTERVAL_MS) await this.reconcileStrandedIssues();
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** Spec §6.11: fails (and retries once) runs whose process or server is gone. */
+  async reapOrphanedRuns(): Promise<{ reaped: number; runIds: string[] }> {
+    const candidates = await findOrphanedRuns(this.deps, new Set(this.active.keys()));
+    const runIds: string[] = [];
+    for (const candidate of candidates) {
+      const outcome = await this.reapOne(candidate);
+      if (outcome) runIds.push(candidate.run.id);
+    }
+    return { reaped: runIds.length, runIds };
+  }
+
+  private async reapOne(candidate: OrphanCandidate): Promise<boolean> {
+    const { run, ownerDead } = candidate;
+    const adapter = this.deps.adapters[candidate.adapterType];
+    const sameHost = run.ownerHost === null || run.ownerHost === this.deps.settings.host;
+    const local = adapter.localChild && sameHost;
+    const pid = run.processPid;
+    const pgid = run.processGroupId ?? pid;
+    const childAlive = local && pidAlive(pid);
+    // Our own run whose handle we lost, with its child still running: keep it, flag it (spec §6.11).
+    if (childAlive && !ownerDead) {
+      await markDetached(this.deps, run);
+      return false;
+    }
+    const groupLeft = local && pgid !== null && (childAlive || (await groupAlive(pgid)));
+    // A child of a dead server cannot report back (its output went to the dead server): stop it.
+    if (groupLeft) await terminateGroup(pgid!, 2).done;
+    const retry = run.processLossRetryCount < PROCESS_LOSS_MAX_RETRIES && ((adapter.localChild && (pid !== null || pgid !== null)) || ownerDead);
+    const message =
+      (childAlive
+        ? `Process lost -- the server running it stopped; process group ${pgid} was still alive and was terminated`
+        : groupLeft
+          ? `Process lost -- parent pid ${pid ?? 'unknown'} exited, but descendant process group ${pgid} was still alive and was terminated`
+          : local && pid
+            ? `Process lost -- child pid ${pid} is no longer running`
+            : local && pgid
+              ? `Process lost -- process group ${pgid} is no longer running`
+              : 'Process lost -- server may have restarted') + (retry ? '; retrying once' : '');
+    const steps = this.stepsFor(candidate.adapterType);
+    const lost = await failLostRun(this.deps, candidate, { message, retry, pid, pgid, descendantOnlyCleanup: groupLeft && !childAlive }, steps.classifyLiveness);
+    if (!lost) return false;
+    const promoted = lost.retry ? null : await steps.releaseIssueExecution(lost.failed);
+    await finalizeAgentStatus(this.deps, run.agentId, 'failed');
+    await this.settle(run.id);
+    for (const next of [lost.retry, promoted]) if (next) void this.startNext(next.agentId);
+    void this.startNext(run.agentId);
+    return true;
+  }
+
+  /** Spec §6.12: due scheduled retries join the queued pool and are started. */
+  async promoteDueRetries(now = this.deps.clock.now()) {
+    const result = await promoteDueScheduledRetries(this.deps, now);
+    for (const agentId of result.agentIds) void this.startNext(agentId);
+    return result;
+  }
+
+  scheduleBoundedRetry(runId: string, options?: ScheduleOptions): Promise<BoundedRetryOutcome> {
+    return scheduleBoundedRetry(this.deps, runId, options);
+  }
+
+  /** Spec §6.14. */
+  async reconcileStrandedIssues(): Promise<StrandedResult> {
+    this.reconciledAt = this.deps.clock.now().getTime();
+    return reconcileStrandedAssignedIssues(this.deps, this.wake);
+  }
+
+  reportRunActivity(runId: string) {
+    return reportRunActivity(this.deps, runId);
+  }
+
+  /** An operator's retry of a finished, unsuccessful run: a new run linked to it by retryOf. */
+  async retryRun(input: { companyId: string; runId: string; actor?: EnqueueWakeupInput['actor'] }): Promise<EnqueueResult> {
+    const run = await this.deps.db.query.heartbeatRuns.findFirst({ where: { id: input.runId, companyId: input.companyId } });
+    if (!run) throw notFound('Run');
+    if (!['failed', 'timed_out', 'cancelled'].includes(run.status)) {
+      throw conflict(`Only failed, timed out or cancelled runs can be retried; this run is ${run.status}`, { status: run.status });
+    }
+    const result = await this.enqueueWakeup({
+      companyId: run.companyId,
+      agentId: run.agentId,
+      source: 'on_demand',
+      triggerDetail: 'manual',
+      reason: 'manual_retry',
+      payload: { ...(run.issueId ? { issueId: run.issueId } : {}), retryOfRunId: run.id },
+      actor: input.actor ?? null,
+      context: { ...run.contextSnapshot, retryOfRunId: run.id, retryReason: 'manual_retry' },
+    });
+    if (result.outcome === 'queued' && result.run) {
+      const [linked] = await this.deps.db.update(heartbeatRuns).set({ retryOfRunId: run.id }).where(eq(heartbeatRuns.id, result.run.id)).returning();
+      return { ...result, run: linked };
+    }
+    return result;
   }
 
   tickTimers(now: Date) {
@@ -169,7 +291,8 @@ export class Engine {
     const { run, previous } = await cancelRunRecord(this.deps, input.runId, input);
     if (!previous) return run;
     this.abortLocal(run.id);
-    const promoted = (await releaseIssueExecutionAndPromote(this.deps, run)).promoted;
+    // Released with the row as it was before the cancel: a person stopped it, so no recovery run.
+    const promoted = (await releaseIssueExecutionAndPromote(this.deps, previous)).promoted;
     await finalizeAgentStatus(this.deps, run.agentId, 'cancelled');
     await this.settle(run.id);
     void this.startNext(run.agentId);
@@ -225,9 +348,19 @@ export class Engine {
 
   private readonly wake = (input: EnqueueWakeupInput) => this.enqueueWakeup(input);
 
-  /** Finalize steps per adapter type; the recovery work overrides the seams it owns. */
+  /** Finalize steps per adapter type: the core ones with the recovery steps plugged in. */
   protected stepsFor(adapterType: AdapterType): FinalizeSteps {
-    return coreFinalizeSteps(this.deps, adapterType);
+    const deps = this.deps;
+    return {
+      ...coreFinalizeSteps(deps, adapterType),
+      classifyLiveness: classifyRunLiveness,
+      scheduleTransientRetry: async (run) => {
+        if (run.status === 'failed' && transientContract(run)) await scheduleBoundedRetry(deps, run.id);
+      },
+      applyIssueCommentPolicy: (run) => applyIssueCommentPolicy(deps, run),
+      releaseIssueExecution: async (run) => (await releaseIssueExecutionAndPromote(deps, run, { immediateRecovery })).promoted,
+      enqueueLivenessContinuation: (run) => enqueueLivenessContinuation(deps, this.wake, run),
+    };
   }
 
   private execute(claimed: ClaimedRun): void {
@@ -237,8 +370,8 @@ export class Engine {
       stepsFor: (type) => this.stepsFor(type),
       issueActions: (run) => issueService.runIssueActions(this.deps, this.wake, run),
     })
-      .then((promoted) => {
-        if (promoted) void this.startNext(promoted.agentId);
+      .then((queued) => {
+        for (const run of queued) void this.startNext(run.agentId);
       })
       .catch((error: unknown) => this.deps.logger.error({ err: error, runId: active.runId }, 'run execution failed'))
       .finally(() => {

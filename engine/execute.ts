@@ -46,13 +46,13 @@ const SHUTDOWN_RESULT: AdapterResult = {
   errorCode: 'process_lost',
 };
 
-/** Returns a run promoted on release, which the caller starts. */
+/** Returns the runs its follow-up steps queued (promotions, recoveries), which the caller starts. */
 export async function executeClaimedRun(
   deps: EngineDeps,
   { run, runToken }: ClaimedRun,
   active: ActiveRun,
   hooks: ExecuteHooks,
-): Promise<RunRow | null> {
+): Promise<RunRow[]> {
   const agent = await deps.db.query.agents.findFirst({ where: { id: run.agentId } });
   if (!agent) {
     // Spec §6.4 step 1: record the failure and release the issue; there is no agent to update.
@@ -62,7 +62,7 @@ export async function executeClaimedRun(
     const { run: failed } = await writeTerminalStatus(deps, { runId: run.id, agent: missing, result, output: null }, steps);
     const promoted = failed ? await steps.releaseIssueExecution(failed) : null;
     await transact(deps, (tx, events) => settleRun(tx, events, run.id, deps.clock.now()));
-    return promoted;
+    return promoted ? [promoted] : [];
   }
   const steps = hooks.stepsFor(agent.adapterType);
   const adapter = deps.adapters[agent.adapterType];
@@ -139,12 +139,12 @@ async function finish(
   result: AdapterResult,
   output: Awaited<ReturnType<RunOutput['finish']>> | null,
   crashed: boolean,
-): Promise<RunRow | null> {
+): Promise<RunRow[]> {
   const { run, finalized } = await writeTerminalStatus(deps, { runId, agent, result, output, crashed }, steps);
-  if (!run || !finalized) return null;
-  const promoted = await runFollowUpSteps(steps, run, crashed);
+  if (!run || !finalized) return [];
+  const queued = await runFollowUpSteps(steps, run, crashed);
   await transact(deps, (tx, events) => settleRun(tx, events, run.id, deps.clock.now()));
-  return promoted;
+  return queued;
 }
 
 /**

@@ -26,13 +26,13 @@ export interface FinalizeInput {
 
 /** The follow-up steps, in spec order. Each is given the terminal run row. */
 export interface FinalizeSteps {
-  /** §6.7, inside the terminal transaction. */
-  classifyLiveness(tx: Transaction, events: LiveEvent[], run: RunRow): Promise<void>;
+  /** §6.7, inside the terminal transaction; returns the classified row. */
+  classifyLiveness(tx: Transaction, events: LiveEvent[], run: RunRow): Promise<RunRow>;
   postRunSummaryComment(run: RunRow): Promise<void>;
   /** §6.12 */
   scheduleTransientRetry(run: RunRow): Promise<void>;
-  /** §6.10 */
-  applyIssueCommentPolicy(run: RunRow): Promise<void>;
+  /** §6.10; returns a run it queued, which the engine starts. */
+  applyIssueCommentPolicy(run: RunRow): Promise<RunRow | null>;
   /** §6.9; returns the run it promoted, which the engine starts. */
   releaseIssueExecution(run: RunRow): Promise<RunRow | null>;
   /** §6.8 */
@@ -50,10 +50,10 @@ const WAKE_STATUS_FOR: Record<TerminalRunStatus, WakeupStatus> = {
 
 export function coreFinalizeSteps(deps: EngineDeps, adapterType: AdapterType): FinalizeSteps {
   return {
-    classifyLiveness: async () => {},
+    classifyLiveness: async (_tx, _events, run) => run,
     postRunSummaryComment: (run) => postRunSummaryComment(deps, run),
     scheduleTransientRetry: async () => {},
-    applyIssueCommentPolicy: async () => {},
+    applyIssueCommentPolicy: async () => null,
     releaseIssueExecution: async (run) => (await releaseIssueExecutionAndPromote(deps, run)).promoted,
     enqueueLivenessContinuation: async () => {},
     updateRuntimeState: (run) => updateRuntimeState(deps, run, adapterType),
@@ -105,7 +105,7 @@ export async function writeTerminalStatus(
       configuredTimeoutSec: input.agent.adapterConfig.timeoutSec,
       adapterDefaultTimeoutSec: 0,
     });
-    const [run] = await tx
+    const [terminal] = await tx
       .update(heartbeatRuns)
       .set({
         ...output,
@@ -122,7 +122,7 @@ export async function writeTerminalStatus(
       })
       .where(eq(heartbeatRuns.id, row.id))
       .returning();
-    await steps.classifyLiveness(tx, events, run);
+    const run = await steps.classifyLiveness(tx, events, terminal);
     await setWakeStatus(tx, run.wakeupRequestId, WAKE_STATUS_FOR[outcome.status], now, outcome.error ? { error: outcome.error } : {});
     await appendRunEvent(
       tx,
@@ -143,17 +143,17 @@ export async function writeTerminalStatus(
 
 /**
  * Runs the follow-up steps of a run that was just finalized. A crashed adapter gets no retry and
- * no continuation (spec §6.4 step 9). Returns a promoted run to start, if any.
+ * no continuation (spec §6.4 step 9). Returns the runs they queued, which the engine starts.
  */
-export async function runFollowUpSteps(steps: FinalizeSteps, run: RunRow, crashed: boolean): Promise<RunRow | null> {
+export async function runFollowUpSteps(steps: FinalizeSteps, run: RunRow, crashed: boolean): Promise<RunRow[]> {
   if (run.status === 'succeeded') await steps.postRunSummaryComment(run);
   if (!crashed) await steps.scheduleTransientRetry(run);
-  await steps.applyIssueCommentPolicy(run);
+  const commentRetry = await steps.applyIssueCommentPolicy(run);
   const promoted = await steps.releaseIssueExecution(run);
   if (!crashed) await steps.enqueueLivenessContinuation(run);
   await steps.updateRuntimeState(run);
   await steps.finalizeAgentStatus(run);
-  return promoted;
+  return [commentRetry, promoted].filter((queued): queued is RunRow => queued !== null);
 }
 
 /** A succeeded issue run that never commented leaves its summary as the run's comment. */

@@ -8,6 +8,7 @@ import type { IssueActions } from './adapters/types.ts';
 import { type EngineDeps, transact } from './deps.ts';
 import { badInput, conflict, notFound } from './errors.ts';
 import { issueReadiness, RESOLVED_ISSUE_STATUSES } from './issue-readiness.ts';
+import { reportRunActivity } from './process-loss.ts';
 import type { IssueRow, RunRow } from './runs.ts';
 import type { EnqueueResult, EnqueueWakeupInput } from './wakeups.ts';
 
@@ -179,6 +180,7 @@ export async function addIssueComment(
       updatedAt: now,
     })
     .returning();
+  if (actor.type === 'run') await reportRunActivity(deps, actor.run.id);
   // A person's comment is an interaction the assignee should answer; an agent's own comment is not.
   if (actor.type !== 'user' || !issue.assigneeAgentId) return { comment, wakeup: null };
   let reason = 'issue_commented';
@@ -208,6 +210,7 @@ export async function putIssueDocument(
   }
   const body = text('body', input.body, LIMITS.document, { allowEmpty: true });
   const issue = await findIssue(deps.db, input.companyId, input.issueId);
+  if (actor.type === 'run') await reportRunActivity(deps, actor.run.id);
   return transact(deps, async (tx) => {
     const now = deps.clock.now();
     const [document] = await tx

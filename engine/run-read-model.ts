@@ -1,6 +1,8 @@
 // Read models of engine-spec §8 that shape stored run data for clients. Pure functions.
 import { truncateText } from './bounding.ts';
 
+export { BOUNDED_RETRY_MAX_ATTEMPTS } from './retry-rules.ts';
+
 const SAFE_RESULT_BYTES = 64 * 1024;
 const SUMMARY_CHARS = 500;
 const OUTPUT_CHARS = 4_096;
@@ -35,5 +37,4 @@ export function safeResultJson(resultJson: Record<string, unknown> | null | unde
   return Object.fromEntries(Object.entries(summary).filter(([, value]) => value !== null));
 }
 
-export const BOUNDED_RETRY_MAX_ATTEMPTS = 4;
 export const RETRY_EXHAUSTED_PREFIX = 'Bounded retry exhausted';

@@ -112,7 +112,7 @@ describe('HeartbeatRun', () => {
       result: { answer: 42, summary: 'ok', stopReason: 'completed' },
       events: [{ seq: 3, eventType: 'tool.call', message: 'ls' }, { seq: 4, eventType: 'lifecycle', message: 'run succeeded' }],
       lastEventSeq: 4,
-      liveness: { state: null, continuationAttempt: 0 },
+      liveness: { state: 'ADVANCED', continuationAttempt: 0 },
       retry: { retryOf: null, retries: [{ id: runGid(retry.id) }], attempt: 0, maxAttempts: 4, exhaustedReason: null },
       wakeupRequest: { status: 'COMPLETED', source: 'ON_DEMAND' },
     });

@@ -1,7 +1,7 @@
 // The `process` adapter: runs the agent as a local child process leading its own process group,
 // so cancel and timeout can take down everything it started.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { terminateGroup } from '../process-groups.ts';
 import { z } from 'zod';
 import { nonNegativeSeconds, parseWith, stringRecord, timerMs } from './config.ts';
 import { LineSink, LineSplitter, runContextPayload } from './lines.ts';
@@ -21,84 +21,6 @@ export type ProcessConfig = z.infer<typeof processConfigSchema>;
 const REDACTED = '***REDACTED***';
 /** After the child exits, how long we wait for pipes a leftover descendant may hold open. */
 const DRAIN_AFTER_EXIT_MS = 2_000;
-const POLL_MS = 50;
-
-/** True while any process of the group exists (signal 0 only checks). */
-async function groupAlive(pgid: number): Promise<boolean> {
-  try {
-    process.kill(-pgid, 0);
-  } catch (error) {
-    // EPERM means it exists but belongs to someone else; treat as alive.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // Signal 0 also reaches zombies: a killed grandchild stays one until its new parent (init)
-  // reaps it, which some inits do lazily. No signal can do more to a zombie, so on Linux only
-  // members that are not zombies count.
-  return process.platform !== 'linux' || hasLiveMember(pgid);
-}
-
-// Async so a big process table never blocks the engine's event loop.
-async function hasLiveMember(pgid: number): Promise<boolean> {
-  let entries: string[];
-  try {
-    entries = await readdir('/proc');
-  } catch {
-    return true;
-  }
-  for (const name of entries) {
-    if (name.charCodeAt(0) > 57) continue; // pids are digits; skip "self", "sys", ...
-    let stat: string;
-    try {
-      stat = await readFile(`/proc/${name}/stat`, 'utf8');
-    } catch {
-      continue; // exited meanwhile, or not a pid
-    }
-    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so cut at the last ')'.
-    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(pgrp) === pgid && state !== 'Z') return true;
-  }
-  return false;
-}
-
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // ESRCH: already gone.
-  }
-}
-
-/**
- * SIGTERM the group, SIGKILL it if anything survives the grace period. Resolves once the group is
- * gone or has been SIGKILLed; `cancel()` stops the polling (no timer outlives the run).
- */
-function terminateGroup(pgid: number, graceSec: number): { done: Promise<void>; cancel(): void } {
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  let finish!: () => void;
-  const done = new Promise<void>((resolve) => (finish = resolve));
-  const deadline = Date.now() + Math.max(1, graceSec) * 1000;
-  signalGroup(pgid, 'SIGTERM');
-  const check = async () => {
-    const alive = await groupAlive(pgid);
-    if (stopped) return;
-    if (!alive) return finish();
-    if (Date.now() >= deadline) {
-      signalGroup(pgid, 'SIGKILL');
-      return finish();
-    }
-    timer = setTimeout(check, POLL_MS);
-  };
-  void check();
-  return {
-    done,
-    cancel() {
-      stopped = true;
-      clearTimeout(timer);
-      finish();
-    },
-  };
-}
 
 function exitMessage(code: number | null, signal: NodeJS.Signals | null): string | undefined {
   if (signal) return `Process killed by signal ${signal}`;

@@ -122,9 +122,10 @@ describe('issues', () => {
   });
 
   it("addIssueComment from a person wakes the assignee with issue_commented and the comment's id", async () => {
-    const agentId = await createAgent(server, {});
+    // The agent answers on its issue, so its first run needs no follow-up.
+    const agentId = await createAgent(server, { adapterConfig: { steps: [{ comment: 'On it' }] } });
     const { issueId, wakeup } = await createIssue(server, { title: 'Talk', assigneeAgentId: agentId });
-    await finished(rawId(wakeup!.run!.id));
+    await waitFor('the first run to settle', async () => (await db().query.heartbeatRuns.findFirst({ where: { id: rawId(wakeup!.run!.id) } }))?.settledAt);
     const data = await gql(server, `mutation($input: AddIssueCommentInput!) { addIssueComment(input: $input) {
       comment { id body } wakeup { outcome run { id } wakeupRequest { reason payload } } } }`, {
       input: { issueId: issueGid(issueId), body: 'Please also update the docs' },

@@ -1,0 +1,166 @@
+// Bounded transient retry (spec §6.12): a run that failed for a transient reason gets a new run in
+// `scheduled_retry`, due after 2 min, 10 min, 30 min, 2 h (±25%), at most four times; the
+// promotion loop moves due retries into the queued pool.
+import { and, asc, eq, lte } from 'drizzle-orm';
+import { heartbeatRuns, issues, wakeupRequests } from '../db/schema.ts';
+import { type EngineDeps, transact } from './deps.ts';
+import { BOUNDED_RETRY_MAX_ATTEMPTS, boundedRetrySchedule, codexFallbackMode, dueAtWithNotBefore, transientContract } from './retry-rules.ts';
+import { appendRunEvent } from './run-events.ts';
+import { type RunRow, runQueuedEvent, runStatusEvent, stampIssueLock } from './runs.ts';
+import { cancelStaleScheduledRetry, staleRetryReason } from './stale-retry.ts';
+
+export type BoundedRetryOutcome =
+  | { outcome: 'scheduled'; run: RunRow; dueAt: Date; attempt: number; maxAttempts: number }
+  | { outcome: 'retry_exhausted'; attempt: number; maxAttempts: number }
+  | { outcome: 'missing_run' | 'missing_agent' | 'not_transient' };
+
+export interface ScheduleOptions {
+  now?: Date;
+  random?: number;
+  retryReason?: string;
+  wakeReason?: string;
+}
+
+export async function scheduleBoundedRetry(deps: EngineDeps, runId: string, options: ScheduleOptions = {}): Promise<BoundedRetryOutcome> {
+  const now = options.now ?? deps.clock.now();
+  const random = options.random ?? Math.random();
+  const retryReason = options.retryReason ?? 'transient_failure';
+  const wakeReason = options.wakeReason ?? 'transient_failure_retry';
+  return transact(deps, async (tx, events) => {
+    const [source] = await tx.select().from(heartbeatRuns).where(eq(heartbeatRuns.id, runId)).for('update');
+    if (!source) return { outcome: 'missing_run' };
+    const agent = await tx.query.agents.findFirst({ where: { id: source.agentId } });
+    if (!agent) return { outcome: 'missing_agent' };
+    const attempt = source.scheduledRetryAttempt + 1;
+    const schedule = boundedRetrySchedule(attempt, now, random);
+    if (!schedule) {
+      await appendRunEvent(
+        tx,
+        events,
+        {
+          runId,
+          eventType: 'lifecycle',
+          level: 'warn',
+          message: `Bounded retry exhausted after ${source.scheduledRetryAttempt} scheduled attempts; no further automatic retry will be queued`,
+          payload: { retryReason, scheduledRetryAttempt: source.scheduledRetryAttempt, maxAttempts: BOUNDED_RETRY_MAX_ATTEMPTS },
+        },
+        now,
+      );
+      // The exhausted reason is part of the run's retry state: subscribers hear of it.
+      events.push(runStatusEvent(source));
+      return { outcome: 'retry_exhausted', attempt, maxAttempts: BOUNDED_RETRY_MAX_ATTEMPTS };
+    }
+    // The transient contract (error family, not-before time) only applies to transient failures.
+    const contract = retryReason === 'transient_failure' ? transientContract(source) : null;
+    const dueAt = contract ? dueAtWithNotBefore(schedule, contract.retryNotBefore) : schedule.dueAt;
+    const fallbackMode = contract && source.errorCode === 'codex_transient_upstream' ? codexFallbackMode(attempt) : null;
+    const retryKeys = {
+      ...(source.issueId ? { issueId: source.issueId } : {}),
+      retryOfRunId: source.id,
+      retryReason,
+      ...(contract ? { errorFamily: contract.errorFamily } : {}),
+      scheduledRetryAttempt: attempt,
+      scheduledRetryAt: dueAt.toISOString(),
+      ...(contract?.retryNotBefore ? { transientRetryNotBefore: contract.retryNotBefore } : {}),
+      ...(fallbackMode ? { codexTransientFallbackMode: fallbackMode } : {}),
+    };
+    const [wake] = await tx
+      .insert(wakeupRequests)
+      .values({
+        companyId: source.companyId,
+        agentId: source.agentId,
+        source: 'automation',
+        triggerDetail: 'system',
+        reason: wakeReason,
+        payload: retryKeys,
+        status: 'queued',
+        requestedByActorType: 'system',
+        requestedByActorId: 'heartbeat',
+        requestedAt: now,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning();
+    const context = { ...source.contextSnapshot, ...retryKeys, wakeReason };
+    const [retry] = await tx
+      .insert(heartbeatRuns)
+      .values({
+        companyId: source.companyId,
+        agentId: source.agentId,
+        issueId: source.issueId,
+        invocationSource: 'automation',
+        triggerDetail: 'system',
+        status: 'scheduled_retry',
+        wakeupRequestId: wake.id,
+        contextSnapshot: context,
+        scheduledRetryAt: dueAt,
+        scheduledRetryAttempt: attempt,
+        scheduledRetryReason: retryReason,
+        retryOfRunId: source.id,
+        continuationAttempt: source.continuationAttempt,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning();
+    await tx.update(wakeupRequests).set({ runId: retry.id }).where(eq(wakeupRequests.id, wake.id));
+    if (source.issueId) {
+      const [issue] = await tx.select().from(issues).where(eq(issues.id, source.issueId)).for('update');
+      if (issue && (issue.executionRunId === null || issue.executionRunId === source.id)) {
+        await stampIssueLock(tx, events, issue, retry, agent.name, now);
+      }
+    }
+    await appendRunEvent(
+      tx,
+      events,
+      {
+        runId: source.id,
+        eventType: 'lifecycle',
+        level: 'warn',
+        message: `Scheduled bounded retry ${attempt}/${BOUNDED_RETRY_MAX_ATTEMPTS} for ${dueAt.toISOString()}`,
+        payload: { retryRunId: retry.id, baseDelayMs: schedule.baseDelayMs, delayMs: dueAt.getTime() - now.getTime() },
+      },
+      now,
+    );
+    // Decisions 8: the scheduled retry is a run status change subscribers want to see.
+    events.push(runStatusEvent(retry), runStatusEvent(source));
+    return { outcome: 'scheduled', run: retry, dueAt, attempt, maxAttempts: BOUNDED_RETRY_MAX_ATTEMPTS };
+  });
+}
+
+const PROMOTE_BATCH = 50;
+
+/** Due scheduled retries become queued (or are cancelled when their issue moved on). Starts nothing. */
+export async function promoteDueScheduledRetries(deps: EngineDeps, now: Date = deps.clock.now()): Promise<{ promoted: number; runIds: string[]; agentIds: string[] }> {
+  return transact(deps, async (tx, events) => {
+    const due = await tx
+      .select()
+      .from(heartbeatRuns)
+      .where(and(eq(heartbeatRuns.status, 'scheduled_retry'), lte(heartbeatRuns.scheduledRetryAt, now)))
+      .orderBy(asc(heartbeatRuns.scheduledRetryAt), asc(heartbeatRuns.createdAt), asc(heartbeatRuns.id))
+      .limit(PROMOTE_BATCH)
+      .for('update', { skipLocked: true });
+    const runIds: string[] = [];
+    const agentIds = new Set<string>();
+    for (const run of due) {
+      if (run.issueId) {
+        const [issue] = await tx.select().from(issues).where(eq(issues.id, run.issueId)).for('update');
+        const stale = issue ? staleRetryReason(run, issue) : null;
+        if (issue && stale) {
+          await cancelStaleScheduledRetry(tx, events, run, issue, stale, now);
+          continue;
+        }
+      }
+      const [queued] = await tx
+        .update(heartbeatRuns)
+        .set({ status: 'queued', updatedAt: now })
+        .where(and(eq(heartbeatRuns.id, run.id), eq(heartbeatRuns.status, 'scheduled_retry')))
+        .returning();
+      if (!queued) continue;
+      await appendRunEvent(tx, events, { runId: run.id, eventType: 'lifecycle', level: 'info', message: 'Scheduled retry became due and was promoted to the queued run pool' }, now);
+      events.push(runQueuedEvent(queued));
+      runIds.push(run.id);
+      agentIds.add(run.agentId);
+    }
+    return { promoted: runIds.length, runIds, agentIds: [...agentIds] };
+  });
+}

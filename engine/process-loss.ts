@@ -1,0 +1,179 @@
+// Process loss (spec §6.11, Decisions 9). A `running` run nobody executes any more is found two
+// ways: its owner instance's lease lapsed (the server died, on any host), or this instance owns it
+// but lost its in-memory handle. Its process is checked and stopped where that is possible (same
+// host), the run fails as `process_lost`, and exactly one automatic retry is queued.
+import { and, eq, or, sql } from 'drizzle-orm';
+import type { Transaction } from '../db/client.ts';
+import { agents, heartbeatRuns, issues, wakeupRequests } from '../db/schema.ts';
+import { type EngineDeps, transact } from './deps.ts';
+import type { LiveEvent } from './live-events.ts';
+import { stopMetadataFor } from './run-outcome.ts';
+import { appendRunEvent } from './run-events.ts';
+import { type RunRow, runQueuedEvent, runStatusEvent, setWakeStatus, stampIssueLock } from './runs.ts';
+
+/** A run this instance owns is left alone this long after its last write: it may be mid-claim. */
+const OWN_RUN_GRACE_MS = 10_000;
+export const PROCESS_LOSS_MAX_RETRIES = 1;
+
+export interface OrphanCandidate {
+  run: RunRow;
+  adapterType: (typeof agents.$inferSelect)['adapterType'];
+  agentName: string;
+  /** The owner instance's lease lapsed (or it never had one): nobody can finish this run. */
+  ownerDead: boolean;
+}
+
+export async function findOrphanedRuns(deps: EngineDeps, activeRunIds: ReadonlySet<string>): Promise<OrphanCandidate[]> {
+  const now = deps.clock.now();
+  const ownerDead = sql<boolean>`(${heartbeatRuns.ownerInstanceId} is null or not exists (
+    select 1 from engine_instances i where i.id = ${heartbeatRuns.ownerInstanceId}
+    and i.stopped_at is null and i.lease_expires_at > ${now.toISOString()}::timestamptz))`;
+  const rows = await deps.db
+    .select({ run: heartbeatRuns, adapterType: agents.adapterType, agentName: agents.name, ownerDead })
+    .from(heartbeatRuns)
+    .innerJoin(agents, eq(agents.id, heartbeatRuns.agentId))
+    .where(
+      and(
+        eq(heartbeatRuns.status, 'running'),
+        or(
+          ownerDead,
+          and(
+            eq(heartbeatRuns.ownerInstanceId, deps.settings.instanceId),
+            sql`${heartbeatRuns.updatedAt} < ${new Date(now.getTime() - OWN_RUN_GRACE_MS).toISOString()}::timestamptz`,
+          ),
+        ),
+      ),
+    );
+  return rows.filter((row) => !activeRunIds.has(row.run.id));
+}
+
+/** Spec §6.11-A, pid alive: the run stays running, flagged `process_detached` (once). */
+export async function markDetached(deps: EngineDeps, run: RunRow): Promise<void> {
+  if (run.errorCode === 'process_detached') return;
+  await transact(deps, async (tx, events) => {
+    const now = deps.clock.now();
+    const [flagged] = await tx
+      .update(heartbeatRuns)
+      .set({ error: `Lost in-memory process handle, but child pid ${run.processPid} is still alive`, errorCode: 'process_detached', updatedAt: now })
+      .where(and(eq(heartbeatRuns.id, run.id), eq(heartbeatRuns.status, 'running')))
+      .returning();
+    if (!flagged) return;
+    await appendRunEvent(tx, events, { runId: run.id, eventType: 'lifecycle', level: 'warn', message: flagged.error, payload: { processPid: run.processPid } }, now);
+    events.push(runStatusEvent(flagged));
+  });
+}
+
+/** Spec §6.11-D: a detached run that shows signs of life again loses its warning. */
+export async function reportRunActivity(deps: EngineDeps, runId: string): Promise<RunRow | null> {
+  return transact(deps, async (tx, events) => {
+    const now = deps.clock.now();
+    const [cleared] = await tx
+      .update(heartbeatRuns)
+      .set({ error: null, errorCode: null, updatedAt: now })
+      .where(and(eq(heartbeatRuns.id, runId), eq(heartbeatRuns.status, 'running'), eq(heartbeatRuns.errorCode, 'process_detached')))
+      .returning();
+    if (!cleared) return (await tx.query.heartbeatRuns.findFirst({ where: { id: runId } })) ?? null;
+    await appendRunEvent(tx, events, { runId, eventType: 'lifecycle', level: 'info', message: 'Run reported activity again; the detached warning is cleared' }, now);
+    events.push(runStatusEvent(cleared));
+    return cleared;
+  });
+}
+
+export interface LostRun {
+  message: string;
+  retry: boolean;
+  pid: number | null;
+  pgid: number | null;
+  descendantOnlyCleanup: boolean;
+}
+
+/**
+ * Fails a lost run and, when allowed, queues its one retry (spec §6.11-A/B), in one transaction.
+ * Null when another instance got there first.
+ */
+export async function failLostRun(
+  deps: EngineDeps,
+  candidate: OrphanCandidate,
+  lost: LostRun,
+  classifyLiveness: (tx: Transaction, events: LiveEvent[], run: RunRow) => Promise<RunRow>,
+): Promise<{ failed: RunRow; retry: RunRow | null } | null> {
+  return transact(deps, async (tx, events) => {
+    const now = deps.clock.now();
+    const [locked] = await tx.select().from(heartbeatRuns).where(eq(heartbeatRuns.id, candidate.run.id)).for('update', { skipLocked: true });
+    if (!locked || locked.status !== 'running') return null;
+    const agent = await tx.query.agents.findFirst({ where: { id: locked.agentId }, columns: { adapterConfig: true } });
+    const stop = stopMetadataFor({ status: 'failed', errorCode: 'process_lost', error: lost.message, configuredTimeoutSec: agent?.adapterConfig.timeoutSec, adapterDefaultTimeoutSec: 0 });
+    const [failed] = await tx
+      .update(heartbeatRuns)
+      .set({ status: 'failed', error: lost.message, errorCode: 'process_lost', finishedAt: now, updatedAt: now, runTokenHash: null, resultJson: { ...(locked.resultJson ?? {}), ...stop } })
+      .where(eq(heartbeatRuns.id, locked.id))
+      .returning();
+    await setWakeStatus(tx, locked.wakeupRequestId, 'failed', now, { error: lost.message });
+    const classified = await classifyLiveness(tx, events, failed);
+    const retry = lost.retry ? await queueProcessLossRetry(tx, events, classified, candidate.agentName, now) : null;
+    await appendRunEvent(
+      tx,
+      events,
+      {
+        runId: failed.id,
+        eventType: 'error',
+        level: 'error',
+        message: retry ? `${lost.message}; queued retry ${retry.id}` : lost.message,
+        payload: { pid: lost.pid, pgid: lost.pgid, descendantOnlyCleanup: lost.descendantOnlyCleanup, retryRunId: retry?.id ?? null },
+      },
+      now,
+    );
+    events.push(runStatusEvent(classified));
+    return { failed: classified, retry };
+  });
+}
+
+/** Spec §6.11-B: the one retry of a lost run, holding the issue's lock in its place. */
+async function queueProcessLossRetry(tx: Transaction, events: LiveEvent[], lost: RunRow, agentName: string, now: Date): Promise<RunRow> {
+  const issueId = lost.issueId;
+  const [wake] = await tx
+    .insert(wakeupRequests)
+    .values({
+      companyId: lost.companyId,
+      agentId: lost.agentId,
+      source: 'automation',
+      triggerDetail: 'system',
+      reason: 'process_lost_retry',
+      payload: { ...(issueId ? { issueId } : {}), retryOfRunId: lost.id },
+      status: 'queued',
+      requestedByActorType: 'system',
+      requestedByActorId: 'heartbeat',
+      requestedAt: now,
+      createdAt: now,
+      updatedAt: now,
+    })
+    .returning();
+  const [retry] = await tx
+    .insert(heartbeatRuns)
+    .values({
+      companyId: lost.companyId,
+      agentId: lost.agentId,
+      issueId,
+      invocationSource: 'automation',
+      triggerDetail: 'system',
+      status: 'queued',
+      wakeupRequestId: wake.id,
+      contextSnapshot: { ...lost.contextSnapshot, retryOfRunId: lost.id, wakeReason: 'process_lost_retry', retryReason: 'process_lost' },
+      retryOfRunId: lost.id,
+      processLossRetryCount: lost.processLossRetryCount + 1,
+      continuationAttempt: lost.continuationAttempt,
+      createdAt: now,
+      updatedAt: now,
+    })
+    .returning();
+  await tx.update(wakeupRequests).set({ runId: retry.id }).where(eq(wakeupRequests.id, wake.id));
+  if (issueId) {
+    const [issue] = await tx.select().from(issues).where(eq(issues.id, issueId)).for('update');
+    if (issue && (issue.executionRunId === lost.id || issue.executionRunId === null)) {
+      await stampIssueLock(tx, events, issue, retry, agentName, now);
+    }
+  }
+  await appendRunEvent(tx, events, { runId: retry.id, eventType: 'lifecycle', level: 'warn', message: `Queued to retry run ${lost.id}, whose process was lost`, payload: { retryOfRunId: lost.id } }, now);
+  events.push(runQueuedEvent(retry));
+  return retry;
+}
