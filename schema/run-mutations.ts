@@ -85,6 +85,15 @@ builder.mutationFields((t) => ({
       });
     },
   }),
+  retryRun: t.field({
+    type: EnqueueWakeupPayload,
+    description: 'Queues a new run of a failed, timed out or cancelled run (linked to it by retry.retryOf).',
+    args: { id: t.arg.globalID({ required: true, for: [HeartbeatRunRef] }) },
+    resolve: (_root, { id }, ctx) => {
+      const key = apiKeyOf(ctx, 'operator');
+      return ctx.engine.retryRun({ companyId: key.companyId, runId: id.id, actor: { type: 'user', id: key.keyId } });
+    },
+  }),
   cancelRun: t.field({
     type: HeartbeatRunRef,
     description: 'Cancels a queued, scheduled or running run; a finished run is returned unchanged.',
