@@ -1,60 +1,167 @@
 // The Heartbeat SDK: an urql client that speaks GraphQL over HTTP for queries and mutations and
-// graphql-ws for subscriptions, authenticated with an API key on both.
-import { Client, fetchExchange, subscriptionExchange } from '@urql/core';
+// graphql-ws for subscriptions (reconnecting with jittered backoff, kept alive with pings), both
+// authenticated with an API key, plus typed helpers for what people do most.
+import { Client, CombinedError, fetchExchange, subscriptionExchange, type AnyVariables, type TypedDocumentNode } from '@urql/core';
+import { print } from 'graphql';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
-import { ViewerQuery } from './operations.ts';
+import type { EnqueueWakeupInput, RunFieldsFragment, RunFilter, RunEventsSubscription as RunEventsResult } from './generated/graphql.ts';
+import {
+  AgentsQuery,
+  CancelRunMutation,
+  EnqueueWakeupMutation,
+  RetryRunMutation,
+  RunEventsSubscription,
+  RunQuery,
+  RunsQuery,
+  RunStatusSubscription,
+  ViewerQuery,
+} from './operations.ts';
 
 export * from './operations.ts';
+export type { EnqueueWakeupInput, RunFieldsFragment as Run, RunFilter } from './generated/graphql.ts';
+export type RunEvent = RunEventsResult['runEvents'];
 
 export interface HeartbeatClientOptions {
   /** The GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql */
   url: string;
   apiKey: string;
-  /** WebSocket implementation for Node < 22 (e.g. the `ws` package); browsers have their own. */
+  /** WebSocket implementation where there is no global one (Node 20: the `ws` package). */
   webSocketImpl?: unknown;
+  /** How often the WebSocket is pinged, ms (default 10 s). */
+  keepAliveMs?: number;
+  /** Reconnect attempts before a subscription fails (default 10). */
+  retryAttempts?: number;
 }
 
-export interface HeartbeatClient {
-  urql: Client;
-  ws: WsClient;
-  /** The caller's company. */
-  viewer(): Promise<{ id: string; name: string }>;
-  close(): Promise<void>;
+/** A GraphQL error with its stable code (UNAUTHENTICATED, NOT_FOUND, ...), or NETWORK_ERROR. */
+export class HeartbeatApiError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'HeartbeatApiError';
+  }
+
+  static from(error: CombinedError | unknown): HeartbeatApiError {
+    if (error instanceof CombinedError) {
+      const first = error.graphQLErrors[0];
+      if (first) return new HeartbeatApiError(first.message, String(first.extensions?.code ?? 'INTERNAL_SERVER_ERROR'), first.extensions ?? {});
+      const cause = (error.networkError as { cause?: { code?: string; message?: string } } | undefined)?.cause;
+      return new HeartbeatApiError(cause?.code ?? cause?.message ?? error.networkError?.message ?? error.message, 'NETWORK_ERROR');
+    }
+    const list = Array.isArray(error) ? (error as Array<{ message?: string; extensions?: Record<string, unknown> }>) : null;
+    if (list?.[0]) return new HeartbeatApiError(String(list[0].message), String(list[0].extensions?.code ?? 'INTERNAL_SERVER_ERROR'), list[0].extensions ?? {});
+    if (error instanceof Error) return new HeartbeatApiError(error.message, 'NETWORK_ERROR');
+    const reason = (error as { reason?: string; code?: number } | null)?.reason;
+    return new HeartbeatApiError(reason || 'The connection to Heartbeat closed', 'NETWORK_ERROR', { closeCode: (error as { code?: number })?.code });
+  }
 }
 
-export function createHeartbeatClient(options: HeartbeatClientOptions): HeartbeatClient {
+/** Exponential backoff with full jitter: 0.5–1 s, 1–2 s, 2–4 s, ... capped at 30 s. */
+export function reconnectDelayMs(retries: number, random = Math.random()): number {
+  const ceiling = Math.min(30_000, 1_000 * 2 ** retries);
+  return Math.round(ceiling / 2 + (ceiling / 2) * random);
+}
+
+export function createHeartbeatClient(options: HeartbeatClientOptions) {
   const authorization = `Bearer ${options.apiKey}`;
-  const ws = createWsClient({
+  const ws: WsClient = createWsClient({
     url: options.url.replace(/^http/, 'ws'),
     webSocketImpl: options.webSocketImpl,
     connectionParams: { authorization },
     lazy: true,
-    keepAlive: 10_000,
+    keepAlive: options.keepAliveMs ?? 10_000,
+    retryAttempts: options.retryAttempts ?? 10,
+    retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, reconnectDelayMs(retries))),
+    // A refused key (4403) will be refused again: do not retry it.
+    shouldRetry: (event) => (event as { code?: number })?.code !== 4403,
   });
   const urql = new Client({
     url: options.url,
     fetchOptions: { headers: { authorization } },
+    requestPolicy: 'network-only',
     exchanges: [
       fetchExchange,
       subscriptionExchange({
         forwardSubscription: (request) => ({
-          subscribe: (sink) => ({
-            unsubscribe: ws.subscribe({ ...request, query: request.query ?? '' }, sink),
-          }),
+          subscribe: (sink) => ({ unsubscribe: ws.subscribe({ ...request, query: request.query ?? '' }, sink) }),
         }),
       }),
     ],
   });
 
+  async function query<Data, Variables extends AnyVariables>(document: TypedDocumentNode<Data, Variables>, variables: Variables): Promise<Data> {
+    const result = await urql.query(document, variables).toPromise();
+    if (result.error) throw HeartbeatApiError.from(result.error);
+    return result.data!;
+  }
+  async function mutate<Data, Variables extends AnyVariables>(document: TypedDocumentNode<Data, Variables>, variables: Variables): Promise<Data> {
+    const result = await urql.mutation(document, variables).toPromise();
+    if (result.error) throw HeartbeatApiError.from(result.error);
+    return result.data!;
+  }
+  /** Results of a subscription as an async iterable; errors (GraphQL or transport) are thrown. */
+  async function* subscribe<Data, Variables extends Record<string, unknown>>(document: TypedDocumentNode<Data, Variables>, variables: Variables): AsyncGenerator<Data> {
+    const iterator = ws.iterate<Data>({ query: print(document), variables });
+    try {
+      for await (const result of iterator) {
+        if (result.errors?.length) throw HeartbeatApiError.from(result.errors);
+        yield result.data as Data;
+      }
+    } catch (error) {
+      throw error instanceof HeartbeatApiError ? error : HeartbeatApiError.from(error);
+    } finally {
+      await iterator.return?.();
+    }
+  }
+
   return {
     urql,
     ws,
-    async viewer() {
-      const result = await urql.query(ViewerQuery, {}, { requestPolicy: 'network-only' }).toPromise();
-      if (result.error) throw result.error;
-      if (!result.data) throw new Error('The server answered without data');
-      return result.data.viewer;
+    /** The caller's company. */
+    viewer: async () => (await query(ViewerQuery, {})).viewer,
+    agents: async (first = 100) => (await query(AgentsQuery, { first })).agents.edges.map((edge) => edge.node),
+    runs: async (args: { filter?: RunFilter; first?: number; after?: string } = {}) => (await query(RunsQuery, args)).runs,
+    run: async (id: string) => (await query(RunQuery, { id })).run ?? null,
+    wake: async (input: EnqueueWakeupInput) => (await mutate(EnqueueWakeupMutation, { input })).enqueueWakeup,
+    cancel: async (id: string, reason?: string) => (await mutate(CancelRunMutation, { id, reason })).cancelRun,
+    retry: async (id: string) => (await mutate(RetryRunMutation, { id })).retryRun,
+
+    /**
+     * A run's events, each once and in order, from `afterSeq` until the run has finished. If the
+     * connection drops or the server cuts a slow reader off, it resubscribes from the last seq it
+     * delivered, so nothing is missed or repeated.
+     */
+    async *watchRunEvents(runId: string, { afterSeq = 0 }: { afterSeq?: number } = {}): AsyncGenerator<RunEvent> {
+      let last = afterSeq;
+      for (let resumes = 0; ; resumes++) {
+        try {
+          for await (const data of subscribe(RunEventsSubscription, { runId, afterSeq: last })) {
+            const event = data.runEvents;
+            if (event.seq <= last) continue; // replayed after a transparent reconnect
+            last = event.seq;
+            yield event;
+          }
+          return;
+        } catch (error) {
+          const resumable = error instanceof HeartbeatApiError && (error.code === 'SLOW_CONSUMER' || error.code === 'NETWORK_ERROR');
+          if (!resumable || resumes >= (options.retryAttempts ?? 10)) throw error;
+          await new Promise((resolve) => setTimeout(resolve, reconnectDelayMs(resumes)));
+        }
+      }
     },
-    close: () => ws.dispose() as Promise<void>,
+
+    /** The run(s) on every change: by `runId` (completes once settled), `agentId`, `issueId`, or all. */
+    async *watchRunStatus(filter: { runId?: string; agentId?: string; issueId?: string } = {}): AsyncGenerator<RunFieldsFragment> {
+      for await (const data of subscribe(RunStatusSubscription, filter)) yield data.runStatus;
+    },
+
+    close: async () => {
+      await ws.dispose();
+    },
   };
 }
+
+export type HeartbeatClient = ReturnType<typeof createHeartbeatClient>;

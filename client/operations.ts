@@ -9,3 +9,160 @@ export const ViewerQuery = graphql(`
     }
   }
 `);
+
+export const RunFieldsFragment = graphql(`
+  fragment RunFields on HeartbeatRun {
+    id
+    status
+    invocationSource
+    triggerDetail
+    createdAt
+    startedAt
+    finishedAt
+    settledAt
+    exitCode
+    error
+    errorCode
+    agent {
+      id
+      name
+    }
+    issue {
+      id
+      identifier
+      title
+    }
+    liveness {
+      state
+      reason
+      nextAction
+      lastUsefulActionAt
+      continuationAttempt
+    }
+    retry {
+      attempt
+      maxAttempts
+      scheduledAt
+      reason
+      exhaustedReason
+      processLossRetryCount
+      retryOf {
+        id
+      }
+    }
+  }
+`);
+
+export const AgentsQuery = graphql(`
+  query Agents($first: Int, $after: String) {
+    agents(first: $first, after: $after) {
+      edges {
+        node {
+          id
+          name
+          role
+          status
+          adapterType
+          lastHeartbeatAt
+          heartbeat {
+            enabled
+            intervalSec
+            maxConcurrentRuns
+          }
+          activeRun {
+            id
+          }
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
+
+export const RunsQuery = graphql(`
+  query Runs($first: Int, $after: String, $filter: RunFilter) {
+    runs(first: $first, after: $after, filter: $filter) {
+      edges {
+        node {
+          ...RunFields
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
+
+export const RunQuery = graphql(`
+  query Run($id: ID!) {
+    run(id: $id) {
+      ...RunFields
+      lastEventSeq
+      result
+      stdoutExcerpt
+      stderrExcerpt
+    }
+  }
+`);
+
+export const EnqueueWakeupMutation = graphql(`
+  mutation EnqueueWakeup($input: EnqueueWakeupInput!) {
+    enqueueWakeup(input: $input) {
+      outcome
+      wakeupRequest {
+        id
+        status
+        reason
+      }
+      run {
+        ...RunFields
+      }
+    }
+  }
+`);
+
+export const CancelRunMutation = graphql(`
+  mutation CancelRun($id: ID!, $reason: String) {
+    cancelRun(id: $id, reason: $reason) {
+      ...RunFields
+    }
+  }
+`);
+
+export const RetryRunMutation = graphql(`
+  mutation RetryRun($id: ID!) {
+    retryRun(id: $id) {
+      outcome
+      run {
+        ...RunFields
+      }
+    }
+  }
+`);
+
+export const RunEventsSubscription = graphql(`
+  subscription RunEvents($runId: ID!, $afterSeq: Int) {
+    runEvents(runId: $runId, afterSeq: $afterSeq) {
+      seq
+      eventType
+      stream
+      level
+      message
+      payload
+      createdAt
+    }
+  }
+`);
+
+export const RunStatusSubscription = graphql(`
+  subscription RunStatus($runId: ID, $agentId: ID, $issueId: ID) {
+    runStatus(runId: $runId, agentId: $agentId, issueId: $issueId) {
+      ...RunFields
+    }
+  }
+`);

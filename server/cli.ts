@@ -1,12 +1,20 @@
 // The `heartbeat` command line: `serve` runs the server; `keys create` mints an API key.
 import { Command, Option } from 'commander';
+import { registerClientCommands } from '../client/cli.ts';
 import { apiKeyRoleValues, type ApiKeyRole } from '../db/enums.ts';
-import { createApiKey } from '../engine/api-keys.ts';
-import { startHeartbeat } from './app.ts';
-import { startupBanner } from './banner.ts';
-import { openCliDatabase } from './cli-database.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './logger.ts';
+
+// The server and the database tooling load only for the commands that use them, so the client
+// commands start quickly.
+const serverModules = async () => ({
+  ...(await import('./app.ts')),
+  ...(await import('./banner.ts')),
+});
+const databaseModules = async () => ({
+  ...(await import('./cli-database.ts')),
+  ...(await import('../engine/api-keys.ts')),
+});
 
 const program = new Command()
   .name('heartbeat')
@@ -19,6 +27,7 @@ program
   .action(async () => {
     const config = loadConfig();
     const logger = createLogger(config.logLevel);
+    const { startHeartbeat, startupBanner } = await serverModules();
     const app = await startHeartbeat(config, logger);
     process.stdout.write(startupBanner(app, !!config.bootstrapKey));
 
@@ -51,6 +60,7 @@ keys
   .option('--company <id>', 'company id (default: the first company)')
   .action(async (options: { name: string; role: ApiKeyRole; company?: string }) => {
     const config = loadConfig();
+    const { openCliDatabase, createApiKey } = await databaseModules();
     const database = await openCliDatabase(config);
     try {
       const companyId = options.company ?? (await database.firstCompanyId());
@@ -65,6 +75,8 @@ keys
       await database.close();
     }
   });
+
+registerClientCommands(program);
 
 program.parseAsync().catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);

@@ -15,9 +15,27 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  */
 type Documents = {
     "\n  query Viewer {\n    viewer {\n      id\n      name\n    }\n  }\n": typeof types.ViewerDocument,
+    "\n  fragment RunFields on HeartbeatRun {\n    id\n    status\n    invocationSource\n    triggerDetail\n    createdAt\n    startedAt\n    finishedAt\n    settledAt\n    exitCode\n    error\n    errorCode\n    agent {\n      id\n      name\n    }\n    issue {\n      id\n      identifier\n      title\n    }\n    liveness {\n      state\n      reason\n      nextAction\n      lastUsefulActionAt\n      continuationAttempt\n    }\n    retry {\n      attempt\n      maxAttempts\n      scheduledAt\n      reason\n      exhaustedReason\n      processLossRetryCount\n      retryOf {\n        id\n      }\n    }\n  }\n": typeof types.RunFieldsFragmentDoc,
+    "\n  query Agents($first: Int, $after: String) {\n    agents(first: $first, after: $after) {\n      edges {\n        node {\n          id\n          name\n          role\n          status\n          adapterType\n          lastHeartbeatAt\n          heartbeat {\n            enabled\n            intervalSec\n            maxConcurrentRuns\n          }\n          activeRun {\n            id\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": typeof types.AgentsDocument,
+    "\n  query Runs($first: Int, $after: String, $filter: RunFilter) {\n    runs(first: $first, after: $after, filter: $filter) {\n      edges {\n        node {\n          ...RunFields\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": typeof types.RunsDocument,
+    "\n  query Run($id: ID!) {\n    run(id: $id) {\n      ...RunFields\n      lastEventSeq\n      result\n      stdoutExcerpt\n      stderrExcerpt\n    }\n  }\n": typeof types.RunDocument,
+    "\n  mutation EnqueueWakeup($input: EnqueueWakeupInput!) {\n    enqueueWakeup(input: $input) {\n      outcome\n      wakeupRequest {\n        id\n        status\n        reason\n      }\n      run {\n        ...RunFields\n      }\n    }\n  }\n": typeof types.EnqueueWakeupDocument,
+    "\n  mutation CancelRun($id: ID!, $reason: String) {\n    cancelRun(id: $id, reason: $reason) {\n      ...RunFields\n    }\n  }\n": typeof types.CancelRunDocument,
+    "\n  mutation RetryRun($id: ID!) {\n    retryRun(id: $id) {\n      outcome\n      run {\n        ...RunFields\n      }\n    }\n  }\n": typeof types.RetryRunDocument,
+    "\n  subscription RunEvents($runId: ID!, $afterSeq: Int) {\n    runEvents(runId: $runId, afterSeq: $afterSeq) {\n      seq\n      eventType\n      stream\n      level\n      message\n      payload\n      createdAt\n    }\n  }\n": typeof types.RunEventsDocument,
+    "\n  subscription RunStatus($runId: ID, $agentId: ID, $issueId: ID) {\n    runStatus(runId: $runId, agentId: $agentId, issueId: $issueId) {\n      ...RunFields\n    }\n  }\n": typeof types.RunStatusDocument,
 };
 const documents: Documents = {
     "\n  query Viewer {\n    viewer {\n      id\n      name\n    }\n  }\n": types.ViewerDocument,
+    "\n  fragment RunFields on HeartbeatRun {\n    id\n    status\n    invocationSource\n    triggerDetail\n    createdAt\n    startedAt\n    finishedAt\n    settledAt\n    exitCode\n    error\n    errorCode\n    agent {\n      id\n      name\n    }\n    issue {\n      id\n      identifier\n      title\n    }\n    liveness {\n      state\n      reason\n      nextAction\n      lastUsefulActionAt\n      continuationAttempt\n    }\n    retry {\n      attempt\n      maxAttempts\n      scheduledAt\n      reason\n      exhaustedReason\n      processLossRetryCount\n      retryOf {\n        id\n      }\n    }\n  }\n": types.RunFieldsFragmentDoc,
+    "\n  query Agents($first: Int, $after: String) {\n    agents(first: $first, after: $after) {\n      edges {\n        node {\n          id\n          name\n          role\n          status\n          adapterType\n          lastHeartbeatAt\n          heartbeat {\n            enabled\n            intervalSec\n            maxConcurrentRuns\n          }\n          activeRun {\n            id\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": types.AgentsDocument,
+    "\n  query Runs($first: Int, $after: String, $filter: RunFilter) {\n    runs(first: $first, after: $after, filter: $filter) {\n      edges {\n        node {\n          ...RunFields\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": types.RunsDocument,
+    "\n  query Run($id: ID!) {\n    run(id: $id) {\n      ...RunFields\n      lastEventSeq\n      result\n      stdoutExcerpt\n      stderrExcerpt\n    }\n  }\n": types.RunDocument,
+    "\n  mutation EnqueueWakeup($input: EnqueueWakeupInput!) {\n    enqueueWakeup(input: $input) {\n      outcome\n      wakeupRequest {\n        id\n        status\n        reason\n      }\n      run {\n        ...RunFields\n      }\n    }\n  }\n": types.EnqueueWakeupDocument,
+    "\n  mutation CancelRun($id: ID!, $reason: String) {\n    cancelRun(id: $id, reason: $reason) {\n      ...RunFields\n    }\n  }\n": types.CancelRunDocument,
+    "\n  mutation RetryRun($id: ID!) {\n    retryRun(id: $id) {\n      outcome\n      run {\n        ...RunFields\n      }\n    }\n  }\n": types.RetryRunDocument,
+    "\n  subscription RunEvents($runId: ID!, $afterSeq: Int) {\n    runEvents(runId: $runId, afterSeq: $afterSeq) {\n      seq\n      eventType\n      stream\n      level\n      message\n      payload\n      createdAt\n    }\n  }\n": types.RunEventsDocument,
+    "\n  subscription RunStatus($runId: ID, $agentId: ID, $issueId: ID) {\n    runStatus(runId: $runId, agentId: $agentId, issueId: $issueId) {\n      ...RunFields\n    }\n  }\n": types.RunStatusDocument,
 };
 
 /**
@@ -38,6 +56,42 @@ export function graphql(source: string): unknown;
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query Viewer {\n    viewer {\n      id\n      name\n    }\n  }\n"): (typeof documents)["\n  query Viewer {\n    viewer {\n      id\n      name\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment RunFields on HeartbeatRun {\n    id\n    status\n    invocationSource\n    triggerDetail\n    createdAt\n    startedAt\n    finishedAt\n    settledAt\n    exitCode\n    error\n    errorCode\n    agent {\n      id\n      name\n    }\n    issue {\n      id\n      identifier\n      title\n    }\n    liveness {\n      state\n      reason\n      nextAction\n      lastUsefulActionAt\n      continuationAttempt\n    }\n    retry {\n      attempt\n      maxAttempts\n      scheduledAt\n      reason\n      exhaustedReason\n      processLossRetryCount\n      retryOf {\n        id\n      }\n    }\n  }\n"): (typeof documents)["\n  fragment RunFields on HeartbeatRun {\n    id\n    status\n    invocationSource\n    triggerDetail\n    createdAt\n    startedAt\n    finishedAt\n    settledAt\n    exitCode\n    error\n    errorCode\n    agent {\n      id\n      name\n    }\n    issue {\n      id\n      identifier\n      title\n    }\n    liveness {\n      state\n      reason\n      nextAction\n      lastUsefulActionAt\n      continuationAttempt\n    }\n    retry {\n      attempt\n      maxAttempts\n      scheduledAt\n      reason\n      exhaustedReason\n      processLossRetryCount\n      retryOf {\n        id\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Agents($first: Int, $after: String) {\n    agents(first: $first, after: $after) {\n      edges {\n        node {\n          id\n          name\n          role\n          status\n          adapterType\n          lastHeartbeatAt\n          heartbeat {\n            enabled\n            intervalSec\n            maxConcurrentRuns\n          }\n          activeRun {\n            id\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n"): (typeof documents)["\n  query Agents($first: Int, $after: String) {\n    agents(first: $first, after: $after) {\n      edges {\n        node {\n          id\n          name\n          role\n          status\n          adapterType\n          lastHeartbeatAt\n          heartbeat {\n            enabled\n            intervalSec\n            maxConcurrentRuns\n          }\n          activeRun {\n            id\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Runs($first: Int, $after: String, $filter: RunFilter) {\n    runs(first: $first, after: $after, filter: $filter) {\n      edges {\n        node {\n          ...RunFields\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n"): (typeof documents)["\n  query Runs($first: Int, $after: String, $filter: RunFilter) {\n    runs(first: $first, after: $after, filter: $filter) {\n      edges {\n        node {\n          ...RunFields\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Run($id: ID!) {\n    run(id: $id) {\n      ...RunFields\n      lastEventSeq\n      result\n      stdoutExcerpt\n      stderrExcerpt\n    }\n  }\n"): (typeof documents)["\n  query Run($id: ID!) {\n    run(id: $id) {\n      ...RunFields\n      lastEventSeq\n      result\n      stdoutExcerpt\n      stderrExcerpt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation EnqueueWakeup($input: EnqueueWakeupInput!) {\n    enqueueWakeup(input: $input) {\n      outcome\n      wakeupRequest {\n        id\n        status\n        reason\n      }\n      run {\n        ...RunFields\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation EnqueueWakeup($input: EnqueueWakeupInput!) {\n    enqueueWakeup(input: $input) {\n      outcome\n      wakeupRequest {\n        id\n        status\n        reason\n      }\n      run {\n        ...RunFields\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CancelRun($id: ID!, $reason: String) {\n    cancelRun(id: $id, reason: $reason) {\n      ...RunFields\n    }\n  }\n"): (typeof documents)["\n  mutation CancelRun($id: ID!, $reason: String) {\n    cancelRun(id: $id, reason: $reason) {\n      ...RunFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RetryRun($id: ID!) {\n    retryRun(id: $id) {\n      outcome\n      run {\n        ...RunFields\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation RetryRun($id: ID!) {\n    retryRun(id: $id) {\n      outcome\n      run {\n        ...RunFields\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription RunEvents($runId: ID!, $afterSeq: Int) {\n    runEvents(runId: $runId, afterSeq: $afterSeq) {\n      seq\n      eventType\n      stream\n      level\n      message\n      payload\n      createdAt\n    }\n  }\n"): (typeof documents)["\n  subscription RunEvents($runId: ID!, $afterSeq: Int) {\n    runEvents(runId: $runId, afterSeq: $afterSeq) {\n      seq\n      eventType\n      stream\n      level\n      message\n      payload\n      createdAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription RunStatus($runId: ID, $agentId: ID, $issueId: ID) {\n    runStatus(runId: $runId, agentId: $agentId, issueId: $issueId) {\n      ...RunFields\n    }\n  }\n"): (typeof documents)["\n  subscription RunStatus($runId: ID, $agentId: ID, $issueId: ID) {\n    runStatus(runId: $runId, agentId: $agentId, issueId: $issueId) {\n      ...RunFields\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

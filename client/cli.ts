@@ -1,0 +1,204 @@
+// The `heartbeat` CLI's client commands: they talk to a running server through the SDK.
+// HEARTBEAT_URL and HEARTBEAT_API_KEY say where and as whom; tables for people, --json for scripts.
+import type { Command } from 'commander';
+import WebSocket from 'ws';
+import { createHeartbeatClient, HeartbeatApiError, type HeartbeatClient, type Run } from './index.ts';
+
+const DEFAULT_URL = 'http://127.0.0.1:4000/graphql';
+const RUN_STATUSES = ['QUEUED', 'SCHEDULED_RETRY', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'] as const;
+
+interface GlobalOptions {
+  url?: string;
+  apiKey?: string;
+}
+
+/** A clear one-line reason for any failure, for people. */
+export function describeFailure(error: unknown, url: string): string {
+  if (error instanceof HeartbeatApiError) {
+    if (error.code === 'UNAUTHENTICATED') return `the API key was refused (${error.code}); check HEARTBEAT_API_KEY`;
+    if (error.code === 'NETWORK_ERROR') return `cannot reach Heartbeat at ${url}: ${error.message}`;
+    return `${error.message} (${error.code})`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+function table(rows: Array<Record<string, unknown>>, columns: string[]): string {
+  const text = (value: unknown) => (value === null || value === undefined ? '-' : String(value));
+  const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => text(row[column]).length)));
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(columns.map((c) => c.toUpperCase())), ...rows.map((row) => line(columns.map((c) => text(row[c]))))].join('\n');
+}
+
+const runRow = (run: Run) => ({
+  id: run.id,
+  status: run.status,
+  agent: run.agent.name,
+  issue: run.issue?.identifier ?? null,
+  liveness: run.liveness.state,
+  retry: run.retry.attempt > 0 ? `${run.retry.attempt}/${run.retry.maxAttempts}` : null,
+  created: run.createdAt,
+});
+
+function describeRun(run: Run & { result?: unknown }): string {
+  const lines = [
+    `run      ${run.id}`,
+    `status   ${run.status}${run.errorCode ? ` (${run.errorCode})` : ''}${run.exitCode !== null && run.exitCode !== undefined ? `, exit code ${run.exitCode}` : ''}`,
+    `agent    ${run.agent.name}`,
+  ];
+  if (run.issue) lines.push(`issue    ${run.issue.identifier} ${run.issue.title}`);
+  if (run.error) lines.push(`error    ${run.error}`);
+  if (run.liveness.state) lines.push(`liveness ${run.liveness.state}: ${run.liveness.reason ?? ''}`);
+  if (run.liveness.nextAction) lines.push(`next     ${run.liveness.nextAction}`);
+  if (run.retry.retryOf) lines.push(`retry of ${run.retry.retryOf.id}`);
+  if (run.retry.attempt > 0) lines.push(`retry    attempt ${run.retry.attempt}/${run.retry.maxAttempts}${run.retry.scheduledAt ? ` due ${run.retry.scheduledAt}` : ''}`);
+  if (run.retry.exhaustedReason) lines.push(`retries  ${run.retry.exhaustedReason}`);
+  return lines.join('\n');
+}
+
+export function registerClientCommands(program: Command): void {
+  program
+    .option('--url <url>', `GraphQL endpoint (default: HEARTBEAT_URL or ${DEFAULT_URL})`)
+    .option('--api-key <key>', 'API key (default: HEARTBEAT_API_KEY)');
+
+  /** Runs `work` with a connected client; prints failures as one line and sets the exit code. */
+  const withClient = (work: (client: HeartbeatClient, json: boolean, ...args: any[]) => Promise<number | void>) =>
+    async (...args: any[]) => {
+      const command = args.at(-1) as Command;
+      const globals = command.optsWithGlobals() as GlobalOptions & { json?: boolean };
+      const url = globals.url ?? process.env.HEARTBEAT_URL ?? DEFAULT_URL;
+      const apiKey = globals.apiKey ?? process.env.HEARTBEAT_API_KEY;
+      if (!apiKey) {
+        process.stderr.write('heartbeat: set HEARTBEAT_API_KEY (or pass --api-key)\n');
+        process.exitCode = 2;
+        return;
+      }
+      const client = createHeartbeatClient({ url, apiKey, webSocketImpl: WebSocket, retryAttempts: 3 });
+      try {
+        const code = await work(client, !!globals.json, ...args.slice(0, -1));
+        process.exitCode = code ?? 0;
+      } catch (error) {
+        process.stderr.write(`heartbeat: ${describeFailure(error, url)}\n`);
+        process.exitCode = 1;
+      } finally {
+        await client.close();
+      }
+    };
+  const print = (json: boolean, data: unknown, human: () => string) => process.stdout.write(`${json ? JSON.stringify(data, null, 2) : human()}\n`);
+
+  /** An agent given by id or by exact name. */
+  const resolveAgent = async (client: HeartbeatClient, agent: string) => {
+    const agents = await client.agents();
+    const found = agents.find((a) => a.id === agent) ?? agents.filter((a) => a.name === agent);
+    if (Array.isArray(found)) {
+      if (found.length === 1) return found[0];
+      throw new HeartbeatApiError(found.length ? `more than one agent is named "${agent}"; use its id` : `no agent "${agent}"`, found.length ? 'BAD_USER_INPUT' : 'NOT_FOUND');
+    }
+    return found;
+  };
+
+  program
+    .command('agents')
+    .description('agents of your company')
+    .command('list')
+    .option('--json', 'JSON output')
+    .action(
+      withClient(async (client, json) => {
+        const agents = await client.agents();
+        print(json, agents, () =>
+          table(
+            agents.map((a) => ({ id: a.id, name: a.name, status: a.status, adapter: a.adapterType, running: a.activeRun ? 'yes' : 'no', limit: a.heartbeat.maxConcurrentRuns })),
+            ['id', 'name', 'status', 'adapter', 'running', 'limit'],
+          ),
+        );
+      }),
+    );
+
+  program
+    .command('wake <agent>')
+    .description('wake an agent (by id or name)')
+    .option('--issue <id>', 'the issue the run works on')
+    .option('--reason <reason>', 'why it is woken')
+    .option('--payload <json>', 'a JSON object handed to the run')
+    .option('--idempotency-key <key>', 'a second wake with the same key creates nothing')
+    .option('--json', 'JSON output')
+    .action(
+      withClient(async (client, json, agentArg: string, options: { issue?: string; reason?: string; payload?: string; idempotencyKey?: string }) => {
+        let payload: unknown;
+        if (options.payload) {
+          try {
+            payload = JSON.parse(options.payload);
+          } catch {
+            throw new HeartbeatApiError('--payload is not valid JSON', 'BAD_USER_INPUT');
+          }
+        }
+        const agent = await resolveAgent(client, agentArg);
+        const result = await client.wake({ agentId: agent.id, issueId: options.issue, reason: options.reason ?? 'manual', payload, idempotencyKey: options.idempotencyKey });
+        print(json, result, () => `${result.outcome}${result.run ? ` run ${result.run.id} (${result.run.status})` : ''} - wakeup ${result.wakeupRequest.status}${result.wakeupRequest.reason ? ` (${result.wakeupRequest.reason})` : ''}`);
+      }),
+    );
+
+  const runs = program.command('runs').description('heartbeat runs');
+  runs
+    .command('list')
+    .option('--agent <agent>', 'only this agent (id or name)')
+    .option('--status <status...>', `only these statuses (${RUN_STATUSES.join(', ')})`)
+    .option('--limit <n>', 'how many', '20')
+    .option('--json', 'JSON output')
+    .action(
+      withClient(async (client, json, options: { agent?: string; status?: string[]; limit: string }) => {
+        const status = options.status?.map((s) => s.toUpperCase());
+        const invalid = status?.find((s) => !(RUN_STATUSES as readonly string[]).includes(s));
+        if (invalid) throw new HeartbeatApiError(`unknown status "${invalid}"`, 'BAD_USER_INPUT');
+        const agentId = options.agent ? (await resolveAgent(client, options.agent)).id : undefined;
+        const page = await client.runs({ first: Number(options.limit) || 20, filter: { agentId, status: status as never } });
+        const list = page.edges.map((edge) => edge.node);
+        print(json, list, () => (list.length ? table(list.map(runRow), ['id', 'status', 'agent', 'issue', 'liveness', 'retry', 'created']) : 'no runs'));
+      }),
+    );
+  runs
+    .command('show <id>')
+    .option('--json', 'JSON output')
+    .action(
+      withClient(async (client, json, id: string) => {
+        const run = await client.run(id);
+        if (!run) throw new HeartbeatApiError(`no run ${id}`, 'NOT_FOUND');
+        print(json, run, () => describeRun(run));
+      }),
+    );
+  runs
+    .command('cancel <id>')
+    .option('--reason <reason>', 'recorded on the run')
+    .option('--json', 'JSON output')
+    .action(
+      withClient(async (client, json, id: string, options: { reason?: string }) => {
+        const run = await client.cancel(id, options.reason);
+        print(json, run, () => `run ${run.id} is ${run.status}`);
+      }),
+    );
+  runs
+    .command('retry <id>')
+    .option('--json', 'JSON output')
+    .action(
+      withClient(async (client, json, id: string) => {
+        const result = await client.retry(id);
+        print(json, result, () => `${result.outcome}${result.run ? ` run ${result.run.id}` : ''}`);
+      }),
+    );
+  runs
+    .command('watch <id>')
+    .description('stream the run\'s events until it ends; exit code 0 when it succeeded')
+    .option('--json', 'one JSON event per line')
+    .action(
+      withClient(async (client, json, id: string) => {
+        for await (const event of client.watchRunEvents(id)) {
+          process.stdout.write(
+            json ? `${JSON.stringify(event)}\n` : `${String(event.seq).padStart(4)}  ${event.createdAt}  ${(event.level ?? 'info').padEnd(5)}  ${event.eventType.padEnd(16)}  ${event.message ?? ''}\n`,
+          );
+        }
+        const run = await client.run(id);
+        if (!run) throw new HeartbeatApiError(`no run ${id}`, 'NOT_FOUND');
+        process.stdout.write(json ? `${JSON.stringify({ outcome: run })}\n` : `\n${describeRun(run)}\n`);
+        return run.status === 'SUCCEEDED' ? 0 : 1;
+      }),
+    );
+}

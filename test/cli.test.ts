@@ -1,0 +1,90 @@
+// The real `heartbeat` binary against a live server: wake, watch, list, show, cancel, and the
+// one-line errors people get.
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAgent, runGid } from './support/api.ts';
+import { spawnHeartbeat } from './support/process.ts';
+import { startTestServer, type TestServer } from './support/server.ts';
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server?.close());
+
+async function heartbeat(args: string[], env: Record<string, string | undefined> = {}) {
+  const child = spawnHeartbeat(args, { HEARTBEAT_URL: server.graphqlUrl, HEARTBEAT_API_KEY: server.adminKey, ...env });
+  const code = await child.exited;
+  return { code, output: child.output() };
+}
+
+describe('heartbeat CLI', () => {
+  it('wake, then watch: the events in order, the outcome, exit code 0', async () => {
+    await createAgent(server, { name: 'cli-agent', adapterConfig: { steps: [{ log: 'working' }, { event: { type: 'tool.call', message: 'ran the tests' } }, { sleepMs: 200 }, { result: { ok: true }, summary: 'all green' }] } });
+    const woken = await heartbeat(['wake', 'cli-agent', '--reason', 'from the cli', '--json']);
+    expect(woken.code).toBe(0);
+    const result = JSON.parse(woken.output);
+    expect(result).toMatchObject({ outcome: 'QUEUED', run: { agent: { name: 'cli-agent' } } });
+
+    const watched = await heartbeat(['runs', 'watch', result.run.id]);
+    expect(watched.code).toBe(0);
+    const lines = watched.output.split('\n');
+    const seqs = lines.map((line) => /^\s*(\d+)\s{2}/.exec(line)?.[1]).filter(Boolean).map(Number);
+    expect(seqs).toEqual([1, 2, 3, 4]);
+    expect(watched.output).toMatch(/run started[\s\S]*adapter invoked[\s\S]*ran the tests[\s\S]*run succeeded/);
+    expect(watched.output).toMatch(/status\s+SUCCEEDED/);
+
+    const json = await heartbeat(['runs', 'watch', result.run.id, '--json']);
+    const events = json.output.trim().split('\n').map((line) => JSON.parse(line));
+    expect(events.slice(0, -1).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+    expect(events.at(-1).outcome.status).toBe('SUCCEEDED');
+  });
+
+  it('watch exits non-zero for a run that did not succeed', async () => {
+    await createAgent(server, { name: 'cli-failer', adapterConfig: { steps: [{ exit: 3 }] } });
+    const woken = JSON.parse((await heartbeat(['wake', 'cli-failer', '--json'])).output);
+    const watched = await heartbeat(['runs', 'watch', woken.run.id]);
+    expect(watched.code).toBe(1);
+    expect(watched.output).toMatch(/status\s+FAILED \(adapter_failed\), exit code 3/);
+  });
+
+  it('lists agents and runs as tables, shows and cancels a run', async () => {
+    await createAgent(server, { name: 'cli-sleeper', adapterConfig: { steps: [{ sleepMs: 60_000 }] } });
+    const agents = await heartbeat(['agents', 'list']);
+    expect(agents.output).toMatch(/^ID\s+NAME\s+STATUS/m);
+    expect(agents.output).toContain('cli-sleeper');
+    const woken = JSON.parse((await heartbeat(['wake', 'cli-sleeper', '--json'])).output);
+    const listed = await heartbeat(['runs', 'list', '--agent', 'cli-sleeper']);
+    expect(listed.output).toContain(woken.run.id);
+    const shown = await heartbeat(['runs', 'show', woken.run.id]);
+    expect(shown.output).toMatch(/agent\s+cli-sleeper/);
+    const cancelled = await heartbeat(['runs', 'cancel', woken.run.id]);
+    expect(cancelled).toMatchObject({ code: 0 });
+    expect(cancelled.output).toContain('is CANCELLED');
+  });
+
+  it('fails with one clear line: bad key, unknown id, unknown agent, server down', async () => {
+    const badKey = await heartbeat(['agents', 'list'], { HEARTBEAT_API_KEY: 'hb_not_a_real_key_not_a_real_key' });
+    expect(badKey.code).toBe(1);
+    expect(badKey.output.trim()).toBe('heartbeat: the API key was refused (UNAUTHENTICATED); check HEARTBEAT_API_KEY');
+    const unknownRun = await heartbeat(['runs', 'show', runGid('00000000-0000-4000-8000-000000000000')]);
+    expect(unknownRun.code).toBe(1);
+    expect(unknownRun.output.trim()).toMatch(/^heartbeat: no run \S+ \(NOT_FOUND\)$/);
+    const unknownAgent = await heartbeat(['wake', 'nobody']);
+    expect(unknownAgent.output.trim()).toBe('heartbeat: no agent "nobody" (NOT_FOUND)');
+    const closedPort = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const downUrl = `http://127.0.0.1:${closedPort}/graphql`;
+    const down = await heartbeat(['agents', 'list'], { HEARTBEAT_URL: downUrl });
+    expect(down.code).toBe(1);
+    expect(down.output.trim()).toBe(`heartbeat: cannot reach Heartbeat at ${downUrl}: ECONNREFUSED`);
+    expect(down.output.trim().split('\n')).toHaveLength(1);
+    const noKey = await heartbeat(['agents', 'list'], { HEARTBEAT_API_KEY: '' });
+    expect(noKey.code).toBe(2);
+  });
+});
