@@ -12,8 +12,9 @@ import { applyIssueCommentPolicy } from './comment-policy.ts';
 import { enqueueLivenessContinuation } from './continuation.ts';
 import { conflict, notFound } from './errors.ts';
 import { classifyRunLiveness } from './liveness-evidence.ts';
-import { groupAlive, pidAlive, terminateGroup } from './process-groups.ts';
-import { failLostRun, findOrphanedRuns, markDetached, type OrphanCandidate, PROCESS_LOSS_MAX_RETRIES, reportRunActivity } from './process-loss.ts';
+import { backfillIssueLiveness } from './liveness-backfill.ts';
+import { reportRunActivity } from './process-loss.ts';
+import { reapOrphanedRuns } from './reaper.ts';
 import { immediateRecovery } from './recovery.ts';
 import { transientContract } from './retry-rules.ts';
 import { reconcileStrandedAssignedIssues, type StrandedResult } from './stranded.ts';
@@ -68,6 +69,7 @@ export class Engine {
   private unlisten: (() => Promise<void>) | null = null;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private ticking = false;
+  private readonly backfilling = new Set<string>();
   private reconciledAt = 0;
 
   constructor(private readonly options: EngineOptions) {
@@ -190,52 +192,22 @@ export class Engine {
   }
 
   /** Spec §6.11: fails (and retries once) runs whose process or server is gone. */
-  async reapOrphanedRuns(): Promise<{ reaped: number; runIds: string[] }> {
-    const candidates = await findOrphanedRuns(this.deps, new Set(this.active.keys()));
-    const runIds: string[] = [];
-    for (const candidate of candidates) {
-      const outcome = await this.reapOne(candidate);
-      if (outcome) runIds.push(candidate.run.id);
-    }
-    return { reaped: runIds.length, runIds };
+  reapOrphanedRuns(): Promise<{ reaped: number; runIds: string[] }> {
+    return reapOrphanedRuns(this.deps, {
+      activeRunIds: new Set(this.active.keys()),
+      stepsFor: (type) => this.stepsFor(type),
+      settle: (runId) => this.settle(runId),
+      startNext: (agentId) => void this.startNext(agentId),
+    });
   }
 
-  private async reapOne(candidate: OrphanCandidate): Promise<boolean> {
-    const { run, ownerDead } = candidate;
-    const adapter = this.deps.adapters[candidate.adapterType];
-    const sameHost = run.ownerHost === null || run.ownerHost === this.deps.settings.host;
-    const local = adapter.localChild && sameHost;
-    const pid = run.processPid;
-    const pgid = run.processGroupId ?? pid;
-    const childAlive = local && pidAlive(pid);
-    // Our own run whose handle we lost, with its child still running: keep it, flag it (spec §6.11).
-    if (childAlive && !ownerDead) {
-      await markDetached(this.deps, run);
-      return false;
-    }
-    const groupLeft = local && pgid !== null && (childAlive || (await groupAlive(pgid)));
-    // A child of a dead server cannot report back (its output went to the dead server): stop it.
-    if (groupLeft) await terminateGroup(pgid!, 2).done;
-    const retry = run.processLossRetryCount < PROCESS_LOSS_MAX_RETRIES && ((adapter.localChild && (pid !== null || pgid !== null)) || ownerDead);
-    const message =
-      (childAlive
-        ? `Process lost -- the server running it stopped; process group ${pgid} was still alive and was terminated`
-        : groupLeft
-          ? `Process lost -- parent pid ${pid ?? 'unknown'} exited, but descendant process group ${pgid} was still alive and was terminated`
-          : local && pid
-            ? `Process lost -- child pid ${pid} is no longer running`
-            : local && pgid
-              ? `Process lost -- process group ${pgid} is no longer running`
-              : 'Process lost -- server may have restarted') + (retry ? '; retrying once' : '');
-    const steps = this.stepsFor(candidate.adapterType);
-    const lost = await failLostRun(this.deps, candidate, { message, retry, pid, pgid, descendantOnlyCleanup: groupLeft && !childAlive }, steps.classifyLiveness);
-    if (!lost) return false;
-    const promoted = lost.retry ? null : await steps.releaseIssueExecution(lost.failed);
-    await finalizeAgentStatus(this.deps, run.agentId, 'failed');
-    await this.settle(run.id);
-    for (const next of [lost.retry, promoted]) if (next) void this.startNext(next.agentId);
-    void this.startNext(run.agentId);
-    return true;
+  /** Spec §8: classifies the issue's finished runs that never were (in the background, once at a time). */
+  backfillIssueLiveness(issueId: string): void {
+    if (this.backfilling.has(issueId) || this.state !== 'running') return;
+    this.backfilling.add(issueId);
+    void backfillIssueLiveness(this.deps, issueId)
+      .catch((error: unknown) => this.deps.logger.warn({ err: error, issueId }, 'liveness backfill failed'))
+      .finally(() => this.backfilling.delete(issueId));
   }
 
   /** Spec §6.12: due scheduled retries join the queued pool and are started. */

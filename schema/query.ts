@@ -106,9 +106,13 @@ builder.queryFields((t) => ({
   issue: t.drizzleField({
     type: IssueRef,
     nullable: true,
+    description: "An issue. Opening it also classifies, in the background, finished runs of its ledger that were never classified.",
     args: { id: t.arg.globalID({ required: true, for: [IssueRef] }) },
-    resolve: (query, _root, { id }, ctx) =>
-      ctx.db.query.issues.findFirst(query({ where: { id: id.id, companyId: companyIdOf(ctx) } })),
+    resolve: async (query, _root, { id }, ctx) => {
+      const issue = await ctx.db.query.issues.findFirst(query({ where: { id: id.id, companyId: companyIdOf(ctx) } }));
+      if (issue) ctx.engine.backfillIssueLiveness(id.id);
+      return issue;
+    },
   }),
   run: t.drizzleField({
     type: HeartbeatRunRef,

@@ -156,3 +156,14 @@ describe('agents, issues, wakeup requests', () => {
     await gql(server, `mutation($id: ID!) { cancelRun(id: $id) { id } }`, { id: runGid(runId) });
   });
 });
+
+describe('run ledger backfill', () => {
+  it('opening an issue classifies its finished runs that never were', async () => {
+    const agentId = await createAgent(server, {});
+    const { issueId } = await createIssue(server, { title: 'Old runs' });
+    const [old] = await db().insert(heartbeatRuns).values({ companyId: server.companyId, agentId, issueId, status: 'failed', errorCode: 'adapter_failed', error: 'boom' }).returning();
+    await gql(server, `query($id: ID!) { issue(id: $id) { runs(first: 5) { edges { node { id } } } } }`, { id: issueGid(issueId) });
+    const classified = await waitFor('the backfill', async () => (await db().query.heartbeatRuns.findFirst({ where: { id: old.id } }))?.livenessState);
+    expect(classified).toBe('failed');
+  });
+});
