@@ -1,10 +1,10 @@
 // API keys: generation, storage as a digest, and lookup.
 import { createHash, randomBytes } from 'node:crypto';
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
 import type { ApiKeyRole } from '../db/enums.ts';
 import { apiKeys, heartbeatRuns } from '../db/schema.ts';
-import { badInput } from './errors.ts';
+import { badInput, notFound } from './errors.ts';
 import type { Principal } from './principal.ts';
 
 const KEY_PREFIX = 'hb_';
@@ -82,4 +82,17 @@ export async function authenticateApiKey(db: Executor, key: string): Promise<Pri
     .limit(1);
   if (!row) return null;
   return { kind: 'apiKey', keyId: row.id, companyId: row.companyId, role: row.role };
+}
+
+/** Channel the key revocation is announced on, so every instance closes the key's WebSockets. */
+export const KEY_REVOKED_CONTROL = 'revoke-key';
+
+/** Revokes a key of the company at once (idempotent); every instance hears of it. */
+export async function revokeApiKey(db: Executor, input: { companyId: string; keyId: string; now: Date }) {
+  const [key] = await db.select().from(apiKeys).where(and(eq(apiKeys.id, input.keyId), eq(apiKeys.companyId, input.companyId)));
+  if (!key) throw notFound('API key');
+  if (key.revokedAt) return key;
+  const [revoked] = await db.update(apiKeys).set({ revokedAt: input.now }).where(eq(apiKeys.id, key.id)).returning();
+  await db.execute(sql`select pg_notify('heartbeat_control', ${JSON.stringify({ kind: KEY_REVOKED_CONTROL, keyId: key.id })})`);
+  return revoked;
 }

@@ -14,7 +14,7 @@ import { EXEC_PATH_STATUSES, isExecPath, type RunRow, runStatusEvent, setWakeSta
 /** Channel on which instances tell each other to stop a run's process. */
 export const CONTROL_CHANNEL = 'heartbeat_control';
 
-export type ControlMessage = { kind: 'cancel'; runId: string };
+export type ControlMessage = { kind: 'cancel'; runId: string } | { kind: 'revoke-key'; keyId: string };
 
 export interface CancelResult {
   /** The run after the call. */

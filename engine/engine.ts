@@ -365,10 +365,19 @@ export class Engine {
     run.controller.abort();
   }
 
+  private readonly controlListeners = new Set<(message: ControlMessage) => void>();
+
+  /** Control messages between instances (cancel, key revocation) for the server's own use. */
+  onControl(listener: (message: ControlMessage) => void): () => void {
+    this.controlListeners.add(listener);
+    return () => this.controlListeners.delete(listener);
+  }
+
   private onControlMessage(payload: string): void {
     try {
       const message = JSON.parse(payload) as ControlMessage;
       if (message.kind === 'cancel') this.abortLocal(message.runId);
+      for (const listener of this.controlListeners) listener(message);
     } catch (error) {
       this.deps.logger.warn({ err: error }, 'ignored a malformed control message');
     }

@@ -9,6 +9,8 @@ export const errorCodes = [
   'CONFLICT',
   /** A subscriber stopped reading; its subscription ended and can resume where it left off. */
   'SLOW_CONSUMER',
+  /** The caller sent more than its rate allows. */
+  'RATE_LIMITED',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 

@@ -5,6 +5,7 @@ import type { AgentStatus, LivenessState, RunStatus, TriggerDetail, WakeupSource
 /** A run's changing columns at the moment of a change, so subscribers see every state, not just the latest. */
 export interface RunStateSnapshot {
   status: RunStatus;
+  createdAt: string;
   error: string | null;
   errorCode: string | null;
   startedAt: string | null;

@@ -23,6 +23,7 @@ const iso = (date: Date | null) => (date ? date.toISOString() : null);
 export function runStateSnapshot(run: RunRow): RunStateSnapshot {
   return {
     status: run.status,
+    createdAt: run.createdAt.toISOString(),
     error: run.error,
     errorCode: run.errorCode,
     startedAt: iso(run.startedAt),

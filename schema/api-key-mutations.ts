@@ -1,4 +1,4 @@
-import { createApiKey, type CreatedApiKey } from '../engine/api-keys.ts';
+import { createApiKey, type CreatedApiKey, revokeApiKey } from '../engine/api-keys.ts';
 import { badInput } from '../engine/errors.ts';
 import { builder } from './builder.ts';
 import { ApiKeyRoleEnum } from './enums.ts';
@@ -13,7 +13,36 @@ const CreateApiKeyPayload = builder.objectRef<CreatedApiKey>('CreateApiKeyPayloa
   }),
 });
 
+export const ApiKeyRef = builder.drizzleNode('apiKeys', {
+  name: 'ApiKey',
+  description: 'An API key of your company. The secret itself is never shown again after creation.',
+  id: { column: (key) => key.id },
+  select: { columns: { id: true, companyId: true, name: true, role: true, keyPrefix: true, createdAt: true, revokedAt: true } },
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    role: t.expose('role', { type: ApiKeyRoleEnum }),
+    keyPrefix: t.exposeString('keyPrefix'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  apiKeys: t.drizzleField({
+    type: [ApiKeyRef],
+    description: "Your company's API keys (admin keys only).",
+    resolve: (query, _root, _args, ctx) =>
+      ctx.db.query.apiKeys.findMany(query({ where: { companyId: apiKeyOf(ctx, 'admin').companyId }, orderBy: { createdAt: 'asc' } })),
+  }),
+}));
+
 builder.mutationFields((t) => ({
+  revokeApiKey: t.field({
+    type: ApiKeyRef,
+    description: 'Revokes a key at once: its requests are refused and its open WebSockets closed, on every instance (admin keys only).',
+    args: { id: t.arg.globalID({ required: true, for: [ApiKeyRef] }) },
+    resolve: (_root, { id }, ctx) => revokeApiKey(ctx.db, { companyId: apiKeyOf(ctx, 'admin').companyId, keyId: id.id, now: new Date() }),
+  }),
   createApiKey: t.field({
     type: CreateApiKeyPayload,
     description: 'Creates an API key for your company (admin keys only).',

@@ -90,6 +90,13 @@ export async function startHeartbeat(
       host: config.host,
       port: config.port,
       graphiql: config.graphiql,
+      hardening: {
+        production: config.production,
+        introspection: config.introspection,
+        mutationRate: config.mutationRate,
+        mutationBurst: config.mutationBurst,
+        maxBodyBytes: config.maxBodyBytes,
+      },
     });
     cleanups.push(() => http.close());
     // The engine starts once the API is reachable: agents call it back with their run token.

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { MIN_API_KEY_LENGTH } from '../engine/api-keys.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
+const flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
 
 const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -23,10 +24,13 @@ const envSchema = z.object({
     .regex(/^\S+$/, 'must not contain spaces')
     .optional(),
   HEARTBEAT_COMPANY_NAME: z.string().min(1).default('Heartbeat'),
-  HEARTBEAT_GRAPHIQL: z
-    .enum(['true', 'false', '1', '0'])
-    .default('true')
-    .transform((value) => value === 'true' || value === '1'),
+  HEARTBEAT_PRODUCTION: flag.optional(),
+  NODE_ENV: z.string().optional(),
+  HEARTBEAT_GRAPHIQL: flag.optional(),
+  HEARTBEAT_INTROSPECTION: flag.optional(),
+  HEARTBEAT_MAX_BODY_BYTES: z.coerce.number().int().min(1_024).max(100 * 1024 * 1024).default(1024 * 1024),
+  HEARTBEAT_MUTATION_RATE: z.coerce.number().min(0.1).max(100_000).default(20),
+  HEARTBEAT_MUTATION_BURST: z.coerce.number().int().min(1).max(100_000).default(100),
   HEARTBEAT_MAX_CONCURRENT_RUNS_LIMIT: z.coerce.number().int().min(1).max(1000).default(10),
   HEARTBEAT_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
   HEARTBEAT_TICK_MS: z.coerce.number().int().min(0).max(3_600_000).default(1_000),
@@ -43,7 +47,15 @@ export type HeartbeatConfig = {
   embeddedPostgresPort: number;
   bootstrapKey: string | undefined;
   companyName: string;
+  /** Production mode: GraphiQL, introspection and field suggestions off unless enabled. */
+  production: boolean;
   graphiql: boolean;
+  introspection: boolean;
+  /** Largest request body accepted, bytes. */
+  maxBodyBytes: number;
+  /** Mutations per second per API key or run token, and the burst allowed. */
+  mutationRate: number;
+  mutationBurst: number;
   /** Upper bound of any agent's maxConcurrentRuns. */
   maxConcurrentRunsLimit: number;
   /** How long a graceful shutdown lets in-flight runs finish. */
@@ -66,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeartbeatConfi
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  const production = e.HEARTBEAT_PRODUCTION ?? e.NODE_ENV === 'production';
   return {
     host: e.HOST,
     port: e.PORT,
@@ -75,7 +88,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeartbeatConfi
     embeddedPostgresPort: e.HEARTBEAT_EMBEDDED_PG_PORT,
     bootstrapKey: e.HEARTBEAT_BOOTSTRAP_KEY,
     companyName: e.HEARTBEAT_COMPANY_NAME,
-    graphiql: e.HEARTBEAT_GRAPHIQL,
+    production,
+    graphiql: e.HEARTBEAT_GRAPHIQL ?? !production,
+    introspection: e.HEARTBEAT_INTROSPECTION ?? !production,
+    maxBodyBytes: e.HEARTBEAT_MAX_BODY_BYTES,
+    mutationRate: e.HEARTBEAT_MUTATION_RATE,
+    mutationBurst: e.HEARTBEAT_MUTATION_BURST,
     maxConcurrentRunsLimit: e.HEARTBEAT_MAX_CONCURRENT_RUNS_LIMIT,
     shutdownGraceMs: e.HEARTBEAT_SHUTDOWN_GRACE_MS,
     tickMs: e.HEARTBEAT_TICK_MS,

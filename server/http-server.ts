@@ -1,13 +1,31 @@
 // node:http server: health endpoints, GraphQL over HTTP (yoga) and over WebSocket on one port.
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { LiveFeed } from '../engine/live-signals.ts';
+import { dashboardHandler } from './dashboard.ts';
 import type { Logger } from './logger.ts';
 import { attachWebSocketServer } from './websocket.ts';
 import { createHeartbeatYoga, GRAPHQL_PATH } from './yoga.ts';
+
+/** A body too large (413), or of unknown length (411), is refused before anything reads it. */
+function refuseBody(req: IncomingMessage, res: ServerResponse, maxBytes: number): boolean {
+  const refuse = (status: number, code: string, message: string) => {
+    res.writeHead(status, { 'content-type': 'application/json', connection: 'close' });
+    res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+    req.resume();
+    return true;
+  };
+  const length = req.headers['content-length'];
+  if (length === undefined) {
+    return req.headers['transfer-encoding'] ? refuse(411, 'LENGTH_REQUIRED', 'Send a Content-Length with the request body') : false;
+  }
+  if (!/^\d+$/.test(length)) return refuse(400, 'BAD_REQUEST', 'Content-Length is not a number');
+  if (Number(length) > maxBytes) return refuse(413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${maxBytes} bytes`);
+  return false;
+}
 
 export interface RunningHttpServer {
   port: number;
@@ -25,9 +43,11 @@ export async function startHttpServer(options: {
   host: string;
   port: number;
   graphiql: boolean;
+  hardening: Parameters<typeof createHeartbeatYoga>[0]['hardening'] & { maxBodyBytes: number };
 }): Promise<RunningHttpServer> {
   const { db, logger } = options;
-  const yoga = createHeartbeatYoga({ db, engine: options.engine, live: options.live, logger, graphiql: options.graphiql });
+  const yoga = createHeartbeatYoga({ db, engine: options.engine, live: options.live, logger, graphiql: options.graphiql, hardening: options.hardening });
+  const dashboard = dashboardHandler({ logger });
 
   const httpServer = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -47,9 +67,11 @@ export async function startHttpServer(options: {
       );
       return;
     }
+    if (dashboard(req, res)) return;
+    if (req.method === 'POST' && refuseBody(req, res, options.hardening.maxBodyBytes)) return;
     void yoga(req, res);
   });
-  const ws = attachWebSocketServer({ httpServer, yoga, db, logger });
+  const ws = attachWebSocketServer({ httpServer, yoga, db, engine: options.engine, logger });
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

@@ -4,8 +4,9 @@
 import type { Server } from 'node:http';
 import { type ExecutionArgs, GraphQLError, type ExecutionResult } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import type { Database } from '../db/client.ts';
+import type { Engine } from '../engine/engine.ts';
 import type { Principal } from '../engine/principal.ts';
 import { principalFromAuthorization } from './authentication.ts';
 import type { Logger } from './logger.ts';
@@ -29,10 +30,18 @@ export function attachWebSocketServer(options: {
   httpServer: Server;
   yoga: HeartbeatYoga;
   db: Database;
+  engine: Engine;
   logger: Logger;
 }) {
-  const { httpServer, yoga, db, logger } = options;
+  const { httpServer, yoga, db, engine, logger } = options;
   const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
+  // Sockets per API key, so a revoked key loses its open connections at once, on every instance.
+  const socketsByKey = new Map<string, Set<WebSocket>>();
+  const stopWatchingRevocations = engine.onControl((message) => {
+    if (message.kind !== 'revoke-key') return;
+    for (const socket of socketsByKey.get(message.keyId) ?? []) socket.close(4403, 'Forbidden: the API key was revoked');
+    socketsByKey.delete(message.keyId);
+  });
 
   const disposable = useServer<{ authorization?: unknown }, { principal: Principal }>(
     {
@@ -41,6 +50,12 @@ export function attachWebSocketServer(options: {
           const principal = await principalFromAuthorization(db, ctx.connectionParams?.authorization);
           if (!principal) return false;
           ctx.extra.principal = principal;
+          if (principal.kind === 'apiKey') {
+            const sockets = socketsByKey.get(principal.keyId) ?? new Set();
+            sockets.add(ctx.extra.socket);
+            socketsByKey.set(principal.keyId, sockets);
+            ctx.extra.socket.once('close', () => sockets.delete(ctx.extra.socket));
+          }
           return true;
         } catch (error) {
           if (!(error instanceof Error && error.name === 'HeartbeatError')) {
@@ -84,6 +99,7 @@ export function attachWebSocketServer(options: {
     wsServer,
     /** Closes every socket (1001 going away) and stops accepting new ones. */
     async close() {
+      stopWatchingRevocations();
       for (const client of wsServer.clients) client.close(1001, 'Server shutting down');
       await disposable.dispose();
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));

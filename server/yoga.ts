@@ -9,6 +9,7 @@ import { schema } from '../schema/index.ts';
 import { principalFromAuthorization, useRequireAuthentication } from './authentication.ts';
 import { isExpectedError, maskError, useErrorCodes } from './errors.ts';
 import { renderGraphiQL } from './graphiql.ts';
+import { useDisableIntrospection, useMutationRateLimit, useOperationLimits } from './hardening.ts';
 import type { Logger } from './logger.ts';
 
 /** What the transport hands yoga: WebSocket operations arrive already authenticated. */
@@ -38,7 +39,9 @@ export function createHeartbeatYoga(options: {
   live: LiveFeed;
   logger: Logger;
   graphiql: boolean;
+  hardening: { production: boolean; introspection: boolean; mutationRate: number; mutationBurst: number };
 }): HeartbeatYoga {
+  const { hardening } = options;
   const { db, engine, live, logger } = options;
   return createYoga<ServerContext, HeartbeatContext>({
     schema,
@@ -76,6 +79,12 @@ export function createHeartbeatYoga(options: {
         else logger.error({ err: error, details: rest.map(String) }, 'unexpected error');
       },
     },
-    plugins: [useRequireAuthentication(), useErrorCodes()],
+    plugins: [
+      useOperationLimits({ production: hardening.production }),
+      ...(hardening.introspection ? [] : [useDisableIntrospection()]),
+      useRequireAuthentication(),
+      useMutationRateLimit({ ratePerSec: hardening.mutationRate, burst: hardening.mutationBurst }),
+      useErrorCodes(),
+    ],
   });
 }

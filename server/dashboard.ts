@@ -1,0 +1,85 @@
+// The live dashboard: one HTML page (GET / and GET /dashboard) and its script (GET /dashboard/app.js),
+// bundled from client/dashboard/main.ts with esbuild on first request and kept in memory.
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from './logger.ts';
+
+const ENTRY = fileURLToPath(new URL('../client/dashboard/main.ts', import.meta.url));
+const STYLES = fileURLToPath(new URL('../client/dashboard/styles.css', import.meta.url));
+export const DASHBOARD_SCRIPT_PATH = '/dashboard/app.js';
+
+const page = (css: string) => `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Heartbeat</title>
+<style>${css}</style>
+</head>
+<body>
+<div id="app"><p class="boot">Loading Heartbeat…</p></div>
+<script type="module" src="${DASHBOARD_SCRIPT_PATH}"></script>
+</body>
+</html>
+`;
+
+/** The bundle, as esbuild writes it: the SDK, urql, graphql-ws and graphql's printer. */
+export async function buildDashboardBundle(): Promise<string> {
+  const { build } = await import('esbuild');
+  const result = await build({
+    entryPoints: [ENTRY],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    // graphql ships CJS and ESM builds: one copy, the ESM one.
+    mainFields: ['module', 'main'],
+    minify: true,
+    write: false,
+    target: 'es2022',
+    define: { 'process.env.NODE_ENV': '"production"' },
+    legalComments: 'none',
+    logLevel: 'silent',
+  });
+  return result.outputFiles[0].text;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/** Answers the dashboard's paths and returns true; anything else returns false untouched. */
+export function dashboardHandler(options: { logger: Logger }): Handler {
+  let html: Promise<string> | undefined;
+  let bundle: Promise<string> | undefined;
+
+  const serve = (res: ServerResponse, load: () => Promise<string>, contentType: string, what: string, head: boolean) => {
+    load().then(
+      (body) => {
+        res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-cache', 'content-length': Buffer.byteLength(body) });
+        res.end(head ? undefined : body);
+      },
+      (error: unknown) => {
+        options.logger.error({ err: error }, `dashboard: cannot build the ${what}`);
+        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' });
+        res.end(head ? undefined : `The dashboard ${what} could not be built; see the server log.\n`);
+      },
+    );
+  };
+
+  return (req, res) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    const path = (req.url ?? '/').split('?')[0];
+    const head = req.method === 'HEAD';
+    if (path === '/' || path === '/dashboard' || path === '/dashboard/') {
+      // A failed load is not cached: the next request tries again.
+      const load = () => (html ??= readFile(STYLES, 'utf8').then(page).catch((error: unknown) => ((html = undefined), Promise.reject(error))));
+      serve(res, load, 'text/html; charset=utf-8', 'page', head);
+      return true;
+    }
+    if (path === DASHBOARD_SCRIPT_PATH) {
+      const load = () => (bundle ??= buildDashboardBundle().catch((error: unknown) => ((bundle = undefined), Promise.reject(error))));
+      serve(res, load, 'text/javascript; charset=utf-8', 'script', head);
+      return true;
+    }
+    return false;
+  };
+}
