@@ -12,6 +12,7 @@ import type { HeartbeatConfig } from './config.ts';
 import { startHttpServer } from './http-server.ts';
 import { wirePostgresSignals, wireRedisSignals } from './live/fanout.ts';
 import { SignalHub } from './live/hub.ts';
+import { createMetrics } from './metrics.ts';
 import type { Logger } from './logger.ts';
 
 export interface HeartbeatApp {
@@ -82,10 +83,13 @@ export async function startHeartbeat(
       ? await wireRedisSignals({ ...liveOptions, redisUrl: config.redisUrl })
       : await wirePostgresSignals({ ...liveOptions, databaseUrl });
     cleanups.push(() => live.close());
+    const metrics = createMetrics({ db: connection.db, engine, hub });
+    cleanups.push(async () => metrics.close());
     const http = await startHttpServer({
       db: connection.db,
       engine,
       live: hub,
+      metrics,
       logger,
       host: config.host,
       port: config.port,

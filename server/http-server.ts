@@ -7,6 +7,7 @@ import type { Engine } from '../engine/engine.ts';
 import type { LiveFeed } from '../engine/live-signals.ts';
 import { dashboardHandler } from './dashboard.ts';
 import type { Logger } from './logger.ts';
+import type { ServerMetrics } from './metrics.ts';
 import { attachWebSocketServer } from './websocket.ts';
 import { createHeartbeatYoga, GRAPHQL_PATH } from './yoga.ts';
 
@@ -44,6 +45,7 @@ export async function startHttpServer(options: {
   port: number;
   graphiql: boolean;
   hardening: Parameters<typeof createHeartbeatYoga>[0]['hardening'] & { maxBodyBytes: number };
+  metrics?: ServerMetrics;
 }): Promise<RunningHttpServer> {
   const { db, logger } = options;
   const yoga = createHeartbeatYoga({ db, engine: options.engine, live: options.live, logger, graphiql: options.graphiql, hardening: options.hardening });
@@ -53,6 +55,17 @@ export async function startHttpServer(options: {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    if (path === '/metrics' && options.metrics) {
+      const { registry } = options.metrics;
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        (error: unknown) => {
+          logger.warn({ err: error }, 'metrics collection failed');
+          res.writeHead(503, { 'content-type': 'text/plain' }).end('metrics unavailable');
+        },
+      );
       return;
     }
     if (path === '/readyz') {

@@ -1,0 +1,115 @@
+// Prometheus metrics at GET /metrics (prom-client), one registry per server.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { sql } from 'drizzle-orm';
+import type { Database } from '../db/client.ts';
+import type { Engine } from '../engine/engine.ts';
+import type { LiveEvent } from '../engine/live-events.ts';
+import type { SignalHub } from './live/hub.ts';
+
+const seconds = (from: string | null, to: string | null) => (from && to ? (new Date(to).getTime() - new Date(from).getTime()) / 1000 : null);
+
+export interface ServerMetrics {
+  registry: Registry;
+  /** Seconds between a live batch leaving one instance and arriving at this one. */
+  observeSignalLag(seconds: number): void;
+  close(): void;
+}
+
+export function createMetrics(options: { db: Database; engine: Engine; hub: SignalHub }): ServerMetrics {
+  const { db, engine, hub } = options;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'heartbeat_' });
+
+  // Counts by status come from the database at scrape time, so every instance reports the same;
+  // one query per scrape feeds both gauges.
+  let counts: { at: number; value: Promise<Map<string, number>> } | null = null;
+  const runCounts = () => {
+    if (!counts || Date.now() - counts.at > 500) {
+      const value = db
+        .execute<{ status: string; n: number }>(sql`select status, count(*)::int as n from heartbeat_runs group by status`)
+        .then((rows) => new Map(rows.map((row) => [row.status, Number(row.n)])));
+      counts = { at: Date.now(), value };
+    }
+    return counts.value;
+  };
+  new Gauge({
+    name: 'heartbeat_runs',
+    help: 'Runs by status (all companies).',
+    labelNames: ['status'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const [status, n] of await runCounts()) this.set({ status }, n);
+    },
+  });
+  new Gauge({
+    name: 'heartbeat_queue_depth',
+    help: 'Runs waiting to be claimed (queued) and scheduled retries not yet due.',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      const current = await runCounts();
+      this.set({ state: 'queued' }, current.get('queued') ?? 0);
+      this.set({ state: 'scheduled_retry' }, current.get('scheduled_retry') ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'heartbeat_runs_executing',
+    help: 'Runs this instance is executing now.',
+    registers: [registry],
+    collect() {
+      this.set(engine.activeRunIds().length);
+    },
+  });
+  new Gauge({
+    name: 'heartbeat_subscribers',
+    help: 'Live subscriptions (runEvents, runStatus) held by this instance.',
+    registers: [registry],
+    collect() {
+      this.set(hub.size);
+    },
+  });
+  const claimLatency = new Histogram({
+    name: 'heartbeat_claim_latency_seconds',
+    help: 'From a run being queued to its claim (runs claimed by this instance).',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120],
+    registers: [registry],
+  });
+  const runDuration = new Histogram({
+    name: 'heartbeat_run_duration_seconds',
+    help: 'From claim to terminal status, by outcome (runs finished by this instance).',
+    labelNames: ['status'],
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
+    registers: [registry],
+  });
+  const runsFinished = new Counter({ name: 'heartbeat_runs_finished_total', help: 'Runs that reached a terminal status here, by status.', labelNames: ['status'], registers: [registry] });
+  const signalLag = new Histogram({
+    name: 'heartbeat_notify_lag_seconds',
+    help: 'Live signal delay between instances (NOTIFY or Redis), measured by the receiver.',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  });
+
+  const onEvent = (event: LiveEvent) => {
+    if (event.type !== 'heartbeat.run.status') return;
+    const { state } = event;
+    if (state.status === 'running') {
+      const wait = seconds(state.createdAt, state.startedAt);
+      if (wait !== null && wait >= 0) claimLatency.observe(wait);
+    } else if (['succeeded', 'failed', 'cancelled', 'timed_out'].includes(state.status) && !state.settledAt) {
+      runsFinished.inc({ status: state.status });
+      const duration = seconds(state.startedAt, state.finishedAt);
+      if (duration !== null && duration >= 0) runDuration.observe({ status: state.status }, duration);
+    }
+  };
+  const unsubscribe = engine.deps.bus.subscribe(onEvent);
+
+  return {
+    registry,
+    observeSignalLag: (lag) => signalLag.observe(Math.max(0, lag)),
+    close: () => {
+      unsubscribe();
+      registry.clear();
+    },
+  };
+}

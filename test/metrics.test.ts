@@ -1,0 +1,42 @@
+// GET /metrics speaks Prometheus and counts what happened.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAgent, enqueue, runFinished } from './support/api.ts';
+import { startTestServer, type TestServer } from './support/server.ts';
+import { waitFor } from './support/wait.ts';
+
+describe('/metrics', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server?.close());
+
+  const scrape = async () => {
+    const response = await fetch(`${server.app.url}/metrics`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    return response.text();
+  };
+  const value = (text: string, series: string) => {
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+    return line ? Number(line.split(' ')[1]) : undefined;
+  };
+
+  it('reports runs by status, queue depth, claim latency, run duration, subscribers and process health', async () => {
+    const agentId = await createAgent(server, { adapterConfig: { steps: [{ sleepMs: 20 }] } });
+    const { runId } = await enqueue(server, { agentId });
+    await runFinished(server, runId!);
+    const text = await waitFor('the finished run to be counted', async () => {
+      const body = await scrape();
+      return value(body, 'heartbeat_run_duration_seconds_count{status="succeeded"}') === 1 ? body : null;
+    });
+    expect(value(text, 'heartbeat_runs{status="succeeded"}')).toBe(1);
+    expect(value(text, 'heartbeat_queue_depth{state="queued"}')).toBe(0);
+    expect(value(text, 'heartbeat_claim_latency_seconds_count')).toBeGreaterThanOrEqual(1);
+    expect(value(text, 'heartbeat_runs_finished_total{status="succeeded"}')).toBe(1);
+    expect(value(text, 'heartbeat_subscribers')).toBe(0);
+    expect(value(text, 'heartbeat_runs_executing')).toBe(0);
+    expect(text).toContain('heartbeat_notify_lag_seconds_bucket');
+    expect(text).toMatch(/^heartbeat_process_resident_memory_bytes \d+/m);
+  });
+});
