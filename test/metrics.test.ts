@@ -28,7 +28,9 @@ describe('/metrics', () => {
     await runFinished(server, runId!);
     const text = await waitFor('the finished run to be counted', async () => {
       const body = await scrape();
-      return value(body, 'heartbeat_run_duration_seconds_count{status="succeeded"}') === 1 ? body : null;
+      // Counted once the run is finished and this instance has let go of it.
+      const done = value(body, 'heartbeat_run_duration_seconds_count{status="succeeded"}') === 1 && value(body, 'heartbeat_runs_executing') === 0;
+      return done ? body : null;
     });
     expect(value(text, 'heartbeat_runs{status="succeeded"}')).toBe(1);
     expect(value(text, 'heartbeat_queue_depth{state="queued"}')).toBe(0);
