@@ -1,4 +1,5 @@
 // node:http server: health endpoints, GraphQL over HTTP (yoga) and over WebSocket on one port.
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
@@ -53,6 +54,16 @@ export async function startHttpServer(options: {
 
   const httpServer = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    // Every request gets an id (the caller's X-Request-Id, or a new one), echoed and logged.
+    const requestHeader = req.headers['x-request-id'];
+    const requestId = typeof requestHeader === 'string' && /^[\w.:-]{1,100}$/.test(requestHeader) ? requestHeader : randomUUID();
+    res.setHeader('x-request-id', requestId);
+    const started = performance.now();
+    res.once('finish', () => {
+      const entry = { requestId, method: req.method, path, status: res.statusCode, ms: Math.round(performance.now() - started) };
+      if (res.statusCode >= 500) logger.warn(entry, 'request failed');
+      else logger.debug(entry, 'request');
+    });
     if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
       return;
