@@ -9,3 +9,14 @@ const AGENT_LOCK_NAMESPACE = 0x6862_6167;
 export async function agentAdvisoryLock(tx: Transaction, agentId: string): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(${AGENT_LOCK_NAMESPACE}, hashtext(${agentId}))`);
 }
+
+/**
+ * The advisory locks of several agents, taken in one statement in the order of their lock keys, so
+ * that two transactions locking overlapping sets of agents never wait on each other in a cycle.
+ */
+export async function agentAdvisoryLocks(tx: Transaction, agentIds: readonly string[]): Promise<void> {
+  if (agentIds.length === 1) return agentAdvisoryLock(tx, agentIds[0]);
+  const ids = sql.join(agentIds.map((id) => sql`${id}`), sql`, `);
+  await tx.execute(sql`select pg_advisory_xact_lock(${AGENT_LOCK_NAMESPACE}, k)
+    from (select distinct hashtext(id) as k from unnest(array[${ids}]::text[]) as ids(id) order by 1) keys`);
+}

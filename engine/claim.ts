@@ -3,12 +3,12 @@
 // them until the agent's limit is reached. No instance can claim for the agent meanwhile, so the
 // limit holds exactly across instances.
 import { randomBytes } from 'node:crypto';
-import { and, asc, count, eq, sql } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, sql } from 'drizzle-orm';
 import type { Transaction } from '../db/client.ts';
 import { agents, heartbeatRuns, issues } from '../db/schema.ts';
-import { agentAdvisoryLock } from './agent-lock.ts';
+import { agentAdvisoryLocks } from './agent-lock.ts';
 import { hashApiKey, RUN_TOKEN_PREFIX } from './api-keys.ts';
-import { type EngineDeps, transact } from './deps.ts';
+import { allowAll, type EngineDeps, transact } from './deps.ts';
 import { issueReadiness, type IssueReadiness } from './issue-readiness.ts';
 import type { LiveEvent } from './live-events.ts';
 import { isInvokable, readHeartbeatPolicy } from './policy.ts';
@@ -22,6 +22,8 @@ export interface ClaimedRun {
   run: RunRow;
   /** Plaintext bearer token for the agent; only its digest is stored. */
   runToken: string;
+  /** The agent row as the claim read it, under the agent's lock. */
+  agent?: Agent;
 }
 
 type Agent = typeof agents.$inferSelect;
@@ -30,20 +32,71 @@ type Agent = typeof agents.$inferSelect;
 const CANDIDATE_BATCH = 20;
 
 export async function claimNextRunsForAgent(deps: EngineDeps, agentId: string): Promise<ClaimedRun[]> {
-  return transact(deps, async (tx, events) => {
-    await agentAdvisoryLock(tx, agentId);
-    const agent = await tx.query.agents.findFirst({ where: { id: agentId } });
-    if (!agent || !isInvokable(agent.status)) return [];
-    const { maxConcurrentRuns } = readHeartbeatPolicy(agent.runtimeConfig, deps.settings);
-    const [{ running }] = await tx
-      .select({ running: count() })
-      .from(heartbeatRuns)
-      .where(and(eq(heartbeatRuns.agentId, agentId), eq(heartbeatRuns.status, 'running')));
-    let slots = maxConcurrentRuns - running;
-    const claimed: ClaimedRun[] = [];
-    while (slots > 0) {
-      const candidates = await queuedCandidates(tx, agentId, Math.max(slots, CANDIDATE_BATCH));
-      if (candidates.length === 0) break;
+  return (await claimNextRunsForAgents(deps, [agentId]))[0];
+}
+
+/**
+ * startNextQueuedRunForAgent for several agents in one transaction (the engine batches the agents
+ * whose queues changed at about the same time). Each agent is claimed exactly as on its own: its
+ * lock, its running count, its candidates in order, its gates. Returns the claims per agent id given.
+ */
+export async function claimNextRunsForAgents(deps: EngineDeps, agentIds: readonly string[]): Promise<ClaimedRun[][]> {
+  const unique = [...new Set(agentIds)];
+  const byAgent = await transact(deps, async (tx, events) => {
+    // Pipelined: the locks come first, so the reads after them see everything committed before.
+    const [, agentRows, runningRows] = await Promise.all([
+      agentAdvisoryLocks(tx, unique),
+      tx.select().from(agents).where(inArray(agents.id, unique)),
+      tx
+        .select({ agentId: heartbeatRuns.agentId, running: count() })
+        .from(heartbeatRuns)
+        .where(and(inArray(heartbeatRuns.agentId, unique), eq(heartbeatRuns.status, 'running')))
+        .groupBy(heartbeatRuns.agentId),
+    ]);
+    const agentById = new Map(agentRows.map((row) => [row.id, row]));
+    const runningByAgent = new Map(runningRows.map((row) => [row.agentId, Number(row.running)]));
+    const plans: { agent: Agent; slots: number }[] = [];
+    for (const id of unique) {
+      const agent = agentById.get(id);
+      if (!agent || !isInvokable(agent.status)) continue;
+      const { maxConcurrentRuns } = readHeartbeatPolicy(agent.runtimeConfig, deps.settings);
+      const slots = maxConcurrentRuns - (runningByAgent.get(id) ?? 0);
+      if (slots > 0) plans.push({ agent, slots });
+    }
+    const firsts = await Promise.all(plans.map((plan) => queuedCandidates(tx, plan.agent.id, Math.max(plan.slots, CANDIDATE_BATCH))));
+    const claimedByAgent = new Map<string, ClaimedRun[]>();
+    for (const [i, plan] of plans.entries()) {
+      claimedByAgent.set(plan.agent.id, await claimForAgent(deps, tx, events, plan.agent, plan.slots, firsts[i]));
+    }
+    return claimedByAgent;
+  });
+  return agentIds.map((id) => byAgent.get(id) ?? []);
+}
+
+type Candidate = Awaited<ReturnType<typeof queuedCandidates>>[number];
+
+/** Spec §6.2 for one agent under its lock: claims candidates in order until its slots are used. */
+async function claimForAgent(
+  deps: EngineDeps,
+  tx: Transaction,
+  events: LiveEvent[],
+  agent: Agent,
+  slots: number,
+  first: Candidate[],
+): Promise<ClaimedRun[]> {
+  const claimed: ClaimedRun[] = [];
+  const limit = Math.max(slots, CANDIDATE_BATCH);
+  let candidates: Candidate[] | null = first;
+  while (slots > 0) {
+    candidates ??= await queuedCandidates(tx, agent.id, Math.max(slots, CANDIDATE_BATCH));
+    if (candidates.length === 0) break;
+    const plain = await claimPlainRuns(deps, tx, events, agent, candidates.slice(0, slots));
+    if (plain) {
+      claimed.push(...plain);
+      slots -= plain.length;
+      // Fewer candidates than asked for: nothing else is queued for the agent right now.
+      if (candidates.length < limit) break;
+    } else {
       const readiness = await issueReadiness(tx, candidates.flatMap((c) => (c.issue ? [c.issue.id] : [])));
       for (const { run, issue } of candidates) {
         if (slots <= 0) break;
@@ -54,8 +107,55 @@ export async function claimNextRunsForAgent(deps: EngineDeps, agentId: string): 
         }
       }
     }
-    return claimed;
+    candidates = null;
+  }
+  return claimed;
+}
+
+/**
+ * The common case, without a round trip per run: runs without an issue have no gate to pass, and
+ * the default canInvoke port allows everything, so each is simply claimed (§6.3 step 3), all in one
+ * pipelined exchange. Null when a candidate needs the full per-run treatment (or a guarded claim
+ * found a run no longer queued): the caller then claims them one by one.
+ */
+async function claimPlainRuns(
+  deps: EngineDeps,
+  tx: Transaction,
+  events: LiveEvent[],
+  agent: Agent,
+  candidates: Candidate[],
+): Promise<ClaimedRun[] | null> {
+  if (deps.canInvoke !== allowAll) return null;
+  if (candidates.some(({ run }) => run.issueId !== null || typeof run.contextSnapshot.issueId === 'string')) return null;
+  const now = deps.clock.now();
+  const tokens = candidates.map(() => RUN_TOKEN_PREFIX + randomBytes(32).toString('base64url'));
+  const updates = candidates.map(({ run }, i) => claimUpdate(deps, tx, run.id, tokens[i], now));
+  // Sent right behind the run updates; the rows are locked by this transaction, so every run
+  // update matches and its wakeup is claimed with it.
+  const wakes = candidates.map(({ run }) => setWakeStatus(tx, run.wakeupRequestId, 'claimed', now, { claimedAt: now }));
+  const [rows] = await Promise.all([Promise.all(updates), Promise.all(wakes)]);
+  if (rows.some((row) => row === null)) throw new Error('A queued run locked for claiming was no longer queued');
+  return rows.map((row, i) => {
+    events.push(runStatusEvent(row!));
+    return { run: row!, runToken: tokens[i], agent };
   });
+}
+
+/** The guarded queued -> running update of §6.3 step 3; null when the run is no longer queued. */
+async function claimUpdate(deps: EngineDeps, tx: Transaction, runId: string, runToken: string, now: Date): Promise<RunRow | null> {
+  const [claimed] = await tx
+    .update(heartbeatRuns)
+    .set({
+      status: 'running',
+      startedAt: sql`coalesce(${heartbeatRuns.startedAt}, ${now.toISOString()}::timestamptz)`,
+      ownerInstanceId: deps.settings.instanceId,
+      ownerHost: deps.settings.host,
+      runTokenHash: hashApiKey(runToken),
+      updatedAt: now,
+    })
+    .where(and(eq(heartbeatRuns.id, runId), eq(heartbeatRuns.status, 'queued')))
+    .returning();
+  return claimed ?? null;
 }
 
 /**

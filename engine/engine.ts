@@ -17,6 +17,7 @@ import { reportRunActivity } from './process-loss.ts';
 import { reapOrphanedRuns } from './reaper.ts';
 import { immediateRecovery } from './recovery.ts';
 import { transientContract } from './retry-rules.ts';
+import { withTransientRetry } from './transient.ts';
 import { reconcileStrandedAssignedIssues, type StrandedResult } from './stranded.ts';
 import { builtInAdapters } from './adapters/index.ts';
 import type { Adapter } from './adapters/types.ts';
@@ -158,7 +159,7 @@ export class Engine {
     const work = (async () => {
       do {
         this.startAgain.delete(agentId);
-        const claimed = await claimNextRunsForAgent(this.deps, agentId);
+        const claimed = await withTransientRetry(() => claimNextRunsForAgent(this.deps, agentId));
         for (const run of claimed) this.execute(run);
       } while (this.startAgain.has(agentId) && this.state === 'running');
     })()

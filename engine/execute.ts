@@ -11,6 +11,7 @@ import type { RunIssueActions } from './issues.ts';
 import { appendRunEvent } from './run-events.ts';
 import { RunOutput } from './run-output.ts';
 import { type RunRow, settleRun } from './runs.ts';
+import { withTransientRetry } from './transient.ts';
 
 export interface ActiveRun {
   runId: string;
@@ -140,10 +141,11 @@ async function finish(
   output: Awaited<ReturnType<RunOutput['finish']>> | null,
   crashed: boolean,
 ): Promise<RunRow[]> {
-  const { run, finalized } = await writeTerminalStatus(deps, { runId, agent, result, output, crashed }, steps);
+  // The outcome is what matters most: its write is retried through a database hiccup.
+  const { run, finalized } = await withTransientRetry(() => writeTerminalStatus(deps, { runId, agent, result, output, crashed }, steps), 8);
   if (!run || !finalized) return [];
   const queued = await runFollowUpSteps(steps, run, crashed);
-  await transact(deps, (tx, events) => settleRun(tx, events, run.id, deps.clock.now()));
+  await withTransientRetry(() => transact(deps, (tx, events) => settleRun(tx, events, run.id, deps.clock.now())));
   return queued;
 }
 
