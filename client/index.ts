@@ -103,8 +103,16 @@ export function createHeartbeatClient(options: HeartbeatClientOptions) {
     return result.data!;
   }
   /** Results of a subscription as an async iterable; errors (GraphQL or transport) are thrown. */
-  async function* subscribe<Data, Variables extends Record<string, unknown>>(document: TypedDocumentNode<Data, Variables>, variables: Variables): AsyncGenerator<Data> {
+  async function* subscribe<Data, Variables extends Record<string, unknown>>(
+    document: TypedDocumentNode<Data, Variables>,
+    variables: Variables,
+    signal?: AbortSignal,
+  ): AsyncGenerator<Data> {
+    if (signal?.aborted) return;
     const iterator = ws.iterate<Data>({ query: print(document), variables });
+    // Ending the iteration unsubscribes at once, even while it waits for the next result.
+    const stop = () => void iterator.return?.();
+    signal?.addEventListener('abort', stop, { once: true });
     try {
       for await (const result of iterator) {
         if (result.errors?.length) throw HeartbeatApiError.from(result.errors);
@@ -113,6 +121,7 @@ export function createHeartbeatClient(options: HeartbeatClientOptions) {
     } catch (error) {
       throw error instanceof HeartbeatApiError ? error : HeartbeatApiError.from(error);
     } finally {
+      signal?.removeEventListener('abort', stop);
       await iterator.return?.();
     }
   }
@@ -132,13 +141,13 @@ export function createHeartbeatClient(options: HeartbeatClientOptions) {
     /**
      * A run's events, each once and in order, from `afterSeq` until the run has finished. If the
      * connection drops or the server cuts a slow reader off, it resubscribes from the last seq it
-     * delivered, so nothing is missed or repeated.
+     * delivered, so nothing is missed or repeated. Aborting `signal` ends the watch at once.
      */
-    async *watchRunEvents(runId: string, { afterSeq = 0 }: { afterSeq?: number } = {}): AsyncGenerator<RunEvent> {
+    async *watchRunEvents(runId: string, { afterSeq = 0, signal }: { afterSeq?: number; signal?: AbortSignal } = {}): AsyncGenerator<RunEvent> {
       let last = afterSeq;
-      for (let resumes = 0; ; resumes++) {
+      for (let resumes = 0; !signal?.aborted; resumes++) {
         try {
-          for await (const data of subscribe(RunEventsSubscription, { runId, afterSeq: last })) {
+          for await (const data of subscribe(RunEventsSubscription, { runId, afterSeq: last }, signal)) {
             const event = data.runEvents;
             if (event.seq <= last) continue; // replayed after a transparent reconnect
             last = event.seq;
@@ -153,9 +162,13 @@ export function createHeartbeatClient(options: HeartbeatClientOptions) {
       }
     },
 
-    /** The run(s) on every change: by `runId` (completes once settled), `agentId`, `issueId`, or all. */
-    async *watchRunStatus(filter: { runId?: string; agentId?: string; issueId?: string } = {}): AsyncGenerator<RunFieldsFragment> {
-      for await (const data of subscribe(RunStatusSubscription, filter)) yield data.runStatus;
+    /**
+     * The run(s) on every change: by `runId` (completes once settled), `agentId`, `issueId`, or all.
+     * Aborting `signal` ends the watch at once.
+     */
+    async *watchRunStatus(filter: { runId?: string; agentId?: string; issueId?: string; signal?: AbortSignal } = {}): AsyncGenerator<RunFieldsFragment> {
+      const { signal, ...variables } = filter;
+      for await (const data of subscribe(RunStatusSubscription, variables, signal)) yield data.runStatus;
     },
 
     close: async () => {
