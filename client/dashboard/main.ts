@@ -79,6 +79,7 @@ class Dashboard {
   private readonly agentsAskedFor = new Set<string>();
   private selected: string | null = null;
   private eventsGeneration = 0;
+  private eventsWatch: AbortController | null = null;
   private closed = false;
   private readonly unlisten: Array<() => void> = [];
 
@@ -425,9 +426,12 @@ class Dashboard {
     this.rows.get(id)?.classList.add('selected');
     this.selected = id;
     const generation = ++this.eventsGeneration;
+    // The previous run's event stream ends now rather than at its next event.
+    this.eventsWatch?.abort();
+    this.eventsWatch = new AbortController();
     this.renderDetail();
     void this.loadDetail(id);
-    void this.followEvents(id, generation);
+    void this.followEvents(id, generation, this.eventsWatch.signal);
   }
 
   private async loadDetail(id: string): Promise<void> {
@@ -442,14 +446,11 @@ class Dashboard {
     }
   }
 
-  /**
-   * The selected run's events, live. A stream left for another run stops at its next event (or
-   * when its run ends): the SDK's iterator cannot be interrupted while it waits.
-   */
-  private async followEvents(id: string, generation: number): Promise<void> {
+  /** The selected run's events, live, until another run is selected (`signal`). */
+  private async followEvents(id: string, generation: number, signal: AbortSignal): Promise<void> {
     const current = () => generation === this.eventsGeneration && !this.closed;
     try {
-      for await (const event of this.client.watchRunEvents(id)) {
+      for await (const event of this.client.watchRunEvents(id, { signal })) {
         if (!current()) break;
         this.eventsState.textContent = 'Live';
         this.appendEvent(event);
