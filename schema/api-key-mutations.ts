@@ -1,12 +1,13 @@
 import { createApiKey, type CreatedApiKey, revokeApiKey } from '../engine/api-keys.ts';
 import { badInput } from '../engine/errors.ts';
 import { builder } from './builder.ts';
+import { encodeGlobalId } from './global-id.ts';
 import { ApiKeyRoleEnum } from './enums.ts';
 import { apiKeyOf } from './tenancy.ts';
 
 const CreateApiKeyPayload = builder.objectRef<CreatedApiKey>('CreateApiKeyPayload').implement({
   fields: (t) => ({
-    id: t.exposeID('id'),
+    id: t.id({ description: 'The key\'s global id (for revokeApiKey).', resolve: (key) => encodeGlobalId('ApiKey', key.id) }),
     key: t.exposeString('key', { description: 'The secret. Shown only here: store it now.' }),
     keyPrefix: t.exposeString('keyPrefix', { description: 'The first characters, to tell keys apart later.' }),
     role: t.expose('role', { type: ApiKeyRoleEnum }),

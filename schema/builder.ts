@@ -6,7 +6,7 @@ import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { relations, type HeartbeatRelations } from '../db/relations.ts';
 import type { HeartbeatContext } from './context.ts';
 import { decodeGlobalId, encodeGlobalId } from './global-id.ts';
-import { visibleTo } from './tenancy.ts';
+import { nodeKey, visibleNodeIds } from './node-access.ts';
 
 export const builder = new SchemaBuilder<{
   Context: HeartbeatContext;
@@ -29,18 +29,20 @@ export const builder = new SchemaBuilder<{
     cursorType: 'String',
     encodeGlobalID: encodeGlobalId,
     decodeGlobalID: decodeGlobalId,
-    // `node`/`nodes` bypass the root resolvers, so they apply the tenant check themselves: a node of
-    // another company resolves to null, exactly like a node that does not exist.
+    // `node`/`nodes` bypass the root resolvers, so they apply the tenant check themselves, before
+    // loading: an id of another company resolves to null, exactly like one that does not exist.
     nodeQueryOptions: {
-      resolve: async (_root, { id }, ctx, _info, resolveNode) => {
-        const node = await resolveNode(id);
-        return visibleTo(ctx, id.typename, node) ? node : null;
-      },
+      resolve: async (_root, { id }, ctx, _info, resolveNode) => ((await visibleNodeIds(ctx, [id])).has(nodeKey(id)) ? resolveNode(id) : null),
     },
     nodesQueryOptions: {
-      resolve: async (_root, { ids }, ctx, _info, resolveNodes) => {
-        const nodes = await resolveNodes(ids);
-        return nodes.map((node, i) => (visibleTo(ctx, ids[i].typename, node) ? node : null));
+      resolve: async (_root, args, ctx, _info, resolveNodes) => {
+        const ids = args.ids;
+        const visible = await visibleNodeIds(ctx, ids);
+        const allowed = ids.filter((id) => visible.has(nodeKey(id)));
+        // The relay plugin's resolveNodes loads `args.ids` whatever it is given: narrow them first.
+        args.ids = allowed;
+        const loaded = allowed.length > 0 ? await resolveNodes(allowed) : [];
+        return ids.map((id) => (visible.has(nodeKey(id)) ? loaded[allowed.indexOf(id)] : null));
       },
     },
   },

@@ -25,14 +25,3 @@ export function companyIdOf(ctx: HeartbeatContext): string {
 export function operatorCompanyIdOf(ctx: HeartbeatContext): string {
   return apiKeyOf(ctx, 'operator').companyId;
 }
-
-/**
- * Whether a row loaded for a node id belongs to the caller's company. A Company row is its own
- * owner; every other table has a `companyId` column.
- */
-export function visibleTo(ctx: HeartbeatContext, typename: string, row: unknown): boolean {
-  if (ctx.principal?.kind !== 'apiKey' || row === null || typeof row !== 'object') return false;
-  const record = row as { id?: unknown; companyId?: unknown };
-  const owner = typename === 'Company' ? record.id : record.companyId;
-  return owner === ctx.principal.companyId;
-}

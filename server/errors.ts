@@ -53,17 +53,22 @@ function codeFor(error: GraphQLError): string {
   return error.path ? 'INTERNAL_SERVER_ERROR' : 'GRAPHQL_VALIDATION_FAILED';
 }
 
+/** Gives an error its `extensions.code` (in place) and drops yoga's raw parser error from it. */
+export function assignErrorCode(error: GraphQLError): GraphQLError {
+  const extensions = error.extensions as Record<string, unknown>;
+  // yoga attaches the raw parser error to body errors; it is noise at best.
+  delete extensions.originalError;
+  extensions.code ??= codeFor(error);
+  return error;
+}
+
 export function useErrorCodes(): Plugin {
   return {
     onResultProcess({ result }) {
       for (const single of Array.isArray(result) ? result : [result]) {
         const errors = (single as { errors?: readonly GraphQLError[] }).errors;
         for (const error of errors ?? []) {
-          if (!(error instanceof GraphQLError)) continue;
-          const extensions = error.extensions as Record<string, unknown>;
-          // yoga attaches the raw parser error to body errors; it is noise at best.
-          delete extensions.originalError;
-          extensions.code ??= codeFor(error);
+          if (error instanceof GraphQLError) assignErrorCode(error);
         }
       }
     },

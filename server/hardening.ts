@@ -1,25 +1,78 @@
 // Protections for an exposed server: operation limits (graphql-armor), a per-key rate limit for
 // mutations, and introspection off in production.
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { Kind, NoSchemaIntrospectionCustomRule, type DocumentNode } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
-import { HeartbeatError } from '../engine/errors.ts';
+import { BREAK, GraphQLError, Kind, NoSchemaIntrospectionCustomRule, visit, type DocumentNode, type ValidationContext } from 'graphql';
+import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import { badInput, HeartbeatError } from '../engine/errors.ts';
 import type { HeartbeatContext } from '../schema/context.ts';
 import { toGraphQLError } from './errors.ts';
 
 export const OPERATION_LIMITS = { maxDepth: 12, maxAliases: 20, maxTokens: 4_000, maxDirectives: 20, maxCost: 20_000 } as const;
 
+/**
+ * graphql-armor throws its limits out of validate() as "Syntax Error: ..." GraphQLErrors: yoga then
+ * answers 200 with GRAPHQL_PARSE_FAILED, and graphql-ws closes the socket with 4500. Reported to the
+ * validation context instead, they are ordinary validation errors: GRAPHQL_VALIDATION_FAILED, HTTP
+ * 400 (graphql-response+json), an `error` message over WebSocket.
+ */
+const asValidationError = {
+  propagateOnRejection: false,
+  onReject: [
+    (context: ValidationContext | null, error: GraphQLError) => {
+      if (!context) throw error;
+      context.reportError(new GraphQLError(error.message.replace(/^Syntax Error: /, '')));
+    },
+  ],
+};
+
 /** Depth, aliases, tokens, directives and cost of every operation are bounded before it runs. */
 export function useOperationLimits(options: { production: boolean }): Plugin {
-  return EnvelopArmorPlugin({
-    maxDepth: { n: OPERATION_LIMITS.maxDepth, ignoreIntrospection: true, flattenFragments: true },
-    maxAliases: { n: OPERATION_LIMITS.maxAliases },
+  const armor = EnvelopArmorPlugin({
+    maxDepth: { n: OPERATION_LIMITS.maxDepth, ignoreIntrospection: true, flattenFragments: true, ...asValidationError },
+    maxAliases: { n: OPERATION_LIMITS.maxAliases, ...asValidationError },
+    // Counted while parsing, so over the limit the document is refused as a parse failure.
     maxTokens: { n: OPERATION_LIMITS.maxTokens },
-    maxDirectives: { n: OPERATION_LIMITS.maxDirectives },
-    costLimit: { maxCost: OPERATION_LIMITS.maxCost },
-    // "Did you mean ...?" hints map the schema for an attacker; useful in development only.
-    blockFieldSuggestion: { enabled: options.production },
+    maxDirectives: { n: OPERATION_LIMITS.maxDirectives, ...asValidationError },
+    costLimit: { maxCost: OPERATION_LIMITS.maxCost, ...asValidationError },
+    // armor's suggestion filter misses enum values and variable errors; see useBlockSuggestions.
+    blockFieldSuggestion: { enabled: false },
   }) as Plugin;
+  return {
+    onPluginInit({ addPlugin }) {
+      addPlugin(armor);
+      // "Did you mean ...?" hints map the schema for an attacker; useful in development only.
+      if (options.production) addPlugin(useBlockSuggestions());
+    },
+  };
+}
+
+const SUGGESTION = /\s*Did you mean [^?]*\?/g;
+
+/** Removes graphql-js' "Did you mean ...?" hints (fields, arguments, types, enum values) from errors. */
+function hideSuggestions(errors: readonly unknown[] | undefined): void {
+  for (const error of errors ?? []) {
+    if (error instanceof GraphQLError && error.message.includes('Did you mean')) {
+      error.message = `${error.message.replace(SUGGESTION, '')} [Suggestion hidden]`;
+    }
+  }
+}
+
+const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
+  typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+
+/** Hides suggestions in validation errors, variable coercion errors and every result yoga sends. */
+export function useBlockSuggestions(): Plugin {
+  const scrubResult = (result: unknown) => {
+    if (!isAsyncIterable(result)) hideSuggestions((result as { errors?: readonly unknown[] } | undefined)?.errors);
+  };
+  return {
+    onValidate: () => ({ result }) => hideSuggestions(result),
+    onExecute: () => ({ onExecuteDone: ({ result }) => scrubResult(result) }),
+    onSubscribe: () => ({ onSubscribeResult: ({ result }) => scrubResult(result) }),
+    onResultProcess({ result }) {
+      for (const single of Array.isArray(result) ? result : [result]) scrubResult(single);
+    },
+  };
 }
 
 export function useDisableIntrospection(): Plugin {
@@ -65,6 +118,63 @@ export function useMutationRateLimit(options: { ratePerSec: number; burst: numbe
       const error = toGraphQLError(new HeartbeatError('RATE_LIMITED', `Too many mutations: at most ${options.ratePerSec}/s (bursts of ${options.burst}); try again shortly`));
       (error.extensions as Record<string, unknown>).http = { status: 429, headers: { 'retry-after': '1' } };
       setResultAndStopExecution({ errors: [error] });
+    },
+  };
+}
+
+/** Whether a variable value holds a NUL character in a string or an object key, at any depth. */
+function hasNul(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (typeof value !== 'object' || value === null || depth > 100) return false;
+  if (Array.isArray(value)) return value.some((item) => hasNul(item, depth + 1));
+  return Object.entries(value).some(([key, item]) => key.includes('\u0000') || hasNul(item, depth + 1));
+}
+
+function documentHasNul(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    StringValue(node) {
+      if (node.value.includes('\u0000')) {
+        found = true;
+        return BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
+/**
+ * PostgreSQL stores no NUL character, in text or in jsonb: such input would fail deep in a write
+ * as an internal error. It is refused up front as BAD_USER_INPUT, before anything runs.
+ */
+export function useRejectNulCharacters(): Plugin {
+  const refusal = () => ({ errors: [toGraphQLError(badInput('Strings may not contain NUL (\\u0000) characters'))] });
+  const check = ({ args, setResultAndStopExecution }: { args: { document: DocumentNode; variableValues?: unknown }; setResultAndStopExecution: (result: { errors: GraphQLError[] }) => void }) => {
+    if (hasNul(args.variableValues) || documentHasNul(args.document)) setResultAndStopExecution(refusal());
+  };
+  return { onExecute: check, onSubscribe: check };
+}
+
+/**
+ * yoga's GET parser JSON.parses the `variables` and `extensions` parameters unguarded, so a
+ * malformed one was an HTTP 500 "Unexpected error.". It is a bad request, like malformed JSON in a
+ * POST body.
+ */
+export function useMalformedParamsAsBadRequest(): Plugin {
+  return {
+    onRequestParse({ requestParser, setRequestParser }) {
+      if (!requestParser) return;
+      setRequestParser(async (request) => {
+        try {
+          return await requestParser(request);
+        } catch (error) {
+          if (!(error instanceof SyntaxError)) throw error;
+          throw createGraphQLError('The variables or extensions parameter is not valid JSON.', {
+            extensions: { http: { spec: true, status: 400 }, code: 'BAD_REQUEST' },
+          });
+        }
+      });
     },
   };
 }

@@ -95,7 +95,7 @@ export async function startHttpServer(options: {
     if (req.method === 'POST' && refuseBody(req, res, options.hardening.maxBodyBytes)) return;
     void yoga(req, res);
   });
-  const ws = attachWebSocketServer({ httpServer, yoga, db, engine: options.engine, logger });
+  const ws = attachWebSocketServer({ httpServer, yoga, db, engine: options.engine, logger, maxPayloadBytes: options.hardening.maxBodyBytes });
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

@@ -2,13 +2,14 @@
 // key is checked once at connection_init; operations then run through yoga's envelop, so they get
 // the same plugins (authentication, error masking, codes) as HTTP requests.
 import type { Server } from 'node:http';
-import { type ExecutionArgs, GraphQLError, type ExecutionResult } from 'graphql';
+import { type ExecutionArgs, getOperationAST, GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Database } from '../db/client.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { Principal } from '../engine/principal.ts';
 import { principalFromAuthorization } from './authentication.ts';
+import { assignErrorCode, isExpectedError, maskError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { GRAPHQL_PATH, type HeartbeatYoga } from './yoga.ts';
 
@@ -18,13 +19,86 @@ type EnvelopedExecutors = {
 };
 
 function withCode(error: GraphQLError, code: string): GraphQLError {
+  const { http: _http, ...extensions } = error.extensions ?? {};
   return new GraphQLError(error.message, {
     nodes: error.nodes,
     source: error.source,
     positions: error.positions,
-    extensions: { ...error.extensions, code: error.extensions?.code ?? code },
+    extensions: { ...extensions, code: error.extensions?.code ?? code },
   });
 }
+
+/** What an error looks like on the wire: with its code, without yoga's HTTP hints. */
+function formatted(error: GraphQLError): GraphQLFormattedError {
+  const json = assignErrorCode(error).toJSON();
+  if (json.extensions && 'http' in json.extensions) {
+    const { http: _http, ...extensions } = json.extensions;
+    return { ...json, extensions };
+  }
+  return json;
+}
+
+/** Message types only a server sends: from a client they are a protocol violation (4400), not a crash (4500). */
+const SERVER_ONLY_MESSAGES = new Set(['connection_ack', 'next', 'error']);
+
+/**
+ * The live subscriptions of one connection. graphql-ws keeps one iterator per id; a client that
+ * completes an id and subscribes with it again before the first subscription was set up gets two
+ * iterators under that id, and graphql-ws never returns the first: it would keep its watcher and
+ * poll the database for as long as the process lives. Every iterator is tracked here instead, and
+ * returned when a newer one takes its id or when the socket closes.
+ */
+class ConnectionSubscriptions {
+  private readonly live = new Set<AsyncGenerator>();
+  private readonly byId = new Map<string, AsyncGenerator>();
+
+  track<T extends AsyncGenerator<unknown>>(id: string, source: T): T {
+    const live = this.live;
+    const byId = this.byId;
+    const release = () => {
+      live.delete(wrapper);
+      if (byId.get(id) === wrapper) byId.delete(id);
+    };
+    const wrapper = {
+      async next(...args: [] | [unknown]) {
+        try {
+          const result = await source.next(...args);
+          if (result.done) release();
+          return result;
+        } catch (error) {
+          release();
+          throw error;
+        }
+      },
+      return(value?: unknown) {
+        release();
+        return source.return(value);
+      },
+      throw(error?: unknown) {
+        release();
+        return source.throw(error);
+      },
+      [Symbol.asyncIterator]() {
+        return wrapper;
+      },
+    } as unknown as T;
+    const previous = byId.get(id);
+    if (previous) void previous.return(undefined);
+    live.add(wrapper);
+    byId.set(id, wrapper);
+    return wrapper;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.allSettled([...this.live].map((subscription) => subscription.return(undefined)));
+  }
+}
+
+const isAsyncGenerator = (value: unknown): value is AsyncGenerator =>
+  typeof value === 'object' && value !== null && typeof (value as AsyncGenerator).return === 'function' && Symbol.asyncIterator in value;
+
+/** Largest WebSocket message accepted by default; bigger ones close the socket with 1009. */
+export const DEFAULT_MAX_WS_PAYLOAD_BYTES = 1024 * 1024;
 
 export function attachWebSocketServer(options: {
   httpServer: Server;
@@ -32,9 +106,15 @@ export function attachWebSocketServer(options: {
   db: Database;
   engine: Engine;
   logger: Logger;
+  /** Largest message accepted (ws' own default is 100 MiB). */
+  maxPayloadBytes?: number;
 }) {
   const { httpServer, yoga, db, engine, logger } = options;
-  const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
+  const wsServer = new WebSocketServer({
+    server: httpServer,
+    path: GRAPHQL_PATH,
+    maxPayload: options.maxPayloadBytes ?? DEFAULT_MAX_WS_PAYLOAD_BYTES,
+  });
   // Sockets per API key, so a revoked key loses its open connections at once, on every instance.
   const socketsByKey = new Map<string, Set<WebSocket>>();
   const stopWatchingRevocations = engine.onControl((message) => {
@@ -43,8 +123,17 @@ export function attachWebSocketServer(options: {
     socketsByKey.delete(message.keyId);
   });
 
+  const subscriptionsOf = new WeakMap<object, ConnectionSubscriptions>();
+
   const disposable = useServer<{ authorization?: unknown }, { principal: Principal }>(
     {
+      // graphql-ws validates the shape of each message but answers a server-only type with 4500.
+      jsonMessageReviver(key, value) {
+        if (key === '' && typeof value === 'object' && value !== null && SERVER_ONLY_MESSAGES.has((value as { type?: unknown }).type as string)) {
+          throw new Error(`A client may not send ${(value as { type: string }).type}`);
+        }
+        return value;
+      },
       onConnect: async (ctx) => {
         try {
           const principal = await principalFromAuthorization(db, ctx.connectionParams?.authorization);
@@ -80,8 +169,19 @@ export function attachWebSocketServer(options: {
           if (error instanceof GraphQLError) return [withCode(error, 'GRAPHQL_PARSE_FAILED')];
           throw error;
         }
-        const errors = enveloped.validate(enveloped.schema, document);
+        let errors: readonly GraphQLError[];
+        try {
+          errors = enveloped.validate(enveloped.schema, document);
+        } catch (error) {
+          // A validation rule that throws instead of reporting (graphql-armor can) still refuses the document.
+          if (error instanceof GraphQLError) return [withCode(error, 'GRAPHQL_VALIDATION_FAILED')];
+          throw error;
+        }
         if (errors.length > 0) return errors.map((e: GraphQLError) => withCode(e, 'GRAPHQL_VALIDATION_FAILED'));
+        if (!getOperationAST(document, payload.operationName)) {
+          const message = payload.operationName ? `Unknown operation named "${payload.operationName}".` : 'Must provide operation name if query contains multiple operations.';
+          return [new GraphQLError(message, { extensions: { code: 'BAD_REQUEST' } })];
+        }
         return {
           schema: enveloped.schema,
           operationName: payload.operationName,
@@ -91,9 +191,38 @@ export function attachWebSocketServer(options: {
           rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
         };
       },
+      onOperation: (ctx, id, _payload, _args, result) => {
+        if (!isAsyncGenerator(result)) return undefined;
+        let subscriptions = subscriptionsOf.get(ctx);
+        if (!subscriptions) subscriptionsOf.set(ctx, (subscriptions = new ConnectionSubscriptions()));
+        return subscriptions.track(id, result);
+      },
+      onClose: async (ctx) => {
+        await subscriptionsOf.get(ctx)?.closeAll();
+      },
+      // Results carry the same codes as over HTTP (yoga's result hooks do not run for WebSocket).
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: result.errors.map((e) => (e instanceof GraphQLError ? formatted(e) : e)) } : undefined,
+      // Errors graphql-ws raises itself (a subscription source that threw) are masked like yoga's.
+      onError: (_ctx, _id, _payload, errors) =>
+        errors.map((error) => {
+          if (!error.originalError) return formatted(error);
+          if (!isExpectedError(error)) logger.error({ err: error.originalError }, 'subscription failed');
+          const masked = maskError(error, 'Unexpected error.');
+          return formatted(masked instanceof GraphQLError ? masked : new GraphQLError('Unexpected error.'));
+        }),
     },
     wsServer,
   );
+
+  // A client that breaks the framing (a message over maxPayload, a text frame that is not UTF-8)
+  // makes ws emit 'error' and close the socket itself (1009, 1007). graphql-ws' listener for it
+  // prints a stack trace to stderr for every such client; it is the client's fault, logged at debug.
+  // (Registered after useServer's, so this runs once graphql-ws has added its own.)
+  wsServer.on('connection', (socket) => {
+    socket.removeAllListeners('error');
+    socket.on('error', (error) => logger.debug({ err: error }, 'websocket closed on a protocol error from the client'));
+  });
 
   return {
     wsServer,

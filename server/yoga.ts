@@ -9,7 +9,13 @@ import { schema } from '../schema/index.ts';
 import { principalFromAuthorization, useRequireAuthentication } from './authentication.ts';
 import { isExpectedError, maskError, useErrorCodes } from './errors.ts';
 import { renderGraphiQL } from './graphiql.ts';
-import { useDisableIntrospection, useMutationRateLimit, useOperationLimits } from './hardening.ts';
+import {
+  useDisableIntrospection,
+  useMalformedParamsAsBadRequest,
+  useMutationRateLimit,
+  useOperationLimits,
+  useRejectNulCharacters,
+} from './hardening.ts';
 import type { Logger } from './logger.ts';
 
 /** What the transport hands yoga: WebSocket operations arrive already authenticated. */
@@ -80,9 +86,11 @@ export function createHeartbeatYoga(options: {
       },
     },
     plugins: [
+      useMalformedParamsAsBadRequest(),
       useOperationLimits({ production: hardening.production }),
       ...(hardening.introspection ? [] : [useDisableIntrospection()]),
       useRequireAuthentication(),
+      useRejectNulCharacters(),
       useMutationRateLimit({ ratePerSec: hardening.mutationRate, burst: hardening.mutationBurst }),
       useErrorCodes(),
     ],
