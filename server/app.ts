@@ -78,13 +78,13 @@ export async function startHeartbeat(
     });
     // Live signals: to this instance's subscribers, and to the other instances.
     const hub = new SignalHub();
-    const liveOptions = { bus: engine.deps.bus, hub, instanceId: randomUUID(), logger };
+    const metrics = createMetrics({ db: connection.db, engine, hub });
+    cleanups.push(async () => metrics.close());
+    const liveOptions = { bus: engine.deps.bus, hub, instanceId: randomUUID(), logger, onLag: metrics.observeSignalLag };
     const live = config.redisUrl
       ? await wireRedisSignals({ ...liveOptions, redisUrl: config.redisUrl })
       : await wirePostgresSignals({ ...liveOptions, databaseUrl });
     cleanups.push(() => live.close());
-    const metrics = createMetrics({ db: connection.db, engine, hub });
-    cleanups.push(async () => metrics.close());
     const http = await startHttpServer({
       db: connection.db,
       engine,

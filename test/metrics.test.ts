@@ -42,3 +42,23 @@ describe('/metrics', () => {
     expect(text).toMatch(/^heartbeat_process_resident_memory_bytes \d+/m);
   });
 });
+
+describe('/metrics across instances', () => {
+  it('measures the live-signal delay from one instance to another', async () => {
+    const a = await startTestServer();
+    const b = await startTestServer({ database: a.database, env: { HEARTBEAT_TICK_MS: '0' } });
+    try {
+      const agentId = await createAgent(a, {});
+      const { runId } = await enqueue(a, { agentId });
+      await runFinished(a, runId!);
+      await waitFor('B to have measured signals from A', async () => {
+        const text = await (await fetch(`${b.app.url}/metrics`)).text();
+        const line = text.split('\n').find((l) => l.startsWith('heartbeat_notify_lag_seconds_count '));
+        return line && Number(line.split(' ')[1]) > 0;
+      });
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  });
+});

@@ -14,7 +14,8 @@ export const SIGNAL_CHANNEL = 'heartbeat_signals';
 /** NOTIFY payloads must stay under 8000 bytes. */
 const MAX_BATCH_BYTES = 7_000;
 
-type Batch = { from: string; signals: LiveSignal[] };
+/** `sentAt` (epoch ms) lets the receiver measure how long signals take between instances. */
+type Batch = { from: string; sentAt: number; signals: LiveSignal[] };
 
 /** A transport that carries batches to every other instance. */
 interface Transport {
@@ -27,7 +28,7 @@ export interface LiveWiring {
 }
 
 /** Connects the engine's events to this instance's hub and, through `transport`, to the others. */
-function wire(options: { bus: LiveEventBus; hub: SignalHub; instanceId: string; logger: Logger; transport: Transport | null }) {
+function wire(options: { bus: LiveEventBus; hub: SignalHub; instanceId: string; logger: Logger; transport: Transport | null; onLag?: (seconds: number) => void }) {
   const { bus, hub, instanceId, logger, transport } = options;
   let pending: LiveSignal[] = [];
   let scheduled = false;
@@ -39,7 +40,8 @@ function wire(options: { bus: LiveEventBus; hub: SignalHub; instanceId: string; 
     pending = [];
     const batches: string[] = [];
     let current: LiveSignal[] = [];
-    const encode = (list: LiveSignal[]) => JSON.stringify({ from: instanceId, signals: list } satisfies Batch);
+    const sentAt = Date.now();
+    const encode = (list: LiveSignal[]) => JSON.stringify({ from: instanceId, sentAt, signals: list } satisfies Batch);
     for (const signal of signals) {
       current.push(signal);
       if (current.length > 1 && Buffer.byteLength(encode(current)) > MAX_BATCH_BYTES) {
@@ -74,6 +76,7 @@ function wire(options: { bus: LiveEventBus; hub: SignalHub; instanceId: string; 
       try {
         const batch = JSON.parse(payload) as Batch;
         if (batch.from === instanceId) return;
+        if (typeof batch.sentAt === 'number') options.onLag?.((Date.now() - batch.sentAt) / 1000);
         for (const signal of batch.signals) hub.deliver(signal);
       } catch (error) {
         logger.warn({ err: error }, 'ignored a malformed live signal batch');
@@ -100,6 +103,7 @@ export async function wirePostgresSignals(options: {
   hub: SignalHub;
   instanceId: string;
   logger: Logger;
+  onLag?: (seconds: number) => void;
 }): Promise<LiveWiring> {
   const client = postgres(options.databaseUrl, { max: 1, onnotice: () => {}, connection: { application_name: 'heartbeat-live' } });
   const wiring = wire({
@@ -123,6 +127,7 @@ export async function wireRedisSignals(options: {
   hub: SignalHub;
   instanceId: string;
   logger: Logger;
+  onLag?: (seconds: number) => void;
 }): Promise<LiveWiring> {
   const publishClient = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
   const subscribeClient = new Redis(options.redisUrl, { lazyConnect: true });
