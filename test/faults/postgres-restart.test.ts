@@ -54,7 +54,7 @@ describe('a PostgreSQL restart under load', () => {
     const agents: string[] = [];
     for (let i = 0; i < 4; i++) {
       const { body } = await gql(a, `mutation($input: CreateAgentInput!) { createAgent(input: $input) { id } }`, {
-        input: { name: `load-${i}`, adapterType: 'SCRIPT', adapterConfig: { steps: [] }, heartbeat: { maxConcurrentRuns: 5 } },
+        input: { name: `load-${i}`, adapterType: 'SCRIPT', adapterConfig: { steps: [] }, heartbeat: { maxConcurrentRuns: 10 } },
       });
       agents.push(body.data.createAgent.id);
     }
@@ -115,7 +115,8 @@ describe('a PostgreSQL restart under load', () => {
       const { body } = await gql(a, `query { runs(first: 1, filter: { status: [QUEUED, RUNNING, SCHEDULED_RETRY] }) { edges { node { id } } } }`);
       return body.data?.runs?.edges?.length ?? 1;
     };
-    await waitFor('every run to finish', async () => (await open()) === 0, { timeoutMs: 90_000, intervalMs: 500 });
+    // Draining ~3,000 runs takes a while on a busy 2-core machine; what matters is that all of them end.
+    await waitFor('every run to finish', async () => (await open()) === 0, { timeoutMs: 200_000, intervalMs: 500 });
     const { postgres: pgClient } = await import('../support/pg-client.ts');
     const sql = pgClient(postgres.url);
     try {
@@ -136,5 +137,5 @@ describe('a PostgreSQL restart under load', () => {
     stopped = true;
     await ws.dispose();
     console.info(`postgres restart: ${accepted.length} accepted, ${refused} refused while it was down, subscriber told to resume ${endings} time(s)`);
-  }, 240_000);
+  }, 360_000);
 });
