@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import type { Transaction } from '../db/client.ts';
 
 /** Namespace of the two-key advisory lock: "hb" + "ag". */
-const AGENT_LOCK_NAMESPACE = 0x6862_6167;
+export const AGENT_LOCK_NAMESPACE = 0x6862_6167;
 
 export async function agentAdvisoryLock(tx: Transaction, agentId: string): Promise<void> {
   await tx.execute(sql`select pg_advisory_xact_lock(${AGENT_LOCK_NAMESPACE}, hashtext(${agentId}))`);

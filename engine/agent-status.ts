@@ -1,6 +1,7 @@
 // After a run: the agent's status and heartbeat time (spec §6.15 finalizeAgentStatus) and its
 // runtime-state counters.
 import { and, count, eq, sql } from 'drizzle-orm';
+import type { Executor } from '../db/client.ts';
 import type { AdapterType } from '../db/enums.ts';
 import { agentRuntimeState, agents, heartbeatRuns } from '../db/schema.ts';
 import { type EngineDeps, transact } from './deps.ts';
@@ -43,6 +44,11 @@ const counter = (usage: Record<string, unknown> | null, ...keys: string[]) => {
 
 /** Adds the run's usage to the agent's totals and remembers the last run. */
 export async function updateRuntimeState(deps: EngineDeps, run: RunRow, adapterType: AdapterType): Promise<void> {
+  await writeRuntimeState(deps.db, run, adapterType, deps.clock.now());
+}
+
+/** updateRuntimeState's write, on any executor (the batched finish runs it in its transaction). */
+export async function writeRuntimeState(db: Executor, run: RunRow, adapterType: AdapterType, now: Date): Promise<void> {
   const usage = run.usageJson;
   const totals = {
     input: counter(usage, 'inputTokens', 'input_tokens'),
@@ -50,8 +56,7 @@ export async function updateRuntimeState(deps: EngineDeps, run: RunRow, adapterT
     cached: counter(usage, 'cachedInputTokens', 'cached_input_tokens'),
     cost: counter(usage, 'costCents', 'cost_cents'),
   };
-  const now = deps.clock.now();
-  await deps.db
+  await db
     .insert(agentRuntimeState)
     .values({
       agentId: run.agentId,

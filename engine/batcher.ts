@@ -9,10 +9,47 @@ export interface BatcherOptions {
   maxInFlight: number;
 }
 
+/** A result that fails one item of a batch, not the others. */
+export class ItemFailure {
+  constructor(readonly error: unknown) {}
+}
+
+/** What a batch answers for an item it left to the per-item path. */
+export const PER_ITEM = Symbol('per-item');
+
+/**
+ * Writes the batch with `all`; the items it answers PER_ITEM for, and every item if it fails,
+ * are written on their own with `one`, so that one bad item fails alone.
+ */
+export async function eachOnFailure<I, O>(
+  items: I[],
+  all: (items: I[]) => Promise<Array<O | typeof PER_ITEM>>,
+  one: (item: I) => Promise<O>,
+): Promise<Array<O | ItemFailure>> {
+  let results: Array<O | typeof PER_ITEM>;
+  try {
+    results = await all(items);
+  } catch (error) {
+    if (process.env.HEARTBEAT_DEBUG_BATCH) console.error('batch failed', error);
+    results = items.map(() => PER_ITEM);
+  }
+  return Promise.all(
+    results.map((result, i) => (result === PER_ITEM ? one(items[i]).catch((error: unknown) => new ItemFailure(error)) : result)),
+  );
+}
+
 interface Pending<I, O> {
   item: I;
   resolve: (value: O) => void;
   reject: (error: unknown) => void;
+}
+
+const stats = new Map<unknown, { n: number; items: number; ms: number; name: string }>();
+function debugStat(key: unknown, items: number, ms: number) {
+  if (!process.env.HEARTBEAT_DEBUG_BATCH) return;
+  if (stats.size === 0) process.on('exit', () => { for (const s of stats.values()) console.error(`batch ${s.name}: ${s.n} flushes, ${(s.items / s.n).toFixed(1)} items avg, ${(s.ms / s.n).toFixed(2)} ms avg`); });
+  const s = stats.get(key) ?? { n: 0, items: 0, ms: 0, name: String(key).slice(0, 60).replace(/\s+/g, ' ') };
+  s.n += 1; s.items += items; s.ms += ms; stats.set(key, s);
 }
 
 export class Batcher<I, O> {
@@ -20,9 +57,12 @@ export class Batcher<I, O> {
   private inFlight = 0;
   private scheduled = false;
 
-  /** `flush` gets a batch and returns one result per item, in order (or throws for the batch). */
+  /**
+   * `flush` gets a batch and returns one result per item, in order; an ItemFailure rejects its
+   * item only. Throwing rejects every item of the batch.
+   */
   constructor(
-    private readonly flush: (items: I[]) => Promise<O[]>,
+    private readonly flush: (items: I[]) => Promise<Array<O | ItemFailure>>,
     private readonly options: BatcherOptions,
   ) {}
 
@@ -47,9 +87,14 @@ export class Batcher<I, O> {
     while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.options.maxBatch);
       this.inFlight += 1;
-      this.flush(batch.map((p) => p.item)).then(
+      const t0 = performance.now();
+      this.flush(batch.map((p) => p.item)).finally(() => debugStat(this.flush, batch.length, performance.now() - t0)).then(
         (results) => {
-          for (let i = 0; i < batch.length; i++) batch[i].resolve(results[i]);
+          for (let i = 0; i < batch.length; i++) {
+            const result = results[i];
+            if (result instanceof ItemFailure) batch[i].reject(result.error);
+            else batch[i].resolve(result);
+          }
         },
         (error: unknown) => {
           for (const p of batch) p.reject(error);

@@ -14,6 +14,9 @@ import type { LiveEvent } from './live-events.ts';
 import { isInvokable, readHeartbeatPolicy } from './policy.ts';
 import { gateStopMetadata } from './run-outcome.ts';
 import { appendRunEvent } from './run-events.ts';
+import { liveRunEvent, payloadText, type RunStart, runStartedEvent } from './run-batches.ts';
+import { logRefFor } from './run-output.ts';
+import { runRowFromDriver, uuidArray } from './run-rows.ts';
 import { clearIssueLockIfHeldBy, type IssueRow, type RunRow, runStatusEvent, setWakeStatus, stampIssueLock } from './runs.ts';
 import { isInteractionWake, latestWakeCommentId } from './wake-context.ts';
 
@@ -24,12 +27,26 @@ export interface ClaimedRun {
   runToken: string;
   /** The agent row as the claim read it, under the agent's lock. */
   agent?: Agent;
+  /** Set when the claim also started the run (ClaimOptions.start): its context and log file. */
+  started?: { context: Record<string, unknown>; logRef: string };
 }
 
 type Agent = typeof agents.$inferSelect;
 
 /** Candidates fetched per round; gate-cancelled ones free their slot for the next. */
 const CANDIDATE_BATCH = 20;
+
+/**
+ * The agents among `agentIds` that have queued runs right now (read without their locks). The
+ * engine claims only for those: an agent whose run is queued after this read gets its claim from
+ * whoever queued it (they call startNext after their commit, which runs another claim round).
+ */
+export async function agentsWithQueuedRuns(deps: EngineDeps, agentIds: readonly string[]): Promise<Set<string>> {
+  const rows = await deps.db.execute<{ agent_id: string }>(
+    sql`select distinct agent_id from heartbeat_runs where agent_id = any(${uuidArray(agentIds)}::uuid[]) and status = 'queued'`,
+  );
+  return new Set(rows.map((row) => row.agent_id));
+}
 
 export async function claimNextRunsForAgent(deps: EngineDeps, agentId: string): Promise<ClaimedRun[]> {
   return (await claimNextRunsForAgents(deps, [agentId]))[0];
@@ -40,12 +57,16 @@ export async function claimNextRunsForAgent(deps: EngineDeps, agentId: string): 
  * whose queues changed at about the same time). Each agent is claimed exactly as on its own: its
  * lock, its running count, its candidates in order, its gates. Returns the claims per agent id given.
  */
-export async function claimNextRunsForAgents(deps: EngineDeps, agentIds: readonly string[]): Promise<ClaimedRun[][]> {
+export async function claimNextRunsForAgents(
+  deps: EngineDeps,
+  agentIds: readonly string[],
+  options: ClaimOptions = {},
+): Promise<ClaimedRun[][]> {
   const unique = [...new Set(agentIds)];
   const byAgent = await transact(deps, async (tx, events) => {
-    // Pipelined: the locks come first, so the reads after them see everything committed before.
-    const [, agentRows, runningRows] = await Promise.all([
-      agentAdvisoryLocks(tx, unique),
+    // The locks first: the reads after them see everything committed before they were granted.
+    await agentAdvisoryLocks(tx, unique);
+    const [agentRows, runningRows] = await Promise.all([
       tx.select().from(agents).where(inArray(agents.id, unique)),
       tx
         .select({ agentId: heartbeatRuns.agentId, running: count() })
@@ -55,7 +76,7 @@ export async function claimNextRunsForAgents(deps: EngineDeps, agentIds: readonl
     ]);
     const agentById = new Map(agentRows.map((row) => [row.id, row]));
     const runningByAgent = new Map(runningRows.map((row) => [row.agentId, Number(row.running)]));
-    const plans: { agent: Agent; slots: number }[] = [];
+    const plans: Plan[] = [];
     for (const id of unique) {
       const agent = agentById.get(id);
       if (!agent || !isInvokable(agent.status)) continue;
@@ -63,82 +84,213 @@ export async function claimNextRunsForAgents(deps: EngineDeps, agentIds: readonl
       const slots = maxConcurrentRuns - (runningByAgent.get(id) ?? 0);
       if (slots > 0) plans.push({ agent, slots });
     }
-    const firsts = await Promise.all(plans.map((plan) => queuedCandidates(tx, plan.agent.id, Math.max(plan.slots, CANDIDATE_BATCH))));
     const claimedByAgent = new Map<string, ClaimedRun[]>();
-    for (const [i, plan] of plans.entries()) {
-      claimedByAgent.set(plan.agent.id, await claimForAgent(deps, tx, events, plan.agent, plan.slots, firsts[i]));
+    if (plans.length === 0) return claimedByAgent;
+    const candidates = await lockCandidates(tx, plans);
+    // The common case goes in two statements for all agents; the rest one run at a time.
+    const plain = deps.canInvoke === allowAll ? plans.filter((plan) => isPlain(candidates.get(plan.agent.id)!)) : [];
+    const claimedPlain = await claimPlainRuns(
+      deps,
+      tx,
+      events,
+      plain.map((plan) => ({ agent: plan.agent, runs: candidates.get(plan.agent.id)! })),
+      options.start === true,
+    );
+    for (const [i, plan] of plain.entries()) claimedByAgent.set(plan.agent.id, claimedPlain[i]);
+    for (const plan of plans) {
+      if (claimedByAgent.has(plan.agent.id)) continue;
+      claimedByAgent.set(plan.agent.id, await claimForAgent(deps, tx, events, plan.agent, plan.slots));
     }
     return claimedByAgent;
   });
   return agentIds.map((id) => byAgent.get(id) ?? []);
 }
 
+export interface ClaimOptions {
+  /**
+   * Also start the runs it can (spec §6.4 step 3: log file, agent running, `run started`) in the
+   * claim's transaction, as execute.ts would right after: plain runs (no issue, so no checkout)
+   * whose adapter config parses. The engine asks for this; a bare claim (tests) does not.
+   */
+  start?: boolean;
+}
+
+interface Plan {
+  agent: Agent;
+  slots: number;
+}
+
+/** Runs without an issue pass no gate (claimGate): nothing about them needs a per-run look. */
+const isPlain = (runs: RunRow[]) => runs.every((run) => run.issueId === null && typeof run.contextSnapshot.issueId !== 'string');
+
+/**
+ * The first `slots` candidates of every agent in claim order (queuedCandidates' order), locked, in
+ * one statement. Only the run rows: an agent with an issue run among them goes the per-run way,
+ * which fetches its candidates again, as many as queuedCandidates does (a locked row does not
+ * stop the transaction that locked it from reading it again). For the others these are exactly
+ * the runs the per-run way would claim, without locking the candidates it would not.
+ */
+async function lockCandidates(tx: Transaction, plans: Plan[]): Promise<Map<string, RunRow[]>> {
+  const rows = await tx.execute<Record<string, unknown> & { claim_group: number; claim_priority: number }>(sql`
+    select c.* from unnest(${uuidArray(plans.map((p) => p.agent.id))}::uuid[], ${`{${plans.map((p) => p.slots).join(',')}}`}::int[]) as x(agent_id, lim)
+    cross join lateral (
+      select r.*,
+        case when r.issue_id is null then 2
+             when i.id is null then 1
+             when exists (
+               select 1 from issue_relations rel join issues b on b.id = rel.issue_id
+               where rel.related_issue_id = i.id and rel.type = 'blocks' and b.status not in ('done', 'cancelled')) then 3
+             when i.status = 'in_progress' then 0 else 1 end as claim_group,
+        case i.priority when 'critical' then 0 when 'high' then 1 when 'medium' then 2 when 'low' then 3 else 4 end as claim_priority
+      from heartbeat_runs r left join issues i on i.id = r.issue_id
+      where r.agent_id = x.agent_id and r.status = 'queued'
+      order by claim_group, claim_priority, r.created_at asc, r.id asc
+      limit x.lim
+      for update of r skip locked
+    ) c`);
+  const byAgent = new Map<string, Array<{ run: RunRow; group: number; priority: number }>>(plans.map((p) => [p.agent.id, []]));
+  for (const raw of rows) {
+    const run = runRowFromDriver(raw);
+    byAgent.get(run.agentId)!.push({ run, group: Number(raw.claim_group), priority: Number(raw.claim_priority) });
+  }
+  const order = (a: { run: RunRow; group: number; priority: number }, b: typeof a) =>
+    a.group - b.group || a.priority - b.priority || a.run.createdAt.getTime() - b.run.createdAt.getTime() || (a.run.id < b.run.id ? -1 : a.run.id > b.run.id ? 1 : 0);
+  return new Map([...byAgent.entries()].map(([id, list]) => [id, list.sort(order).map((c) => c.run)]));
+}
+
 type Candidate = Awaited<ReturnType<typeof queuedCandidates>>[number];
 
-/** Spec §6.2 for one agent under its lock: claims candidates in order until its slots are used. */
-async function claimForAgent(
-  deps: EngineDeps,
-  tx: Transaction,
-  events: LiveEvent[],
-  agent: Agent,
-  slots: number,
-  first: Candidate[],
-): Promise<ClaimedRun[]> {
+/** Spec §6.2 for one agent under its lock, a run at a time: candidates in order until its slots are used. */
+async function claimForAgent(deps: EngineDeps, tx: Transaction, events: LiveEvent[], agent: Agent, slots: number): Promise<ClaimedRun[]> {
   const claimed: ClaimedRun[] = [];
-  const limit = Math.max(slots, CANDIDATE_BATCH);
-  let candidates: Candidate[] | null = first;
   while (slots > 0) {
-    candidates ??= await queuedCandidates(tx, agent.id, Math.max(slots, CANDIDATE_BATCH));
+    const candidates: Candidate[] = await queuedCandidates(tx, agent.id, Math.max(slots, CANDIDATE_BATCH));
     if (candidates.length === 0) break;
-    const plain = await claimPlainRuns(deps, tx, events, agent, candidates.slice(0, slots));
-    if (plain) {
-      claimed.push(...plain);
-      slots -= plain.length;
-      // Fewer candidates than asked for: nothing else is queued for the agent right now.
-      if (candidates.length < limit) break;
-    } else {
-      const readiness = await issueReadiness(tx, candidates.flatMap((c) => (c.issue ? [c.issue.id] : [])));
-      for (const { run, issue } of candidates) {
-        if (slots <= 0) break;
-        const result = await claimQueuedRun(deps, tx, events, agent, run, issue, issue ? readiness.get(issue.id)! : null);
-        if (result) {
-          claimed.push(result);
-          slots -= 1;
-        }
+    const readiness = await issueReadiness(tx, candidates.flatMap((c) => (c.issue ? [c.issue.id] : [])));
+    for (const { run, issue } of candidates) {
+      if (slots <= 0) break;
+      const result = await claimQueuedRun(deps, tx, events, agent, run, issue, issue ? readiness.get(issue.id)! : null);
+      if (result) {
+        claimed.push(result);
+        slots -= 1;
       }
     }
-    candidates = null;
   }
   return claimed;
 }
 
 /**
- * The common case, without a round trip per run: runs without an issue have no gate to pass, and
- * the default canInvoke port allows everything, so each is simply claimed (§6.3 step 3), all in one
- * pipelined exchange. Null when a candidate needs the full per-run treatment (or a guarded claim
- * found a run no longer queued): the caller then claims them one by one.
+ * §6.3 step 3 for runs without an issue (no gate applies) while the canInvoke port is the default
+ * (it allows everything): every agent's runs claimed in two statements, whatever their number.
+ * The rows are locked by this transaction, so each guarded update matches. With `start`, the runs
+ * whose adapter config parses are also started in the same statement (see ClaimOptions).
  */
 async function claimPlainRuns(
   deps: EngineDeps,
   tx: Transaction,
   events: LiveEvent[],
-  agent: Agent,
-  candidates: Candidate[],
-): Promise<ClaimedRun[] | null> {
-  if (deps.canInvoke !== allowAll) return null;
-  if (candidates.some(({ run }) => run.issueId !== null || typeof run.contextSnapshot.issueId === 'string')) return null;
+  plans: Array<{ agent: Agent; runs: RunRow[] }>,
+  start: boolean,
+): Promise<ClaimedRun[][]> {
+  const runs = plans.flatMap((plan) => plan.runs.map((run) => ({ run, agent: plan.agent })));
+  if (runs.length === 0) return plans.map(() => []);
   const now = deps.clock.now();
-  const tokens = candidates.map(() => RUN_TOKEN_PREFIX + randomBytes(32).toString('base64url'));
-  const updates = candidates.map(({ run }, i) => claimUpdate(deps, tx, run.id, tokens[i], now));
-  // Sent right behind the run updates; the rows are locked by this transaction, so every run
-  // update matches and its wakeup is claimed with it.
-  const wakes = candidates.map(({ run }) => setWakeStatus(tx, run.wakeupRequestId, 'claimed', now, { claimedAt: now }));
-  const [rows] = await Promise.all([Promise.all(updates), Promise.all(wakes)]);
-  if (rows.some((row) => row === null)) throw new Error('A queued run locked for claiming was no longer queued');
-  return rows.map((row, i) => {
-    events.push(runStatusEvent(row!));
-    return { run: row!, runToken: tokens[i], agent };
+  const at = now.toISOString();
+  const tokens = runs.map(() => RUN_TOKEN_PREFIX + randomBytes(32).toString('base64url'));
+  const startable = new Map<string, boolean>();
+  const starts = runs.map(({ run, agent }) => {
+    if (!start) return null;
+    if (!startable.has(agent.id)) startable.set(agent.id, configParses(deps, agent));
+    if (!startable.get(agent.id)) return null;
+    const item: RunStart = { run, agent, context: { ...run.contextSnapshot }, logRef: logRefFor(run) };
+    const event = runStartedEvent(item);
+    return { item, event, payload: payloadText(event.payload) };
   });
+  const startedAgents = [...new Set(runs.flatMap(({ agent }, i) => (starts[i] ? [agent.id] : [])))];
+  const input = runs.map(({ run }, i) => ({
+    id: run.id,
+    token_hash: hashApiKey(tokens[i]),
+    start: starts[i] !== null,
+    log_ref: starts[i]?.item.logRef ?? null,
+    payload: starts[i]?.payload.text ?? null,
+  }));
+  const ids = uuidArray(runs.map(({ run }) => run.id));
+  const wakeIds = runs.flatMap(({ run }) => (run.wakeupRequestId ? [run.wakeupRequestId] : []));
+  const rows = await tx.execute<Record<string, unknown> & { started_seq: number | null; agent_heartbeat: string | null; agent_running: boolean }>(sql`
+      with input as (
+        select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb) as t(id uuid, token_hash text, start boolean, log_ref text, payload text)
+      ), claimed as (
+        update heartbeat_runs r
+        set status = 'running', started_at = coalesce(r.started_at, ${at}::timestamptz), owner_instance_id = ${deps.settings.instanceId},
+            owner_host = ${deps.settings.host}, run_token_hash = t.token_hash, updated_at = ${at}::timestamptz,
+            log_store = case when t.start then 'file' else r.log_store end,
+            log_ref = case when t.start then t.log_ref else r.log_ref end,
+            last_event_seq = r.last_event_seq + case when t.start then 1 else 0 end
+        from input t
+        where r.id = t.id and r.id = any(${ids}::uuid[]) and r.status = 'queued'
+        returning r.*, t.start as claim_started
+      ), agent_locks as (
+        select a.id from agents a
+        where a.id = any(${uuidArray(startedAgents)}::uuid[]) and a.status in ('active', 'idle', 'running', 'error')
+        order by a.id for no key update
+      ), running as (
+        update agents a set status = 'running', updated_at = ${at}::timestamptz
+        from agent_locks l where a.id = l.id
+        returning a.id, a.last_heartbeat_at::text as last_heartbeat_at
+      ), started as (
+        insert into heartbeat_run_events (company_id, run_id, agent_id, seq, event_type, level, message, payload, created_at)
+        select c.company_id, c.id, c.agent_id, c.last_event_seq, 'lifecycle', 'info', 'run started', t.payload::jsonb, ${at}::timestamptz
+        from claimed c join input t on t.id = c.id
+        where c.claim_started
+        returning run_id, seq
+      ), wakes as (
+        update agent_wakeup_requests set status = 'claimed', updated_at = ${at}::timestamptz, claimed_at = ${at}::timestamptz
+        where id = any(${uuidArray(wakeIds)}::uuid[])
+      )
+      select c.*, s.seq as started_seq, a.last_heartbeat_at as agent_heartbeat, a.id is not null as agent_running
+      from claimed c left join started s on s.run_id = c.id left join running a on a.id = c.agent_id`);
+  const claimed = new Map(rows.map((raw) => [raw.id as string, raw]));
+  if (claimed.size !== runs.length) throw new Error('A queued run locked for claiming was no longer queued');
+  let next = 0;
+  return plans.map((plan) =>
+    plan.runs.map((candidate) => {
+      const i = next++;
+      const raw = claimed.get(candidate.id)!;
+      // The claim as the per-run path returns it: the start's own columns are not part of it.
+      const run: RunRow = { ...runRowFromDriver(raw), logStore: candidate.logStore, logRef: candidate.logRef, lastEventSeq: candidate.lastEventSeq };
+      events.push(runStatusEvent(run));
+      const started = starts[i];
+      if (!started) return { run, runToken: tokens[i], agent: plan.agent };
+      if (raw.agent_running) {
+        const heartbeat = raw.agent_heartbeat;
+        events.push({ type: 'agent.status', companyId: plan.agent.companyId, agentId: plan.agent.id, status: 'running', lastHeartbeatAt: heartbeat ? new Date(heartbeat).toISOString() : null, outcome: 'running' });
+      }
+      events.push(liveRunEvent(run, Number(raw.started_seq), started.event, started.payload.bounded));
+      return { run, runToken: tokens[i], agent: plan.agent, started: { context: started.item.context, logRef: started.item.logRef } };
+    }),
+  );
+}
+
+/**
+ * enqueueWakeup's shortcut for the engine: a run just created by this transaction, under its
+ * agent's lock, is claimed and started in the same transaction when nothing else is queued for the
+ * agent and a slot is free, which is exactly what startNextQueuedRunForAgent would do right after
+ * the commit. The caller has checked the counts; null when the run is not plain or cannot start.
+ * Its statements are sent at once (pipelined behind the caller's inserts of the run).
+ */
+export function claimNewRun(deps: EngineDeps, tx: Transaction, events: LiveEvent[], agent: Agent, run: RunRow): Promise<ClaimedRun> | null {
+  if (deps.canInvoke !== allowAll || !isPlain([run]) || !configParses(deps, agent)) return null;
+  return claimPlainRuns(deps, tx, events, [{ agent, runs: [run] }], true).then(([[claimed]]) => claimed);
+}
+
+/** Whether the agent's adapter accepts its config: if not, execute.ts fails the run before starting it. */
+function configParses(deps: EngineDeps, agent: Agent): boolean {
+  try {
+    deps.adapters[agent.adapterType].parseConfig(agent.adapterConfig);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The guarded queued -> running update of §6.3 step 3; null when the run is no longer queued. */
@@ -246,25 +398,14 @@ async function claimQueuedRun(
   }
 
   const runToken = RUN_TOKEN_PREFIX + randomBytes(32).toString('base64url');
-  const [claimed] = await tx
-    .update(heartbeatRuns)
-    .set({
-      status: 'running',
-      startedAt: sql`coalesce(${heartbeatRuns.startedAt}, ${now.toISOString()}::timestamptz)`,
-      ownerInstanceId: deps.settings.instanceId,
-      ownerHost: deps.settings.host,
-      runTokenHash: hashApiKey(runToken),
-      updatedAt: now,
-    })
-    .where(and(eq(heartbeatRuns.id, run.id), eq(heartbeatRuns.status, 'queued')))
-    .returning();
+  const claimed = await claimUpdate(deps, tx, run.id, runToken, now);
   if (!claimed) return null;
   events.push(runStatusEvent(claimed));
   await setWakeStatus(tx, claimed.wakeupRequestId, 'claimed', now, { claimedAt: now });
   if (issue && issue.assigneeAgentId === agent.id && (issue.executionRunId === null || issue.executionRunId === run.id)) {
     await stampIssueLock(tx, events, issue, claimed, agent.name, now);
   }
-  return { run: claimed, runToken };
+  return { run: claimed, runToken, agent };
 }
 
 /** A claim-gate cancel: recorded and published, but no release, promotion or agent status change (Decisions 10). */

@@ -24,10 +24,12 @@ import type { Adapter } from './adapters/types.ts';
 import { finalizeAgentStatus } from './agent-status.ts';
 import { createAgent, type CreateAgentInput, transitionAgentStatus, updateAgent, type UpdateAgentInput } from './agents.ts';
 import { cancelActiveRunRecordsForAgent, cancelRunRecord, CONTROL_CHANNEL, type ControlMessage } from './cancel.ts';
-import { claimNextRunsForAgent, type ClaimedRun } from './claim.ts';
+import { Batcher, type BatcherOptions, eachOnFailure, type PER_ITEM } from './batcher.ts';
+import { agentsWithQueuedRuns, claimNextRunsForAgents, type ClaimedRun } from './claim.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { allowAll, type CanInvokePort, type EngineDeps, transact } from './deps.ts';
-import { type ActiveRun, executeClaimedRun } from './execute.ts';
+import { type ActiveRun, executeClaimedRun, type RunBatchPorts } from './execute.ts';
+import { appendEventGroups, finishPlainRuns, startRuns } from './run-batches.ts';
 import { coreFinalizeSteps, type FinalizeSteps } from './finalize.ts';
 import { deregisterInstance, LEASE_BEAT_MS, registerInstance, renewInstanceLease } from './instances.ts';
 import * as issueService from './issues.ts';
@@ -36,6 +38,19 @@ import { releaseIssueExecutionAndPromote } from './release.ts';
 import { type RunRow, settleRun } from './runs.ts';
 import { tickTimers } from './timers.ts';
 import { enqueueWakeup, type EnqueueResult, type EnqueueWakeupInput } from './wakeups.ts';
+
+/**
+ * A batched write: `write` takes a batch of items and answers per item (PER_ITEM: not written by
+ * the batch); those, and all of them if the batch fails, go through the item's own per-run write.
+ */
+function batched<I, O>(write: (items: I[]) => Promise<Array<O | typeof PER_ITEM>>, options: BatcherOptions) {
+  type Job = { item: I; perRun: () => Promise<O> };
+  const batcher = new Batcher<Job, O>(
+    (jobs) => eachOnFailure(jobs, (all) => write(all.map((job) => job.item)), (job) => job.perRun()),
+    options,
+  );
+  return (item: I, perRun: () => Promise<O>) => batcher.submit({ item, perRun });
+}
 
 /** Stranded-issue reconciliation scans every open issue: it runs less often than the tick. */
 const RECONCILE_INTERVAL_MS = 30_000;
@@ -58,6 +73,11 @@ export interface EngineOptions {
   shutdownGraceMs?: number;
   onFirstHeartbeat?: EngineDeps['onFirstHeartbeat'];
   encodeApiId?: EngineDeps['encodeApiId'];
+  /**
+   * Write run starts, events and finishes of many runs together (run-batches.ts); default true.
+   * Off, every run writes on its own: the same rows and events, one transaction per step.
+   */
+  batchRunWrites?: boolean;
 }
 
 export class Engine {
@@ -66,6 +86,37 @@ export class Engine {
   private readonly executing = new Set<Promise<unknown>>();
   private readonly starting = new Map<string, Promise<void>>();
   private readonly startAgain = new Set<string>();
+  private readonly claimingEnqueues = new Set<Promise<unknown>>();
+  /**
+   * Agents whose queues changed at about the same time are claimed in one transaction, which also
+   * starts the plain runs it claims (claim.ts ClaimOptions) when run writes are batched.
+   */
+  private readonly claims = new Batcher<string, ClaimedRun[]>(
+    (agentIds) => {
+      const batching = this.options.batchRunWrites !== false;
+      const options = { start: batching };
+      return eachOnFailure(
+        agentIds,
+        async (ids) => {
+          // Most finished runs leave nothing queued behind them: those agents need no claim.
+          const queued = batching ? await agentsWithQueuedRuns(this.deps, ids) : new Set(ids);
+          const claimable = ids.filter((id) => queued.has(id));
+          if (claimable.length === 0) return ids.map(() => []);
+          const claims = await withTransientRetry(() => claimNextRunsForAgents(this.deps, claimable, options));
+          const byAgent = new Map(claimable.map((id, i) => [id, claims[i]]));
+          return ids.map((id) => byAgent.get(id) ?? []);
+        },
+        (id) => withTransientRetry(async () => (await claimNextRunsForAgents(this.deps, [id], options))[0]),
+      );
+    },
+    { maxBatch: 100, maxInFlight: 2 },
+  );
+  /** Run starts, events and finishes of many runs, each written for a batch of runs at once. */
+  private readonly runBatches: RunBatchPorts = {
+    start: batched((items) => startRuns(this.deps, items), { maxBatch: 200, maxInFlight: 2 }),
+    events: batched((groups) => appendEventGroups(this.deps, groups), { maxBatch: 200, maxInFlight: 2 }),
+    finish: batched((items) => withTransientRetry(() => finishPlainRuns(this.deps, items), 8), { maxBatch: 200, maxInFlight: 2 }),
+  };
   private timers: NodeJS.Timeout[] = [];
   private unlisten: (() => Promise<void>) | null = null;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -121,7 +172,7 @@ export class Engine {
     this.state = 'stopping';
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
-    await Promise.allSettled([...this.starting.values()]);
+    await Promise.allSettled([...this.starting.values(), ...this.claimingEnqueues]);
     const grace = this.options.shutdownGraceMs ?? 10_000;
     let graceTimer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, grace)));
@@ -143,7 +194,13 @@ export class Engine {
   }
 
   async enqueueWakeup(input: EnqueueWakeupInput): Promise<EnqueueResult> {
-    const result = await enqueueWakeup(this.deps, input);
+    // While running, a new run with nothing ahead of it is claimed in the enqueue's transaction;
+    // stop() waits for those enqueues like for claims, so what they claimed is executed.
+    const work = enqueueWakeup(this.deps, input, { claim: this.state === 'running' && this.options.batchRunWrites !== false });
+    const claiming = work.then(({ claimed }) => claimed && this.execute(claimed), () => {});
+    this.claimingEnqueues.add(claiming);
+    void claiming.finally(() => this.claimingEnqueues.delete(claiming));
+    const { claimed: _claimed, ...result } = await work;
     if (result.startAgentId) void this.startNext(result.startAgentId);
     return result;
   }
@@ -159,7 +216,7 @@ export class Engine {
     const work = (async () => {
       do {
         this.startAgain.delete(agentId);
-        const claimed = await withTransientRetry(() => claimNextRunsForAgent(this.deps, agentId));
+        const claimed = await this.claims.submit(agentId);
         for (const run of claimed) this.execute(run);
       } while (this.startAgain.has(agentId) && this.state === 'running');
     })()
@@ -248,11 +305,9 @@ export class Engine {
       payload: { ...(run.issueId ? { issueId: run.issueId } : {}), retryOfRunId: run.id },
       actor: input.actor ?? null,
       context: { ...run.contextSnapshot, retryOfRunId: run.id, retryReason: 'manual_retry' },
+      // Linked as it is created: a later update could hold the queued row just as it is claimed.
+      retryOfRunId: run.id,
     });
-    if (result.outcome === 'queued' && result.run) {
-      const [linked] = await this.deps.db.update(heartbeatRuns).set({ retryOfRunId: run.id }).where(eq(heartbeatRuns.id, result.run.id)).returning();
-      return { ...result, run: linked };
-    }
     return result;
   }
 
@@ -342,6 +397,7 @@ export class Engine {
     const work = executeClaimedRun(this.deps, claimed, active, {
       stepsFor: (type) => this.stepsFor(type),
       issueActions: (run) => issueService.runIssueActions(this.deps, this.wake, run),
+      batches: this.options.batchRunWrites === false ? undefined : this.runBatches,
     })
       .then((queued) => {
         for (const run of queued) void this.startNext(run.agentId);

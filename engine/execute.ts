@@ -1,14 +1,17 @@
 // executeRun (spec §6.4): from a claimed run to its terminal row. The adapter's callbacks are
 // synchronous; the writes they cause go through one queue per run so events keep their order.
 import { and, eq, inArray } from 'drizzle-orm';
+import type { Transaction } from '../db/client.ts';
 import { agents, heartbeatRuns, issues } from '../db/schema.ts';
+import type { LiveEvent } from './live-events.ts';
 import type { AdapterResult } from './adapters/types.ts';
 import type { ClaimedRun } from './claim.ts';
 import { type EngineDeps, transact } from './deps.ts';
 import { type FinalizeSteps, runFollowUpSteps, writeTerminalStatus } from './finalize.ts';
 import { readinessOf } from './issue-readiness.ts';
 import type { RunIssueActions } from './issues.ts';
-import { appendRunEvent } from './run-events.ts';
+import { appendRunEvent, type NewRunEvent } from './run-events.ts';
+import { type EventGroup, type PlainFinish, type RunStart, RUNNING_FROM, runStartedEvent } from './run-batches.ts';
 import { RunOutput } from './run-output.ts';
 import { type RunRow, settleRun } from './runs.ts';
 import { withTransientRetry } from './transient.ts';
@@ -24,17 +27,50 @@ export interface ActiveRun {
 export interface ExecuteHooks {
   stepsFor(adapterType: (typeof agents.$inferSelect)['adapterType']): FinalizeSteps;
   issueActions(run: RunRow): RunIssueActions;
+  /**
+   * Where the engine batches the writes of many runs (run-batches.ts). Each takes the per-run
+   * write as well, which it uses for what it does not batch. Without it, every write is per run.
+   */
+  batches?: RunBatchPorts;
+}
+
+export interface RunBatchPorts {
+  start(item: RunStart, perRun: () => Promise<void>): Promise<void>;
+  events(group: EventGroup, perRun: () => Promise<void>): Promise<void>;
+  /** Only for runs with the engine's own finalize steps, without an issue, not crashed. */
+  finish(item: PlainFinish, perRun: () => Promise<RunRow[]>): Promise<RunRow[]>;
 }
 
 /** Serialises async writes while keeping the callbacks that cause them synchronous. */
 class WriteQueue {
   private tail: Promise<void> = Promise.resolve();
+  /** Events queued behind the last write and not yet being written: later events join them. */
+  private group: NewRunEvent[] | null = null;
   constructor(private readonly onError: (error: unknown) => void) {}
   push(write: () => Promise<unknown>): void {
+    this.group = null;
     this.tail = this.tail.then(write).then(
       () => {},
       (error) => this.onError(error),
     );
+  }
+  /** Queues an event; consecutive events are written together by `writeGroup`, still in order. */
+  pushEvent(event: NewRunEvent, writeGroup: (events: NewRunEvent[]) => Promise<unknown>): void {
+    if (this.group) {
+      this.group.push(event);
+      return;
+    }
+    const group = [event];
+    this.group = group;
+    this.tail = this.tail
+      .then(() => {
+        if (this.group === group) this.group = null;
+        return writeGroup(group);
+      })
+      .then(
+        () => {},
+        (error) => this.onError(error),
+      );
   }
   drain(): Promise<void> {
     return this.tail;
@@ -50,11 +86,13 @@ const SHUTDOWN_RESULT: AdapterResult = {
 /** Returns the runs its follow-up steps queued (promotions, recoveries), which the caller starts. */
 export async function executeClaimedRun(
   deps: EngineDeps,
-  { run, runToken }: ClaimedRun,
+  claimed: ClaimedRun,
   active: ActiveRun,
   hooks: ExecuteHooks,
 ): Promise<RunRow[]> {
-  const agent = await deps.db.query.agents.findFirst({ where: { id: run.agentId } });
+  const { run, runToken } = claimed;
+  // The claim read the agent under its lock a moment ago; a claim from elsewhere did not.
+  const agent = claimed.agent ?? (await deps.db.query.agents.findFirst({ where: { id: run.agentId } }));
   if (!agent) {
     // Spec §6.4 step 1: record the failure and release the issue; there is no agent to update.
     const steps = hooks.stepsFor('script');
@@ -70,26 +108,30 @@ export async function executeClaimedRun(
   let output: RunOutput | null = null;
   try {
     const config = adapter.parseConfig(agent.adapterConfig);
-    const context = await autoCheckout(deps, run, agent.id);
+    // The claim may have started the run already (claim.ts ClaimOptions.start).
+    const context = claimed.started?.context ?? (await autoCheckout(deps, run, agent.id));
     output = new RunOutput(deps, run);
-    const logRef = output.logRef;
-    await transact(deps, async (tx, events) => {
-      const now = deps.clock.now();
-      await tx.update(heartbeatRuns).set({ contextSnapshot: context, logStore: 'file', logRef, updatedAt: now }).where(eq(heartbeatRuns.id, run.id));
-      const [running] = await tx
-        .update(agents)
-        .set({ status: 'running', updatedAt: now })
-        .where(and(eq(agents.id, agent.id), inArray(agents.status, ['active', 'idle', 'running', 'error'])))
-        .returning();
-      if (running) {
-        events.push({ type: 'agent.status', companyId: agent.companyId, agentId: agent.id, status: 'running', lastHeartbeatAt: running.lastHeartbeatAt?.toISOString() ?? null, outcome: 'running' });
-      }
-      await appendRunEvent(tx, events, { runId: run.id, eventType: 'lifecycle', level: 'info', message: 'run started', payload: { adapterType: agent.adapterType, invocationSource: run.invocationSource, wakeReason: context.wakeReason ?? null } }, now);
-    });
+    if (!claimed.started) {
+      const start: RunStart = { run, agent, context, logRef: output.logRef };
+      const startOne = () => transact(deps, (tx, events) => writeRunStart(tx, events, start, deps.clock.now()));
+      // Without an issue, the context is the claimed one as it was (no checkout): batchable.
+      await (hooks.batches && !run.issueId ? hooks.batches.start(start, startOne) : startOne());
+    }
 
     const writes = new WriteQueue((error) => deps.logger.error({ err: error, runId: run.id }, 'run write failed'));
-    const event = (e: Parameters<typeof appendRunEvent>[2]) =>
-      writes.push(() => transact(deps, (tx, events) => appendRunEvent(tx, events, e, deps.clock.now())));
+    const eventOne = (e: NewRunEvent) => transact(deps, (tx, events) => appendRunEvent(tx, events, e, deps.clock.now()));
+    const batches = hooks.batches;
+    const event = (e: NewRunEvent) => {
+      if (!batches) return writes.push(() => eventOne(e));
+      writes.pushEvent(e, (group) =>
+        batches.events({ run, events: group }, async () => {
+          // On its own, each event is its own write, as if it had never been batched.
+          for (const single of group) {
+            await eventOne(single).catch((error: unknown) => deps.logger.error({ err: error, runId: run.id }, 'run write failed'));
+          }
+        }),
+      );
+    };
     const runOutput = output;
     let result = await adapter.execute({
       runId: run.id,
@@ -123,7 +165,10 @@ export async function executeClaimedRun(
     });
     await writes.drain();
     if (active.abortReason === 'shutdown') result = SHUTDOWN_RESULT;
-    return await finish(deps, steps, run.id, agent, result, await output.finish(), false);
+    const summary = await output.finish();
+    const finishOne = () => finish(deps, steps, run.id, agent, result, summary, false);
+    const plain = run.issueId === null && typeof run.contextSnapshot.issueId !== 'string';
+    return await (hooks.batches && plain ? hooks.batches.finish({ runId: run.id, agent, result, output: summary }, finishOne) : finishOne());
   } catch (error) {
     deps.logger.warn({ err: error, runId: run.id }, 'adapter failed before finishing the run');
     const message = error instanceof Error ? error.message : String(error);
@@ -147,6 +192,21 @@ async function finish(
   const queued = await runFollowUpSteps(steps, run, crashed);
   await withTransientRetry(() => transact(deps, (tx, events) => settleRun(tx, events, run.id, deps.clock.now())));
   return queued;
+}
+
+/** Spec §6.4 step 3: the run records its context and log file, the agent is running, `run started`. */
+export async function writeRunStart(tx: Transaction, events: LiveEvent[], item: RunStart, now: Date): Promise<void> {
+  const { run, agent, context, logRef } = item;
+  await tx.update(heartbeatRuns).set({ contextSnapshot: context, logStore: 'file', logRef, updatedAt: now }).where(eq(heartbeatRuns.id, run.id));
+  const [running] = await tx
+    .update(agents)
+    .set({ status: 'running', updatedAt: now })
+    .where(and(eq(agents.id, agent.id), inArray(agents.status, [...RUNNING_FROM])))
+    .returning();
+  if (running) {
+    events.push({ type: 'agent.status', companyId: agent.companyId, agentId: agent.id, status: 'running', lastHeartbeatAt: running.lastHeartbeatAt?.toISOString() ?? null, outcome: 'running' });
+  }
+  await appendRunEvent(tx, events, runStartedEvent(item), now);
 }
 
 /**

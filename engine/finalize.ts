@@ -41,7 +41,7 @@ export interface FinalizeSteps {
   finalizeAgentStatus(run: RunRow): Promise<void>;
 }
 
-const WAKE_STATUS_FOR: Record<TerminalRunStatus, WakeupStatus> = {
+export const WAKE_STATUS_FOR: Record<TerminalRunStatus, WakeupStatus> = {
   succeeded: 'completed',
   failed: 'failed',
   cancelled: 'cancelled',
@@ -61,6 +61,24 @@ export function coreFinalizeSteps(deps: EngineDeps, adapterType: AdapterType): F
   };
 }
 
+/** The run's output summary as the columns the terminal write stores. */
+export function outputColumns(output: RunOutputSummary | null) {
+  return output
+    ? {
+        logStore: output.logStore,
+        logRef: output.logRef,
+        logBytes: output.logBytes,
+        logSha256: output.logSha256,
+        stdoutExcerpt: output.stdoutExcerpt,
+        stderrExcerpt: output.stderrExcerpt,
+        lastOutputAt: output.lastOutputAt,
+        lastOutputSeq: output.lastOutputSeq,
+        lastOutputStream: output.lastOutputStream,
+        lastOutputBytes: output.lastOutputBytes,
+      }
+    : {};
+}
+
 /**
  * Writes the terminal status (unless the row is already terminal, e.g. cancelled meanwhile: then
  * only the output is recorded) and returns the row, with `finalized` telling which happened.
@@ -75,20 +93,7 @@ export async function writeTerminalStatus(
     const [row] = await tx.select().from(heartbeatRuns).where(eq(heartbeatRuns.id, input.runId)).for('update');
     // Deleting an agent deletes its runs; there is nothing left to record.
     if (!row) return { run: null, finalized: false };
-    const output = input.output
-      ? {
-          logStore: input.output.logStore,
-          logRef: input.output.logRef,
-          logBytes: input.output.logBytes,
-          logSha256: input.output.logSha256,
-          stdoutExcerpt: input.output.stdoutExcerpt,
-          stderrExcerpt: input.output.stderrExcerpt,
-          lastOutputAt: input.output.lastOutputAt,
-          lastOutputSeq: input.output.lastOutputSeq,
-          lastOutputStream: input.output.lastOutputStream,
-          lastOutputBytes: input.output.lastOutputBytes,
-        }
-      : {};
+    const output = outputColumns(input.output);
     const outcome = resolveRunOutcome(row, input.result);
     if (!outcome) {
       const [kept] = await tx

@@ -8,8 +8,10 @@ import type { LiveEvent } from './live-events.ts';
 import { classifyLiveness, type LivenessEvidence, type LivenessInput } from './liveness.ts';
 import type { RunRow } from './runs.ts';
 
-const ENGINE_EVENT_TYPES = ['lifecycle', 'adapter.invoke', 'error'];
-const IGNORED_ACTIVITY = ['environment.lease_acquired', 'environment.lease_released'];
+/** Event types the engine writes itself: not tool events (not evidence of work). */
+export const ENGINE_EVENT_TYPES = ['lifecycle', 'adapter.invoke', 'error'];
+/** Activity that is not evidence of work. */
+export const IGNORED_ACTIVITY = ['environment.lease_acquired', 'environment.lease_released'];
 const CONTINUATION_SUMMARY_KEY = 'continuation-summary';
 
 const newest = (...dates: Array<Date | null | undefined>) =>
@@ -38,15 +40,29 @@ export async function gatherLivenessInput(db: Executor, run: RunRow): Promise<Li
       .from(runEvents)
       .where(and(eq(runEvents.runId, run.id), notInArray(runEvents.eventType, ENGINE_EVENT_TYPES))),
   ]);
+  return livenessInputFrom(run, issue ?? null, comments, revisions, activity[0], toolEvents[0]);
+}
+
+type Tally = { n: number | string; latest: unknown } | undefined;
+
+/** The classifier's input from the evidence rows gathered for `run` (see gatherLivenessInput). */
+export function livenessInputFrom(
+  run: RunRow,
+  issue: NonNullable<LivenessInput['issue']> | null,
+  comments: Array<{ body: string; createdAt: Date }>,
+  revisions: Array<{ key: string; n: number | string; latest: unknown }>,
+  activity: Tally,
+  toolEvents: Tally,
+): LivenessInput {
   const evidence: LivenessEvidence = {
     comments: comments.length,
     documentRevisions: revisions.reduce((sum, r) => sum + Number(r.n), 0),
     planRevisions: revisions.filter((r) => r.key === 'plan').reduce((sum, r) => sum + Number(r.n), 0),
     workProducts: 0,
     workspaceOperations: 0,
-    activity: Number(activity[0]?.n ?? 0),
-    toolEvents: Number(toolEvents[0]?.n ?? 0),
-    latestEvidenceAt: newest(comments[0]?.createdAt, ...revisions.map((r) => asDate(r.latest)), asDate(activity[0]?.latest), asDate(toolEvents[0]?.latest)),
+    activity: Number(activity?.n ?? 0),
+    toolEvents: Number(toolEvents?.n ?? 0),
+    latestEvidenceAt: newest(comments[0]?.createdAt, ...revisions.map((r) => asDate(r.latest)), asDate(activity?.latest), asDate(toolEvents?.latest)),
   };
   return {
     runStatus: run.status,

@@ -1,11 +1,15 @@
 // enqueueWakeup (spec §6.1): a wakeup request becomes a queued run, is folded into a run already
 // on its way (coalesced), waits behind another agent's run on the same issue (deferred), is skipped
 // by a policy gate, or is recognised as a duplicate of an earlier request with the same key.
+import { randomUUID } from 'node:crypto';
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Transaction } from '../db/client.ts';
 import type { ActorType, TriggerDetail, WakeupSource } from '../db/enums.ts';
 import { agents, heartbeatRuns, issues, wakeupRequests } from '../db/schema.ts';
-import { agentAdvisoryLock } from './agent-lock.ts';
+import type postgres from 'postgres';
+import { AGENT_LOCK_NAMESPACE } from './agent-lock.ts';
+import { claimNewRun, type ClaimedRun } from './claim.ts';
+import { agentRowFromDriver, connectionOf, runRowFromDriver, wakeupRowFromDriver } from './run-rows.ts';
 import { type EngineDeps, transact } from './deps.ts';
 import { conflict, notFound } from './errors.ts';
 import { readinessOf } from './issue-readiness.ts';
@@ -33,6 +37,8 @@ export interface EnqueueWakeupInput {
   idempotencyKey?: string | null;
   actor?: { type: ActorType; id: string | null } | null;
   context?: WakeContext | null;
+  /** The run a new queued run retries (retryRun): recorded on the run as it is created. */
+  retryOfRunId?: string | null;
 }
 
 export type EnqueueOutcome = 'queued' | 'coalesced' | 'deferred' | 'skipped' | 'duplicate';
@@ -59,7 +65,20 @@ interface Prepared {
 
 const str = (value: unknown) => (typeof value === 'string' && value.length > 0 ? value : null);
 
-export async function enqueueWakeup(deps: EngineDeps, input: EnqueueWakeupInput): Promise<EnqueueResult> {
+export interface EnqueueOptions {
+  /**
+   * The engine is running and will execute what this returns in `claimed`: a new run of an agent
+   * without an issue is claimed and started in the enqueue's own transaction when nothing else is
+   * queued for the agent and a slot is free (claim.ts claimNewRun), saving a transaction.
+   */
+  claim?: boolean;
+}
+
+export async function enqueueWakeup(
+  deps: EngineDeps,
+  input: EnqueueWakeupInput,
+  options: EnqueueOptions = {},
+): Promise<EnqueueResult & { claimed?: ClaimedRun }> {
   const now = deps.clock.now();
   const source = input.source ?? 'on_demand';
   const payload = input.payload ?? null;
@@ -69,8 +88,9 @@ export async function enqueueWakeup(deps: EngineDeps, input: EnqueueWakeupInput)
     reason: input.reason ?? null,
     payload,
   });
-  const agent = await deps.db.query.agents.findFirst({ where: { id: input.agentId, companyId: input.companyId } });
-  if (!agent) throw notFound('Agent');
+  const [agentRaw] = await deps.db.execute<Record<string, unknown>>(sql`select * from agents where id = ${input.agentId} and company_id = ${input.companyId}`);
+  if (!agentRaw) throw notFound('Agent');
+  const agent = agentRowFromDriver(agentRaw);
 
   if (input.idempotencyKey) {
     const earlier = await findDuplicate(deps, input);
@@ -92,7 +112,7 @@ export async function enqueueWakeup(deps: EngineDeps, input: EnqueueWakeupInput)
 
   const issueId = str(ctx.issueId) ?? str(payload?.issueId);
   try {
-    return issueId ? await enqueueOnIssue(deps, prepared, issueId) : await enqueueWithoutIssue(deps, prepared);
+    return issueId ? await enqueueOnIssue(deps, prepared, issueId) : await enqueueWithoutIssue(deps, prepared, options);
   } catch (error) {
     // Two requests with one idempotency key raced: the loser answers with the winner.
     if (input.idempotencyKey && isUniqueViolation(error, 'wakeups_idempotency_uq')) {
@@ -150,37 +170,73 @@ async function insertSkipped(
   return { outcome: 'skipped', wakeupRequest: wake, run: null, startAgentId: null };
 }
 
-/** Spec §6.1 step 3f / 4: a new queued wakeup and run. */
+/** Spec §6.1 step 3f / 4: a new queued wakeup and run (and, from enqueueWithoutIssue, maybe its claim). */
 async function createQueuedRun(
   tx: Transaction,
   events: LiveEvent[],
   p: Prepared,
   issueId: string | null,
-): Promise<EnqueueResult> {
-  const [wake] = await tx.insert(wakeupRequests).values({ ...wakeValues(p), status: 'queued' }).returning();
-  const [run] = await tx
-    .insert(heartbeatRuns)
-    .values({
-      companyId: p.agent.companyId,
-      agentId: p.agent.id,
-      issueId,
-      invocationSource: p.source,
-      triggerDetail: p.input.triggerDetail ?? null,
-      status: 'queued',
-      wakeupRequestId: wake.id,
-      contextSnapshot: p.ctx,
-      continuationAttempt: positiveIntOrZero(p.ctx.livenessContinuationAttempt),
-      createdAt: p.now,
-      updatedAt: p.now,
-    })
-    .returning();
-  const [linked] = await tx
-    .update(wakeupRequests)
-    .set({ runId: run.id })
-    .where(eq(wakeupRequests.id, wake.id))
-    .returning();
-  events.push(runQueuedEvent(run));
-  return { outcome: 'queued', wakeupRequest: linked, run, startAgentId: p.agent.id };
+  claim: ((run: RunRow, events: LiveEvent[]) => Promise<ClaimedRun> | null) | null = null,
+): Promise<EnqueueResult & { claimed?: ClaimedRun }> {
+  // Both ids are chosen here, so the two rows are written together, each naming the other: the
+  // wakeup row as it ends up once linked to its run (linking it stamped updated_at with the wall
+  // clock, like every update without one). The claim, if any, is sent right behind them.
+  const wakeId = randomUUID();
+  const runId = randomUUID();
+  const wake = wakeValues(p);
+  const connection = connectionOf(tx);
+  const inserted = Promise.all([
+    connection
+      .unsafe(
+        `insert into agent_wakeup_requests (id, company_id, agent_id, source, trigger_detail, reason, payload, requested_by_actor_type,
+           requested_by_actor_id, idempotency_key, requested_at, created_at, updated_at, status, run_id)
+         values ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11::timestamptz, $12::timestamptz, $13::timestamptz, 'queued', $14)
+         returning *`,
+        [wakeId, wake.companyId, wake.agentId, wake.source, wake.triggerDetail, wake.reason, wake.payload === null ? null : JSON.stringify(wake.payload),
+          wake.requestedByActorType, wake.requestedByActorId, wake.idempotencyKey, iso(wake.requestedAt), iso(wake.createdAt), iso(new Date()), runId],
+      )
+      .execute(),
+    connection
+      .unsafe(
+        `insert into heartbeat_runs (id, company_id, agent_id, issue_id, invocation_source, trigger_detail, status, wakeup_request_id,
+           context_snapshot, continuation_attempt, retry_of_run_id, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, 'queued', $7, $8::jsonb, $9, $10, $11::timestamptz, $11::timestamptz)
+         returning *`,
+        [runId, p.agent.companyId, p.agent.id, issueId, p.source, p.input.triggerDetail ?? null, wakeId, JSON.stringify(p.ctx),
+          positiveIntOrZero(p.ctx.livenessContinuationAttempt), p.input.retryOfRunId ?? null, iso(p.now)],
+      )
+      .execute(),
+  ]);
+  const claimEvents: LiveEvent[] = [];
+  const claiming = claim?.(newRunRow(runId, wakeId, p, issueId), claimEvents) ?? null;
+  const [[[wakeRaw], [runRaw]], claimed] = await Promise.all([inserted, claiming]);
+  const run = runRowFromDriver(runRaw);
+  // The queued run is what the wakeup became, whether or not it was started at once.
+  events.push(runQueuedEvent(run), ...claimEvents);
+  return { outcome: 'queued', wakeupRequest: wakeupRowFromDriver(wakeRaw), run, startAgentId: claimed ? null : p.agent.id, ...(claimed ? { claimed } : {}) };
+}
+
+const iso = (date: Date) => date.toISOString();
+
+/** What createQueuedRun's run row holds before the database answers (what claimNewRun reads of it). */
+function newRunRow(id: string, wakeupRequestId: string, p: Prepared, issueId: string | null): RunRow {
+  return {
+    id,
+    companyId: p.agent.companyId,
+    agentId: p.agent.id,
+    issueId,
+    invocationSource: p.source,
+    triggerDetail: p.input.triggerDetail ?? null,
+    status: 'queued',
+    wakeupRequestId,
+    contextSnapshot: p.ctx,
+    logStore: null,
+    logRef: null,
+    lastEventSeq: 0,
+    lastOutputSeq: 0,
+    createdAt: p.now,
+    updatedAt: p.now,
+  } as RunRow;
 }
 
 /** Folds the wakeup into `target`: its context absorbs the new one and a `coalesced` row records it. */
@@ -332,30 +388,63 @@ async function deferBehind(tx: Transaction, p: Prepared, issueId: string): Promi
 }
 
 /** Spec §6.1 step 4: no issue; coalesce by task scope, serialised per agent. */
-async function enqueueWithoutIssue(deps: EngineDeps, p: Prepared): Promise<EnqueueResult> {
+async function enqueueWithoutIssue(deps: EngineDeps, p: Prepared, options: EnqueueOptions): Promise<EnqueueResult & { claimed?: ClaimedRun }> {
   return transact(deps, async (tx, events) => {
-    await agentAdvisoryLock(tx, p.agent.id);
-    const scope = wakeScopeKey(p.ctx);
-    const sameScope = sql`coalesce(${heartbeatRuns.contextSnapshot}->>'taskKey', ${heartbeatRuns.contextSnapshot}->>'taskId', ${heartbeatRuns.contextSnapshot}->>'issueId') is not distinct from ${scope}`;
-    const pick = async (status: 'queued' | 'scheduled_retry' | 'running') => {
-      const [row] = await tx
-        .select()
-        .from(heartbeatRuns)
-        .where(and(eq(heartbeatRuns.agentId, p.agent.id), eq(heartbeatRuns.status, status), sameScope))
-        .orderBy(status === 'running' ? desc(heartbeatRuns.createdAt) : asc(heartbeatRuns.createdAt))
-        .limit(1)
-        .for('update');
-      return row ?? null;
-    };
-    const queued = await pick('queued');
-    const scheduled = queued ? null : await pick('scheduled_retry');
-    const running = queued || scheduled ? null : await pick('running');
+    // Three statements in one round trip, run by the server one after the other: the agent's lock;
+    // the run of the same scope the wakeup folds into (the oldest queued one, else the oldest
+    // scheduled retry, else the newest running one; only that row is locked), read after the lock
+    // was granted; and for claimNewRun the agent's row and queue (freeSlot), locked last, so that
+    // nothing holding the agent's row ever waits here for the run row the pick locks.
+    const connection = connectionOf(tx);
+    const locked = connection.unsafe('select pg_advisory_xact_lock($1, hashtext($2))', [AGENT_LOCK_NAMESPACE, p.agent.id]).execute();
+    const picked = connection
+      .unsafe(
+        `select * from heartbeat_runs
+         where agent_id = $1 and status in ('queued', 'scheduled_retry', 'running')
+           and coalesce(context_snapshot->>'taskKey', context_snapshot->>'taskId', context_snapshot->>'issueId') is not distinct from $2::text
+         order by case status when 'queued' then 0 when 'scheduled_retry' then 1 else 2 end,
+                  case when status = 'running' then -extract(epoch from created_at) else extract(epoch from created_at) end
+         limit 1
+         for update`,
+        [p.agent.id, wakeScopeKey(p.ctx)],
+      )
+      .execute();
+    const slot = options.claim ? freeSlot(deps, connection, p.agent.id) : null;
+    const [, [raw]] = await Promise.all([locked, picked, slot?.catch(() => null)]);
+    const found = raw ? runRowFromDriver(raw) : null;
+    const running = found?.status === 'running' ? found : null;
     const followup = running !== null && isFollowup(p);
-    const target = queued ?? scheduled ?? (followup ? null : running);
+    const target = found && !(running && followup) ? found : null;
     if (target) {
       const { wake, run } = await coalesceInto(tx, p, target, p.input.reason ?? null);
       return { outcome: 'coalesced', wakeupRequest: wake, run, startAgentId: null };
     }
-    return createQueuedRun(tx, events, p, null);
+    const agent = slot ? await slot : null;
+    return createQueuedRun(tx, events, p, null, agent ? (run, claimEvents) => claimNewRun(deps, tx, claimEvents, agent, run) : null);
   });
+}
+
+/**
+ * The agent, read under its row lock (no key update), when one more run of it may start right
+ * now: it can be invoked, nothing of it is queued, and fewer runs than its limit are running; null
+ * otherwise. The row is locked before the new rows that reference it are written: taking it after
+ * their foreign-key share lock would be an upgrade another waiter could deadlock with.
+ */
+function freeSlot(deps: EngineDeps, connection: postgres.TransactionSql, agentId: string): Promise<Agent | null> {
+  return connection
+    .unsafe(
+      `select a.*,
+         (select count(*) from heartbeat_runs r where r.agent_id = a.id and r.status = 'running')::int as hb_running,
+         (select count(*) from heartbeat_runs r where r.agent_id = a.id and r.status = 'queued')::int as hb_queued
+       from agents a where a.id = $1
+       for no key update of a`,
+      [agentId],
+    )
+    .execute()
+    .then(([raw]) => {
+      if (!raw) return null;
+      const agent = agentRowFromDriver(raw);
+      if (!isInvokable(agent.status) || Number(raw.hb_queued) > 0) return null;
+      return Number(raw.hb_running) < readHeartbeatPolicy(agent.runtimeConfig, deps.settings).maxConcurrentRuns ? agent : null;
+    });
 }

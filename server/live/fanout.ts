@@ -27,35 +27,79 @@ export interface LiveWiring {
   close(): Promise<void>;
 }
 
+/**
+ * What another instance needs of a burst of signals: every run state change (each is a state a
+ * runStatus subscriber must see), but only the newest event signal per run (receivers re-read the
+ * run's events after the last seq they sent, so one "look again" stands for all of them), and one
+ * signal per agent and per issue. Kept in the order of their last occurrence.
+ */
+export function compactSignals(signals: readonly LiveSignal[]): LiveSignal[] {
+  const seen = new Set<string>();
+  const kept: LiveSignal[] = [];
+  for (let i = signals.length - 1; i >= 0; i--) {
+    const signal = signals[i];
+    const key =
+      signal.kind === 'event' ? `event:${signal.runId}` : signal.kind === 'agent' ? `agent:${signal.agentId}` : signal.kind === 'issue' ? `issue:${signal.issueId}` : null;
+    if (key !== null) {
+      if (seen.has(key)) continue;
+      seen.add(key);
+    }
+    kept.push(signal);
+  }
+  return kept.reverse();
+}
+
+/** Batches of at most MAX_BATCH_BYTES, each signal encoded once. */
+export function encodeBatches(signals: readonly LiveSignal[], from: string, sentAt: number): string[] {
+  const head = `{"from":${JSON.stringify(from)},"sentAt":${sentAt},"signals":[`;
+  const tail = ']}';
+  const batches: string[] = [];
+  let parts: string[] = [];
+  let bytes = Buffer.byteLength(head) + tail.length;
+  const base = bytes;
+  for (const signal of signals) {
+    const json = JSON.stringify(signal);
+    const size = Buffer.byteLength(json) + (parts.length > 0 ? 1 : 0);
+    if (parts.length > 0 && bytes + size > MAX_BATCH_BYTES) {
+      batches.push(head + parts.join(',') + tail);
+      parts = [];
+      bytes = base;
+    }
+    bytes += Buffer.byteLength(json) + (parts.length > 0 ? 1 : 0);
+    parts.push(json);
+  }
+  if (parts.length > 0) batches.push(head + parts.join(',') + tail);
+  return batches;
+}
+
 /** Connects the engine's events to this instance's hub and, through `transport`, to the others. */
 function wire(options: { bus: LiveEventBus; hub: SignalHub; instanceId: string; logger: Logger; transport: Transport | null; onLag?: (seconds: number) => void }) {
   const { bus, hub, instanceId, logger, transport } = options;
   let pending: LiveSignal[] = [];
   let scheduled = false;
-  let sending: Promise<void> = Promise.resolve();
+  // One send at a time, off the engine's commit path. While one is on its way, the signals that
+  // follow gather into the next: under load, fewer and fuller NOTIFYs (each one serialises commits
+  // on the database for a moment); when idle, a signal leaves on the next turn of the event loop.
+  let sending: Promise<void> | null = null;
+
+  const schedule = () => {
+    if (scheduled || sending || pending.length === 0) return;
+    scheduled = true;
+    setImmediate(flush);
+  };
 
   const flush = () => {
     scheduled = false;
-    const signals = pending;
+    if (pending.length === 0) return;
+    const batches = encodeBatches(compactSignals(pending), instanceId, Date.now());
     pending = [];
-    const batches: string[] = [];
-    let current: LiveSignal[] = [];
-    const sentAt = Date.now();
-    const encode = (list: LiveSignal[]) => JSON.stringify({ from: instanceId, sentAt, signals: list } satisfies Batch);
-    for (const signal of signals) {
-      current.push(signal);
-      if (current.length > 1 && Buffer.byteLength(encode(current)) > MAX_BATCH_BYTES) {
-        current.pop();
-        batches.push(encode(current));
-        current = [signal];
-      }
-    }
-    if (current.length > 0) batches.push(encode(current));
-    // One batch at a time, in order, off the engine's commit path.
-    sending = sending.then(async () => {
+    sending = (async () => {
       for (const batch of batches) {
         await transport!.send(batch).catch((error: unknown) => logger.warn({ err: error }, 'could not send live signals to other instances'));
       }
+    })().finally(() => {
+      sending = null;
+      schedule();
     });
   };
 
@@ -65,10 +109,7 @@ function wire(options: { bus: LiveEventBus; hub: SignalHub; instanceId: string; 
     hub.deliver(signal);
     if (!transport) return;
     pending.push(signal);
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
+    schedule();
   });
 
   return {
@@ -84,8 +125,11 @@ function wire(options: { bus: LiveEventBus; hub: SignalHub; instanceId: string; 
     },
     async close() {
       unsubscribe();
-      if (scheduled) flush();
-      await sending;
+      // Whatever is still gathering goes out before the transport closes.
+      while (sending || pending.length > 0) {
+        if (sending) await sending;
+        else flush();
+      }
       await transport?.close();
     },
   };

@@ -1,0 +1,13 @@
+import { startBenchPostgres } from '../lib/postgres.ts';
+import postgres from 'postgres';
+import { percentile } from '../lib/stats.ts';
+const pg = await startBenchPostgres(() => {});
+const d = await pg.createDatabase('f');
+const s = postgres(d.url, { max: 4 });
+await s`create table t (id serial primary key, v int)`;
+const time = async (name: string, f: () => Promise<unknown>) => { const l: number[] = []; for (let i = 0; i < 300; i++) { const t = performance.now(); await f(); l.push(performance.now() - t); await new Promise((r) => setTimeout(r, 5)); } console.log(name.padEnd(40), 'p50', percentile(l, 50).toFixed(2), 'p99', percentile(l, 99).toFixed(2)); };
+await time('select 1', () => s`select 1`);
+await time('insert autocommit', () => s`insert into t (v) values (1)`);
+await time('tx: 4 selects + insert', () => s.begin(async (tx) => { await tx`select 1`; await tx`select 1`; await tx`select 1`; await tx`select 1`; await tx`insert into t (v) values (1)`; }));
+await time('tx: insert only', () => s.begin(async (tx) => { await tx`insert into t (v) values (1)`; }));
+await s.end(); await d.drop(); await pg.stop();

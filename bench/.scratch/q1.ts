@@ -1,0 +1,28 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBenchPostgres } from '../lib/postgres.ts';
+import { startHeartbeat } from '../../server/app.ts';
+import { loadConfig } from '../../server/config.ts';
+import { createLogger } from '../../server/logger.ts';
+import { generateApiKey } from '../../engine/api-keys.ts';
+import { agents, companies } from '../../db/schema.ts';
+const pg = await startBenchPostgres(() => {});
+const db = await pg.createHeartbeatDatabase();
+const key = generateApiKey();
+const stmts: string[] = []; let on = false;
+const config = loadConfig({ DATABASE_URL: db.url, PORT: '0', HEARTBEAT_BOOTSTRAP_KEY: key, HEARTBEAT_DATA_DIR: await mkdtemp(join(tmpdir(), 'q1-')), LOG_LEVEL: 'silent' });
+const app = await startHeartbeat(config, createLogger('silent'), { onQuery: (q) => { if (on) stmts.push(q); } });
+const [company] = await app.db.select().from(companies).limit(1);
+const rows = await app.db.insert(agents).values(Array.from({ length: 20 }, (_, i) => ({ companyId: company.id, name: `a${i}`, adapterType: 'script' as const, adapterConfig: { steps: [] } }))).returning();
+for (const a of rows) for (let k = 0; k < 10; k++) await app.engine.enqueueWakeup({ companyId: company.id, agentId: a.id, payload: { taskKey: `t${k}` } });
+await new Promise((r) => setTimeout(r, 3000));
+const Q = `query Runs { runs(first: 20) { edges { cursor node { id status createdAt finishedAt agent { id name status } liveness { state reason nextAction } } } pageInfo { hasNextPage endCursor } } }`;
+const req = () => fetch(app.graphqlUrl, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query: Q }) }).then((r) => r.text());
+for (let i = 0; i < 50; i++) await req();
+on = true; await req(); on = false;
+console.log('statements per request', stmts.length); for (const s of stmts) console.log('  ', s.slice(0, 200));
+if (process.env.FULLSQL) console.log(stmts[1]);
+const t = performance.now(); let tb = t; for (let i = 0; i < Number(process.env.REQS ?? 200); i++) { await req(); if (i % 200 === 199) { const n = performance.now(); console.log('  block', i + 1, ((n - tb) / 200).toFixed(2), 'ms/req'); tb = n; } }
+const t2 = performance.now(); for (let i = 0; i < 200; i++) await fetch(app.graphqlUrl, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query: '{ __typename }' }) }).then((r) => r.text()); console.log('typename ms/request', ((performance.now() - t2) / 200).toFixed(2));
+await app.close(); await db.drop(); await pg.stop(); process.exit(0);

@@ -1,0 +1,17 @@
+import { startBenchPostgres } from '../lib/postgres.ts';
+import { createBenchEngine } from '../lib/heartbeat.ts';
+import { runRowFromDriver } from '../../engine/run-rows.ts';
+import { heartbeatRuns } from '../../db/schema.ts';
+import { sql, eq } from 'drizzle-orm';
+import { isDeepStrictEqual } from 'node:util';
+const pg = await startBenchPostgres(() => {});
+const db = await pg.createHeartbeatDatabase();
+const bench = await createBenchEngine({ url: db.url, agents: 2, maxConcurrentRuns: 5, poolSize: 2 });
+const r = await bench.engine.enqueueWakeup({ companyId: bench.companyId, agentId: bench.agentIds[0], payload: { taskKey: 'x' } });
+await bench.connection.db.update(heartbeatRuns).set({ usageJson: { a: 1 }, logBytes: 12345678901, startedAt: new Date(), livenessState: 'advanced' }).where(eq(heartbeatRuns.id, r.run!.id));
+const [viaDrizzle] = await bench.connection.db.select().from(heartbeatRuns).where(eq(heartbeatRuns.id, r.run!.id));
+const [raw] = await bench.connection.db.execute<Record<string, unknown>>(sql`select * from heartbeat_runs where id = ${r.run!.id}`);
+const mine = runRowFromDriver(raw);
+console.log('equal:', isDeepStrictEqual(viaDrizzle, mine));
+for (const k of Object.keys(viaDrizzle)) if (!isDeepStrictEqual((viaDrizzle as any)[k], (mine as any)[k])) console.log(k, (viaDrizzle as any)[k], (mine as any)[k]);
+await bench.close(); await db.drop(); await pg.stop(); process.exit(0);

@@ -1,0 +1,42 @@
+// The bars of the performance issue, checked against a full run's medians.
+import type { MetricSummary, Results, Target } from './results.ts';
+
+const fmt = (value: number | undefined, digits = 2) => (value === undefined || Number.isNaN(value) ? 'n/a' : value.toFixed(digits));
+
+export function checkTargets(results: Results): Target[] {
+  const targets: Target[] = [];
+  const metric = (scenario: string, name: string): MetricSummary | undefined => results.find(scenario, name);
+
+  const drain = metric('throughput', 'drain (peers with their batching on)');
+  for (const [peer, bar] of [['graphile-worker', 1], ['pg-boss', 2]] as const) {
+    const ratio = drain?.ratio[peer];
+    targets.push({
+      name: `throughput vs ${peer}`,
+      bar: `>= ${bar}x`,
+      measured: `${fmt(ratio)}x (${fmt(drain?.median.heartbeat, 0)} vs ${fmt(drain?.median[peer], 0)} jobs/s)`,
+      met: ratio !== undefined && ratio >= bar,
+    });
+  }
+
+  const started = metric('latency', 'enqueue -> started p50')?.median.heartbeat;
+  targets.push({ name: 'enqueue -> run started p50', bar: '<= 5 ms', measured: `${fmt(started)} ms`, met: started !== undefined && started <= 5 });
+
+  const held = metric('subscriptions', '10,000 subscribers: held')?.median.heartbeat;
+  const p99 = metric('subscriptions', '10,000 subscribers @ 5 wakeups/s (200 messages/s): event -> client p99')?.median.heartbeat;
+  targets.push({
+    name: '10,000 subscribers, event -> client p99 (at 200 messages/s)',
+    bar: 'all held, <= 50 ms',
+    measured: `${fmt(held, 0)} held, p99 ${fmt(p99, 1)} ms`,
+    met: held !== undefined && held >= 10_000 && p99 !== undefined && p99 <= 50,
+  });
+
+  const queries = metric('queries', 'runs(first: 20): throughput');
+  const share = queries?.ratio['bare-yoga'];
+  targets.push({
+    name: 'runs(first: 20) vs bare graphql-yoga',
+    bar: '>= 50% of the ceiling',
+    measured: `${fmt(share === undefined ? undefined : share * 100, 0)}% (${fmt(queries?.median.heartbeat, 0)} vs ${fmt(queries?.median['bare-yoga'], 0)} req/s)`,
+    met: share !== undefined && share >= 0.5,
+  });
+  return targets;
+}

@@ -1,0 +1,71 @@
+// Queries over HTTP under load (autocannon): `runs(first: 20)` with each run's agent and liveness,
+// authenticated with an API key, against a Heartbeat server in its own process; next to a bare
+// graphql-yoga `{ __typename }` server on the same machine as the ceiling. req/s and p99.
+import autocannon from 'autocannon';
+import { generateApiKey } from '../../engine/api-keys.ts';
+import { type ChildServer, startChild } from '../lib/child.ts';
+import type { System } from '../lib/results.ts';
+import type { Scenario, ScenarioContext } from '../lib/scenario.ts';
+
+const SCENARIO = 'queries';
+const RUNS_QUERY = `query Runs { runs(first: 20) { edges { cursor node { id status createdAt finishedAt agent { id name status } liveness { state reason nextAction } } } pageInfo { hasNextPage endCursor } } }`;
+const CONNECTIONS = 16;
+
+async function load(url: string, body: string, headers: Record<string, string>, seconds: number) {
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    connections: CONNECTIONS,
+    duration: seconds,
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  return { rps: result.requests.average, p99: result.latency.p99, p50: result.latency.p50 };
+}
+
+function record(ctx: ScenarioContext, system: System, name: string, r: { rps: number; p50: number; p99: number }) {
+  ctx.results.record(SCENARIO, `${name}: throughput`, 'req/s', 'higher', system, r.rps);
+  ctx.results.record(SCENARIO, `${name}: latency p50`, 'ms', 'lower', system, r.p50);
+  ctx.results.record(SCENARIO, `${name}: latency p99`, 'ms', 'lower', system, r.p99);
+}
+
+export const queriesScenario: Scenario = {
+  name: SCENARIO,
+  async run(ctx) {
+    const seconds = ctx.quick ? 2 : 10;
+    ctx.results.note(
+      SCENARIO,
+      `autocannon, ${CONNECTIONS} connections, ${seconds} s per round, in the bench process; each server in its own process. ` +
+        'Heartbeat: `runs(first: 20) { edges { cursor node { id status createdAt finishedAt agent { id name status } liveness { state reason nextAction } } } pageInfo { ... } }` ' +
+        'with `Authorization: Bearer <key>` over 200 finished runs of 20 agents. Reference: a bare graphql-yoga answering `{ __typename }`.',
+    );
+    const database = await ctx.pg.createHeartbeatDatabase();
+    const key = generateApiKey();
+    let heartbeat: ChildServer | null = null;
+    let bare: ChildServer | null = null;
+    try {
+      heartbeat = await startChild('server.ts', { DATABASE_URL: database.url, HEARTBEAT_BOOTSTRAP_KEY: key });
+      const agents = await heartbeat.request<Array<{ id: string }>>('agents', { count: 20 });
+      await heartbeat.request('runs', { agentIds: agents.map((a) => a.id), perAgent: 10 });
+      bare = await startChild('bare-yoga.ts', {});
+      const hbUrl = String(heartbeat.ready.graphqlUrl);
+      const bareUrl = String(bare.ready.graphqlUrl);
+      const auth = { authorization: `Bearer ${key}` };
+      // Warm-up (JIT, pools, prepared statements), not recorded.
+      await load(hbUrl, JSON.stringify({ query: RUNS_QUERY }), auth, 1);
+      await load(bareUrl, JSON.stringify({ query: '{ __typename }' }), {}, 1);
+      for (let round = 1; round <= ctx.rounds; round++) {
+        const hb = await load(hbUrl, JSON.stringify({ query: RUNS_QUERY }), auth, seconds);
+        record(ctx, 'heartbeat', 'runs(first: 20)', hb);
+        const ceiling = await load(bareUrl, JSON.stringify({ query: '{ __typename }' }), {}, seconds);
+        record(ctx, 'bare-yoga', 'runs(first: 20)', ceiling);
+        ctx.log(`${SCENARIO} round ${round}: heartbeat ${hb.rps.toFixed(0)} req/s (p99 ${hb.p99} ms), bare yoga ${ceiling.rps.toFixed(0)} req/s (p99 ${ceiling.p99} ms)`);
+      }
+    } finally {
+      await bare?.close();
+      await heartbeat?.close();
+      await database.drop();
+    }
+  },
+};

@@ -1,0 +1,52 @@
+// Rows read with hand-written SQL (the batched and pipelined statements of claim.ts, wakeups.ts and
+// run-batches.ts), mapped into the same objects drizzle's query builder returns, through drizzle's
+// own column mappers; and the connection under a drizzle transaction, for statement pipelines.
+import { getColumns, type Table } from 'drizzle-orm';
+import { postgresJsCodecs } from 'drizzle-orm/postgres-js/codecs';
+import type postgres from 'postgres';
+import type { Transaction } from '../db/client.ts';
+import { agents, heartbeatRuns, wakeupRequests } from '../db/schema.ts';
+import type { RunRow, WakeupRow } from './runs.ts';
+
+type Column = { name: string; codec?: string; mapFromDriverValue(value: unknown): unknown };
+const codecs = postgresJsCodecs as Record<string, { normalize?: (value: unknown) => unknown } | undefined>;
+
+/** Exactly what drizzle's row mapper applies: the driver codec of the column's type, then the column's decoder. */
+function rowMapper<T>(table: Table): (raw: Record<string, unknown>) => T {
+  const columns = Object.entries(getColumns(table)).map(([key, c]) => {
+    const column = c as unknown as Column;
+    const normalize = column.codec ? codecs[column.codec]?.normalize : undefined;
+    return { key, name: column.name, decode: (value: unknown) => column.mapFromDriverValue(normalize ? normalize(value) : value) };
+  });
+  return (raw) => {
+    const row: Record<string, unknown> = {};
+    for (const { key, name, decode } of columns) {
+      const value = raw[name];
+      row[key] = value === null || value === undefined ? null : decode(value);
+    }
+    return row as T;
+  };
+}
+
+/** A `heartbeat_runs` row as postgres.js returned it (snake_case, driver values) -> RunRow. */
+export const runRowFromDriver = rowMapper<RunRow>(heartbeatRuns);
+export const wakeupRowFromDriver = rowMapper<WakeupRow>(wakeupRequests);
+export const agentRowFromDriver = rowMapper<typeof agents.$inferSelect>(agents);
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A Postgres array literal of uuids, for one `$n::uuid[]` parameter (uuids need no quoting). */
+export function uuidArray(ids: readonly string[]): string {
+  for (const id of ids) if (!UUID.test(id)) throw new Error(`Not a uuid: ${JSON.stringify(id)}`);
+  return `{${ids.join(',')}}`;
+}
+
+/**
+ * The postgres.js connection under a drizzle transaction. Its queries reach the server in the order
+ * they are started (`.execute()`), each one after the previous has finished, but without waiting
+ * for the answers in between: a transaction can send statements whose order matters in one round
+ * trip. (Parameters go through drizzle's serializers: JSON and timestamps as strings.)
+ */
+export function connectionOf(tx: Transaction): postgres.TransactionSql {
+  return (tx as unknown as { session: { client: postgres.TransactionSql } }).session.client;
+}
