@@ -101,12 +101,19 @@ export const heartbeatRuns = pgTable(
     index('runs_company_agent_started_idx').on(t.companyId, t.agentId, t.startedAt),
     index('runs_company_liveness_created_idx').on(t.companyId, t.livenessState, t.createdAt),
     index('runs_company_status_output_idx').on(t.companyId, t.status, t.lastOutputAt),
-    index('runs_status_retry_due_idx').on(t.status, t.scheduledRetryAt),
-    index('runs_agent_status_idx').on(t.agentId, t.status),
+    // Partial indexes: the engine's own lookups only ever ask for active runs, and lookups by issue
+    // or retried run only for runs that have one. A run outside a predicate costs that index
+    // nothing, so the claim and terminal writes (the hot path's widest updates) touch fewer indexes.
+    index('runs_status_retry_due_idx').on(t.status, t.scheduledRetryAt).where(sql`${t.status} = 'scheduled_retry'`),
+    index('runs_agent_status_idx').on(t.agentId, t.status).where(sql`${t.status} in ('queued', 'running', 'scheduled_retry')`),
+    // Whether an agent's queue holds an issue run at all (then its claim order must be ranked).
+    index('runs_agent_queued_issue_idx').on(t.agentId).where(sql`${t.status} = 'queued' and ${t.issueId} is not null`),
+    // Claim order for an agent whose queue holds no issue run: oldest first, read straight off the index.
+    index('runs_agent_queued_plain_idx').on(t.agentId, t.createdAt, t.id).where(sql`${t.status} = 'queued' and ${t.issueId} is null`),
     index('runs_company_created_idx').on(t.companyId, t.createdAt, t.id),
-    index('runs_issue_created_idx').on(t.issueId, t.createdAt),
-    index('runs_ctx_issue_idx').on(sql`(${t.contextSnapshot}->>'issueId')`),
-    index('runs_retry_of_idx').on(t.retryOfRunId),
-    index('runs_owner_status_idx').on(t.ownerInstanceId, t.status),
+    index('runs_issue_created_idx').on(t.issueId, t.createdAt).where(sql`${t.issueId} is not null`),
+    index('runs_ctx_issue_idx').on(sql`(${t.contextSnapshot}->>'issueId')`).where(sql`(${t.contextSnapshot}->>'issueId') is not null`),
+    index('runs_retry_of_idx').on(t.retryOfRunId).where(sql`${t.retryOfRunId} is not null`),
+    index('runs_owner_status_idx').on(t.ownerInstanceId, t.status).where(sql`${t.status} = 'running'`),
   ],
 );

@@ -129,24 +129,41 @@ const isPlain = (runs: RunRow[]) => runs.every((run) => run.issueId === null && 
  * which fetches its candidates again, as many as queuedCandidates does (a locked row does not
  * stop the transaction that locked it from reading it again). For the others these are exactly
  * the runs the per-run way would claim, without locking the candidates it would not.
+ * An agent with no queued issue run (the common case) has all its runs in one claim group, so its
+ * candidates are simply its oldest queued runs, read off runs_agent_queued_plain_idx instead of
+ * ranking its whole queue.
  */
 async function lockCandidates(tx: Transaction, plans: Plan[]): Promise<Map<string, RunRow[]>> {
   const rows = await tx.execute<Record<string, unknown> & { claim_group: number; claim_priority: number }>(sql`
     select c.* from unnest(${uuidArray(plans.map((p) => p.agent.id))}::uuid[], ${`{${plans.map((p) => p.slots).join(',')}}`}::int[]) as x(agent_id, lim)
     cross join lateral (
-      select r.*,
-        case when r.issue_id is null then 2
-             when i.id is null then 1
-             when exists (
-               select 1 from issue_relations rel join issues b on b.id = rel.issue_id
-               where rel.related_issue_id = i.id and rel.type = 'blocks' and b.status not in ('done', 'cancelled')) then 3
-             when i.status = 'in_progress' then 0 else 1 end as claim_group,
-        case i.priority when 'critical' then 0 when 'high' then 1 when 'medium' then 2 when 'low' then 3 else 4 end as claim_priority
-      from heartbeat_runs r left join issues i on i.id = r.issue_id
-      where r.agent_id = x.agent_id and r.status = 'queued'
-      order by claim_group, claim_priority, r.created_at asc, r.id asc
-      limit x.lim
-      for update of r skip locked
+      select exists (select 1 from heartbeat_runs q where q.agent_id = x.agent_id and q.status = 'queued' and q.issue_id is not null) as ranked
+    ) m
+    cross join lateral (
+      select * from (
+        select r.*,
+          case when r.issue_id is null then 2
+               when i.id is null then 1
+               when exists (
+                 select 1 from issue_relations rel join issues b on b.id = rel.issue_id
+                 where rel.related_issue_id = i.id and rel.type = 'blocks' and b.status not in ('done', 'cancelled')) then 3
+               when i.status = 'in_progress' then 0 else 1 end as claim_group,
+          case i.priority when 'critical' then 0 when 'high' then 1 when 'medium' then 2 when 'low' then 3 else 4 end as claim_priority
+        from heartbeat_runs r left join issues i on i.id = r.issue_id
+        where m.ranked and r.agent_id = x.agent_id and r.status = 'queued'
+        order by claim_group, claim_priority, r.created_at asc, r.id asc
+        limit x.lim
+        for update of r skip locked
+      ) ranked
+      union all
+      select * from (
+        select r.*, 2 as claim_group, 4 as claim_priority
+        from heartbeat_runs r
+        where not m.ranked and r.agent_id = x.agent_id and r.status = 'queued' and r.issue_id is null
+        order by r.created_at asc, r.id asc
+        limit x.lim
+        for update of r skip locked
+      ) oldest
     ) c`);
   const byAgent = new Map<string, Array<{ run: RunRow; group: number; priority: number }>>(plans.map((p) => [p.agent.id, []]));
   for (const raw of rows) {

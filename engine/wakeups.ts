@@ -194,6 +194,7 @@ async function createQueuedRun(
          returning *`,
         [wakeId, wake.companyId, wake.agentId, wake.source, wake.triggerDetail, wake.reason, wake.payload === null ? null : JSON.stringify(wake.payload),
           wake.requestedByActorType, wake.requestedByActorId, wake.idempotencyKey, iso(wake.requestedAt), iso(wake.createdAt), iso(new Date()), runId],
+        PREPARED,
       )
       .execute(),
     connection
@@ -204,6 +205,7 @@ async function createQueuedRun(
          returning *`,
         [runId, p.agent.companyId, p.agent.id, issueId, p.source, p.input.triggerDetail ?? null, wakeId, JSON.stringify(p.ctx),
           positiveIntOrZero(p.ctx.livenessContinuationAttempt), p.input.retryOfRunId ?? null, iso(p.now)],
+        PREPARED,
       )
       .execute(),
   ]);
@@ -217,6 +219,11 @@ async function createQueuedRun(
 }
 
 const iso = (date: Date) => date.toISOString();
+/**
+ * postgres.js runs `unsafe` statements unprepared, which costs a describe round trip before every
+ * execution; these are the hot path's, so they are prepared once per connection.
+ */
+const PREPARED = { prepare: true } as const;
 
 /** What createQueuedRun's run row holds before the database answers (what claimNewRun reads of it). */
 function newRunRow(id: string, wakeupRequestId: string, p: Prepared, issueId: string | null): RunRow {
@@ -396,7 +403,7 @@ async function enqueueWithoutIssue(deps: EngineDeps, p: Prepared, options: Enque
     // was granted; and for claimNewRun the agent's row and queue (freeSlot), locked last, so that
     // nothing holding the agent's row ever waits here for the run row the pick locks.
     const connection = connectionOf(tx);
-    const locked = connection.unsafe('select pg_advisory_xact_lock($1, hashtext($2))', [AGENT_LOCK_NAMESPACE, p.agent.id]).execute();
+    const locked = connection.unsafe('select pg_advisory_xact_lock($1, hashtext($2))', [AGENT_LOCK_NAMESPACE, p.agent.id], PREPARED).execute();
     const picked = connection
       .unsafe(
         `select * from heartbeat_runs
@@ -407,6 +414,7 @@ async function enqueueWithoutIssue(deps: EngineDeps, p: Prepared, options: Enque
          limit 1
          for update`,
         [p.agent.id, wakeScopeKey(p.ctx)],
+        PREPARED,
       )
       .execute();
     const slot = options.claim ? freeSlot(deps, connection, p.agent.id) : null;
@@ -439,6 +447,7 @@ function freeSlot(deps: EngineDeps, connection: postgres.TransactionSql, agentId
        from agents a where a.id = $1
        for no key update of a`,
       [agentId],
+      PREPARED,
     )
     .execute()
     .then(([raw]) => {
