@@ -2,12 +2,13 @@
 // queue under its concurrency limit takes it first, on every instance, so the limit is exact.
 import { sql } from 'drizzle-orm';
 import type { Transaction } from '../db/client.ts';
+import { executePrepared, uuidArray } from './run-rows.ts';
 
 /** Namespace of the two-key advisory lock: "hb" + "ag". */
 export const AGENT_LOCK_NAMESPACE = 0x6862_6167;
 
 export async function agentAdvisoryLock(tx: Transaction, agentId: string): Promise<void> {
-  await tx.execute(sql`select pg_advisory_xact_lock(${AGENT_LOCK_NAMESPACE}, hashtext(${agentId}))`);
+  await executePrepared(tx, sql`select pg_advisory_xact_lock(${AGENT_LOCK_NAMESPACE}, hashtext(${agentId}))`);
 }
 
 /**
@@ -16,7 +17,6 @@ export async function agentAdvisoryLock(tx: Transaction, agentId: string): Promi
  */
 export async function agentAdvisoryLocks(tx: Transaction, agentIds: readonly string[]): Promise<void> {
   if (agentIds.length === 1) return agentAdvisoryLock(tx, agentIds[0]);
-  const ids = sql.join(agentIds.map((id) => sql`${id}`), sql`, `);
-  await tx.execute(sql`select pg_advisory_xact_lock(${AGENT_LOCK_NAMESPACE}, k)
-    from (select distinct hashtext(id) as k from unnest(array[${ids}]::text[]) as ids(id) order by 1) keys`);
+  await executePrepared(tx, sql`select pg_advisory_xact_lock(${AGENT_LOCK_NAMESPACE}, k)
+    from (select distinct hashtext(id) as k from unnest(${uuidArray(agentIds)}::text[]) as ids(id) order by 1) keys`);
 }

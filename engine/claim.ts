@@ -16,7 +16,7 @@ import { gateStopMetadata } from './run-outcome.ts';
 import { appendRunEvent } from './run-events.ts';
 import { liveRunEvent, payloadText, type RunStart, runStartedEvent } from './run-batches.ts';
 import { logRefFor } from './run-output.ts';
-import { runRowFromDriver, uuidArray } from './run-rows.ts';
+import { executePrepared, runRowFromDriver, uuidArray } from './run-rows.ts';
 import { clearIssueLockIfHeldBy, type IssueRow, type RunRow, runStatusEvent, setWakeStatus, stampIssueLock } from './runs.ts';
 import { isInteractionWake, latestWakeCommentId } from './wake-context.ts';
 
@@ -42,7 +42,8 @@ const CANDIDATE_BATCH = 20;
  * whoever queued it (they call startNext after their commit, which runs another claim round).
  */
 export async function agentsWithQueuedRuns(deps: EngineDeps, agentIds: readonly string[]): Promise<Set<string>> {
-  const rows = await deps.db.execute<{ agent_id: string }>(
+  const rows = await executePrepared<{ agent_id: string }>(
+    deps.db,
     sql`select distinct agent_id from heartbeat_runs where agent_id = any(${uuidArray(agentIds)}::uuid[]) and status = 'queued'`,
   );
   return new Set(rows.map((row) => row.agent_id));
@@ -134,7 +135,7 @@ const isPlain = (runs: RunRow[]) => runs.every((run) => run.issueId === null && 
  * ranking its whole queue.
  */
 async function lockCandidates(tx: Transaction, plans: Plan[]): Promise<Map<string, RunRow[]>> {
-  const rows = await tx.execute<Record<string, unknown> & { claim_group: number; claim_priority: number }>(sql`
+  const rows = await executePrepared<Record<string, unknown> & { claim_group: number; claim_priority: number }>(tx, sql`
     select c.* from unnest(${uuidArray(plans.map((p) => p.agent.id))}::uuid[], ${`{${plans.map((p) => p.slots).join(',')}}`}::int[]) as x(agent_id, lim)
     cross join lateral (
       select exists (select 1 from heartbeat_runs q where q.agent_id = x.agent_id and q.status = 'queued' and q.issue_id is not null) as ranked
@@ -233,7 +234,7 @@ async function claimPlainRuns(
   }));
   const ids = uuidArray(runs.map(({ run }) => run.id));
   const wakeIds = runs.flatMap(({ run }) => (run.wakeupRequestId ? [run.wakeupRequestId] : []));
-  const rows = await tx.execute<Record<string, unknown> & { started_seq: number | null; agent_heartbeat: string | null; agent_running: boolean }>(sql`
+  const rows = await executePrepared<Record<string, unknown> & { started_seq: number | null; agent_heartbeat: string | null; agent_running: boolean }>(tx, sql`
       with input as (
         select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb) as t(id uuid, token_hash text, start boolean, log_ref text, payload text)
       ), claimed as (

@@ -26,7 +26,7 @@ import { transientContract } from './retry-rules.ts';
 import { buildResultJson, resolveRunOutcome, stopMetadataFor } from './run-outcome.ts';
 import type { NewRunEvent } from './run-events.ts';
 import type { RunOutputSummary } from './run-output.ts';
-import { uuidArray } from './run-rows.ts';
+import { executePrepared, uuidArray } from './run-rows.ts';
 import { type RunRow, runStatusEvent } from './runs.ts';
 
 export type AgentRow = typeof agents.$inferSelect;
@@ -82,7 +82,7 @@ export async function startRuns(deps: EngineDeps, items: RunStart[]): Promise<Ar
   }));
   const runIds = uuidArray(items.map((item) => item.run.id));
   const agentIds = uuidArray([...new Set(items.map((item) => item.agent.id))]);
-  const rows = await deps.db.execute<{ kind: 'event' | 'agent'; id: string; seq: number | null; last_heartbeat_at: string | null }>(sql`
+  const rows = await executePrepared<{ kind: 'event' | 'agent'; id: string; seq: number | null; last_heartbeat_at: string | null }>(deps.db, sql`
     with input as (
       select * from jsonb_to_recordset(${json(input)}::jsonb) as i(run_id uuid, agent_id uuid, context text, log_ref text, payload text)
     ), locked as (
@@ -183,7 +183,7 @@ export async function appendEventGroups(deps: EngineDeps, groups: EventGroup[]):
     }),
   );
   const runIds = uuidArray([...new Set(groups.map((group) => group.run.id))]);
-  const rows = await deps.db.execute<{ run_id: string; first: number }>(sql`
+  const rows = await executePrepared<{ run_id: string; first: number }>(deps.db, sql`
     with input as (
       select * from jsonb_to_recordset(${json(input)}::jsonb)
         as i(run_id uuid, ord int, event_type text, stream text, level text, color text, message text, payload text)
@@ -246,16 +246,12 @@ export async function finishPlainRuns(deps: EngineDeps, items: PlainFinish[]): P
   const results = await transact(deps, async (tx, events) => {
     const now = deps.clock.now();
     const ids = items.map((item) => item.runId);
-    const agentIds = [...new Set(items.map((item) => item.agent.id))].sort();
-    // The runs first (skipping any another transaction holds), then their agents in a fixed order,
-    // before anything is written: the event and runtime-state rows written below hold a key-share
-    // lock on the agent, and taking the agent's own lock after that would be an upgrade.
-    const [rows, evidenceRows, agentRows] = await Promise.all([
+    // The runs (skipping any another transaction holds) and their liveness evidence. The agents'
+    // rows are locked only at the end, right before the commit (finalizeAgents): every enqueue,
+    // claim and start of those agents waits for that lock, so it is held as briefly as possible.
+    const [rows, evidenceRows] = await Promise.all([
       tx.select().from(heartbeatRuns).where(inArray(heartbeatRuns.id, ids)).orderBy(heartbeatRuns.id).for('update', { skipLocked: true }),
       plainRunEvidence(tx, ids),
-      tx.execute<LockedAgent>(sql`
-        select id, company_id, status, role, last_heartbeat_at::text as last_heartbeat_at
-        from agents where id = any(${uuidArray(agentIds)}::uuid[]) order by id for no key update`),
     ]);
     const evidence = { activity: new Map<string, Tally>(), toolEvents: new Map<string, Tally>() };
     const lockedIssue = new Set<string>();
@@ -321,8 +317,8 @@ export async function finishPlainRuns(deps: EngineDeps, items: PlainFinish[]): P
     const settledAt = new Date(Math.max(Date.now(), classifiedAt.getTime()));
     for (const f of done) f.settled.updatedAt = settledAt;
 
-    const seqs = await writeFinished(tx, done, now, settledAt);
-    const agentEvents = await finalizeAgents(tx, done, agentRows, now, firstHeartbeats);
+    // Sent together: the server runs them one after the other, in one round trip.
+    const [seqs, agentEvents] = await Promise.all([writeFinished(tx, done, now, settledAt), finalizeAgents(tx, done, now, firstHeartbeats)]);
     for (const f of done) {
       const run = f.terminal;
       events.push(liveRunEvent(run, seqs.get(run.id)!, f.event, f.payload.bounded), runStatusEvent(run));
@@ -383,7 +379,7 @@ async function writeFinished(tx: Transaction, done: Finished[], now: Date, settl
     entry.runs += 1;
     byAgent.set(t.agentId, entry);
   }
-  const rows = await tx.execute<{ run_id: string; seq: number }>(sql`
+  const rows = await executePrepared<{ run_id: string; seq: number }>(tx, sql`
     with input as (
       select * from jsonb_to_recordset(${json(runs)}::jsonb) as i(
         run_id uuid, status run_status, error text, error_code text, exit_code int, signal text, usage_json text, result_json text,
@@ -457,7 +453,7 @@ type Tally = { n: number | string; latest: unknown } | undefined;
  */
 function plainRunEvidence(tx: Transaction, runIds: string[]) {
   const ids = uuidArray(runIds);
-  return tx.execute<{ kind: 'activity' | 'tool' | 'lock'; run_id: string; n: number; latest_ms: number | null }>(sql`
+  return executePrepared<{ kind: 'activity' | 'tool' | 'lock'; run_id: string; n: number; latest_ms: number | null }>(tx, sql`
     select 'activity' as kind, run_id, count(*)::int as n, (extract(epoch from max(created_at)) * 1000)::float8 as latest_ms
     from activity_log where run_id = any(${ids}::uuid[]) and action not in (${sql.join(IGNORED_ACTIVITY.map((a) => sql`${a}`), sql`, `)})
     group by run_id
@@ -470,33 +466,39 @@ function plainRunEvidence(tx: Transaction, runIds: string[]) {
 }
 
 /**
- * finalizeAgentStatus (spec §6.15) for the agents of the batch, after their runs' terminal writes,
- * in one statement: each run's event carries the status its own finalize would compute, the row
- * the last one's. The agents were locked (and read) before anything was written.
+ * finalizeAgentStatus (spec §6.15) for the agents of the batch, after their runs' terminal writes:
+ * their rows locked in a fixed order and read, then updated, two statements sent at once. The
+ * update runs after the lock was granted, so its count of running runs sees every claim committed
+ * before (a claim takes the same lock to turn the agent running). Each run's event carries the
+ * status its own finalize would compute, the row the last one's.
  */
 async function finalizeAgents(
   tx: Transaction,
   done: Finished[],
-  locked: LockedAgent[],
   now: Date,
   firstHeartbeats: Array<{ agentId: string; agentRole: string }>,
 ): Promise<Map<Finished, LiveEvent>> {
   const outcomeStatus = (outcome: string) => (outcome === 'succeeded' || outcome === 'cancelled' ? 'idle' : 'error');
-  // Paused and terminated agents keep their status and heartbeat time; a deleted one has no row.
-  const active = locked.filter((agent) => agent.status !== 'paused' && agent.status !== 'terminated');
   const lastOutcome = new Map<string, string>();
   for (const f of done) lastOutcome.set(f.terminal.agentId, f.terminal.status);
-  const input = active.filter((agent) => lastOutcome.has(agent.id)).map((agent) => ({ id: agent.id, final_status: outcomeStatus(lastOutcome.get(agent.id)!) }));
+  const agentIds = [...lastOutcome.keys()].sort();
+  const input = agentIds.map((id) => ({ id, final_status: outcomeStatus(lastOutcome.get(id)!) }));
+  // Paused and terminated agents keep their status and heartbeat time; a deleted one has no row.
+  const [locked, rows] = await Promise.all([
+    executePrepared<LockedAgent>(tx, sql`
+      select id, company_id, status, role, last_heartbeat_at::text as last_heartbeat_at
+      from agents where id = any(${uuidArray(agentIds)}::uuid[]) order by id for no key update`),
+    executePrepared<{ id: string; running: number }>(tx, sql`
+      update agents a
+      set status = case when r.running > 0 then 'running'::agent_status else x.final_status end,
+          last_heartbeat_at = ${iso(now)}::timestamptz, updated_at = ${iso(now)}::timestamptz
+      from jsonb_to_recordset(${json(input)}::jsonb) as x(id uuid, final_status agent_status),
+        lateral (select count(*)::int as running from heartbeat_runs h where h.agent_id = x.id and h.status = 'running') r
+      where a.id = x.id and a.status not in ('paused', 'terminated')
+      returning a.id, r.running`),
+  ]);
   const events = new Map<Finished, LiveEvent>();
-  if (input.length === 0) return events;
-  const rows = await tx.execute<{ id: string; running: number }>(sql`
-    update agents a
-    set status = case when r.running > 0 then 'running'::agent_status else x.final_status end,
-        last_heartbeat_at = ${iso(now)}::timestamptz, updated_at = ${iso(now)}::timestamptz
-    from jsonb_to_recordset(${json(input)}::jsonb) as x(id uuid, final_status agent_status),
-      lateral (select count(*)::int as running from heartbeat_runs h where h.agent_id = x.id and h.status = 'running') r
-    where a.id = x.id
-    returning a.id, r.running`);
+  const active = locked.filter((agent) => agent.status !== 'paused' && agent.status !== 'terminated');
   const running = new Map(rows.map((row) => [row.id, Number(row.running)]));
   for (const agent of active) {
     if (!running.has(agent.id)) continue;

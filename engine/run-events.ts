@@ -5,6 +5,7 @@ import { sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
 import { boundPayload } from './bounding.ts';
 import type { LiveEvent } from './live-events.ts';
+import { executePrepared } from './run-rows.ts';
 
 export interface NewRunEvent {
   runId: string;
@@ -38,7 +39,7 @@ export async function appendRunEvent(
   now: Date,
 ): Promise<StoredRunEvent> {
   const payload = event.payload === undefined ? null : boundPayload(event.payload);
-  const rows = await tx.execute<Record<string, unknown>>(sql`
+  const rows = await executePrepared<Record<string, unknown>>(tx, sql`
     with allocated as (
       update heartbeat_runs set last_event_seq = last_event_seq + 1
       where id = ${event.runId}

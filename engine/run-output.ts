@@ -30,8 +30,12 @@ export interface RunOutputSummary {
   lastOutputBytes: number | null;
 }
 
+/** Directories known to exist: a run's log directory is its company's, created once. */
+const createdDirs = new Set<string>();
+
 export class RunOutput {
-  private readonly file: WriteStream;
+  /** Opened with the first chunk: a run that prints nothing costs no file (readRunLog reads it as ''). */
+  private file: WriteStream | null = null;
   private readonly hash = createHash('sha256');
   private bytes = 0;
   private stdout = '';
@@ -47,11 +51,19 @@ export class RunOutput {
     private readonly run: RunRow,
   ) {
     this.logRef = logRefFor(run);
-    const path = join(deps.settings.logDir, this.logRef);
-    mkdirSync(dirname(path), { recursive: true });
-    this.file = createWriteStream(path, { flags: 'a' });
-    this.file.on('error', (error) => deps.logger.error({ err: error, runId: run.id }, 'run log write failed'));
     this.seq = run.lastOutputSeq;
+  }
+
+  private open(): WriteStream {
+    const path = join(this.deps.settings.logDir, this.logRef);
+    const dir = dirname(path);
+    if (!createdDirs.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      createdDirs.add(dir);
+    }
+    const file = createWriteStream(path, { flags: 'a' });
+    file.on('error', (error) => this.deps.logger.error({ err: error, runId: this.run.id }, 'run log write failed'));
+    return file;
   }
 
   /** Records one chunk; returns true when the progress columns are due for a write. */
@@ -59,7 +71,7 @@ export class RunOutput {
     const chunk = sanitizeLogChunk(raw);
     const now = this.deps.clock.now();
     const line = `${JSON.stringify({ ts: now.toISOString(), stream, chunk })}\n`;
-    this.file.write(line);
+    (this.file ??= this.open()).write(line);
     this.hash.update(line);
     this.bytes += Buffer.byteLength(line);
     if (stream === 'stdout') this.stdout = appendExcerpt(this.stdout, chunk);
@@ -94,7 +106,8 @@ export class RunOutput {
 
   /** Closes the log file; the summary is written with the run's final status. */
   async finish(): Promise<RunOutputSummary> {
-    await new Promise<void>((resolve) => this.file.end(resolve));
+    const file = this.file;
+    if (file) await new Promise<void>((resolve) => file.end(resolve));
     return {
       logStore: LOG_STORE,
       logRef: this.logRef,
@@ -121,8 +134,9 @@ export async function readRunLog(
   let text: string;
   try {
     text = await readFile(path, 'utf8');
-  } catch {
-    return null;
+  } catch (error) {
+    // A run that printed nothing has no file: its log is empty.
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? '' : null;
   }
   let log = '';
   for (const line of text.split('\n')) {

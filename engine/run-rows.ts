@@ -1,10 +1,11 @@
 // Rows read with hand-written SQL (the batched and pipelined statements of claim.ts, wakeups.ts and
 // run-batches.ts), mapped into the same objects drizzle's query builder returns, through drizzle's
 // own column mappers; and the connection under a drizzle transaction, for statement pipelines.
-import { getColumns, type Table } from 'drizzle-orm';
+import { getColumns, type SQL, type Table } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import { postgresJsCodecs } from 'drizzle-orm/postgres-js/codecs';
 import type postgres from 'postgres';
-import type { Transaction } from '../db/client.ts';
+import type { Executor, Transaction } from '../db/client.ts';
 import { agents, heartbeatRuns, wakeupRequests } from '../db/schema.ts';
 import type { RunRow, WakeupRow } from './runs.ts';
 
@@ -49,4 +50,20 @@ export function uuidArray(ids: readonly string[]): string {
  */
 export function connectionOf(tx: Transaction): postgres.TransactionSql {
   return (tx as unknown as { session: { client: postgres.TransactionSql } }).session.client;
+}
+
+const dialect = new PgDialect();
+type Session = { client: postgres.Sql; logger: { logQuery(query: string, params: unknown[]): void } };
+
+/**
+ * `executor.execute(query)`, prepared. Drizzle sends raw SQL unprepared, which costs postgres.js a
+ * describe round trip before every execution and the server a parse and plan of the statement
+ * (for the big set-based statements of the hot path, the larger part of its cost). Their text is
+ * fixed (inputs are array and JSON parameters), so each connection prepares each of them once.
+ */
+export function executePrepared<T extends Record<string, unknown> = Record<string, unknown>>(executor: Executor, query: SQL): Promise<T[]> {
+  const session = (executor as unknown as { session: Session }).session;
+  const { sql: text, params } = dialect.sqlToQuery(query);
+  session.logger.logQuery(text, params);
+  return session.client.unsafe<T[]>(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }) as unknown as Promise<T[]>;
 }

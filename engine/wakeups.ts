@@ -9,7 +9,7 @@ import { agents, heartbeatRuns, issues, wakeupRequests } from '../db/schema.ts';
 import type postgres from 'postgres';
 import { AGENT_LOCK_NAMESPACE } from './agent-lock.ts';
 import { claimNewRun, type ClaimedRun } from './claim.ts';
-import { agentRowFromDriver, connectionOf, runRowFromDriver, wakeupRowFromDriver } from './run-rows.ts';
+import { agentRowFromDriver, connectionOf, executePrepared, runRowFromDriver, wakeupRowFromDriver } from './run-rows.ts';
 import { type EngineDeps, transact } from './deps.ts';
 import { conflict, notFound } from './errors.ts';
 import { readinessOf } from './issue-readiness.ts';
@@ -88,7 +88,7 @@ export async function enqueueWakeup(
     reason: input.reason ?? null,
     payload,
   });
-  const [agentRaw] = await deps.db.execute<Record<string, unknown>>(sql`select * from agents where id = ${input.agentId} and company_id = ${input.companyId}`);
+  const [agentRaw] = await executePrepared<Record<string, unknown>>(deps.db, sql`select * from agents where id = ${input.agentId} and company_id = ${input.companyId}`);
   if (!agentRaw) throw notFound('Agent');
   const agent = agentRowFromDriver(agentRaw);
 
