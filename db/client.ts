@@ -19,12 +19,42 @@ export function connectDatabase(url: string, options: DatabaseOptions = {}) {
     connection: { application_name: options.applicationName ?? 'heartbeat' },
   });
   const onQuery = options.onQuery;
-  const db = drizzle({ client: sql, relations, ...(onQuery ? { logger: { logQuery: (query: string) => onQuery(query) } } : {}) });
+  const db = drizzle({ client: preparing(sql), relations, ...(onQuery ? { logger: { logQuery: (query: string) => onQuery(query) } } : {}) });
   return {
     sql,
     db,
     close: () => sql.end({ timeout: 5 }),
   };
+}
+
+type Client = postgres.Sql | postgres.TransactionSql;
+type Callback = (client: postgres.TransactionSql) => unknown;
+
+/**
+ * The client drizzle gets: postgres.js, with every statement prepared. Drizzle asks for unnamed
+ * statements, and postgres.js sends an unnamed statement with parameters as a describe round trip
+ * before the real one, while the server parses and plans it again each time. Prepared, a
+ * statement costs one round trip and is planned once per connection (the text of drizzle's
+ * statements depends only on the code that builds them). Transactions and savepoints hand their
+ * callbacks the same kind of client.
+ */
+function preparing<T extends Client>(client: T): T {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property === 'unsafe') {
+        return (text: string, params?: unknown[], options?: Record<string, unknown>) =>
+          target.unsafe(text, params as never[], { ...options, prepare: true });
+      }
+      if (property === 'begin' || property === 'savepoint') {
+        return (...args: unknown[]) => {
+          const callback = args.pop() as Callback;
+          const scoped = (tx: postgres.TransactionSql) => callback(preparing(tx));
+          return (target as unknown as Record<string, (...a: unknown[]) => unknown>)[property](...args, scoped);
+        };
+      }
+      return Reflect.get(target, property, receiver);
+    },
+  });
 }
 
 export type DatabaseConnection = ReturnType<typeof connectDatabase>;
