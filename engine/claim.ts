@@ -16,7 +16,7 @@ import { gateStopMetadata } from './run-outcome.ts';
 import { appendRunEvent } from './run-events.ts';
 import { liveRunEvent, payloadText, type RunStart, runStartedEvent } from './run-batches.ts';
 import { logRefFor } from './run-output.ts';
-import { executePrepared, runRowFromDriver, uuidArray } from './run-rows.ts';
+import { executePrepared, runRowFromDriver, type StatementTarget, uuidArray } from './run-rows.ts';
 import { clearIssueLockIfHeldBy, type IssueRow, type RunRow, runStatusEvent, setWakeStatus, stampIssueLock } from './runs.ts';
 import { isInteractionWake, latestWakeCommentId } from './wake-context.ts';
 
@@ -205,7 +205,7 @@ async function claimForAgent(deps: EngineDeps, tx: Transaction, events: LiveEven
  */
 async function claimPlainRuns(
   deps: EngineDeps,
-  tx: Transaction,
+  tx: StatementTarget,
   events: LiveEvent[],
   plans: Array<{ agent: Agent; runs: RunRow[] }>,
   start: boolean,
@@ -296,7 +296,7 @@ async function claimPlainRuns(
  * the commit. The caller has checked the counts; null when the run is not plain or cannot start.
  * Its statements are sent at once (pipelined behind the caller's inserts of the run).
  */
-export function claimNewRun(deps: EngineDeps, tx: Transaction, events: LiveEvent[], agent: Agent, run: RunRow): Promise<ClaimedRun> | null {
+export function claimNewRun(deps: EngineDeps, tx: StatementTarget, events: LiveEvent[], agent: Agent, run: RunRow): Promise<ClaimedRun> | null {
   if (deps.canInvoke !== allowAll || !isPlain([run]) || !configParses(deps, agent)) return null;
   return claimPlainRuns(deps, tx, events, [{ agent, runs: [run] }], true).then(([[claimed]]) => claimed);
 }

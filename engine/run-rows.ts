@@ -42,28 +42,40 @@ export function uuidArray(ids: readonly string[]): string {
   return `{${ids.join(',')}}`;
 }
 
+/** What hand-written statements need of a transaction or the pool: its client and the statement log. */
+export interface StatementSession {
+  client: postgres.Sql | postgres.TransactionSql | postgres.ReservedSql;
+  logger: { logQuery(query: string, params: unknown[]): void };
+}
+
+/** A drizzle database or transaction, or a pipelined transaction (pipelined-transaction.ts). */
+export type StatementTarget = Executor | { session: StatementSession };
+
+const sessionOf = (target: StatementTarget) => (target as unknown as { session: StatementSession }).session;
+
 /**
- * The postgres.js connection under a drizzle transaction. Its queries reach the server in the order
- * they are started (`.execute()`), each one after the previous has finished, but without waiting
- * for the answers in between: a transaction can send statements whose order matters in one round
+ * The postgres.js connection under a transaction. Its queries reach the server in the order they
+ * are started (`.execute()`), each one after the previous has finished, but without waiting for
+ * the answers in between: a transaction can send statements whose order matters in one round
  * trip. (Parameters go through drizzle's serializers: JSON and timestamps as strings.)
  */
-export function connectionOf(tx: Transaction): postgres.TransactionSql {
-  return (tx as unknown as { session: { client: postgres.TransactionSql } }).session.client;
+export function connectionOf(tx: Transaction | { session: StatementSession }): postgres.TransactionSql {
+  return sessionOf(tx).client as postgres.TransactionSql;
 }
 
 const dialect = new PgDialect();
-type Session = { client: postgres.Sql; logger: { logQuery(query: string, params: unknown[]): void } };
 
 /**
- * `executor.execute(query)`, prepared. Drizzle sends raw SQL unprepared, which costs postgres.js a
- * describe round trip before every execution and the server a parse and plan of the statement
- * (for the big set-based statements of the hot path, the larger part of its cost). Their text is
- * fixed (inputs are array and JSON parameters), so each connection prepares each of them once.
+ * `target.execute(query)`, prepared and sent at once. Drizzle sends raw SQL unprepared, which
+ * costs postgres.js a describe round trip before every execution and the server a parse and plan
+ * of the statement (for the big set-based statements of the hot path, the larger part of their
+ * cost). Their text is fixed (inputs are array and JSON parameters), so each connection prepares
+ * each of them once. Sent when called, not when awaited: statements reach the server in the
+ * order of the calls, so a caller can queue more behind them without waiting.
  */
-export function executePrepared<T extends Record<string, unknown> = Record<string, unknown>>(executor: Executor, query: SQL): Promise<T[]> {
-  const session = (executor as unknown as { session: Session }).session;
+export function executePrepared<T extends Record<string, unknown> = Record<string, unknown>>(target: StatementTarget, query: SQL): Promise<T[]> {
+  const session = sessionOf(target);
   const { sql: text, params } = dialect.sqlToQuery(query);
   session.logger.logQuery(text, params);
-  return session.client.unsafe<T[]>(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }) as unknown as Promise<T[]>;
+  return session.client.unsafe<T[]>(text, params as postgres.ParameterOrJSON<never>[], { prepare: true }).execute() as unknown as Promise<T[]>;
 }

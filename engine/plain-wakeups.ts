@@ -1,0 +1,125 @@
+// enqueueWakeup without an issue (spec §6.1 step 4): serialised per agent by its advisory lock, the
+// request folds into the run of its task scope already on its way (coalesced) or becomes a queued
+// run, which the engine may claim and start in the same transaction (claim.ts claimNewRun).
+// The common case (a new run, nothing to coalesce into, no gate in the way) has a pipelined path
+// of two round trips; every other case goes the general way, through drizzle's transaction.
+import type postgres from 'postgres';
+import { AGENT_LOCK_NAMESPACE } from './agent-lock.ts';
+import { claimNewRun, type ClaimedRun } from './claim.ts';
+import { allowAll, type EngineDeps, transact } from './deps.ts';
+import { pipelinedTransaction } from './pipelined-transaction.ts';
+import { isInvokable, readHeartbeatPolicy } from './policy.ts';
+import { agentRowFromDriver, connectionOf, runRowFromDriver } from './run-rows.ts';
+import { wakeScopeKey } from './wake-context.ts';
+import {
+  type Agent,
+  coalesceInto,
+  createQueuedRun,
+  type EnqueueResult,
+  type EnqueueWakeupInput,
+  isFollowup,
+  PREPARED,
+  type PreparedWakeup,
+} from './wakeup-rows.ts';
+
+type Enqueued = EnqueueResult & { claimed?: ClaimedRun };
+
+/** The general way: coalescing, gates and all (spec §6.1 step 4). */
+export async function enqueueWithoutIssue(deps: EngineDeps, p: PreparedWakeup, claim: boolean): Promise<Enqueued> {
+  return transact(deps, async (tx, events) => {
+    const reads = startScopeReads(connectionOf(tx), p.agent.id, p.agent.companyId, wakeScopeKey(p.ctx), claim);
+    const [, [raw], slotRow] = await Promise.all([reads.locked, reads.picked, reads.slot]);
+    const found = raw ? runRowFromDriver(raw) : null;
+    const running = found?.status === 'running' ? found : null;
+    const followup = running !== null && isFollowup(p);
+    const target = found && !(running && followup) ? found : null;
+    if (target) {
+      const { wake, run } = await coalesceInto(tx, p, target, p.input.reason ?? null);
+      return { outcome: 'coalesced', wakeupRequest: wake, run, startAgentId: null };
+    }
+    const agent = slotRow ? freeSlot(deps, slotRow) : null;
+    return createQueuedRun(tx, events, p, null, agent ? (run, claimEvents) => claimNewRun(deps, tx, claimEvents, agent, run) : null);
+  });
+}
+
+/**
+ * The common case in two round trips (pipelined-transaction.ts): BEGIN, the agent's lock, the
+ * scope's run and the agent's row and queue go out together; the new wakeup and run, their claim
+ * (when a slot is free) and COMMIT go out together. Only for a request the general way would turn
+ * into a new queued run with the same rows: no idempotency key, the default canInvoke port, an
+ * agent that exists, can be invoked and is woken on demand, and no run of the same task scope on
+ * its way. Anything else rolls back and answers null, and the caller goes the general way.
+ */
+export async function enqueuePipelined(
+  deps: EngineDeps,
+  input: EnqueueWakeupInput,
+  prepare: (agent: Agent) => PreparedWakeup,
+  scopeKey: string | null,
+): Promise<Enqueued | null> {
+  if (input.idempotencyKey || deps.canInvoke !== allowAll) return null;
+  return pipelinedTransaction(deps, async (tx, events) => {
+    const reads = startScopeReads(connectionOf(tx), input.agentId, input.companyId, scopeKey, true);
+    const [, [picked], slotRow] = await Promise.all([reads.locked, reads.picked, reads.slot]);
+    if (!slotRow || picked) return null;
+    const p = prepare(agentRowFromDriver(slotRow));
+    const policy = readHeartbeatPolicy(p.agent.runtimeConfig, deps.settings);
+    const woken = p.source === 'timer' ? policy.enabled : policy.wakeOnDemand;
+    if (!isInvokable(p.agent.status) || !woken) return null;
+    const agent = freeSlot(deps, slotRow);
+    const created = createQueuedRun(tx, events, p, null, agent ? (run, claimEvents) => claimNewRun(deps, tx, claimEvents, agent, run) : null);
+    const [result] = await Promise.all([created, tx.commit()]);
+    return result;
+  });
+}
+
+/**
+ * Three statements sent at once, run by the server one after the other: the agent's lock; the run
+ * of the same task scope a wakeup folds into (the oldest queued one, else the oldest scheduled
+ * retry, else the newest running one; only that row is locked), read after the lock was granted;
+ * and, when the run may be claimed at once, the agent's row and queue, locked last, so that
+ * nothing holding the agent's row ever waits here for the run row the pick locks. The agent's row
+ * is locked before the new rows that reference it are written: taking it after their foreign-key
+ * share lock would be an upgrade another waiter could deadlock with.
+ */
+function startScopeReads(connection: postgres.TransactionSql, agentId: string, companyId: string, scopeKey: string | null, withSlot: boolean) {
+  const locked = connection.unsafe('select pg_advisory_xact_lock($1, hashtext($2))', [AGENT_LOCK_NAMESPACE, agentId], PREPARED).execute();
+  const picked = connection
+    .unsafe<Record<string, unknown>[]>(
+      `select * from heartbeat_runs
+       where agent_id = $1 and status in ('queued', 'scheduled_retry', 'running')
+         and coalesce(context_snapshot->>'taskKey', context_snapshot->>'taskId', context_snapshot->>'issueId') is not distinct from $2::text
+       order by case status when 'queued' then 0 when 'scheduled_retry' then 1 else 2 end,
+                case when status = 'running' then -extract(epoch from created_at) else extract(epoch from created_at) end
+       limit 1
+       for update`,
+      [agentId, scopeKey],
+      PREPARED,
+    )
+    .execute();
+  const slot = withSlot
+    ? connection
+        .unsafe<Record<string, unknown>[]>(
+          `select a.*,
+             (select count(*) from heartbeat_runs r where r.agent_id = a.id and r.status = 'running')::int as hb_running,
+             (select count(*) from heartbeat_runs r where r.agent_id = a.id and r.status = 'queued')::int as hb_queued
+           from agents a where a.id = $1 and a.company_id = $2
+           for no key update of a`,
+          [agentId, companyId],
+          PREPARED,
+        )
+        .execute()
+        .then(([row]) => row ?? null)
+    : Promise.resolve(null);
+  return { locked, picked, slot };
+}
+
+/**
+ * The agent, from its row and queue as startScopeReads read them under its lock, when one more
+ * run of it may start right now: it can be invoked, nothing of it is queued, and fewer runs than
+ * its limit are running; null otherwise.
+ */
+function freeSlot(deps: EngineDeps, row: Record<string, unknown>): Agent | null {
+  const agent = agentRowFromDriver(row);
+  if (!isInvokable(agent.status) || Number(row.hb_queued) > 0) return null;
+  return Number(row.hb_running) < readHeartbeatPolicy(agent.runtimeConfig, deps.settings).maxConcurrentRuns ? agent : null;
+}
