@@ -19,18 +19,20 @@ export const PER_ITEM = Symbol('per-item');
 
 /**
  * Writes the batch with `all`; the items it answers PER_ITEM for, and every item if it fails,
- * are written on their own with `one`, so that one bad item fails alone.
+ * are written on their own with `one`, so that one bad item fails alone. `onBatchFailure` hears
+ * why a whole batch fell back to per-item writes.
  */
 export async function eachOnFailure<I, O>(
   items: I[],
   all: (items: I[]) => Promise<Array<O | typeof PER_ITEM>>,
   one: (item: I) => Promise<O>,
+  onBatchFailure?: (error: unknown) => void,
 ): Promise<Array<O | ItemFailure>> {
   let results: Array<O | typeof PER_ITEM>;
   try {
     results = await all(items);
   } catch (error) {
-    if (process.env.HEARTBEAT_DEBUG_BATCH) console.error('batch failed', error);
+    onBatchFailure?.(error);
     results = items.map(() => PER_ITEM);
   }
   return Promise.all(
@@ -42,14 +44,6 @@ interface Pending<I, O> {
   item: I;
   resolve: (value: O) => void;
   reject: (error: unknown) => void;
-}
-
-const stats = new Map<unknown, { n: number; items: number; ms: number; name: string }>();
-function debugStat(key: unknown, items: number, ms: number) {
-  if (!process.env.HEARTBEAT_DEBUG_BATCH) return;
-  if (stats.size === 0) process.on('exit', () => { for (const s of stats.values()) console.error(`batch ${s.name}: ${s.n} flushes, ${(s.items / s.n).toFixed(1)} items avg, ${(s.ms / s.n).toFixed(2)} ms avg`); });
-  const s = stats.get(key) ?? { n: 0, items: 0, ms: 0, name: String(key).slice(0, 60).replace(/\s+/g, ' ') };
-  s.n += 1; s.items += items; s.ms += ms; stats.set(key, s);
 }
 
 export class Batcher<I, O> {
@@ -87,8 +81,7 @@ export class Batcher<I, O> {
     while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.options.maxBatch);
       this.inFlight += 1;
-      const t0 = performance.now();
-      this.flush(batch.map((p) => p.item)).finally(() => debugStat(this.flush, batch.length, performance.now() - t0)).then(
+      this.flush(batch.map((p) => p.item)).then(
         (results) => {
           for (let i = 0; i < batch.length; i++) {
             const result = results[i];

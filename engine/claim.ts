@@ -8,18 +8,14 @@ import type { Transaction } from '../db/client.ts';
 import { agents, heartbeatRuns, issues } from '../db/schema.ts';
 import { agentAdvisoryLocks } from './agent-lock.ts';
 import { hashApiKey, RUN_TOKEN_PREFIX } from './api-keys.ts';
+import { claimGate, type Gate, gateCancel } from './claim-gate.ts';
 import { allowAll, type EngineDeps, transact } from './deps.ts';
 import { issueReadiness, type IssueReadiness } from './issue-readiness.ts';
 import type { LiveEvent } from './live-events.ts';
+import { claimPlainRuns, isPlain } from './plain-claims.ts';
 import { isInvokable, readHeartbeatPolicy } from './policy.ts';
-import { gateStopMetadata } from './run-outcome.ts';
-import { appendRunEvent } from './run-events.ts';
-import { liveRunEvent, payloadText, type RunStart, runStartedEvent } from './run-batches.ts';
-import { logRefFor } from './run-output.ts';
-import { executePrepared, runRowFromDriver, type StatementTarget, uuidArray } from './run-rows.ts';
-import { clearIssueLockIfHeldBy, type IssueRow, type RunRow, runStatusEvent, setWakeStatus, stampIssueLock } from './runs.ts';
-import { isInteractionWake, latestWakeCommentId } from './wake-context.ts';
-
+import { executePrepared, runRowFromDriver, uuidArray } from './run-rows.ts';
+import { type IssueRow, type RunRow, runStatusEvent, setWakeStatus, stampIssueLock } from './runs.ts';
 
 export interface ClaimedRun {
   run: RunRow;
@@ -121,9 +117,6 @@ interface Plan {
   slots: number;
 }
 
-/** Runs without an issue pass no gate (claimGate): nothing about them needs a per-run look. */
-const isPlain = (runs: RunRow[]) => runs.every((run) => run.issueId === null && typeof run.contextSnapshot.issueId !== 'string');
-
 /**
  * The first `slots` candidates of every agent in claim order (queuedCandidates' order), locked, in
  * one statement. Only the run rows: an agent with an issue run among them goes the per-run way,
@@ -197,120 +190,6 @@ async function claimForAgent(deps: EngineDeps, tx: Transaction, events: LiveEven
   return claimed;
 }
 
-/**
- * §6.3 step 3 for runs without an issue (no gate applies) while the canInvoke port is the default
- * (it allows everything): every agent's runs claimed in two statements, whatever their number.
- * The rows are locked by this transaction, so each guarded update matches. With `start`, the runs
- * whose adapter config parses are also started in the same statement (see ClaimOptions).
- */
-async function claimPlainRuns(
-  deps: EngineDeps,
-  tx: StatementTarget,
-  events: LiveEvent[],
-  plans: Array<{ agent: Agent; runs: RunRow[] }>,
-  start: boolean,
-): Promise<ClaimedRun[][]> {
-  const runs = plans.flatMap((plan) => plan.runs.map((run) => ({ run, agent: plan.agent })));
-  if (runs.length === 0) return plans.map(() => []);
-  const now = deps.clock.now();
-  const at = now.toISOString();
-  const tokens = runs.map(() => RUN_TOKEN_PREFIX + randomBytes(32).toString('base64url'));
-  const startable = new Map<string, boolean>();
-  const starts = runs.map(({ run, agent }) => {
-    if (!start) return null;
-    if (!startable.has(agent.id)) startable.set(agent.id, configParses(deps, agent));
-    if (!startable.get(agent.id)) return null;
-    const item: RunStart = { run, agent, context: { ...run.contextSnapshot }, logRef: logRefFor(run) };
-    const event = runStartedEvent(item);
-    return { item, event, payload: payloadText(event.payload) };
-  });
-  const startedAgents = [...new Set(runs.flatMap(({ agent }, i) => (starts[i] ? [agent.id] : [])))];
-  const input = runs.map(({ run }, i) => ({
-    id: run.id,
-    token_hash: hashApiKey(tokens[i]),
-    start: starts[i] !== null,
-    log_ref: starts[i]?.item.logRef ?? null,
-    payload: starts[i]?.payload.text ?? null,
-  }));
-  const ids = uuidArray(runs.map(({ run }) => run.id));
-  const wakeIds = runs.flatMap(({ run }) => (run.wakeupRequestId ? [run.wakeupRequestId] : []));
-  const rows = await executePrepared<Record<string, unknown> & { started_seq: number | null; agent_heartbeat: string | null; agent_running: boolean }>(tx, sql`
-      with input as (
-        select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb) as t(id uuid, token_hash text, start boolean, log_ref text, payload text)
-      ), claimed as (
-        update heartbeat_runs r
-        set status = 'running', started_at = coalesce(r.started_at, ${at}::timestamptz), owner_instance_id = ${deps.settings.instanceId},
-            owner_host = ${deps.settings.host}, run_token_hash = t.token_hash, updated_at = ${at}::timestamptz,
-            log_store = case when t.start then 'file' else r.log_store end,
-            log_ref = case when t.start then t.log_ref else r.log_ref end,
-            last_event_seq = r.last_event_seq + case when t.start then 1 else 0 end
-        from input t
-        where r.id = t.id and r.id = any(${ids}::uuid[]) and r.status = 'queued'
-        returning r.*, t.start as claim_started
-      ), agent_locks as (
-        select a.id from agents a
-        where a.id = any(${uuidArray(startedAgents)}::uuid[]) and a.status in ('active', 'idle', 'running', 'error')
-        order by a.id for no key update
-      ), running as (
-        update agents a set status = 'running', updated_at = ${at}::timestamptz
-        from agent_locks l where a.id = l.id
-        returning a.id, a.last_heartbeat_at::text as last_heartbeat_at
-      ), started as (
-        insert into heartbeat_run_events (company_id, run_id, agent_id, seq, event_type, level, message, payload, created_at)
-        select c.company_id, c.id, c.agent_id, c.last_event_seq, 'lifecycle', 'info', 'run started', t.payload::jsonb, ${at}::timestamptz
-        from claimed c join input t on t.id = c.id
-        where c.claim_started
-        returning run_id, seq
-      ), wakes as (
-        update agent_wakeup_requests set status = 'claimed', updated_at = ${at}::timestamptz, claimed_at = ${at}::timestamptz
-        where id = any(${uuidArray(wakeIds)}::uuid[])
-      )
-      select c.*, s.seq as started_seq, a.last_heartbeat_at as agent_heartbeat, a.id is not null as agent_running
-      from claimed c left join started s on s.run_id = c.id left join running a on a.id = c.agent_id`);
-  const claimed = new Map(rows.map((raw) => [raw.id as string, raw]));
-  if (claimed.size !== runs.length) throw new Error('A queued run locked for claiming was no longer queued');
-  let next = 0;
-  return plans.map((plan) =>
-    plan.runs.map((candidate) => {
-      const i = next++;
-      const raw = claimed.get(candidate.id)!;
-      // The claim as the per-run path returns it: the start's own columns are not part of it.
-      const run: RunRow = { ...runRowFromDriver(raw), logStore: candidate.logStore, logRef: candidate.logRef, lastEventSeq: candidate.lastEventSeq };
-      events.push(runStatusEvent(run));
-      const started = starts[i];
-      if (!started) return { run, runToken: tokens[i], agent: plan.agent };
-      if (raw.agent_running) {
-        const heartbeat = raw.agent_heartbeat;
-        events.push({ type: 'agent.status', companyId: plan.agent.companyId, agentId: plan.agent.id, status: 'running', lastHeartbeatAt: heartbeat ? new Date(heartbeat).toISOString() : null, outcome: 'running' });
-      }
-      events.push(liveRunEvent(run, Number(raw.started_seq), started.event, started.payload.bounded));
-      return { run, runToken: tokens[i], agent: plan.agent, started: { context: started.item.context, logRef: started.item.logRef } };
-    }),
-  );
-}
-
-/**
- * enqueueWakeup's shortcut for the engine: a run just created by this transaction, under its
- * agent's lock, is claimed and started in the same transaction when nothing else is queued for the
- * agent and a slot is free, which is exactly what startNextQueuedRunForAgent would do right after
- * the commit. The caller has checked the counts; null when the run is not plain or cannot start.
- * Its statements are sent at once (pipelined behind the caller's inserts of the run).
- */
-export function claimNewRun(deps: EngineDeps, tx: StatementTarget, events: LiveEvent[], agent: Agent, run: RunRow): Promise<ClaimedRun> | null {
-  if (deps.canInvoke !== allowAll || !isPlain([run]) || !configParses(deps, agent)) return null;
-  return claimPlainRuns(deps, tx, events, [{ agent, runs: [run] }], true).then(([[claimed]]) => claimed);
-}
-
-/** Whether the agent's adapter accepts its config: if not, execute.ts fails the run before starting it. */
-function configParses(deps: EngineDeps, agent: Agent): boolean {
-  try {
-    deps.adapters[agent.adapterType].parseConfig(agent.adapterConfig);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The guarded queued -> running update of §6.3 step 3; null when the run is no longer queued. */
 async function claimUpdate(deps: EngineDeps, tx: Transaction, runId: string, runToken: string, now: Date): Promise<RunRow | null> {
   const [claimed] = await tx
@@ -355,46 +234,6 @@ async function queuedCandidates(tx: Transaction, agentId: string, limit: number)
   return rows;
 }
 
-interface Gate {
-  code: string;
-  message: string;
-  timeoutSource: 'dependency_gate' | 'stale_queued_run_gate';
-}
-
-/** Spec §6.3 step 2: reasons a queued issue run must not start any more. */
-export function claimGate(
-  run: RunRow,
-  issue: IssueRow | null,
-  readiness: IssueReadiness | null,
-): Gate | null {
-  const ctx = run.contextSnapshot;
-  const issueId = run.issueId ?? (typeof ctx.issueId === 'string' ? ctx.issueId : null);
-  if (!issueId) return null;
-  const stale = (code: string, message: string): Gate => ({ code, message, timeoutSource: 'stale_queued_run_gate' });
-  if (!issue) return stale('issue_not_found', 'Cancelled because the issue no longer exists');
-  const interaction = isInteractionWake(ctx);
-  const wakeComment = latestWakeCommentId(ctx) !== null;
-  if (readiness && !readiness.isDependencyReady && !interaction) {
-    return {
-      code: 'issue_dependencies_blocked',
-      message:
-        'Cancelled because issue dependencies are still blocked; the engine will wake the assignee when blockers resolve',
-      timeoutSource: 'dependency_gate',
-    };
-  }
-  if (issue.assigneeAgentId !== run.agentId && !interaction) {
-    return stale('issue_assignee_changed', 'Cancelled because the issue is no longer assigned to this agent');
-  }
-  if ((issue.status === 'done' || issue.status === 'cancelled') && !wakeComment && !ctx.resumeIntent && !ctx.followUpRequested) {
-    return stale('issue_terminal_status', `Cancelled because the issue is already ${issue.status}`);
-  }
-  const participant = (issue.executionState as { currentParticipant?: unknown } | null)?.currentParticipant;
-  if (issue.status === 'in_review' && participant !== run.agentId && !wakeComment) {
-    return stale('issue_review_participant_changed', 'Cancelled because the review moved to another participant');
-  }
-  return null;
-}
-
 /** Spec §6.3: gate-check one queued run, then move it to running. Null when it was not claimed. */
 async function claimQueuedRun(
   deps: EngineDeps,
@@ -426,24 +265,3 @@ async function claimQueuedRun(
   return { run: claimed, runToken, agent };
 }
 
-/** A claim-gate cancel: recorded and published, but no release, promotion or agent status change (Decisions 10). */
-async function gateCancel(tx: Transaction, events: LiveEvent[], run: RunRow, gate: Gate, now: Date): Promise<void> {
-  const [cancelled] = await tx
-    .update(heartbeatRuns)
-    .set({
-      status: 'cancelled',
-      error: gate.message,
-      errorCode: gate.code,
-      finishedAt: now,
-      // Nothing follows a gate cancel: it is settled at once.
-      settledAt: now,
-      updatedAt: now,
-      resultJson: { ...(run.resultJson ?? {}), ...gateStopMetadata(gate.code, gate.timeoutSource) },
-    })
-    .where(eq(heartbeatRuns.id, run.id))
-    .returning();
-  await setWakeStatus(tx, run.wakeupRequestId, 'skipped', now);
-  if (run.issueId) await clearIssueLockIfHeldBy(tx, events, run.issueId, run.id, now);
-  await appendRunEvent(tx, events, { runId: run.id, eventType: 'lifecycle', level: 'warn', message: gate.message, payload: { errorCode: gate.code } }, now);
-  events.push(runStatusEvent(cancelled));
-}

@@ -17,19 +17,17 @@ import { reportRunActivity } from './process-loss.ts';
 import { reapOrphanedRuns } from './reaper.ts';
 import { immediateRecovery } from './recovery.ts';
 import { transientContract } from './retry-rules.ts';
-import { withTransientRetry } from './transient.ts';
 import { reconcileStrandedAssignedIssues, type StrandedResult } from './stranded.ts';
 import { builtInAdapters } from './adapters/index.ts';
 import type { Adapter } from './adapters/types.ts';
 import { finalizeAgentStatus } from './agent-status.ts';
 import { createAgent, type CreateAgentInput, transitionAgentStatus, updateAgent, type UpdateAgentInput } from './agents.ts';
 import { cancelActiveRunRecordsForAgent, cancelRunRecord, CONTROL_CHANNEL, type ControlMessage } from './cancel.ts';
-import { Batcher, type BatcherOptions, eachOnFailure, type PER_ITEM } from './batcher.ts';
-import { agentsWithQueuedRuns, claimNextRunsForAgents, type ClaimedRun } from './claim.ts';
+import type { ClaimedRun } from './claim.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { allowAll, type CanInvokePort, type EngineDeps, transact } from './deps.ts';
-import { type ActiveRun, executeClaimedRun, type RunBatchPorts } from './execute.ts';
-import { appendEventGroups, finishPlainRuns, startRuns } from './run-batches.ts';
+import { type ActiveRun, executeClaimedRun } from './execute.ts';
+import { claimBatcher, runBatchPorts } from './engine-batches.ts';
 import { coreFinalizeSteps, type FinalizeSteps } from './finalize.ts';
 import { deregisterInstance, LEASE_BEAT_MS, registerInstance, renewInstanceLease } from './instances.ts';
 import * as issueService from './issues.ts';
@@ -38,19 +36,6 @@ import { releaseIssueExecutionAndPromote } from './release.ts';
 import { type RunRow, settleRun } from './runs.ts';
 import { tickTimers } from './timers.ts';
 import { enqueueWakeup, type EnqueueResult, type EnqueueWakeupInput } from './wakeups.ts';
-
-/**
- * A batched write: `write` takes a batch of items and answers per item (PER_ITEM: not written by
- * the batch); those, and all of them if the batch fails, go through the item's own per-run write.
- */
-function batched<I, O>(write: (items: I[]) => Promise<Array<O | typeof PER_ITEM>>, options: BatcherOptions) {
-  type Job = { item: I; perRun: () => Promise<O> };
-  const batcher = new Batcher<Job, O>(
-    (jobs) => eachOnFailure(jobs, (all) => write(all.map((job) => job.item)), (job) => job.perRun()),
-    options,
-  );
-  return (item: I, perRun: () => Promise<O>) => batcher.submit({ item, perRun });
-}
 
 /** Stranded-issue reconciliation scans every open issue: it runs less often than the tick. */
 const RECONCILE_INTERVAL_MS = 30_000;
@@ -87,36 +72,14 @@ export class Engine {
   private readonly starting = new Map<string, Promise<void>>();
   private readonly startAgain = new Set<string>();
   private readonly claimingEnqueues = new Set<Promise<unknown>>();
-  /**
-   * Agents whose queues changed at about the same time are claimed in one transaction, which also
-   * starts the plain runs it claims (claim.ts ClaimOptions) when run writes are batched.
-   */
-  private readonly claims = new Batcher<string, ClaimedRun[]>(
-    (agentIds) => {
-      const batching = this.options.batchRunWrites !== false;
-      const options = { start: batching };
-      return eachOnFailure(
-        agentIds,
-        async (ids) => {
-          // Most finished runs leave nothing queued behind them: those agents need no claim.
-          const queued = batching ? await agentsWithQueuedRuns(this.deps, ids) : new Set(ids);
-          const claimable = ids.filter((id) => queued.has(id));
-          if (claimable.length === 0) return ids.map(() => []);
-          const claims = await withTransientRetry(() => claimNextRunsForAgents(this.deps, claimable, options));
-          const byAgent = new Map(claimable.map((id, i) => [id, claims[i]]));
-          return ids.map((id) => byAgent.get(id) ?? []);
-        },
-        (id) => withTransientRetry(async () => (await claimNextRunsForAgents(this.deps, [id], options))[0]),
-      );
-    },
-    { maxBatch: 100, maxInFlight: 2 },
-  );
+  private get batching(): boolean {
+    return this.options.batchRunWrites !== false;
+  }
+  private readonly onBatchFailure = (error: unknown) => this.deps.logger.debug({ err: error }, 'a batched write fell back to per-run writes');
+  /** Agents whose queues changed at about the same time, claimed in one transaction. */
+  private readonly claims = claimBatcher(() => this.deps, () => this.batching, this.onBatchFailure);
   /** Run starts, events and finishes of many runs, each written for a batch of runs at once. */
-  private readonly runBatches: RunBatchPorts = {
-    start: batched((items) => startRuns(this.deps, items), { maxBatch: 200, maxInFlight: 2 }),
-    events: batched((groups) => appendEventGroups(this.deps, groups), { maxBatch: 200, maxInFlight: 2 }),
-    finish: batched((items) => withTransientRetry(() => finishPlainRuns(this.deps, items), 8), { maxBatch: 200, maxInFlight: 2 }),
-  };
+  private readonly runBatches = runBatchPorts(() => this.deps, this.onBatchFailure);
   private timers: NodeJS.Timeout[] = [];
   private unlisten: (() => Promise<void>) | null = null;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -196,7 +159,7 @@ export class Engine {
   async enqueueWakeup(input: EnqueueWakeupInput): Promise<EnqueueResult> {
     // While running, a new run with nothing ahead of it is claimed in the enqueue's transaction;
     // stop() waits for those enqueues like for claims, so what they claimed is executed.
-    const work = enqueueWakeup(this.deps, input, { claim: this.state === 'running' && this.options.batchRunWrites !== false });
+    const work = enqueueWakeup(this.deps, input, { claim: this.state === 'running' && this.batching });
     const claiming = work.then(({ claimed }) => claimed && this.execute(claimed), () => {});
     this.claimingEnqueues.add(claiming);
     void claiming.finally(() => this.claimingEnqueues.delete(claiming));
@@ -397,7 +360,7 @@ export class Engine {
     const work = executeClaimedRun(this.deps, claimed, active, {
       stepsFor: (type) => this.stepsFor(type),
       issueActions: (run) => issueService.runIssueActions(this.deps, this.wake, run),
-      batches: this.options.batchRunWrites === false ? undefined : this.runBatches,
+      batches: this.batching ? this.runBatches : undefined,
     })
       .then((queued) => {
         for (const run of queued) void this.startNext(run.agentId);

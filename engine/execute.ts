@@ -11,7 +11,8 @@ import { type FinalizeSteps, runFollowUpSteps, writeTerminalStatus } from './fin
 import { readinessOf } from './issue-readiness.ts';
 import type { RunIssueActions } from './issues.ts';
 import { appendRunEvent, type NewRunEvent } from './run-events.ts';
-import { type EventGroup, type PlainFinish, type RunStart, RUNNING_FROM, runStartedEvent } from './run-batches.ts';
+import type { PlainFinish } from './finish-batch.ts';
+import { type EventGroup, type RunStart, RUNNING_FROM, runStartedEvent } from './run-batches.ts';
 import { RunOutput } from './run-output.ts';
 import { type RunRow, settleRun } from './runs.ts';
 import { withTransientRetry } from './transient.ts';

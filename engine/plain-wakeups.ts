@@ -5,7 +5,8 @@
 // of two round trips; every other case goes the general way, through drizzle's transaction.
 import type postgres from 'postgres';
 import { AGENT_LOCK_NAMESPACE } from './agent-lock.ts';
-import { claimNewRun, type ClaimedRun } from './claim.ts';
+import type { ClaimedRun } from './claim.ts';
+import { claimNewRun } from './plain-claims.ts';
 import { allowAll, type EngineDeps, transact } from './deps.ts';
 import { pipelinedTransaction } from './pipelined-transaction.ts';
 import { isInvokable, readHeartbeatPolicy } from './policy.ts';

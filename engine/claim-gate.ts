@@ -1,0 +1,74 @@
+// The claim gates of spec §6.3 step 2: reasons a queued issue run must not start any more, and the
+// cancel that records such a stop.
+import { eq } from 'drizzle-orm';
+import type { Transaction } from '../db/client.ts';
+import { heartbeatRuns } from '../db/schema.ts';
+import type { IssueReadiness } from './issue-readiness.ts';
+import type { LiveEvent } from './live-events.ts';
+import { gateStopMetadata } from './run-outcome.ts';
+import { appendRunEvent } from './run-events.ts';
+import { clearIssueLockIfHeldBy, type IssueRow, type RunRow, runStatusEvent, setWakeStatus } from './runs.ts';
+import { isInteractionWake, latestWakeCommentId } from './wake-context.ts';
+
+export interface Gate {
+  code: string;
+  message: string;
+  timeoutSource: 'dependency_gate' | 'stale_queued_run_gate';
+}
+
+/** Spec §6.3 step 2: reasons a queued issue run must not start any more. */
+export function claimGate(
+  run: RunRow,
+  issue: IssueRow | null,
+  readiness: IssueReadiness | null,
+): Gate | null {
+  const ctx = run.contextSnapshot;
+  const issueId = run.issueId ?? (typeof ctx.issueId === 'string' ? ctx.issueId : null);
+  if (!issueId) return null;
+  const stale = (code: string, message: string): Gate => ({ code, message, timeoutSource: 'stale_queued_run_gate' });
+  if (!issue) return stale('issue_not_found', 'Cancelled because the issue no longer exists');
+  const interaction = isInteractionWake(ctx);
+  const wakeComment = latestWakeCommentId(ctx) !== null;
+  if (readiness && !readiness.isDependencyReady && !interaction) {
+    return {
+      code: 'issue_dependencies_blocked',
+      message:
+        'Cancelled because issue dependencies are still blocked; the engine will wake the assignee when blockers resolve',
+      timeoutSource: 'dependency_gate',
+    };
+  }
+  if (issue.assigneeAgentId !== run.agentId && !interaction) {
+    return stale('issue_assignee_changed', 'Cancelled because the issue is no longer assigned to this agent');
+  }
+  if ((issue.status === 'done' || issue.status === 'cancelled') && !wakeComment && !ctx.resumeIntent && !ctx.followUpRequested) {
+    return stale('issue_terminal_status', `Cancelled because the issue is already ${issue.status}`);
+  }
+  const participant = (issue.executionState as { currentParticipant?: unknown } | null)?.currentParticipant;
+  if (issue.status === 'in_review' && participant !== run.agentId && !wakeComment) {
+    return stale('issue_review_participant_changed', 'Cancelled because the review moved to another participant');
+  }
+  return null;
+}
+
+
+/** A claim-gate cancel: recorded and published, but no release, promotion or agent status change (Decisions 10). */
+export async function gateCancel(tx: Transaction, events: LiveEvent[], run: RunRow, gate: Gate, now: Date): Promise<void> {
+  const [cancelled] = await tx
+    .update(heartbeatRuns)
+    .set({
+      status: 'cancelled',
+      error: gate.message,
+      errorCode: gate.code,
+      finishedAt: now,
+      // Nothing follows a gate cancel: it is settled at once.
+      settledAt: now,
+      updatedAt: now,
+      resultJson: { ...(run.resultJson ?? {}), ...gateStopMetadata(gate.code, gate.timeoutSource) },
+    })
+    .where(eq(heartbeatRuns.id, run.id))
+    .returning();
+  await setWakeStatus(tx, run.wakeupRequestId, 'skipped', now);
+  if (run.issueId) await clearIssueLockIfHeldBy(tx, events, run.issueId, run.id, now);
+  await appendRunEvent(tx, events, { runId: run.id, eventType: 'lifecycle', level: 'warn', message: gate.message, payload: { errorCode: gate.code } }, now);
+  events.push(runStatusEvent(cancelled));
+}
