@@ -2,12 +2,13 @@
 // `scheduled_retry`, due after 2 min, 10 min, 30 min, 2 h (±25%), at most four times; the
 // promotion loop moves due retries into the queued pool.
 import { and, asc, eq, lte } from 'drizzle-orm';
-import { heartbeatRuns, issues, wakeupRequests } from '../db/schema.ts';
+import { heartbeatRuns, issues } from '../db/schema.ts';
 import { type EngineDeps, transact } from './deps.ts';
 import { BOUNDED_RETRY_MAX_ATTEMPTS, boundedRetrySchedule, codexFallbackMode, dueAtWithNotBefore, transientContract } from './retry-rules.ts';
 import { appendRunEvent } from './run-events.ts';
-import { type RunRow, runQueuedEvent, runStatusEvent, stampIssueLock } from './runs.ts';
+import { handIssueLockToRetry, type RunRow, runQueuedEvent, runStatusEvent } from './runs.ts';
 import { cancelStaleScheduledRetry, staleRetryReason } from './stale-retry.ts';
+import { insertSystemWakeup } from './system-wakeup.ts';
 
 export type BoundedRetryOutcome =
   | { outcome: 'scheduled'; run: RunRow; dueAt: Date; attempt: number; maxAttempts: number }
@@ -64,51 +65,24 @@ export async function scheduleBoundedRetry(deps: EngineDeps, runId: string, opti
       ...(contract?.retryNotBefore ? { transientRetryNotBefore: contract.retryNotBefore } : {}),
       ...(fallbackMode ? { codexTransientFallbackMode: fallbackMode } : {}),
     };
-    const [wake] = await tx
-      .insert(wakeupRequests)
-      .values({
-        companyId: source.companyId,
-        agentId: source.agentId,
-        source: 'automation',
-        triggerDetail: 'system',
-        reason: wakeReason,
-        payload: retryKeys,
-        status: 'queued',
-        requestedByActorType: 'system',
-        requestedByActorId: 'heartbeat',
-        requestedAt: now,
-        createdAt: now,
-        updatedAt: now,
-      })
-      .returning();
-    const context = { ...source.contextSnapshot, ...retryKeys, wakeReason };
-    const [retry] = await tx
-      .insert(heartbeatRuns)
-      .values({
-        companyId: source.companyId,
-        agentId: source.agentId,
-        issueId: source.issueId,
-        invocationSource: 'automation',
-        triggerDetail: 'system',
+    const retry = await insertSystemWakeup(tx, {
+      companyId: source.companyId,
+      agentId: source.agentId,
+      issueId: source.issueId,
+      reason: wakeReason,
+      payload: retryKeys,
+      run: {
         status: 'scheduled_retry',
-        wakeupRequestId: wake.id,
-        contextSnapshot: context,
+        contextSnapshot: { ...source.contextSnapshot, ...retryKeys, wakeReason },
         scheduledRetryAt: dueAt,
         scheduledRetryAttempt: attempt,
         scheduledRetryReason: retryReason,
         retryOfRunId: source.id,
         continuationAttempt: source.continuationAttempt,
-        createdAt: now,
-        updatedAt: now,
-      })
-      .returning();
-    await tx.update(wakeupRequests).set({ runId: retry.id }).where(eq(wakeupRequests.id, wake.id));
-    if (source.issueId) {
-      const [issue] = await tx.select().from(issues).where(eq(issues.id, source.issueId)).for('update');
-      if (issue && (issue.executionRunId === null || issue.executionRunId === source.id)) {
-        await stampIssueLock(tx, events, issue, retry, agent.name, now);
-      }
-    }
+      },
+      now,
+    });
+    await handIssueLockToRetry(tx, events, retry, agent.name, now);
     await appendRunEvent(
       tx,
       events,

@@ -5,6 +5,7 @@ import { heartbeatRuns, issues, wakeupRequests } from '../db/schema.ts';
 import { type EngineDeps, transact } from './deps.ts';
 import { appendRunEvent } from './run-events.ts';
 import { type RunRow, runQueuedEvent, stampIssueLock } from './runs.ts';
+import { insertSystemWakeup } from './system-wakeup.ts';
 import { COMMENT_REQUIRED_REASONS, latestWakeCommentId } from './wake-context.ts';
 
 const MISSING_COMMENT = 'missing_issue_comment';
@@ -49,28 +50,19 @@ export async function applyIssueCommentPolicy(deps: EngineDeps, run: RunRow): Pr
       return null;
     }
     const agent = await tx.query.agents.findFirst({ where: { id: run.agentId }, columns: { name: true } });
-    const payload = { issueId: issue.id, retryOfRunId: run.id, retryReason: MISSING_COMMENT };
-    const [wake] = await tx
-      .insert(wakeupRequests)
-      .values({ companyId: run.companyId, agentId: run.agentId, source: 'automation', triggerDetail: 'system', reason: MISSING_COMMENT, payload, status: 'queued', requestedByActorType: 'system', requestedByActorId: 'heartbeat', requestedAt: now, createdAt: now, updatedAt: now })
-      .returning();
-    const [queued] = await tx
-      .insert(heartbeatRuns)
-      .values({
-        companyId: run.companyId,
-        agentId: run.agentId,
-        issueId: issue.id,
-        invocationSource: 'automation',
-        triggerDetail: 'system',
+    const queued = await insertSystemWakeup(tx, {
+      companyId: run.companyId,
+      agentId: run.agentId,
+      issueId: issue.id,
+      reason: MISSING_COMMENT,
+      payload: { issueId: issue.id, retryOfRunId: run.id, retryReason: MISSING_COMMENT },
+      run: {
         status: 'queued',
-        wakeupRequestId: wake.id,
         contextSnapshot: { ...ctx, retryOfRunId: run.id, wakeReason: MISSING_COMMENT, retryReason: MISSING_COMMENT, missingIssueCommentForRunId: run.id },
         retryOfRunId: run.id,
-        createdAt: now,
-        updatedAt: now,
-      })
-      .returning();
-    await tx.update(wakeupRequests).set({ runId: queued.id }).where(eq(wakeupRequests.id, wake.id));
+      },
+      now,
+    });
     await stampIssueLock(tx, events, issue, queued, agent?.name ?? '', now);
     await setStatus('retry_queued', { issueCommentRetryQueuedAt: now });
     events.push(runQueuedEvent(queued));

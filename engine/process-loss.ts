@@ -4,12 +4,13 @@
 // host), the run fails as `process_lost`, and exactly one automatic retry is queued.
 import { and, eq, or, sql } from 'drizzle-orm';
 import type { Transaction } from '../db/client.ts';
-import { agents, heartbeatRuns, issues, wakeupRequests } from '../db/schema.ts';
+import { agents, heartbeatRuns } from '../db/schema.ts';
 import { type EngineDeps, transact } from './deps.ts';
 import type { LiveEvent } from './live-events.ts';
 import { stopMetadataFor } from './run-outcome.ts';
 import { appendRunEvent } from './run-events.ts';
-import { type RunRow, runQueuedEvent, runStatusEvent, setWakeStatus, stampIssueLock } from './runs.ts';
+import { handIssueLockToRetry, type RunRow, runQueuedEvent, runStatusEvent, setWakeStatus } from './runs.ts';
+import { insertSystemWakeup } from './system-wakeup.ts';
 
 /** A run this instance owns is left alone this long after its last write: it may be mid-claim. */
 const OWN_RUN_GRACE_MS = 10_000;
@@ -130,49 +131,22 @@ export async function failLostRun(
 
 /** Spec §6.11-B: the one retry of a lost run, holding the issue's lock in its place. */
 async function queueProcessLossRetry(tx: Transaction, events: LiveEvent[], lost: RunRow, agentName: string, now: Date): Promise<RunRow> {
-  const issueId = lost.issueId;
-  const [wake] = await tx
-    .insert(wakeupRequests)
-    .values({
-      companyId: lost.companyId,
-      agentId: lost.agentId,
-      source: 'automation',
-      triggerDetail: 'system',
-      reason: 'process_lost_retry',
-      payload: { ...(issueId ? { issueId } : {}), retryOfRunId: lost.id },
+  const retry = await insertSystemWakeup(tx, {
+    companyId: lost.companyId,
+    agentId: lost.agentId,
+    issueId: lost.issueId,
+    reason: 'process_lost_retry',
+    payload: { ...(lost.issueId ? { issueId: lost.issueId } : {}), retryOfRunId: lost.id },
+    run: {
       status: 'queued',
-      requestedByActorType: 'system',
-      requestedByActorId: 'heartbeat',
-      requestedAt: now,
-      createdAt: now,
-      updatedAt: now,
-    })
-    .returning();
-  const [retry] = await tx
-    .insert(heartbeatRuns)
-    .values({
-      companyId: lost.companyId,
-      agentId: lost.agentId,
-      issueId,
-      invocationSource: 'automation',
-      triggerDetail: 'system',
-      status: 'queued',
-      wakeupRequestId: wake.id,
       contextSnapshot: { ...lost.contextSnapshot, retryOfRunId: lost.id, wakeReason: 'process_lost_retry', retryReason: 'process_lost' },
       retryOfRunId: lost.id,
       processLossRetryCount: lost.processLossRetryCount + 1,
       continuationAttempt: lost.continuationAttempt,
-      createdAt: now,
-      updatedAt: now,
-    })
-    .returning();
-  await tx.update(wakeupRequests).set({ runId: retry.id }).where(eq(wakeupRequests.id, wake.id));
-  if (issueId) {
-    const [issue] = await tx.select().from(issues).where(eq(issues.id, issueId)).for('update');
-    if (issue && (issue.executionRunId === lost.id || issue.executionRunId === null)) {
-      await stampIssueLock(tx, events, issue, retry, agentName, now);
-    }
-  }
+    },
+    now,
+  });
+  await handIssueLockToRetry(tx, events, retry, agentName, now);
   await appendRunEvent(tx, events, { runId: retry.id, eventType: 'lifecycle', level: 'warn', message: `Queued to retry run ${lost.id}, whose process was lost`, payload: { retryOfRunId: lost.id } }, now);
   events.push(runQueuedEvent(retry));
   return retry;

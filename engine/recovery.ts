@@ -2,11 +2,12 @@
 // escalation to `blocked` with one explanatory comment once the automatic retry was used (§6.14.5).
 import { and, eq, inArray } from 'drizzle-orm';
 import type { Executor, Transaction } from '../db/client.ts';
-import { activityLog, heartbeatRuns, issueComments, issues, wakeupRequests } from '../db/schema.ts';
+import { activityLog, heartbeatRuns, issueComments, issues } from '../db/schema.ts';
 import { escalationComment, failureSummary } from './escalation-text.ts';
 import type { LiveEvent } from './live-events.ts';
 import { isInvokable } from './policy.ts';
 import { EXEC_PATH_STATUSES, issueLockEvent, type IssueRow, type RunRow, runQueuedEvent, stampIssueLock, UNSUCCESSFUL_STATUSES } from './runs.ts';
+import { insertSystemWakeup } from './system-wakeup.ts';
 
 export type RecoveryKind = 'dispatch' | 'continuation';
 
@@ -69,28 +70,19 @@ export async function immediateRecovery(tx: Transaction, events: LiveEvent[], { 
     await escalateIssue(tx, events, { issue, kind: recovery.kind, during: 'terminal_run_recovery', latest: run, now });
     return null;
   }
-  const payload = { issueId: issue.id, retryOfRunId: run.id };
-  const [wake] = await tx
-    .insert(wakeupRequests)
-    .values({ companyId: issue.companyId, agentId: agent.id, source: 'automation', triggerDetail: 'system', reason: recovery.reason, payload, status: 'queued', requestedByActorType: 'system', requestedByActorId: 'heartbeat', requestedAt: now, createdAt: now, updatedAt: now })
-    .returning();
-  const [queued] = await tx
-    .insert(heartbeatRuns)
-    .values({
-      companyId: issue.companyId,
-      agentId: agent.id,
-      issueId: issue.id,
-      invocationSource: 'automation',
-      triggerDetail: 'system',
+  const queued = await insertSystemWakeup(tx, {
+    companyId: issue.companyId,
+    agentId: agent.id,
+    issueId: issue.id,
+    reason: recovery.reason,
+    payload: { issueId: issue.id, retryOfRunId: run.id },
+    run: {
       status: 'queued',
-      wakeupRequestId: wake.id,
       contextSnapshot: { issueId: issue.id, taskId: issue.id, taskKey: issue.id, wakeReason: recovery.reason, retryReason: recovery.retryReason, source: recovery.source, retryOfRunId: run.id },
       retryOfRunId: run.id,
-      createdAt: now,
-      updatedAt: now,
-    })
-    .returning();
-  await tx.update(wakeupRequests).set({ runId: queued.id }).where(eq(wakeupRequests.id, wake.id));
+    },
+    now,
+  });
   await stampIssueLock(tx, events, issue, queued, agent.name, now);
   events.push(runQueuedEvent(queued));
   return queued;

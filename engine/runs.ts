@@ -91,6 +91,24 @@ export async function stampIssueLock(
   events.push(issueLockEvent(issue, run.id));
 }
 
+/**
+ * A retry takes over its issue's execution lock from the run it retries, or takes a free lock; a
+ * lock that another run took meanwhile stays with that run.
+ */
+export async function handIssueLockToRetry(
+  tx: Transaction,
+  events: LiveEvent[],
+  retry: Pick<RunRow, 'id' | 'issueId' | 'retryOfRunId'>,
+  agentName: string,
+  now: Date,
+): Promise<void> {
+  if (!retry.issueId) return;
+  const [issue] = await tx.select().from(issues).where(eq(issues.id, retry.issueId)).for('update');
+  if (issue && (issue.executionRunId === null || issue.executionRunId === retry.retryOfRunId)) {
+    await stampIssueLock(tx, events, issue, retry, agentName, now);
+  }
+}
+
 /** Clears the issue's execution lock if (and only if) it points at `runId`. */
 export async function clearIssueLockIfHeldBy(
   tx: Transaction,

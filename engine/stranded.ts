@@ -1,6 +1,7 @@
 // reconcileStrandedAssignedIssues (spec §6.14): assigned open issues with nothing on the way to
 // execution are dispatched again once; when that was already tried, they are escalated.
 import { and, desc, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
+import type { WakeupStatus } from '../db/enums.ts';
 import { heartbeatRuns, issues, wakeupRequests } from '../db/schema.ts';
 import { type EngineDeps, transact } from './deps.ts';
 import type { Wake } from './issues.ts';
@@ -38,12 +39,7 @@ async function reconcileIssue(deps: EngineDeps, wake: Wake, issue: IssueRow): Pr
   if (!agent || !isInvokable(agent.status)) return 'skipped';
   const onTheWay = await deps.db.query.heartbeatRuns.findFirst({ where: { issueId: issue.id, status: { in: [...EXEC_PATH_STATUSES] } }, columns: { id: true } });
   if (onTheWay) return 'skipped';
-  const deferred = await deps.db
-    .select({ id: wakeupRequests.id })
-    .from(wakeupRequests)
-    .where(and(eq(wakeupRequests.status, 'deferred_issue_execution'), sql`${wakeupRequests.payload}->>'issueId' = ${issue.id}`))
-    .limit(1);
-  if (deferred.length > 0) return 'skipped';
+  if (await hasWakeupForIssue(deps, issue.id, 'deferred_issue_execution')) return 'skipped';
   const [latest] = await deps.db
     .select()
     .from(heartbeatRuns)
@@ -53,12 +49,7 @@ async function reconcileIssue(deps: EngineDeps, wake: Wake, issue: IssueRow): Pr
   const recovery = recoveryFor(issue.status);
 
   if (issue.status === 'todo' && !latest) {
-    const queuedWake = await deps.db
-      .select({ id: wakeupRequests.id })
-      .from(wakeupRequests)
-      .where(and(eq(wakeupRequests.status, 'queued'), sql`${wakeupRequests.payload}->>'issueId' = ${issue.id}`))
-      .limit(1);
-    if (queuedWake.length > 0) return 'skipped';
+    if (await hasWakeupForIssue(deps, issue.id, 'queued')) return 'skipped';
     if (!(await deps.canInvoke.check({ companyId: issue.companyId, agentId: agent.id })).allowed) return 'skipped';
     await wake({
       companyId: issue.companyId,
@@ -91,6 +82,16 @@ async function reconcileIssue(deps: EngineDeps, wake: Wake, issue: IssueRow): Pr
   });
   if (result.run && retryOfRunId) await linkRetry(deps, result.run, retryOfRunId);
   return recovery.kind === 'dispatch' ? 'dispatchRequeued' : 'continuationRequeued';
+}
+
+/** Whether a wakeup in `status` waits for the issue (a wakeup names its issue in its payload). */
+async function hasWakeupForIssue(deps: EngineDeps, issueId: string, status: WakeupStatus): Promise<boolean> {
+  const [waiting] = await deps.db
+    .select({ id: wakeupRequests.id })
+    .from(wakeupRequests)
+    .where(and(eq(wakeupRequests.status, status), sql`${wakeupRequests.payload}->>'issueId' = ${issueId}`))
+    .limit(1);
+  return waiting !== undefined;
 }
 
 async function linkRetry(deps: EngineDeps, run: RunRow, retryOfRunId: string): Promise<void> {

@@ -3,15 +3,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { heartbeatRuns, runEvents } from '../db/schema.ts';
 import { agentGid, createAgent, createIssue, enqueue, gql, issueGid, rawId, runFinished, runGid } from './support/api.ts';
+import { recordRequestStatements } from './support/request-statements.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { waitFor } from './support/wait.ts';
 
 let server: TestServer;
-const statements: string[] = [];
+/** The statements a request issues, without the engine loop's that run meanwhile. */
+const requestStatements = recordRequestStatements();
 beforeAll(async () => {
-  server = await startTestServer({ onQuery: (query) => statements.push(query) });
+  server = await startTestServer({ onQuery: requestStatements.onQuery });
 });
-afterAll(() => server?.close());
+afterAll(async () => {
+  requestStatements.close();
+  await server?.close();
+});
 
 const db = () => server.database.db;
 
@@ -42,10 +47,11 @@ describe('runs connection', () => {
     const { issueId } = await createIssue(server, { title: 'Ledger' });
     await seedRuns(120, { agents, issueId });
     for (const first of [10, 50]) {
-      statements.length = 0;
-      const data = await gql(server, RUNS_PAGE, { first });
+      const { result: data, statements } = await requestStatements.of(() => gql(server, RUNS_PAGE, { first }));
       expect(data.runs.edges).toHaveLength(first);
       expect(data.runs.edges[1].node).toMatchObject({ agent: { name: expect.any(String) }, liveness: { reason: 'seeded' } });
+      // The page's own read is among them: the request's statements are really being seen.
+      expect(statements.some((statement) => statement.includes('from "heartbeat_runs"')), statements.join('\n')).toBe(true);
       // Authentication + one planned query for the page; not one per run.
       expect(statements.length, statements.join('\n')).toBeLessThanOrEqual(3);
     }
