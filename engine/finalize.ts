@@ -10,7 +10,7 @@ import { finalizeAgentStatus, updateRuntimeState } from './agent-status.ts';
 import { type EngineDeps, transact } from './deps.ts';
 import type { LiveEvent } from './live-events.ts';
 import { releaseIssueExecutionAndPromote } from './release.ts';
-import { buildResultJson, resolveRunOutcome, runSummaryText, stopMetadataFor, type TerminalRunStatus } from './run-outcome.ts';
+import { buildResultJson, resolveRunOutcome, type RunOutcome, runSummaryText, stopMetadataFor, type TerminalRunStatus } from './run-outcome.ts';
 import { appendRunEvent } from './run-events.ts';
 import type { RunOutputSummary } from './run-output.ts';
 import { type RunRow, runStatusEvent, setWakeStatus } from './runs.ts';
@@ -62,6 +62,29 @@ export function coreFinalizeSteps(deps: EngineDeps, adapterType: AdapterType): F
 }
 
 /** The run's output summary as the columns the terminal write stores. */
+/** The columns a run's terminal write sets besides its output (§6.4 step 6), as both finishes write them. */
+export function terminalColumns(outcome: RunOutcome, result: AdapterResult, configuredTimeoutSec: unknown, now: Date) {
+  const stop = stopMetadataFor({
+    status: outcome.status,
+    errorCode: outcome.errorCode,
+    error: outcome.error,
+    configuredTimeoutSec,
+    adapterDefaultTimeoutSec: 0,
+  });
+  return {
+    status: outcome.status,
+    error: outcome.error,
+    errorCode: outcome.errorCode,
+    finishedAt: now,
+    updatedAt: now,
+    exitCode: result.exitCode ?? null,
+    signal: result.signal ?? null,
+    usageJson: result.usage ?? null,
+    resultJson: buildResultJson(result, stop),
+    runTokenHash: null,
+  };
+}
+
 export function outputColumns(output: RunOutputSummary | null) {
   return output
     ? {
@@ -103,28 +126,9 @@ export async function writeTerminalStatus(
         .returning();
       return { run: kept, finalized: false };
     }
-    const stop = stopMetadataFor({
-      status: outcome.status,
-      errorCode: outcome.errorCode,
-      error: outcome.error,
-      configuredTimeoutSec: input.agent.adapterConfig.timeoutSec,
-      adapterDefaultTimeoutSec: 0,
-    });
     const [terminal] = await tx
       .update(heartbeatRuns)
-      .set({
-        ...output,
-        status: outcome.status,
-        error: outcome.error,
-        errorCode: outcome.errorCode,
-        finishedAt: now,
-        updatedAt: now,
-        exitCode: input.result.exitCode ?? null,
-        signal: input.result.signal ?? null,
-        usageJson: input.result.usage ?? null,
-        resultJson: buildResultJson(input.result, stop),
-        runTokenHash: null,
-      })
+      .set({ ...output, ...terminalColumns(outcome, input.result, input.agent.adapterConfig.timeoutSec, now) })
       .where(eq(heartbeatRuns.id, row.id))
       .returning();
     const run = await steps.classifyLiveness(tx, events, terminal);

@@ -10,14 +10,14 @@ import { heartbeatRuns } from '../db/schema.ts';
 import type { AdapterResult } from './adapters/types.ts';
 import { PER_ITEM } from './batcher.ts';
 import { type EngineDeps, transact } from './deps.ts';
-import { outputColumns, WAKE_STATUS_FOR } from './finalize.ts';
+import { outputColumns, terminalColumns, WAKE_STATUS_FOR } from './finalize.ts';
 import type { LiveEvent } from './live-events.ts';
 import { classifyLiveness } from './liveness.ts';
 import { ENGINE_EVENT_TYPES, IGNORED_ACTIVITY, livenessInputFrom } from './liveness-evidence.ts';
 import { transientContract } from './retry-rules.ts';
-import { type AgentRow, iso, json, liveRunEvent, payloadText } from './run-batches.ts';
-import { buildResultJson, resolveRunOutcome, stopMetadataFor } from './run-outcome.ts';
-import type { NewRunEvent } from './run-events.ts';
+import { type AgentRow, iso, json, payloadText } from './run-batches.ts';
+import { resolveRunOutcome } from './run-outcome.ts';
+import { liveRunEvent, type NewRunEvent } from './run-events.ts';
 import type { RunOutputSummary } from './run-output.ts';
 import { executePrepared, uuidArray } from './run-rows.ts';
 import { type RunRow, runStatusEvent } from './runs.ts';
@@ -71,26 +71,10 @@ export async function finishPlainRuns(deps: EngineDeps, items: PlainFinish[]): P
       if (!row || row.issueId !== null || typeof row.contextSnapshot.issueId === 'string' || lockedIssue.has(row.id)) return null;
       const outcome = resolveRunOutcome(row, item.result);
       if (!outcome) return null;
-      const stop = stopMetadataFor({
-        status: outcome.status,
-        errorCode: outcome.errorCode,
-        error: outcome.error,
-        configuredTimeoutSec: item.agent.adapterConfig.timeoutSec,
-        adapterDefaultTimeoutSec: 0,
-      });
       const written: RunRow = {
         ...row,
         ...outputColumns(item.output),
-        status: outcome.status,
-        error: outcome.error,
-        errorCode: outcome.errorCode,
-        finishedAt: now,
-        updatedAt: now,
-        exitCode: item.result.exitCode ?? null,
-        signal: item.result.signal ?? null,
-        usageJson: item.result.usage ?? null,
-        resultJson: buildResultJson(item.result, stop),
-        runTokenHash: null,
+        ...terminalColumns(outcome, item.result, item.agent.adapterConfig.timeoutSec, now),
       };
       // A transient failure gets a bounded retry: that is the per-run path's work.
       if (written.status === 'failed' && transientContract(written)) return null;

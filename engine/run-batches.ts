@@ -13,7 +13,7 @@ import { PER_ITEM } from './batcher.ts';
 import { boundPayload } from './bounding.ts';
 import type { EngineDeps } from './deps.ts';
 import type { LiveEvent } from './live-events.ts';
-import type { NewRunEvent } from './run-events.ts';
+import { liveRunEvent, type NewRunEvent } from './run-events.ts';
 import { executePrepared, uuidArray } from './run-rows.ts';
 import type { RunRow } from './runs.ts';
 
@@ -119,22 +119,6 @@ export async function startRuns(deps: EngineDeps, items: RunStart[]): Promise<Ar
   }
   if (events.length > 0) deps.bus.publish(events);
   return items.map((item) => (seqs.has(item.run.id) ? undefined : PER_ITEM));
-}
-
-export function liveRunEvent(run: Pick<RunRow, 'companyId' | 'id' | 'agentId'>, seq: number, event: NewRunEvent, payload: unknown): LiveEvent {
-  return {
-    type: 'heartbeat.run.event',
-    companyId: run.companyId,
-    runId: run.id,
-    agentId: run.agentId,
-    seq,
-    eventType: event.eventType,
-    stream: event.stream ?? null,
-    level: event.level ?? null,
-    color: event.color ?? null,
-    message: event.message ?? null,
-    payload,
-  };
 }
 
 // ---- events ---------------------------------------------------------------------------------------

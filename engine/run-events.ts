@@ -6,6 +6,9 @@ import type { Executor } from '../db/client.ts';
 import { boundPayload } from './bounding.ts';
 import type { LiveEvent } from './live-events.ts';
 import { executePrepared } from './run-rows.ts';
+import type { RunRow } from './runs.ts';
+
+type RunEventLiveEvent = Extract<LiveEvent, { type: 'heartbeat.run.event' }>;
 
 export interface NewRunEvent {
   runId: string;
@@ -54,32 +57,25 @@ export async function appendRunEvent(
     returning id, company_id, run_id, agent_id, seq, created_at`);
   const row = rows[0];
   if (!row) throw new Error(`appendRunEvent: run ${event.runId} does not exist`);
-  const stored: StoredRunEvent = {
-    id: Number(row.id),
-    companyId: row.company_id as string,
-    runId: row.run_id as string,
-    agentId: row.agent_id as string,
-    seq: Number(row.seq),
+  const live = liveRunEvent({ companyId: row.company_id as string, id: row.run_id as string, agentId: row.agent_id as string }, Number(row.seq), event, payload);
+  events.push(live);
+  const { type: _type, ...fields } = live;
+  return { id: Number(row.id), ...fields, createdAt: new Date(row.created_at as string) };
+}
+
+/** The live event of a stored run event (the batched writers publish the same). */
+export function liveRunEvent(run: Pick<RunRow, 'companyId' | 'id' | 'agentId'>, seq: number, event: NewRunEvent, payload: unknown): RunEventLiveEvent {
+  return {
+    type: 'heartbeat.run.event',
+    companyId: run.companyId,
+    runId: run.id,
+    agentId: run.agentId,
+    seq,
     eventType: event.eventType,
     stream: event.stream ?? null,
     level: event.level ?? null,
     color: event.color ?? null,
     message: event.message ?? null,
     payload,
-    createdAt: new Date(row.created_at as string),
   };
-  events.push({
-    type: 'heartbeat.run.event',
-    companyId: stored.companyId,
-    runId: stored.runId,
-    agentId: stored.agentId,
-    seq: stored.seq,
-    eventType: stored.eventType,
-    stream: stored.stream,
-    level: stored.level,
-    color: stored.color,
-    message: stored.message,
-    payload: stored.payload,
-  });
-  return stored;
 }
