@@ -47,6 +47,8 @@ export const AgentRef = builder.drizzleNode('agents', {
   name: 'Agent',
   description: 'Something that can be woken to do work: a process, an HTTP endpoint or a script.',
   id: { column: (agent) => agent.id },
+  // Only the columns the selection needs (adapter and runtime config are JSON), as for runs.
+  select: { columns: { id: true } },
   fields: (t) => ({
     name: t.exposeString('name'),
     role: t.exposeString('role'),

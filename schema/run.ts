@@ -73,6 +73,9 @@ export const HeartbeatRunRef = builder.drizzleNode('heartbeatRuns', {
   name: 'HeartbeatRun',
   description: 'One execution of an agent, from claim to a terminal status.',
   id: { column: (run) => run.id },
+  // Only the columns the selection needs: a run row is wide (JSON context, result and usage, two
+  // 32 KiB output excerpts), and a page of runs would otherwise load and parse all of it.
+  select: { columns: { id: true } },
   fields: (t) => ({
     status: t.expose('status', { type: RunStatusEnum }),
     agent: t.relation('agent'),

@@ -13,6 +13,7 @@ import { builder } from './builder.ts';
 import type { HeartbeatContext } from './context.ts';
 import { IssueRef } from './issue.ts';
 import { HeartbeatRunRef, RunEventRef } from './run.ts';
+import { readOncePerChange } from './shared-reads.ts';
 import { companyIdOf } from './tenancy.ts';
 
 const EVENT_PAGE = 500;
@@ -278,15 +279,16 @@ builder.subscriptionFields((t) => ({
       return guarded((abort) => runStatusStream(ctx, filter, abort), () => ({}));
     },
     // The row is loaded here, planned from the subscriber's selection (no per-field queries), and
-    // shown as it was at the change the subscriber is being told about.
+    // shown as it was at the change the subscriber is being told about. The subscribers told about
+    // one change with the same selection share one read of it.
     resolve: async (item: RunChange | HeartbeatError, _args, ctx, info) => {
       const change = unwrap(item);
-      const row = await ctx.db.query.heartbeatRuns.findFirst(
-        t.drizzleQueryFromInfo('heartbeatRuns', { context: ctx, info, where: { id: change.runId, companyId: companyIdOf(ctx) } }),
-      );
+      const query = t.drizzleQueryFromInfo('heartbeatRuns', { context: ctx, info, where: { id: change.runId, companyId: companyIdOf(ctx) } });
+      const read = () => ctx.db.query.heartbeatRuns.findFirst(query).execute();
+      const row = await (change.state ? readOncePerChange(ctx.db, change.state, query, read) : read());
       if (!row) throw notFound('Run');
-      // The planned row carries the plugin's selection bookkeeping, so it is updated in place.
-      return (change.state ? Object.assign(row, asOf(change.state)) : row) as RunRow;
+      // A copy: the row read may be shared with other subscribers of this change.
+      return (change.state ? { ...row, ...asOf(change.state) } : row) as RunRow;
     },
   }),
 }));

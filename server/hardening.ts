@@ -130,7 +130,19 @@ function hasNul(value: unknown, depth = 0): boolean {
   return Object.entries(value).some(([key, item]) => key.includes('\u0000') || hasNul(item, depth + 1));
 }
 
+/**
+ * Per document: yoga's parser cache hands out one DocumentNode per query text, and documents are
+ * never changed, so a query sent again is not walked again.
+ */
+const documentsWithNul = new WeakMap<DocumentNode, boolean>();
+
 function documentHasNul(document: DocumentNode): boolean {
+  let found = documentsWithNul.get(document);
+  if (found === undefined) documentsWithNul.set(document, (found = findNul(document)));
+  return found;
+}
+
+function findNul(document: DocumentNode): boolean {
   let found = false;
   visit(document, {
     StringValue(node) {

@@ -53,8 +53,10 @@ async function inertRun(server: TestServer) {
 
 describe('subscriptions on one server', () => {
   let server: TestServer;
+  /** Every statement the server's own connection sends. */
+  const statements: string[] = [];
   beforeAll(async () => {
-    server = await startTestServer();
+    server = await startTestServer({ onQuery: (query) => statements.push(query) });
   });
   afterAll(() => server?.close());
 
@@ -77,6 +79,38 @@ describe('subscriptions on one server', () => {
     const statuses = seen.filter((s) => s.id === runGid(runId!)).map((s) => s.status);
     expect(statuses.filter((s, i) => s !== statuses[i - 1])).toEqual(['QUEUED', 'RUNNING', 'SUCCEEDED']);
     await waitFor('the hub to let go', () => server.app.hub.size === 0);
+  });
+
+  it('runStatus subscribers told about one change share one read of the run', async () => {
+    const inert = await inertRun(server);
+    const subscribers = 8;
+    const query = 'subscription($runId: ID) { runStatus(runId: $runId) { id status settledAt agent { name } } }';
+    const clients = range(1, subscribers).map(() => client());
+    const seen = clients.map(() => [] as StatusResult['runStatus'][]);
+    statements.length = 0;
+    const done = clients.map(async (ws, i) => {
+      for await (const result of ws.iterate<StatusResult>({ query, variables: { runId: runGid(inert.run.id) } })) seen[i].push(result.data!.runStatus);
+    });
+    await waitFor('every subscriber to have the current state', () => seen.every((results) => results.length === 1));
+    // The current state is read once per subscriber: that statement (its selection planned, with
+    // the agent joined) is the read a change costs.
+    const reads = statements.filter((statement) => statement.includes('from "heartbeat_runs"') && statement.includes('"agent"'));
+    expect(reads).toHaveLength(subscribers);
+    expect(new Set(reads).size).toBe(1);
+    statements.length = 0;
+    // One change, committed at once: the run succeeds and settles.
+    const { deps } = server.app.engine;
+    await transact(deps, async (tx, events) => {
+      await tx.update(heartbeatRuns).set({ status: 'succeeded', finishedAt: new Date() }).where(eq(heartbeatRuns.id, inert.run.id));
+      await settleRun(tx, events, inert.run.id, new Date());
+    });
+    await Promise.all(done);
+    await Promise.all(clients.map((ws) => ws.dispose()));
+    for (const results of seen) {
+      expect(results.map((r) => r.status)).toEqual(['RUNNING', 'SUCCEEDED']);
+      expect(results[1].settledAt).not.toBeNull();
+    }
+    expect(statements.filter((statement) => statement === reads[0])).toHaveLength(1);
   });
 
   it('runStatus with runId sends the current state first and completes once the run has settled', async () => {
