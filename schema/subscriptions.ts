@@ -1,7 +1,7 @@
 // runEvents and runStatus. Both are pull-based: a signal only says "look again", and the rows are
 // read from the database, so a subscriber on any instance sees exactly what was committed, in
 // order, without gaps or duplicates, however it connected or reconnected.
-import { and, asc, eq, gt } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { heartbeatRuns, runEvents } from '../db/schema.ts';
 import { HeartbeatError, notFound } from '../engine/errors.ts';
 import type { RunRow } from '../engine/runs.ts';
@@ -126,18 +126,17 @@ function unwrap<T>(item: T | HeartbeatError): T {
 const settled = (run: Pick<RunRow, 'status' | 'settledAt' | 'finishedAt'>, now = Date.now()) =>
   isTerminal(run.status) && (run.settledAt !== null || (run.finishedAt !== null && now - run.finishedAt.getTime() > SETTLE_FALLBACK_MS));
 
-async function* runEventStream(ctx: HeartbeatContext, runId: string, companyId: string, afterSeq: number, abort: AbortSignal) {
+/** The events of a run after `seq`, up to EVENT_PAGE, in seq order. */
+type EventPage = (afterSeq: number) => Promise<RunEventRow[]>;
+type RunEventRow = typeof runEvents.$inferSelect;
+
+async function* runEventStream(ctx: HeartbeatContext, runId: string, companyId: string, afterSeq: number, page: EventPage, abort: AbortSignal) {
   const wakeup = new Wakeup(abort);
   const unwatch = ctx.live.watch({ companyId, runId }, wakeup.notify);
   try {
     let last = afterSeq;
     for (;;) {
-      const rows = await ctx.db
-        .select()
-        .from(runEvents)
-        .where(and(eq(runEvents.runId, runId), gt(runEvents.seq, last)))
-        .orderBy(asc(runEvents.seq))
-        .limit(EVENT_PAGE);
+      const rows = await page(last);
       for (const row of rows) {
         yield row;
         last = row.seq;
@@ -243,14 +242,21 @@ builder.subscriptionFields((t) => ({
       runId: t.arg.globalID({ required: true, for: [HeartbeatRunRef] }),
       afterSeq: t.arg.int({ defaultValue: 0 }),
     },
-    subscribe: async (_root, { runId, afterSeq }, ctx) => {
+    subscribe: async (_root, { runId, afterSeq }, ctx, info) => {
       const companyId = companyIdOf(ctx);
       const run = await ctx.db.query.heartbeatRuns.findFirst({ where: { id: runId.id, companyId }, columns: { id: true } });
       if (!run) throw notFound('Run');
       const from = Math.max(0, afterSeq ?? 0);
-      return guarded((abort) => runEventStream(ctx, run.id, companyId, from, abort), (last) => ({ resumeAfterSeq: last?.seq ?? from }));
+      // Pages planned from the subscriber's selection: the events (and their run, if selected) in
+      // one statement, rather than each event loaded again by the plugin when it is resolved.
+      // (RunEvent declares no `select`, so every column is loaded: `seq` is always there.)
+      const page: EventPage = (after) =>
+        ctx.db.query.runEvents.findMany(
+          t.drizzleQueryFromInfo('runEvents', { context: ctx, info, where: { runId: run.id, seq: { gt: after } }, orderBy: { seq: 'asc' }, limit: EVENT_PAGE }),
+        ) as unknown as Promise<RunEventRow[]>;
+      return guarded((abort) => runEventStream(ctx, run.id, companyId, from, page, abort), (last) => ({ resumeAfterSeq: last?.seq ?? from }));
     },
-    resolve: (item: typeof runEvents.$inferSelect | HeartbeatError) => unwrap(item),
+    resolve: (item: RunEventRow | HeartbeatError) => unwrap(item),
   }),
   runStatus: t.field({
     type: HeartbeatRunRef,

@@ -130,7 +130,11 @@ describe('subscriptions on one server', () => {
     const { runId } = await enqueue(server, { agentId });
     await waitFor('settled', async () => (await server.database.db.query.heartbeatRuns.findFirst({ where: { id: runId! } }))?.settledAt);
     const ws = client();
+    statements.length = 0;
     const results = await collect<EventResult>(ws, RUN_EVENTS, { runId: runGid(runId!), afterSeq: 0 });
+    // The events are read a page at a time, never again one by one as they are resolved.
+    const eventReads = statements.filter((statement) => statement.includes('from "heartbeat_run_events"'));
+    expect(eventReads).toHaveLength(1);
     const tail = await collect<EventResult>(ws, RUN_EVENTS, { runId: runGid(runId!), afterSeq: 3 });
     await ws.dispose();
     expect(results.map((r) => r.data!.runEvents.message)).toEqual(['run started', 'adapter invoked', 'a', 'b', 'run succeeded']);
