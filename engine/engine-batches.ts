@@ -46,14 +46,14 @@ export function claimBatcher(deps: () => EngineDeps, batching: () => boolean, on
       (id) => withTransientRetry(async () => (await claimNextRunsForAgents(deps(), [id], options))[0]),
       onBatchFailure,
       );
-  }, { maxBatch: 100, maxInFlight: 2 });
+  }, { maxBatch: 50, maxInFlight: 2 });
 }
 
 /** Run starts, events and finishes, each written for a batch of runs at once. */
 export function runBatchPorts(deps: () => EngineDeps, onBatchFailure: OnBatchFailure): RunBatchPorts {
   return {
-    start: batched((items) => startRuns(deps(), items), { maxBatch: 200, maxInFlight: 2 }, onBatchFailure),
+    start: batched((items) => startRuns(deps(), items), { maxBatch: 100, maxInFlight: 2 }, onBatchFailure),
     events: batched((groups) => appendEventGroups(deps(), groups), { maxBatch: 200, maxInFlight: 2 }, onBatchFailure),
-    finish: batched((items) => withTransientRetry(() => finishPlainRuns(deps(), items), 8), { maxBatch: 200, maxInFlight: 2 }, onBatchFailure),
+    finish: batched((items) => withTransientRetry(() => finishPlainRuns(deps(), items), 8), { maxBatch: 100, maxInFlight: 2 }, onBatchFailure),
   };
 }
