@@ -10,10 +10,10 @@ import { heartbeatRuns } from '../db/schema.ts';
 import { type BoundedRetryOutcome, promoteDueScheduledRetries, scheduleBoundedRetry, type ScheduleOptions } from './bounded-retry.ts';
 import { applyIssueCommentPolicy } from './comment-policy.ts';
 import { enqueueLivenessContinuation } from './continuation.ts';
-import { conflict, notFound } from './errors.ts';
 import { classifyRunLiveness } from './liveness-evidence.ts';
 import { backfillIssueLiveness } from './liveness-backfill.ts';
 import { reportRunActivity } from './process-loss.ts';
+import { enqueueManualRetry, type ManualRetryInput } from './manual-retry.ts';
 import { reapOrphanedRuns } from './reaper.ts';
 import { immediateRecovery } from './recovery.ts';
 import { transientContract } from './retry-rules.ts';
@@ -253,25 +253,8 @@ export class Engine {
   }
 
   /** An operator's retry of a finished, unsuccessful run: a new run linked to it by retryOf. */
-  async retryRun(input: { companyId: string; runId: string; actor?: EnqueueWakeupInput['actor'] }): Promise<EnqueueResult> {
-    const run = await this.deps.db.query.heartbeatRuns.findFirst({ where: { id: input.runId, companyId: input.companyId } });
-    if (!run) throw notFound('Run');
-    if (!['failed', 'timed_out', 'cancelled'].includes(run.status)) {
-      throw conflict(`Only failed, timed out or cancelled runs can be retried; this run is ${run.status}`, { status: run.status });
-    }
-    const result = await this.enqueueWakeup({
-      companyId: run.companyId,
-      agentId: run.agentId,
-      source: 'on_demand',
-      triggerDetail: 'manual',
-      reason: 'manual_retry',
-      payload: { ...(run.issueId ? { issueId: run.issueId } : {}), retryOfRunId: run.id },
-      actor: input.actor ?? null,
-      context: { ...run.contextSnapshot, retryOfRunId: run.id, retryReason: 'manual_retry' },
-      // Linked as it is created: a later update could hold the queued row just as it is claimed.
-      retryOfRunId: run.id,
-    });
-    return result;
+  retryRun(input: ManualRetryInput): Promise<EnqueueResult> {
+    return enqueueManualRetry(this.deps, this.wake, input);
   }
 
   tickTimers(now: Date) {
