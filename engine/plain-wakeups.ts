@@ -2,7 +2,8 @@
 // request folds into the run of its task scope already on its way (coalesced) or becomes a queued
 // run, which the engine may claim and start in the same transaction (claim.ts claimNewRun).
 // The common case (a new run, nothing to coalesce into, no gate in the way) has a pipelined path
-// of two round trips; every other case goes the general way, through drizzle's transaction.
+// of two round trips, whether or not the run is claimed at once; every other case goes the general
+// way, through drizzle's transaction.
 import type postgres from 'postgres';
 import { AGENT_LOCK_NAMESPACE } from './agent-lock.ts';
 import type { ClaimedRun } from './claim.ts';
@@ -28,8 +29,8 @@ type Enqueued = EnqueueResult & { claimed?: ClaimedRun };
 /** The general way: coalescing, gates and all (spec §6.1 step 4). */
 export async function enqueueWithoutIssue(deps: EngineDeps, p: PreparedWakeup, claim: boolean): Promise<Enqueued> {
   return transact(deps, async (tx, events) => {
-    const reads = startScopeReads(connectionOf(tx), p.agent.id, p.agent.companyId, wakeScopeKey(p.ctx), claim);
-    const [, [raw], slotRow] = await Promise.all([reads.locked, reads.picked, reads.slot]);
+    const reads = startScopeReads(connectionOf(tx), p.agent.id, p.agent.companyId, wakeScopeKey(p.ctx), claim ? 'slot' : null);
+    const [, [raw], slotRow] = await Promise.all([reads.locked, reads.picked, reads.agent]);
     const found = raw ? runRowFromDriver(raw) : null;
     const running = found?.status === 'running' ? found : null;
     const followup = running !== null && isFollowup(p);
@@ -45,8 +46,8 @@ export async function enqueueWithoutIssue(deps: EngineDeps, p: PreparedWakeup, c
 
 /**
  * The common case in two round trips (pipelined-transaction.ts): BEGIN, the agent's lock, the
- * scope's run and the agent's row and queue go out together; the new wakeup and run, their claim
- * (when a slot is free) and COMMIT go out together. Only for a request the general way would turn
+ * scope's run and the agent's row (with its queue, when `claim`) go out together; the new wakeup
+ * and run, their claim (when asked for and a slot is free) and COMMIT go out together. Only for a request the general way would turn
  * into a new queued run with the same rows: no idempotency key, the default canInvoke port, an
  * agent that exists, can be invoked and is woken on demand, and no run of the same task scope on
  * its way. Anything else rolls back and answers null, and the caller goes the general way.
@@ -56,17 +57,18 @@ export async function enqueuePipelined(
   input: EnqueueWakeupInput,
   prepare: (agent: Agent) => PreparedWakeup,
   scopeKey: string | null,
+  claim: boolean,
 ): Promise<Enqueued | null> {
   if (input.idempotencyKey || deps.canInvoke !== allowAll) return null;
   return pipelinedTransaction(deps, async (tx, events) => {
-    const reads = startScopeReads(connectionOf(tx), input.agentId, input.companyId, scopeKey, true);
-    const [, [picked], slotRow] = await Promise.all([reads.locked, reads.picked, reads.slot]);
-    if (!slotRow || picked) return null;
-    const p = prepare(agentRowFromDriver(slotRow));
+    const reads = startScopeReads(connectionOf(tx), input.agentId, input.companyId, scopeKey, claim ? 'slot' : 'agent');
+    const [, [picked], agentRow] = await Promise.all([reads.locked, reads.picked, reads.agent]);
+    if (!agentRow || picked) return null;
+    const p = prepare(agentRowFromDriver(agentRow));
     const policy = readHeartbeatPolicy(p.agent.runtimeConfig, deps.settings);
     const woken = p.source === 'timer' ? policy.enabled : policy.wakeOnDemand;
     if (!isInvokable(p.agent.status) || !woken) return null;
-    const agent = freeSlot(deps, slotRow);
+    const agent = claim ? freeSlot(deps, agentRow) : null;
     const created = createQueuedRun(tx, events, p, null, agent ? (run, claimEvents) => claimNewRun(deps, tx, claimEvents, agent, run) : null);
     const [result] = await Promise.all([created, tx.commit()]);
     return result;
@@ -77,12 +79,19 @@ export async function enqueuePipelined(
  * Three statements sent at once, run by the server one after the other: the agent's lock; the run
  * of the same task scope a wakeup folds into (the oldest queued one, else the oldest scheduled
  * retry, else the newest running one; only that row is locked), read after the lock was granted;
- * and, when the run may be claimed at once, the agent's row and queue, locked last, so that
- * nothing holding the agent's row ever waits here for the run row the pick locks. The agent's row
- * is locked before the new rows that reference it are written: taking it after their foreign-key
- * share lock would be an upgrade another waiter could deadlock with.
+ * and the agent's row. For a run that may be claimed at once (`slot`), the row comes with the
+ * agent's queue and is locked, last, so that nothing holding the agent's row ever waits here for
+ * the run row the pick locks; it is locked before the new rows that reference it are written, as
+ * taking it after their foreign-key share lock would be an upgrade another waiter could deadlock
+ * with. `agent` reads the row without a lock; null reads none.
  */
-function startScopeReads(connection: postgres.TransactionSql, agentId: string, companyId: string, scopeKey: string | null, withSlot: boolean) {
+function startScopeReads(
+  connection: postgres.TransactionSql,
+  agentId: string,
+  companyId: string,
+  scopeKey: string | null,
+  agentRead: 'slot' | 'agent' | null,
+) {
   const locked = connection.unsafe('select pg_advisory_xact_lock($1, hashtext($2))', [AGENT_LOCK_NAMESPACE, agentId], PREPARED).execute();
   const picked = connection
     .unsafe<Record<string, unknown>[]>(
@@ -97,21 +106,21 @@ function startScopeReads(connection: postgres.TransactionSql, agentId: string, c
       PREPARED,
     )
     .execute();
-  const slot = withSlot
+  const statement =
+    agentRead === 'slot'
+      ? `select a.*,
+           (select count(*) from heartbeat_runs r where r.agent_id = a.id and r.status = 'running')::int as hb_running,
+           (select count(*) from heartbeat_runs r where r.agent_id = a.id and r.status = 'queued')::int as hb_queued
+         from agents a where a.id = $1 and a.company_id = $2
+         for no key update of a`
+      : 'select * from agents where id = $1 and company_id = $2';
+  const agent = agentRead
     ? connection
-        .unsafe<Record<string, unknown>[]>(
-          `select a.*,
-             (select count(*) from heartbeat_runs r where r.agent_id = a.id and r.status = 'running')::int as hb_running,
-             (select count(*) from heartbeat_runs r where r.agent_id = a.id and r.status = 'queued')::int as hb_queued
-           from agents a where a.id = $1 and a.company_id = $2
-           for no key update of a`,
-          [agentId, companyId],
-          PREPARED,
-        )
+        .unsafe<Record<string, unknown>[]>(statement, [agentId, companyId], PREPARED)
         .execute()
         .then(([row]) => row ?? null)
     : Promise.resolve(null);
-  return { locked, picked, slot };
+  return { locked, picked, agent };
 }
 
 /**

@@ -42,8 +42,8 @@ export async function enqueueWakeup(
   });
   const issueId = str(ctx.issueId) ?? str(payload?.issueId);
   const prepare = (agent: Agent): PreparedWakeup => ({ input, agent, source, payload, ctx, now });
-  if (!issueId && options.claim) {
-    const enqueued = await enqueuePipelined(deps, input, prepare, wakeScopeKey(ctx));
+  if (!issueId) {
+    const enqueued = await enqueuePipelined(deps, input, prepare, wakeScopeKey(ctx), options.claim === true);
     if (enqueued) return enqueued;
   }
 

@@ -18,13 +18,13 @@ const wake = (input: Omit<EnqueueWakeupInput, 'companyId'> & { companyId?: strin
   enqueueWakeup(f.engine.deps, { companyId: f.companyId, ...input }, { claim: true });
 
 /** The pipelined path alone, with the request prepared as enqueueWakeup prepares it; null = not taken. */
-function pipelined(input: Omit<EnqueueWakeupInput, 'companyId'> & { companyId?: string }) {
+function pipelined(input: Omit<EnqueueWakeupInput, 'companyId'> & { companyId?: string }, claim = true) {
   const full = { companyId: f.companyId, ...input };
   const source = full.source ?? 'on_demand';
   const payload = full.payload ?? null;
   const ctx = enrichWakeContext(full.context ?? {}, { source, triggerDetail: null, reason: full.reason ?? null, payload });
   const now = f.engine.deps.clock.now();
-  return enqueuePipelined(f.engine.deps, full, (agent) => ({ input: full, agent, source, payload, ctx, now }), wakeScopeKey(ctx));
+  return enqueuePipelined(f.engine.deps, full, (agent) => ({ input: full, agent, source, payload, ctx, now }), wakeScopeKey(ctx), claim);
 }
 
 /** A row without what differs between two equivalent requests: ids, times, the token, the log path. */
@@ -57,6 +57,21 @@ describe('pipelined enqueue', () => {
     expect(y.agent).toEqual({ status: 'running' });
     expect(x.run).toMatchObject({ status: 'running', wakeupRequestId: x.wake!.id });
     expect(x.wake).toMatchObject({ status: 'claimed', runId: x.run!.id });
+    expect(comparable(a.run!)).toEqual(comparable(b.run!));
+  });
+
+  it('without a claim, writes the same queued wakeup and run as the general path', async () => {
+    const [fast, general] = [await f.agent(), await f.agent()];
+    const input = { reason: 'queued', payload: { taskKey: 'q' } };
+    const a = (await pipelined({ agentId: fast.id, ...input }, false))!;
+    const b = await enqueueWakeup(f.engine.deps, { companyId: f.companyId, agentId: general.id, ...input, idempotencyKey: 'general' });
+    expect(a).toMatchObject({ outcome: 'queued', startAgentId: fast.id });
+    expect(a.claimed).toBeUndefined();
+    const run = (agentId: string) => f.db.query.heartbeatRuns.findFirst({ where: { agentId } });
+    const wake = (agentId: string) => f.db.query.wakeupRequests.findFirst({ where: { agentId } });
+    expect(await run(fast.id)).toMatchObject({ status: 'queued' });
+    expect(comparable((await run(fast.id))!)).toEqual(comparable((await run(general.id))!));
+    expect(comparable((await wake(fast.id))!)).toEqual(comparable((await wake(general.id))!));
     expect(comparable(a.run!)).toEqual(comparable(b.run!));
   });
 
