@@ -59,7 +59,7 @@ export interface EngineOptions {
   onFirstHeartbeat?: EngineDeps['onFirstHeartbeat'];
   encodeApiId?: EngineDeps['encodeApiId'];
   /**
-   * Write run starts, events and finishes of many runs together (run-batches.ts); default true.
+   * Write run starts, events and finishes of many runs together (engine-batches.ts); default true.
    * Off, every run writes on its own: the same rows and events, one transaction per step.
    */
   batchRunWrites?: boolean;

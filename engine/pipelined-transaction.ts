@@ -2,7 +2,7 @@
 // last ones. Through drizzle (postgres.js `begin`), BEGIN and COMMIT each cost a round trip of
 // their own; a transaction that reads, decides and writes costs four. Here it costs two: on a
 // reserved connection, BEGIN and the reads go out together, then the writes and COMMIT. The hot
-// enqueue path uses it (wakeups.ts), where those round trips are most of a wakeup's latency.
+// enqueue path uses it (plain-wakeups.ts), where those round trips are most of a wakeup's latency.
 import type postgres from 'postgres';
 import type { EngineDeps } from './deps.ts';
 import type { LiveEvent } from './live-events.ts';

@@ -1,6 +1,6 @@
 // enqueueWakeup without an issue (spec §6.1 step 4): serialised per agent by its advisory lock, the
 // request folds into the run of its task scope already on its way (coalesced) or becomes a queued
-// run, which the engine may claim and start in the same transaction (claim.ts claimNewRun).
+// run, which the engine may claim and start in the same transaction (plain-claims.ts claimNewRun).
 // The common case (a new run, nothing to coalesce into, no gate in the way) has a pipelined path
 // of two round trips, whether or not the run is claimed at once; every other case goes the general
 // way, through drizzle's transaction.

@@ -1,6 +1,6 @@
-// Rows read with hand-written SQL (the batched and pipelined statements of claim.ts, wakeups.ts and
-// run-batches.ts), mapped into the same objects drizzle's query builder returns, through drizzle's
-// own column mappers; and the connection under a drizzle transaction, for statement pipelines.
+// Rows read with hand-written SQL (the batched and pipelined statements of the claims, wakeups and
+// run batches), mapped into the same objects drizzle's query builder returns, through drizzle's
+// own column mappers; the connection under a transaction, for statement pipelines; and prepared execution.
 import { getColumns, type SQL, type Table } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { postgresJsCodecs } from 'drizzle-orm/postgres-js/codecs';
