@@ -1,6 +1,7 @@
 // Rows read with hand-written SQL (the batched and pipelined statements of the claims, wakeups and
 // run batches), mapped into the same objects drizzle's query builder returns, through drizzle's
-// own column mappers; the connection under a transaction, for statement pipelines; and prepared execution.
+// own column mappers; the connection under a transaction, for statement pipelines; and prepared
+// execution of hand-written SQL.
 import { getColumns, type SQL, type Table } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { postgresJsCodecs } from 'drizzle-orm/postgres-js/codecs';
