@@ -47,10 +47,11 @@ export async function enqueueWithoutIssue(deps: EngineDeps, p: PreparedWakeup, c
 /**
  * The common case in two round trips (pipelined-transaction.ts): BEGIN, the agent's lock, the
  * scope's run and the agent's row (with its queue, when `claim`) go out together; the new wakeup
- * and run, their claim (when asked for and a slot is free) and COMMIT go out together. Only for a request the general way would turn
- * into a new queued run with the same rows: no idempotency key, the default canInvoke port, an
- * agent that exists, can be invoked and is woken on demand, and no run of the same task scope on
- * its way. Anything else rolls back and answers null, and the caller goes the general way.
+ * and run, their claim (when asked for and a slot is free) and COMMIT go out together. Only for a
+ * request the general way would turn into a new queued run, with the same rows: no idempotency
+ * key, the default canInvoke port, an agent that exists, can be invoked and is woken on demand,
+ * and no run of the same task scope on its way. Anything else rolls back and answers null, and the
+ * caller goes the general way.
  */
 export async function enqueuePipelined(
   deps: EngineDeps,
