@@ -23,6 +23,7 @@ import type { Adapter } from './adapters/types.ts';
 import { finalizeAgentStatus } from './agent-status.ts';
 import { createAgent, type CreateAgentInput, transitionAgentStatus, updateAgent, type UpdateAgentInput } from './agents.ts';
 import { cancelActiveRunRecordsForAgent, cancelRunRecord, CONTROL_CHANNEL, type ControlMessage } from './cancel.ts';
+import { ControlListeners } from './control-listeners.ts';
 import type { ClaimedRun } from './claim.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { allowAll, type CanInvokePort, type EngineDeps, transact } from './deps.ts';
@@ -77,6 +78,8 @@ export class Engine {
   }
   private readonly onBatchFailure = (error: unknown) => this.deps.logger.debug({ err: error }, 'a batched write fell back to per-run writes');
   /** Agents whose queues changed at about the same time, claimed in one transaction. */
+  /** Control messages: a run cancelled on another instance is aborted here too. */
+  private readonly control = new ControlListeners(() => this.deps.logger);
   private readonly claims = claimBatcher(() => this.deps, () => this.batching, this.onBatchFailure);
   /** Run starts, events and finishes of many runs, each written for a batch of runs at once. */
   private readonly runBatches = runBatchPorts(() => this.deps, this.onBatchFailure);
@@ -105,6 +108,9 @@ export class Engine {
       onFirstHeartbeat: options.onFirstHeartbeat,
       encodeApiId: options.encodeApiId ?? ((_typename, id) => id),
     };
+    this.control.add((message) => {
+      if (message.kind === 'cancel') this.abortLocal(message.runId);
+    });
   }
 
   get instanceId(): string {
@@ -116,7 +122,7 @@ export class Engine {
     if (this.state !== 'new') throw new Error(`Engine cannot start from state ${this.state}`);
     const { id, host } = await registerInstance(this.deps.db, this.deps.clock);
     Object.assign(this.deps.settings, { instanceId: id, host, apiUrl: input.apiUrl });
-    const listener = await this.options.sql.listen(CONTROL_CHANNEL, (payload) => this.onControlMessage(payload));
+    const listener = await this.options.sql.listen(CONTROL_CHANNEL, (payload) => this.control.receive(payload));
     this.unlisten = () => listener.unlisten();
     this.state = 'running';
     this.timers.push(setInterval(() => void this.guard('lease renewal', () => renewInstanceLease(this.deps.db, this.deps.clock, id)), LEASE_BEAT_MS));
@@ -368,22 +374,9 @@ export class Engine {
     run.controller.abort();
   }
 
-  private readonly controlListeners = new Set<(message: ControlMessage) => void>();
-
   /** Control messages between instances (cancel, key revocation) for the server's own use. */
   onControl(listener: (message: ControlMessage) => void): () => void {
-    this.controlListeners.add(listener);
-    return () => this.controlListeners.delete(listener);
-  }
-
-  private onControlMessage(payload: string): void {
-    try {
-      const message = JSON.parse(payload) as ControlMessage;
-      if (message.kind === 'cancel') this.abortLocal(message.runId);
-      for (const listener of this.controlListeners) listener(message);
-    } catch (error) {
-      this.deps.logger.warn({ err: error }, 'ignored a malformed control message');
-    }
+    return this.control.add(listener);
   }
 
   /** Catches cancels whose NOTIFY this instance missed (e.g. while its listener reconnected). */
