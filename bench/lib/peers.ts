@@ -35,6 +35,13 @@ export interface PeerHandle {
   close(): Promise<void>;
 }
 
+/** Jobs `from`..`to` - 1 added 1,000 at a time, one call each, in order. */
+async function inChunks(from: number, to: number, add: (ids: number[]) => Promise<unknown>): Promise<void> {
+  for (let i = from; i < to; i += 1_000) {
+    await add(Array.from({ length: Math.min(to, i + 1_000) - i }, (_, k) => i + k));
+  }
+}
+
 export async function graphileWorker(options: GraphileOptions): Promise<PeerHandle> {
   // Our own pool, so that idle connections dropped with the database do not crash the process.
   const pgPool = new pg.Pool({ connectionString: options.url, max: options.poolSize });
@@ -49,12 +56,7 @@ export async function graphileWorker(options: GraphileOptions): Promise<PeerHand
   return {
     started,
     handled: () => handled,
-    addBulk: async (from, to) => {
-      for (let i = from; i < to; i += 1_000) {
-        const end = Math.min(to, i + 1_000);
-        await utils.addJobs(Array.from({ length: end - i }, (_, k) => ({ identifier: 'noop', payload: { i: i + k } })));
-      }
-    },
+    addBulk: (from, to) => inChunks(from, to, (ids) => utils.addJobs(ids.map((i) => ({ identifier: 'noop', payload: { i } })))),
     add: async (i) => {
       await utils.addJob('noop', { i });
     },
@@ -114,12 +116,7 @@ export async function pgBoss(options: PgBossOptions): Promise<PeerHandle> {
   return {
     started,
     handled: () => handled,
-    addBulk: async (from, to) => {
-      for (let i = from; i < to; i += 1_000) {
-        const end = Math.min(to, i + 1_000);
-        await boss.insert(QUEUE, Array.from({ length: end - i }, (_, k) => ({ data: { i: i + k } })));
-      }
-    },
+    addBulk: (from, to) => inChunks(from, to, (ids) => boss.insert(QUEUE, ids.map((i) => ({ data: { i } })))),
     add: async (i) => {
       await boss.send(QUEUE, { i });
     },

@@ -140,15 +140,17 @@ export function wireLocalSignals(options: { bus: LiveEventBus; hub: SignalHub; l
   return wire({ ...options, instanceId: 'local', transport: null });
 }
 
-/** Across instances through Postgres LISTEN/NOTIFY, on connections of its own. */
-export async function wirePostgresSignals(options: {
-  databaseUrl: string;
+/** What both cross-instance transports are wired with. */
+interface CrossInstanceOptions {
   bus: LiveEventBus;
   hub: SignalHub;
   instanceId: string;
   logger: Logger;
   onLag?: (seconds: number) => void;
-}): Promise<LiveWiring> {
+}
+
+/** Across instances through Postgres LISTEN/NOTIFY, on connections of its own. */
+export async function wirePostgresSignals(options: CrossInstanceOptions & { databaseUrl: string }): Promise<LiveWiring> {
   const client = postgres(options.databaseUrl, { max: 1, onnotice: () => {}, connection: { application_name: 'heartbeat-live' } });
   const wiring = wire({
     ...options,
@@ -165,14 +167,7 @@ export async function wirePostgresSignals(options: {
 }
 
 /** Across instances through Redis pub/sub (yoga's Redis event target). */
-export async function wireRedisSignals(options: {
-  redisUrl: string;
-  bus: LiveEventBus;
-  hub: SignalHub;
-  instanceId: string;
-  logger: Logger;
-  onLag?: (seconds: number) => void;
-}): Promise<LiveWiring> {
+export async function wireRedisSignals(options: CrossInstanceOptions & { redisUrl: string }): Promise<LiveWiring> {
   const publishClient = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
   const subscribeClient = new Redis(options.redisUrl, { lazyConnect: true });
   await Promise.all([publishClient.connect(), subscribeClient.connect()]);
