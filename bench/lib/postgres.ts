@@ -1,12 +1,13 @@
 // The one PostgreSQL every scenario and every system runs on: embedded (a throwaway cluster in a
 // temp directory) or BENCH_DATABASE_URL. Each round of each system gets a fresh database.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { startEmbeddedPostgres } from '../../db/embedded.ts';
 import { migrateDatabase } from '../../db/migrate.ts';
+import { processTreeCpuMs } from './cpu.ts';
 
 export interface BenchDatabase {
   url: string;
@@ -21,6 +22,10 @@ export interface BenchPostgres {
   version: string;
   /** The server settings that matter for commit-bound work. */
   settings: Record<string, string>;
+  /** CPU milliseconds the cluster has spent so far; null when it is not embedded (not ours to see). */
+  cpuMs(): number | null;
+  /** Bytes of WAL the cluster has written so far (its current WAL position). */
+  walBytes(): Promise<number>;
   /** A fresh empty database. */
   createDatabase(prefix: string): Promise<BenchDatabase>;
   /** A fresh database with Heartbeat's migrations applied (cloned from a migrated template). */
@@ -38,6 +43,7 @@ export async function startBenchPostgres(log: (line: string) => void): Promise<B
   const external = process.env.BENCH_DATABASE_URL;
   let dataDir: string | null = null;
   let stopEmbedded: (() => Promise<void>) | null = null;
+  let postmasterPid: number | null = null;
   let adminUrl: string;
   if (external) {
     adminUrl = external;
@@ -47,6 +53,8 @@ export async function startBenchPostgres(log: (line: string) => void): Promise<B
     const pg = await startEmbeddedPostgres({ dataDir: join(dataDir, 'pg'), port: 0, database: 'bench' });
     adminUrl = pg.url;
     stopEmbedded = pg.stop;
+    // postmaster.pid's first line is the postmaster's pid.
+    postmasterPid = Number((await readFile(join(dataDir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
   }
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   const [{ server_version: version }] = await admin<{ server_version: string }[]>`show server_version`;
@@ -88,6 +96,11 @@ export async function startBenchPostgres(log: (line: string) => void): Promise<B
     embedded: !external,
     version,
     settings,
+    walBytes: async () => {
+      const [row] = await admin<{ bytes: string }[]>`select (pg_current_wal_lsn() - '0/0'::pg_lsn)::text as bytes`;
+      return Number(row.bytes);
+    },
+    cpuMs: () => (postmasterPid === null ? null : processTreeCpuMs(postmasterPid)),
     createDatabase: (kind) => create(fresh(kind)),
     createHeartbeatDatabase: async () => {
       template ??= (async () => {

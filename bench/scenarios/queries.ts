@@ -4,6 +4,7 @@
 import autocannon from 'autocannon';
 import { generateApiKey } from '../../engine/api-keys.ts';
 import { type ChildServer, startChild } from '../lib/child.ts';
+import { CpuMeter, processCpuMs, selfCpuMs } from '../lib/cpu.ts';
 import type { System } from '../lib/results.ts';
 import type { Scenario, ScenarioContext } from '../lib/scenario.ts';
 
@@ -11,7 +12,11 @@ const SCENARIO = 'queries';
 const RUNS_QUERY = `query Runs { runs(first: 20) { edges { cursor node { id status createdAt finishedAt agent { id name status } liveness { state reason nextAction } } } pageInfo { hasNextPage endCursor } } }`;
 const CONNECTIONS = 16;
 
-async function load(url: string, body: string, headers: Record<string, string>, seconds: number) {
+/** Runs the load against `server` and counts the CPU each part spent per answered request. */
+async function load(ctx: ScenarioContext, server: ChildServer, body: string, headers: Record<string, string>, seconds: number) {
+  const meter = new CpuMeter({ server: () => processCpuMs(server.pid), postgres: () => ctx.pg.cpuMs(), 'load generator': selfCpuMs });
+  const url = String(server.ready.graphqlUrl);
+  meter.start();
   const result = await autocannon({
     url,
     method: 'POST',
@@ -20,14 +25,22 @@ async function load(url: string, body: string, headers: Record<string, string>, 
     headers: { 'content-type': 'application/json', ...headers },
     body,
   });
+  const cpu = meter.stop();
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
-  return { rps: result.requests.average, p99: result.latency.p99, p50: result.latency.p50 };
+  const requests = Math.max(1, result.requests.total);
+  const cpuPerRequest = Object.fromEntries(Object.entries(cpu).map(([part, ms]) => [part, ms / requests]));
+  return { rps: result.requests.average, p99: result.latency.p99, p50: result.latency.p50, cpuPerRequest };
 }
 
-function record(ctx: ScenarioContext, system: System, name: string, r: { rps: number; p50: number; p99: number }) {
+type LoadResult = Awaited<ReturnType<typeof load>>;
+
+function record(ctx: ScenarioContext, system: System, name: string, r: LoadResult) {
   ctx.results.record(SCENARIO, `${name}: throughput`, 'req/s', 'higher', system, r.rps);
   ctx.results.record(SCENARIO, `${name}: latency p50`, 'ms', 'lower', system, r.p50);
   ctx.results.record(SCENARIO, `${name}: latency p99`, 'ms', 'lower', system, r.p99);
+  for (const [part, ms] of Object.entries(r.cpuPerRequest)) {
+    ctx.results.record(SCENARIO, `${name}: CPU per request, ${part}`, 'ms', 'lower', system, ms);
+  }
 }
 
 export const queriesScenario: Scenario = {
@@ -38,7 +51,8 @@ export const queriesScenario: Scenario = {
       SCENARIO,
       `autocannon, ${CONNECTIONS} connections, ${seconds} s per round, in the bench process; each server in its own process. ` +
         'Heartbeat: `runs(first: 20) { edges { cursor node { id status createdAt finishedAt agent { id name status } liveness { state reason nextAction } } } pageInfo { ... } }` ' +
-        'with `Authorization: Bearer <key>` over 200 finished runs of 20 agents. Reference: a bare graphql-yoga answering `{ __typename }`.',
+        'with `Authorization: Bearer <key>` over 200 finished runs of 20 agents. Reference: a bare graphql-yoga answering `{ __typename }`. ' +
+        'CPU per request = CPU time of the server process, of PostgreSQL (all its processes) and of the bench process (autocannon) over the round, divided by the answered requests.',
     );
     const database = await ctx.pg.createHeartbeatDatabase();
     const key = generateApiKey();
@@ -49,18 +63,18 @@ export const queriesScenario: Scenario = {
       const agents = await heartbeat.request<Array<{ id: string }>>('agents', { count: 20 });
       await heartbeat.request('runs', { agentIds: agents.map((a) => a.id), perAgent: 10 });
       bare = await startChild('bare-yoga.ts', {});
-      const hbUrl = String(heartbeat.ready.graphqlUrl);
-      const bareUrl = String(bare.ready.graphqlUrl);
       const auth = { authorization: `Bearer ${key}` };
       // Warm-up (JIT, pools, prepared statements), not recorded.
-      await load(hbUrl, JSON.stringify({ query: RUNS_QUERY }), auth, 1);
-      await load(bareUrl, JSON.stringify({ query: '{ __typename }' }), {}, 1);
+      await load(ctx, heartbeat, JSON.stringify({ query: RUNS_QUERY }), auth, 1);
+      await load(ctx, bare, JSON.stringify({ query: '{ __typename }' }), {}, 1);
       for (let round = 1; round <= ctx.rounds; round++) {
-        const hb = await load(hbUrl, JSON.stringify({ query: RUNS_QUERY }), auth, seconds);
+        const hb = await load(ctx, heartbeat, JSON.stringify({ query: RUNS_QUERY }), auth, seconds);
         record(ctx, 'heartbeat', 'runs(first: 20)', hb);
-        const ceiling = await load(bareUrl, JSON.stringify({ query: '{ __typename }' }), {}, seconds);
+        const ceiling = await load(ctx, bare, JSON.stringify({ query: '{ __typename }' }), {}, seconds);
         record(ctx, 'bare-yoga', 'runs(first: 20)', ceiling);
-        ctx.log(`${SCENARIO} round ${round}: heartbeat ${hb.rps.toFixed(0)} req/s (p99 ${hb.p99} ms), bare yoga ${ceiling.rps.toFixed(0)} req/s (p99 ${ceiling.p99} ms)`);
+        const cpu = (r: LoadResult) => Object.entries(r.cpuPerRequest).map(([part, ms]) => `${part} ${ms.toFixed(3)}`).join(', ');
+        ctx.log(`${SCENARIO} round ${round}: heartbeat ${hb.rps.toFixed(0)} req/s (p99 ${hb.p99} ms; CPU ms/request: ${cpu(hb)})`);
+        ctx.log(`${SCENARIO} round ${round}: bare yoga ${ceiling.rps.toFixed(0)} req/s (p99 ${ceiling.p99} ms; CPU ms/request: ${cpu(ceiling)})`);
       }
     } finally {
       await bare?.close();

@@ -9,6 +9,7 @@
 //   documented high-throughput settings) and, for graphile-worker, also in its default mode.
 // Also measured: single enqueues per second (one job per call, 16 callers), for all three.
 import { enrichWakeContext } from '../../engine/wake-context.ts';
+import { CpuMeter, selfCpuMs } from '../lib/cpu.ts';
 import { createBenchEngine } from '../lib/heartbeat.ts';
 import { graphileWorker, pgBoss, type PeerHandle } from '../lib/peers.ts';
 import type { System } from '../lib/results.ts';
@@ -28,6 +29,40 @@ const DRAIN_BATCHED = 'drain (peers with their batching on)';
 const DRAIN_DEFAULT = 'drain (graphile-worker in its default mode)';
 const ENQUEUE = `enqueue, one job per call, ${CALLERS} callers`;
 
+interface DrainCosts {
+  /** CPU milliseconds per job of this process, where the engine or the worker runs. */
+  workerCpu?: number;
+  /** CPU milliseconds per job of PostgreSQL (embedded only). */
+  postgresCpu?: number;
+  /** WAL bytes per job: every heap tuple and index entry written, as PostgreSQL logs it. */
+  walBytes: number;
+}
+
+/** Starts counting what a drain costs; the returned function stops and divides by `jobs`. */
+async function startDrainCosts(ctx: ScenarioContext): Promise<(jobs: number) => Promise<DrainCosts>> {
+  const meter = new CpuMeter({ worker: selfCpuMs, postgres: () => ctx.pg.cpuMs() });
+  const walBefore = await ctx.pg.walBytes();
+  meter.start();
+  return async (jobs) => {
+    const cpu = meter.stop();
+    const wal = (await ctx.pg.walBytes()) - walBefore;
+    return {
+      workerCpu: cpu.worker === undefined ? undefined : cpu.worker / jobs,
+      postgresCpu: cpu.postgres === undefined ? undefined : cpu.postgres / jobs,
+      walBytes: wal / jobs,
+    };
+  };
+}
+
+function recordCosts(ctx: ScenarioContext, drain: string, system: System, costs: DrainCosts): void {
+  if (costs.workerCpu !== undefined) ctx.results.record(SCENARIO, `${drain}: CPU per job, worker process`, 'ms', 'lower', system, costs.workerCpu);
+  if (costs.postgresCpu !== undefined) ctx.results.record(SCENARIO, `${drain}: CPU per job, PostgreSQL`, 'ms', 'lower', system, costs.postgresCpu);
+  ctx.results.record(SCENARIO, `${drain}: WAL per job`, 'bytes', 'lower', system, costs.walBytes);
+}
+
+const describeCosts = (c: DrainCosts) =>
+  `CPU ms/job worker ${c.workerCpu?.toFixed(3) ?? '-'}, PostgreSQL ${c.postgresCpu?.toFixed(3) ?? '-'}; WAL ${c.walBytes.toFixed(0)} B/job`;
+
 /** Calls `enqueue(i)` for i < count from CALLERS concurrent callers; returns calls per second. */
 async function enqueueRate(count: number, enqueue: (i: number) => Promise<unknown>): Promise<number> {
   let next = 0;
@@ -40,7 +75,9 @@ async function enqueueRate(count: number, enqueue: (i: number) => Promise<unknow
   return count / ((nowMs() - t0) / 1000);
 }
 
-async function heartbeatRound(ctx: ScenarioContext, jobs: number, enqueues: number): Promise<{ rate: number; enqueueRate: number }> {
+type RoundResult = { rate: number; enqueueRate: number; costs: DrainCosts };
+
+async function heartbeatRound(ctx: ScenarioContext, jobs: number, enqueues: number): Promise<RoundResult> {
   const database = await ctx.pg.createHeartbeatDatabase();
   const bench = await createBenchEngine({ url: database.url, agents: AGENTS, maxConcurrentRuns: PER_AGENT, poolSize: POOL });
   try {
@@ -66,14 +103,16 @@ async function heartbeatRound(ctx: ScenarioContext, jobs: number, enqueues: numb
         if (bench.settled.size >= jobs) resolve();
       };
     });
+    const stopCosts = await startDrainCosts(ctx);
     const t0 = nowMs();
     await bench.start();
     await done;
     const rate = jobs / ((nowMs() - t0) / 1000);
+    const costs = await stopCosts(jobs);
     const [row] = await bench.connection.sql<{ ok: number; total: number }[]>`
       select count(*) filter (where status = 'succeeded' and settled_at is not null)::int as ok, count(*)::int as total from heartbeat_runs`;
     if (row.ok !== jobs || row.total !== jobs) throw new Error(`expected ${jobs} settled runs, found ${row.ok} of ${row.total}`);
-    return { rate, enqueueRate: enqueueRateValue };
+    return { rate, enqueueRate: enqueueRateValue, costs };
   } finally {
     await bench.close();
     await database.drop();
@@ -82,7 +121,7 @@ async function heartbeatRound(ctx: ScenarioContext, jobs: number, enqueues: numb
 
 type PeerMode = 'batched' | 'default';
 
-async function peerRound(ctx: ScenarioContext, system: System, mode: PeerMode, jobs: number, enqueues: number): Promise<{ rate: number; enqueueRate: number }> {
+async function peerRound(ctx: ScenarioContext, system: System, mode: PeerMode, jobs: number, enqueues: number): Promise<RoundResult> {
   const database = await ctx.pg.createDatabase(system.replace('-', '_'));
   let peer: PeerHandle | null = null;
   try {
@@ -99,11 +138,13 @@ async function peerRound(ctx: ScenarioContext, system: System, mode: PeerMode, j
     const handle = peer;
     const enqueueRateValue = await enqueueRate(enqueues, (i) => handle.add(i));
     await handle.addBulk(enqueues, jobs);
+    const stopCosts = await startDrainCosts(ctx);
     const t0 = nowMs();
     await handle.start();
     await until(`${system} handlers`, () => handle.handled() >= jobs, 600_000, 5);
     await until(`${system} completions`, async () => (await handle.remaining()) === 0, 60_000, 5);
-    return { rate: jobs / ((nowMs() - t0) / 1000), enqueueRate: enqueueRateValue };
+    const rate = jobs / ((nowMs() - t0) / 1000);
+    return { rate, enqueueRate: enqueueRateValue, costs: await stopCosts(jobs) };
   } finally {
     await peer?.close();
     await database.drop();
@@ -120,19 +161,23 @@ export const throughputScenario: Scenario = {
       `${jobs.toLocaleString('en-US')} no-op jobs queued before the workers start (the first ${enqueues.toLocaleString('en-US')} enqueued one per call, timed as "enqueue"; the rest in bulk), ` +
         `drained by one instance with a pool of ${POOL} connections. Heartbeat: ${AGENTS} script agents x maxConcurrentRuns ${PER_AGENT}, finished = settled. ` +
         `graphile-worker: concurrency ${CONCURRENCY}; batching on = localQueue.size 500 + completeJobBatchDelay 0; default mode = neither. ` +
-        'pg-boss: batchSize 100, localConcurrency 4, burstWhenBatchFull (with batchSize 1 it is bound by its polling interval, so it has no comparable default mode).',
+        'pg-boss: batchSize 100, localConcurrency 4, burstWhenBatchFull (with batchSize 1 it is bound by its polling interval, so it has no comparable default mode). ' +
+        'Costs per job, over the drain: CPU of this process (where the engine or worker runs) and of PostgreSQL (all its processes; embedded only), and WAL bytes written (every heap tuple and index entry).',
     );
     for (let round = 1; round <= ctx.rounds; round++) {
       const hb = await heartbeatRound(ctx, jobs, enqueues);
       ctx.results.record(SCENARIO, DRAIN_BATCHED, 'jobs/s', 'higher', 'heartbeat', hb.rate);
       ctx.results.record(SCENARIO, DRAIN_DEFAULT, 'jobs/s', 'higher', 'heartbeat', hb.rate);
       ctx.results.record(SCENARIO, ENQUEUE, 'jobs/s', 'higher', 'heartbeat', hb.enqueueRate);
-      ctx.log(`${SCENARIO} round ${round}: heartbeat ${hb.rate.toFixed(0)} jobs/s (enqueue ${hb.enqueueRate.toFixed(0)}/s)`);
+      recordCosts(ctx, DRAIN_BATCHED, 'heartbeat', hb.costs);
+      recordCosts(ctx, DRAIN_DEFAULT, 'heartbeat', hb.costs);
+      ctx.log(`${SCENARIO} round ${round}: heartbeat ${hb.rate.toFixed(0)} jobs/s (enqueue ${hb.enqueueRate.toFixed(0)}/s; ${describeCosts(hb.costs)})`);
       for (const [system, mode] of [['graphile-worker', 'batched'], ['pg-boss', 'batched'], ['graphile-worker', 'default']] as const) {
         const peer = await peerRound(ctx, system, mode, jobs, enqueues);
         ctx.results.record(SCENARIO, mode === 'batched' ? DRAIN_BATCHED : DRAIN_DEFAULT, 'jobs/s', 'higher', system, peer.rate);
         if (mode === 'batched') ctx.results.record(SCENARIO, ENQUEUE, 'jobs/s', 'higher', system, peer.enqueueRate);
-        ctx.log(`${SCENARIO} round ${round}: ${system} (${mode}) ${peer.rate.toFixed(0)} jobs/s (enqueue ${peer.enqueueRate.toFixed(0)}/s)`);
+        recordCosts(ctx, mode === 'batched' ? DRAIN_BATCHED : DRAIN_DEFAULT, system, peer.costs);
+        ctx.log(`${SCENARIO} round ${round}: ${system} (${mode}) ${peer.rate.toFixed(0)} jobs/s (enqueue ${peer.enqueueRate.toFixed(0)}/s; ${describeCosts(peer.costs)})`);
       }
     }
   },
