@@ -55,7 +55,13 @@ class WriteQueue {
       (error) => this.onError(error),
     );
   }
-  /** Queues an event; consecutive events are written together by `writeGroup`, still in order. */
+  /** Groups handed to the run's finish by takeEvents: not written here. */
+  private readonly taken = new WeakSet<NewRunEvent[]>();
+  /**
+   * Queues an event; consecutive events are written together by `writeGroup`, still in order. A
+   * group waits one turn of the event loop before its write starts, so that a run that finishes
+   * meanwhile hands its last events to its finish (takeEvents): one transaction instead of two.
+   */
   pushEvent(event: NewRunEvent, writeGroup: (events: NewRunEvent[]) => Promise<unknown>): void {
     if (this.group) {
       this.group.push(event);
@@ -64,14 +70,23 @@ class WriteQueue {
     const group = [event];
     this.group = group;
     this.tail = this.tail
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
       .then(() => {
         if (this.group === group) this.group = null;
-        return writeGroup(group);
+        return this.taken.has(group) ? undefined : writeGroup(group);
       })
       .then(
         () => {},
         (error) => this.onError(error),
       );
+  }
+  /** The events queued last whose write has not started, which the caller now writes instead. */
+  takeEvents(): NewRunEvent[] {
+    const group = this.group;
+    if (!group) return [];
+    this.group = null;
+    this.taken.add(group);
+    return group;
   }
   drain(): Promise<void> {
     return this.tail;
@@ -164,12 +179,18 @@ export async function executeClaimedRun(
       onMeta: (meta) => event({ runId: run.id, eventType: 'adapter.invoke', level: 'info', message: 'adapter invoked', payload: meta }),
       issue: hooks.issueActions(run),
     });
+    const plain = run.issueId === null && typeof run.contextSnapshot.issueId !== 'string';
+    const finishBatch = plain ? batches?.finish : undefined;
+    // A batched finish writes the run's last events, if their write has not started, with it.
+    const lastEvents = finishBatch ? writes.takeEvents() : [];
     await writes.drain();
     if (active.abortReason === 'shutdown') result = SHUTDOWN_RESULT;
     const summary = await output.finish();
-    const finishOne = () => finish(deps, steps, run.id, agent, result, summary, false);
-    const plain = run.issueId === null && typeof run.contextSnapshot.issueId !== 'string';
-    return await (hooks.batches && plain ? hooks.batches.finish({ runId: run.id, agent, result, output: summary }, finishOne) : finishOne());
+    const finishOne = async () => {
+      for (const e of lastEvents) await eventOne(e).catch((error: unknown) => deps.logger.error({ err: error, runId: run.id }, 'run write failed'));
+      return finish(deps, steps, run.id, agent, result, summary, false);
+    };
+    return await (finishBatch ? finishBatch({ runId: run.id, agent, result, output: summary, events: lastEvents }, finishOne) : finishOne());
   } catch (error) {
     deps.logger.warn({ err: error, runId: run.id }, 'adapter failed before finishing the run');
     const message = error instanceof Error ? error.message : String(error);

@@ -3,7 +3,9 @@
 // by what its row says (no summary comment, no comment retry, no issue to release, no
 // continuation), so the terminal write, liveness, runtime state, agent status and settle are one
 // transaction. A run that needs more (a transient failure to retry, an issue lock pointing at it,
-// a row cancelled meanwhile) is handed back to the per-run path (finalize.ts).
+// a row cancelled meanwhile) is handed back to the per-run path (finalize.ts). The run's last
+// events, when their own write had not started yet (execute.ts takeEvents), are written here first:
+// a run that emits events and ends at once costs one transaction, not two.
 import { inArray, sql } from 'drizzle-orm';
 import type { Transaction } from '../db/client.ts';
 import { heartbeatRuns } from '../db/schema.ts';
@@ -27,13 +29,19 @@ export interface PlainFinish {
   agent: Pick<AgentRow, 'id' | 'adapterType' | 'adapterConfig'>;
   result: AdapterResult;
   output: RunOutputSummary;
+  /** The run's last events, not written yet: written first, in this transaction, in order. */
+  events: NewRunEvent[];
 }
+
+type PreparedEvent = { event: NewRunEvent; payload: ReturnType<typeof payloadText> };
 
 interface Finished {
   item: PlainFinish;
   terminal: RunRow;
   settled: RunRow;
   wakeError: string | null;
+  /** The run's last events (PlainFinish.events), then its terminal event. */
+  pending: PreparedEvent[];
   event: NewRunEvent;
   payload: ReturnType<typeof payloadText>;
 }
@@ -79,10 +87,11 @@ export async function finishPlainRuns(deps: EngineDeps, items: PlainFinish[]): P
       // A transient failure gets a bounded retry: that is the per-run path's work.
       if (written.status === 'failed' && transientContract(written)) return null;
       const act = evidence.activity.get(row.id);
-      const tools = evidence.toolEvents.get(row.id);
+      const tools = withPendingTools(evidence.toolEvents.get(row.id), item.events, now);
       const liveness = classifyLiveness(livenessInputFrom(written, null, [], [], act, tools));
       const terminal: RunRow = {
         ...written,
+        lastEventSeq: row.lastEventSeq + item.events.length,
         livenessState: liveness.state,
         livenessReason: liveness.reason,
         nextAction: liveness.nextAction,
@@ -96,8 +105,9 @@ export async function finishPlainRuns(deps: EngineDeps, items: PlainFinish[]): P
         message: `run ${outcome.status}`,
         payload: { status: outcome.status, exitCode: terminal.exitCode, ...(outcome.error ? { error: outcome.error } : {}) },
       };
-      const settled: RunRow = { ...terminal, issueCommentStatus: 'not_applicable', settledAt: now, lastEventSeq: row.lastEventSeq + 1 };
-      return { item, terminal, settled, wakeError: outcome.error, event, payload: payloadText(event.payload) };
+      const settled: RunRow = { ...terminal, issueCommentStatus: 'not_applicable', settledAt: now, lastEventSeq: terminal.lastEventSeq + 1 };
+      const pending = item.events.map((e) => ({ event: e, payload: payloadText(e.payload) }));
+      return { item, terminal, settled, wakeError: outcome.error, pending, event, payload: payloadText(event.payload) };
     });
     const done = finished.filter((f): f is Finished => f !== null);
     if (done.length === 0) return finished.map((): typeof PER_ITEM => PER_ITEM);
@@ -108,7 +118,9 @@ export async function finishPlainRuns(deps: EngineDeps, items: PlainFinish[]): P
     const [seqs, agentEvents] = await Promise.all([writeFinished(tx, done, now, settledAt), finalizeAgents(tx, done, now, firstHeartbeats)]);
     for (const f of done) {
       const run = f.terminal;
-      events.push(liveRunEvent(run, seqs.get(run.id)!, f.event, f.payload.bounded), runStatusEvent(run));
+      const terminalSeq = seqs.get(run.id)!;
+      f.pending.forEach(({ event, payload }, i) => events.push(liveRunEvent(run, terminalSeq - f.pending.length + i, event, payload.bounded)));
+      events.push(liveRunEvent(run, terminalSeq, f.event, f.payload.bounded), runStatusEvent(run));
       const agentEvent = agentEvents.get(f);
       if (agentEvent) events.push(agentEvent);
       events.push(runStatusEvent(f.settled));
@@ -121,8 +133,9 @@ export async function finishPlainRuns(deps: EngineDeps, items: PlainFinish[]): P
 
 /** The terminal rows (with liveness and settle), their wakeups, terminal events and runtime state. */
 async function writeFinished(tx: Transaction, done: Finished[], now: Date, settledAt: Date): Promise<Map<string, number>> {
-  const runs = done.map(({ item, terminal: t, wakeError, event, payload }) => ({
+  const runs = done.map(({ item, terminal: t, wakeError, pending, event, payload }) => ({
     run_id: t.id,
+    pending_events: pending.length,
     status: t.status,
     error: t.error,
     error_code: t.errorCode,
@@ -153,6 +166,18 @@ async function writeFinished(tx: Transaction, done: Finished[], now: Date, settl
     event_payload: payload.text,
     adapter_type: item.agent.adapterType,
   }));
+  const pendingRows = done.flatMap(({ terminal: t, pending }) =>
+    pending.map(({ event, payload }, i) => ({
+      run_id: t.id,
+      ord: i + 1,
+      event_type: event.eventType,
+      stream: event.stream ?? null,
+      level: event.level ?? null,
+      color: event.color ?? null,
+      message: event.message ?? null,
+      payload: payload.text,
+    })),
+  );
   // updateRuntimeState per run, in order: per agent, the totals add up and the last run wins.
   const byAgent = new Map<string, { agent_id: string; company_id: string; adapter_type: string; last_run_id: string; last_run_status: string; last_error: string | null; input: number; output: number; cached: number; cost: number; runs: number }>();
   for (const { item, terminal: t } of done) {
@@ -174,7 +199,10 @@ async function writeFinished(tx: Transaction, done: Finished[], now: Date, settl
         last_output_at timestamptz, last_output_seq int, last_output_stream text, last_output_bytes bigint,
         liveness_state liveness_state, liveness_reason text, next_action text, last_useful_action_at timestamptz,
         wake_id uuid, wake_status wakeup_status, wake_error text, event_type text, event_level text, event_message text, event_payload text,
-        adapter_type adapter_type)
+        adapter_type adapter_type, pending_events int)
+    ), pending as (
+      select * from jsonb_to_recordset(${json(pendingRows)}::jsonb)
+        as p(run_id uuid, ord int, event_type text, stream text, level text, color text, message text, payload text)
     ), finished as (
       update heartbeat_runs r set
         status = i.status, error = i.error, error_code = i.error_code, finished_at = ${iso(now)}::timestamptz,
@@ -185,19 +213,23 @@ async function writeFinished(tx: Transaction, done: Finished[], now: Date, settl
         liveness_state = i.liveness_state, liveness_reason = i.liveness_reason, next_action = i.next_action,
         last_useful_action_at = i.last_useful_action_at, issue_comment_status = 'not_applicable',
         settled_at = ${iso(now)}::timestamptz, updated_at = ${iso(settledAt)}::timestamptz,
-        last_event_seq = r.last_event_seq + 1
+        last_event_seq = r.last_event_seq + i.pending_events + 1
       from input i where r.id = i.run_id and r.id = any(${uuidArray(done.map((f) => f.terminal.id))}::uuid[])
-      returning r.id, r.company_id, r.agent_id, r.last_event_seq
+      returning r.id, r.company_id, r.agent_id, r.last_event_seq, i.pending_events
     ), wakes as (
       update agent_wakeup_requests w set status = i.wake_status, updated_at = ${iso(now)}::timestamptz, finished_at = ${iso(now)}::timestamptz,
         error = case when i.wake_error is null then w.error else i.wake_error end
       from input i where w.id = i.wake_id and w.id = any(${uuidArray(done.flatMap((f) => (f.terminal.wakeupRequestId ? [f.terminal.wakeupRequestId] : [])))}::uuid[])
       returning w.id
     ), inserted as (
-      insert into heartbeat_run_events (company_id, run_id, agent_id, seq, event_type, level, message, payload, created_at)
-      select f.company_id, f.id, f.agent_id, f.last_event_seq, i.event_type, i.event_level, i.event_message, i.event_payload::jsonb, ${iso(now)}::timestamptz
+      insert into heartbeat_run_events (company_id, run_id, agent_id, seq, event_type, stream, level, color, message, payload, created_at)
+      select f.company_id, f.id, f.agent_id, f.last_event_seq - f.pending_events - 1 + p.ord, p.event_type, p.stream, p.level, p.color, p.message,
+        p.payload::jsonb, ${iso(now)}::timestamptz
+      from finished f join pending p on p.run_id = f.id
+      union all
+      select f.company_id, f.id, f.agent_id, f.last_event_seq, i.event_type, null, i.event_level, null, i.event_message, i.event_payload::jsonb,
+        ${iso(now)}::timestamptz
       from finished f join input i on i.run_id = f.id
-      returning run_id, seq
     ), runtime as (
       insert into agent_runtime_state (agent_id, company_id, adapter_type, last_run_id, last_run_status, last_error,
         total_input_tokens, total_output_tokens, total_cached_input_tokens, total_cost_cents, total_runs, updated_at)
@@ -216,7 +248,7 @@ async function writeFinished(tx: Transaction, done: Finished[], now: Date, settl
         updated_at = excluded.updated_at
       returning agent_id
     )
-    select run_id, seq from inserted`);
+    select id as run_id, last_event_seq as seq from finished`);
   const seqs = new Map(rows.map((row) => [row.run_id, Number(row.seq)]));
   if (seqs.size !== done.length) throw new Error('finishPlainRuns: a locked run was not written');
   return seqs;
@@ -229,6 +261,16 @@ const counter = (usage: Record<string, unknown> | null, ...keys: string[]) => {
   }
   return 0;
 };
+
+/**
+ * The run's tool events as the liveness evidence counts them, with its last events, which this
+ * transaction writes (stamped `now`), added to those already written.
+ */
+function withPendingTools(written: Tally, pending: NewRunEvent[], now: Date): Tally {
+  const tools = pending.filter((e) => !ENGINE_EVENT_TYPES.includes(e.eventType)).length;
+  if (tools === 0) return written;
+  return { n: Number(written?.n ?? 0) + tools, latest: now };
+}
 
 type LockedAgent = { id: string; company_id: string; status: string; role: string; last_heartbeat_at: string | null };
 type Tally = { n: number | string; latest: unknown } | undefined;

@@ -1,0 +1,107 @@
+// A run's last events, when their write has not started by the time the run finishes, are written
+// by its batched finish (finish-batch.ts) in the same transaction: the rows, seqs, live events and
+// liveness are exactly those of the per-run path, and the events of a run still going are written
+// and published while it runs.
+import { sql } from 'drizzle-orm';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { LiveEvent } from '../../engine/live-events.ts';
+import { type EngineFixture, engineFixture } from '../support/engine.ts';
+import { waitFor } from '../support/wait.ts';
+
+const fixtures: EngineFixture[] = [];
+afterEach(async () => {
+  for (const f of fixtures.splice(0)) {
+    await f.engine.stop();
+    await f.close();
+  }
+});
+
+async function startedEngine(batchRunWrites: boolean): Promise<EngineFixture> {
+  const f = await engineFixture({ batchRunWrites });
+  fixtures.push(f);
+  await f.engine.start({ apiUrl: 'http://127.0.0.1:9/graphql' });
+  return f;
+}
+
+/** Runs a script agent with `steps` to its settle; returns what it left behind. */
+async function runScript(f: EngineFixture, steps: unknown[]) {
+  const agent = await f.agent({ adapterConfig: { steps } });
+  const queued = await f.engine.enqueueWakeup({ companyId: f.companyId, agentId: agent.id, reason: 'test' });
+  const runId = queued.run!.id;
+  const run = await waitFor('the run to settle', async () => {
+    const row = await f.db.query.heartbeatRuns.findFirst({ where: { id: runId } });
+    return row?.settledAt ? row : null;
+  });
+  const events = await f.db.execute<{ seq: number; event_type: string; message: string | null; stream: string | null; level: string | null; payload: unknown; tx: string }>(
+    sql`select seq, event_type, message, stream, level, payload, xmin::text as tx from heartbeat_run_events where run_id = ${runId} order by seq`,
+  );
+  const published = f.published.filter((e): e is Extract<LiveEvent, { type: 'heartbeat.run.event' }> => e.type === 'heartbeat.run.event' && e.runId === runId);
+  const liveness = { state: run.livenessState, reason: run.livenessReason, nextAction: run.nextAction, usefulAt: run.lastUsefulActionAt !== null };
+  const retry = () => f.db.query.heartbeatRuns.findFirst({ where: { retryOfRunId: runId } });
+  return { run, events: [...events], published, liveness, retry };
+}
+
+const STEPS = [
+  { event: { type: 'tool.call', message: 'ls', payload: { path: '.' } } },
+  { event: { type: 'note', message: 'done', level: 'warn' } },
+  { result: { ok: true }, summary: 'ok' },
+];
+
+describe('a run finishing with events not yet written', () => {
+  it('gets them written by its batched finish, with the rows, seqs, live events and liveness of the per-run path', async () => {
+    const batched = await runScript(await startedEngine(true), STEPS);
+    const perRun = await runScript(await startedEngine(false), STEPS);
+    const rows = (r: typeof batched) => r.events.map(({ tx: _tx, ...rest }) => rest);
+    expect(rows(batched)).toEqual(rows(perRun));
+    expect(rows(batched).map((e) => [e.seq, e.event_type, e.message])).toEqual([
+      [1, 'lifecycle', 'run started'],
+      [2, 'adapter.invoke', 'adapter invoked'],
+      [3, 'tool.call', 'ls'],
+      [4, 'note', 'done'],
+      [5, 'lifecycle', 'run succeeded'],
+    ]);
+    expect(batched.run.lastEventSeq).toBe(5);
+    expect(perRun.run.lastEventSeq).toBe(5);
+    // The tool event is evidence of work, however it was written.
+    expect(batched.liveness).toEqual(perRun.liveness);
+    // Live, in seq order, each once.
+    expect(batched.published.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(perRun.published.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    // Batched, the adapter's events went out in the finish's transaction; per run, in their own.
+    const txOf = (r: typeof batched, seq: number) => r.events.find((e) => e.seq === seq)!.tx;
+    expect([txOf(batched, 2), txOf(batched, 3), txOf(batched, 4)]).toEqual([txOf(batched, 5), txOf(batched, 5), txOf(batched, 5)]);
+    expect(txOf(perRun, 3)).not.toBe(txOf(perRun, 5));
+  });
+
+  it('gets them written first when the per-run path finishes it (a transient failure to retry)', async () => {
+    const steps = [{ event: { type: 'tool.call', message: 'ls' } }, { fail: { message: 'upstream busy', errorFamily: 'transient_upstream' } }];
+    const batched = await runScript(await startedEngine(true), steps);
+    const perRun = await runScript(await startedEngine(false), steps);
+    // The retry's due time is jittered: its event is compared by its start only.
+    const rows = (r: typeof batched) => r.events.map((e) => [e.seq, e.event_type, e.message?.replace(/ for .*/, '')]);
+    expect(rows(batched)).toEqual(rows(perRun));
+    expect(rows(batched)).toEqual([
+      [1, 'lifecycle', 'run started'],
+      [2, 'adapter.invoke', 'adapter invoked'],
+      [3, 'tool.call', 'ls'],
+      [4, 'lifecycle', 'run failed'],
+      [5, 'lifecycle', 'Scheduled bounded retry 1/4'],
+    ]);
+    expect(await batched.retry()).toMatchObject({ status: 'scheduled_retry' });
+    expect(batched.published.map((e) => e.seq)).toEqual(perRun.published.map((e) => e.seq));
+  });
+
+  it('still writes and publishes the events of a run that is still going while it runs', async () => {
+    const f = await startedEngine(true);
+    const agent = await f.agent({ adapterConfig: { steps: [{ event: { type: 'tool.call', message: 'early' } }, { sleepMs: 60_000 }] } });
+    const queued = await f.engine.enqueueWakeup({ companyId: f.companyId, agentId: agent.id, reason: 'test' });
+    const runId = queued.run!.id;
+    const early = await waitFor('the early event to be written', () =>
+      f.db.query.runEvents.findFirst({ where: { runId, eventType: 'tool.call' } }),
+    );
+    expect(early.seq).toBe(3);
+    expect(f.published.some((e) => e.type === 'heartbeat.run.event' && e.runId === runId && e.seq === 3)).toBe(true);
+    expect((await f.db.query.heartbeatRuns.findFirst({ where: { id: runId } }))!.status).toBe('running');
+    await f.engine.cancelRun({ runId });
+  });
+});
