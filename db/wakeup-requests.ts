@@ -26,7 +26,10 @@ export const wakeupRequests = pgTable(
     requestedByActorType: actorTypeEnum(),
     requestedByActorId: text(),
     idempotencyKey: text(),
-    /** The run this wakeup became or was folded into. Deliberately no FK (engine-spec §1). */
+    /**
+     * The run this wakeup became or was folded into. Deliberately no FK (engine-spec §1), and no
+     * index: nothing looks wakeups up by their run, and every wakeup write would pay for one.
+     */
     runId: uuid(),
     requestedAt: timestamptz().notNull().defaultNow(),
     claimedAt: timestamptz(),
@@ -39,8 +42,10 @@ export const wakeupRequests = pgTable(
     index('wakeups_company_agent_status_idx').on(t.companyId, t.agentId, t.status),
     index('wakeups_company_requested_idx').on(t.companyId, t.requestedAt),
     index('wakeups_agent_requested_idx').on(t.agentId, t.requestedAt),
-    index('wakeups_payload_issue_idx').on(sql`(${t.payload}->>'issueId')`),
-    index('wakeups_run_idx').on(t.runId),
+    // Only wakeups about an issue: every lookup names one, and the rest never write an entry here.
+    index('wakeups_payload_issue_idx')
+      .on(sql`(${t.payload}->>'issueId')`)
+      .where(sql`(${t.payload}->>'issueId') is not null`),
     // Decisions 5: idempotency keys are enforced per (company, agent, key).
     uniqueIndex('wakeups_idempotency_uq')
       .on(t.companyId, t.agentId, t.idempotencyKey)
