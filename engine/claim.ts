@@ -40,7 +40,9 @@ const CANDIDATE_BATCH = 20;
 export async function agentsWithQueuedRuns(deps: EngineDeps, agentIds: readonly string[]): Promise<Set<string>> {
   const rows = await executePrepared<{ agent_id: string }>(
     deps.db,
-    sql`select distinct agent_id from heartbeat_runs where agent_id = any(${uuidArray(agentIds)}::uuid[]) and status = 'queued'`,
+    // One index probe per agent that stops at its first queued run: a deep queue costs nothing here.
+    sql`select a.id as agent_id from unnest(${uuidArray(agentIds)}::uuid[]) as a(id)
+        where exists (select 1 from heartbeat_runs r where r.agent_id = a.id and r.status = 'queued')`,
   );
   return new Set(rows.map((row) => row.agent_id));
 }
