@@ -6,12 +6,10 @@
 // a row cancelled meanwhile) is handed back to the per-run path (finalize.ts). The run's last
 // events, when their own write had not started yet (execute.ts takeEvents), are written here first:
 // a run that emits events and ends at once costs one transaction, not two.
-import { inArray, sql } from 'drizzle-orm';
-import type { Transaction } from '../db/client.ts';
-import { heartbeatRuns } from '../db/schema.ts';
+import { sql } from 'drizzle-orm';
 import type { AdapterResult } from './adapters/types.ts';
 import { PER_ITEM } from './batcher.ts';
-import { type EngineDeps, transact } from './deps.ts';
+import type { EngineDeps } from './deps.ts';
 import { outputColumns, terminalColumns, WAKE_STATUS_FOR } from './finalize.ts';
 import type { LiveEvent } from './live-events.ts';
 import { classifyLiveness } from './liveness.ts';
@@ -21,7 +19,8 @@ import { type AgentRow, iso, json, payloadText } from './run-batches.ts';
 import { resolveRunOutcome } from './run-outcome.ts';
 import { liveRunEvent, type NewRunEvent } from './run-events.ts';
 import type { RunOutputSummary } from './run-output.ts';
-import { executePrepared, uuidArray } from './run-rows.ts';
+import { pipelinedTransaction } from './pipelined-transaction.ts';
+import { executePrepared, runRowFromDriver, type StatementTarget, uuidArray } from './run-rows.ts';
 import { type RunRow, runStatusEvent } from './runs.ts';
 
 export interface PlainFinish {
@@ -54,16 +53,18 @@ interface Finished {
  */
 export async function finishPlainRuns(deps: EngineDeps, items: PlainFinish[]): Promise<Array<RunRow[] | typeof PER_ITEM>> {
   const firstHeartbeats: Array<{ agentId: string; agentRole: string }> = [];
-  const results = await transact(deps, async (tx, events) => {
+  // Two round trips (pipelined-transaction.ts): BEGIN with the reads, the writes with COMMIT.
+  const results = await pipelinedTransaction(deps, async (tx, events) => {
     const now = deps.clock.now();
-    const ids = items.map((item) => item.runId);
+    const ids = uuidArray(items.map((item) => item.runId));
     // The runs (skipping any another transaction holds) and their liveness evidence. The agents'
     // rows are locked only at the end, right before the commit (finalizeAgents): every enqueue,
     // claim and start of those agents waits for that lock, so it is held as briefly as possible.
-    const [rows, evidenceRows] = await Promise.all([
-      tx.select().from(heartbeatRuns).where(inArray(heartbeatRuns.id, ids)).orderBy(heartbeatRuns.id).for('update', { skipLocked: true }),
+    const [rawRows, evidenceRows] = await Promise.all([
+      executePrepared(tx, sql`select * from heartbeat_runs where id = any(${ids}::uuid[]) order by id for update skip locked`),
       plainRunEvidence(tx, ids),
     ]);
+    const rows = rawRows.map(runRowFromDriver);
     const evidence = { activity: new Map<string, Tally>(), toolEvents: new Map<string, Tally>() };
     const lockedIssue = new Set<string>();
     for (const row of evidenceRows) {
@@ -110,12 +111,13 @@ export async function finishPlainRuns(deps: EngineDeps, items: PlainFinish[]): P
       return { item, terminal, settled, wakeError: outcome.error, pending, event, payload: payloadText(event.payload) };
     });
     const done = finished.filter((f): f is Finished => f !== null);
-    if (done.length === 0) return finished.map((): typeof PER_ITEM => PER_ITEM);
+    // Nothing to write: no COMMIT, the transaction rolls back and every item goes the per-run way.
+    if (done.length === 0) return null;
     const settledAt = new Date(Math.max(Date.now(), classifiedAt.getTime()));
     for (const f of done) f.settled.updatedAt = settledAt;
 
     // Sent together: the server runs them one after the other, in one round trip.
-    const [seqs, agentEvents] = await Promise.all([writeFinished(tx, done, now, settledAt), finalizeAgents(tx, done, now, firstHeartbeats)]);
+    const [seqs, agentEvents] = await Promise.all([writeFinished(tx, done, now, settledAt), finalizeAgents(tx, done, now, firstHeartbeats), tx.commit()]);
     for (const f of done) {
       const run = f.terminal;
       const terminalSeq = seqs.get(run.id)!;
@@ -127,12 +129,13 @@ export async function finishPlainRuns(deps: EngineDeps, items: PlainFinish[]): P
     }
     return finished.map((f): RunRow[] | typeof PER_ITEM => (f ? [] : PER_ITEM));
   });
+  if (!results) return items.map((): typeof PER_ITEM => PER_ITEM);
   for (const hook of firstHeartbeats) deps.onFirstHeartbeat?.(hook);
   return results;
 }
 
 /** The terminal rows (with liveness and settle), their wakeups, terminal events and runtime state. */
-async function writeFinished(tx: Transaction, done: Finished[], now: Date, settledAt: Date): Promise<Map<string, number>> {
+async function writeFinished(tx: StatementTarget, done: Finished[], now: Date, settledAt: Date): Promise<Map<string, number>> {
   const runs = done.map(({ item, terminal: t, wakeError, pending, event, payload }) => ({
     run_id: t.id,
     pending_events: pending.length,
@@ -280,8 +283,7 @@ type Tally = { n: number | string; latest: unknown } | undefined;
  * only evidence such a run can leave, as gatherLivenessInput counts it), and whether an issue's
  * execution lock points at any of them, in one statement.
  */
-function plainRunEvidence(tx: Transaction, runIds: string[]) {
-  const ids = uuidArray(runIds);
+function plainRunEvidence(tx: StatementTarget, ids: string) {
   return executePrepared<{ kind: 'activity' | 'tool' | 'lock'; run_id: string; n: number; latest_ms: number | null }>(tx, sql`
     select 'activity' as kind, run_id, count(*)::int as n, (extract(epoch from max(created_at)) * 1000)::float8 as latest_ms
     from activity_log where run_id = any(${ids}::uuid[]) and action not in (${sql.join(IGNORED_ACTIVITY.map((a) => sql`${a}`), sql`, `)})
@@ -302,7 +304,7 @@ function plainRunEvidence(tx: Transaction, runIds: string[]) {
  * status its own finalize would compute, the row the last one's.
  */
 async function finalizeAgents(
-  tx: Transaction,
+  tx: StatementTarget,
   done: Finished[],
   now: Date,
   firstHeartbeats: Array<{ agentId: string; agentRole: string }>,
