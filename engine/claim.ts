@@ -3,7 +3,7 @@
 // them until the agent's limit is reached. No instance can claim for the agent meanwhile, so the
 // limit holds exactly across instances.
 import { randomBytes } from 'node:crypto';
-import { and, asc, count, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Transaction } from '../db/client.ts';
 import { agents, heartbeatRuns, issues } from '../db/schema.ts';
 import { agentAdvisoryLocks } from './agent-lock.ts';
@@ -14,7 +14,7 @@ import { issueReadiness, type IssueReadiness } from './issue-readiness.ts';
 import type { LiveEvent } from './live-events.ts';
 import { claimPlainRuns, isPlain } from './plain-claims.ts';
 import { isInvokable, readHeartbeatPolicy } from './policy.ts';
-import { executePrepared, runRowFromDriver, uuidArray } from './run-rows.ts';
+import { agentRowFromDriver, executePrepared, runRowFromDriver, uuidArray } from './run-rows.ts';
 import { type IssueRow, type RunRow, runStatusEvent, setWakeStatus, stampIssueLock } from './runs.ts';
 
 export interface ClaimedRun {
@@ -63,18 +63,19 @@ export async function claimNextRunsForAgents(
 ): Promise<ClaimedRun[][]> {
   const unique = [...new Set(agentIds)];
   const byAgent = await transact(deps, async (tx, events) => {
-    // The locks first: the reads after them see everything committed before they were granted.
-    await agentAdvisoryLocks(tx, unique);
-    const [agentRows, runningRows] = await Promise.all([
-      tx.select().from(agents).where(inArray(agents.id, unique)),
-      tx
-        .select({ agentId: heartbeatRuns.agentId, running: count() })
-        .from(heartbeatRuns)
-        .where(and(inArray(heartbeatRuns.agentId, unique), eq(heartbeatRuns.status, 'running')))
-        .groupBy(heartbeatRuns.agentId),
+    // The locks first, and the reads sent right behind them in the same round trip: the server runs
+    // them once the locks are granted, so they see everything committed before.
+    const ids = uuidArray(unique);
+    const [, agentRows, runningRows] = await Promise.all([
+      agentAdvisoryLocks(tx, unique),
+      executePrepared(tx, sql`select * from agents where id = any(${ids}::uuid[])`),
+      executePrepared<{ agent_id: string; running: number }>(
+        tx,
+        sql`select agent_id, count(*)::int as running from heartbeat_runs where agent_id = any(${ids}::uuid[]) and status = 'running' group by agent_id`,
+      ),
     ]);
-    const agentById = new Map(agentRows.map((row) => [row.id, row]));
-    const runningByAgent = new Map(runningRows.map((row) => [row.agentId, Number(row.running)]));
+    const agentById = new Map(agentRows.map((raw) => agentRowFromDriver(raw)).map((row) => [row.id, row]));
+    const runningByAgent = new Map(runningRows.map((row) => [row.agent_id, Number(row.running)]));
     const plans: Plan[] = [];
     for (const id of unique) {
       const agent = agentById.get(id);
