@@ -35,6 +35,12 @@ async function runScript(f: EngineFixture, steps: unknown[]) {
   const events = await f.db.execute<{ seq: number; event_type: string; message: string | null; stream: string | null; level: string | null; payload: unknown; tx: string }>(
     sql`select seq, event_type, message, stream, level, payload, xmin::text as tx from heartbeat_run_events where run_id = ${runId} order by seq`,
   );
+  // Every writer copies the run's company and agent onto its events (they have no foreign keys of their own).
+  const [{ mismatched }] = await f.db.execute<{ mismatched: number }>(
+    sql`select count(*)::int as mismatched from heartbeat_run_events e join heartbeat_runs r on r.id = e.run_id
+        where e.company_id <> r.company_id or e.agent_id <> r.agent_id`,
+  );
+  expect(mismatched).toBe(0);
   const published = f.published.filter((e): e is Extract<LiveEvent, { type: 'heartbeat.run.event' }> => e.type === 'heartbeat.run.event' && e.runId === runId);
   const liveness = { state: run.livenessState, reason: run.livenessReason, nextAction: run.nextAction, usefulAt: run.lastUsefulActionAt !== null };
   const retry = () => f.db.query.heartbeatRuns.findFirst({ where: { retryOfRunId: runId } });
@@ -103,5 +109,15 @@ describe('a run finishing with events not yet written', () => {
     expect(f.published.some((e) => e.type === 'heartbeat.run.event' && e.runId === runId && e.seq === 3)).toBe(true);
     expect((await f.db.query.heartbeatRuns.findFirst({ where: { id: runId } }))!.status).toBe('running');
     await f.engine.cancelRun({ runId });
+  });
+});
+
+describe('run events', () => {
+  it('go with their run when its agent is deleted (their company and agent are held by the run)', async () => {
+    const f = await startedEngine(true);
+    const { run } = await runScript(f, STEPS);
+    await f.db.execute(sql`delete from agents where id = ${run.agentId}`);
+    const [{ left }] = await f.db.execute<{ left: number }>(sql`select count(*)::int as left from heartbeat_run_events where agent_id = ${run.agentId}`);
+    expect(left).toBe(0);
   });
 });

@@ -1,0 +1,2 @@
+ALTER TABLE "heartbeat_run_events" DROP CONSTRAINT "heartbeat_run_events_company_id_companies_id_fkey";--> statement-breakpoint
+ALTER TABLE "heartbeat_run_events" DROP CONSTRAINT "heartbeat_run_events_agent_id_agents_id_fkey";
