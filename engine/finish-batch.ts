@@ -15,7 +15,7 @@ import type { LiveEvent } from './live-events.ts';
 import { classifyLiveness } from './liveness.ts';
 import { ENGINE_EVENT_TYPES, IGNORED_ACTIVITY, livenessInputFrom } from './liveness-evidence.ts';
 import { transientContract } from './retry-rules.ts';
-import { type AgentRow, iso, json, payloadText } from './run-batches.ts';
+import { type AgentRow, EVENT_INPUT_COLUMNS, eventInputRow, iso, json, payloadText, type PreparedEvent } from './run-batches.ts';
 import { resolveRunOutcome } from './run-outcome.ts';
 import { liveRunEvent, type NewRunEvent } from './run-events.ts';
 import type { RunOutputSummary } from './run-output.ts';
@@ -31,8 +31,6 @@ export interface PlainFinish {
   /** The run's last events, not written yet: written first, in this transaction, in order. */
   events: NewRunEvent[];
 }
-
-type PreparedEvent = { event: NewRunEvent; payload: ReturnType<typeof payloadText> };
 
 interface Finished {
   item: PlainFinish;
@@ -169,18 +167,7 @@ async function writeFinished(tx: StatementTarget, done: Finished[], now: Date, s
     event_payload: payload.text,
     adapter_type: item.agent.adapterType,
   }));
-  const pendingRows = done.flatMap(({ terminal: t, pending }) =>
-    pending.map(({ event, payload }, i) => ({
-      run_id: t.id,
-      ord: i + 1,
-      event_type: event.eventType,
-      stream: event.stream ?? null,
-      level: event.level ?? null,
-      color: event.color ?? null,
-      message: event.message ?? null,
-      payload: payload.text,
-    })),
-  );
+  const pendingRows = done.flatMap(({ terminal: t, pending }) => pending.map((item, i) => eventInputRow(t.id, i + 1, item)));
   // updateRuntimeState per run, in order: per agent, the totals add up and the last run wins.
   const byAgent = new Map<string, { agent_id: string; company_id: string; adapter_type: string; last_run_id: string; last_run_status: string; last_error: string | null; input: number; output: number; cached: number; cost: number; runs: number }>();
   for (const { item, terminal: t } of done) {
@@ -204,8 +191,7 @@ async function writeFinished(tx: StatementTarget, done: Finished[], now: Date, s
         wake_id uuid, wake_status wakeup_status, wake_error text, event_type text, event_level text, event_message text, event_payload text,
         adapter_type adapter_type, pending_events int)
     ), pending as (
-      select * from jsonb_to_recordset(${json(pendingRows)}::jsonb)
-        as p(run_id uuid, ord int, event_type text, stream text, level text, color text, message text, payload text)
+      select * from jsonb_to_recordset(${json(pendingRows)}::jsonb) as p(${EVENT_INPUT_COLUMNS})
     ), finished as (
       update heartbeat_runs r set
         status = i.status, error = i.error, error_code = i.error_code, finished_at = ${iso(now)}::timestamptz,

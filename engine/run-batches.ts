@@ -30,6 +30,26 @@ export const payloadText = (payload: unknown) => {
   return { bounded, text: bounded === null ? null : json(bounded) };
 };
 
+/** An event with its payload bounded and as SQL text, ready for a batch statement. */
+export type PreparedEvent = { event: NewRunEvent; payload: ReturnType<typeof payloadText> };
+
+/** The columns of an event batch's input rows (`jsonb_to_recordset(...) as p(<these>)`). */
+export const EVENT_INPUT_COLUMNS = sql.raw('run_id uuid, ord int, event_type text, stream text, level text, color text, message text, payload text');
+
+/** An event as an input row of a batch statement: `ord` orders a run's events within the batch. */
+export function eventInputRow(runId: string, ord: number, { event, payload }: PreparedEvent) {
+  return {
+    run_id: runId,
+    ord,
+    event_type: event.eventType,
+    stream: event.stream ?? null,
+    level: event.level ?? null,
+    color: event.color ?? null,
+    message: event.message ?? null,
+    payload: payload.text,
+  };
+}
+
 // ---- start ----------------------------------------------------------------------------------------
 
 export interface RunStart {
@@ -135,30 +155,20 @@ export interface EventGroup {
  */
 export async function appendEventGroups(deps: EngineDeps, groups: EventGroup[]): Promise<Array<void | typeof PER_ITEM>> {
   const now = deps.clock.now();
-  const prepared = groups.map((group) => group.events.map((event) => ({ event, payload: payloadText(event.payload) })));
+  const prepared = groups.map((group) => group.events.map((event): PreparedEvent => ({ event, payload: payloadText(event.payload) })));
   // Two groups of one run in a batch: the second one's events continue the first one's order.
   const nextOrd = new Map<string, number>();
   const input = groups.flatMap((group, g) =>
-    prepared[g].map(({ event, payload }) => {
+    prepared[g].map((item) => {
       const ord = (nextOrd.get(group.run.id) ?? 0) + 1;
       nextOrd.set(group.run.id, ord);
-      return {
-        run_id: group.run.id,
-        ord,
-        event_type: event.eventType,
-        stream: event.stream ?? null,
-        level: event.level ?? null,
-        color: event.color ?? null,
-        message: event.message ?? null,
-        payload: payload.text,
-      };
+      return eventInputRow(group.run.id, ord, item);
     }),
   );
   const runIds = uuidArray([...new Set(groups.map((group) => group.run.id))]);
   const rows = await executePrepared<{ run_id: string; first: number }>(deps.db, sql`
     with input as (
-      select * from jsonb_to_recordset(${json(input)}::jsonb)
-        as i(run_id uuid, ord int, event_type text, stream text, level text, color text, message text, payload text)
+      select * from jsonb_to_recordset(${json(input)}::jsonb) as i(${EVENT_INPUT_COLUMNS})
     ), counts as (
       select run_id, count(*)::int as n from input group by run_id
     ), locked as (
