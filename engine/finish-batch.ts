@@ -37,7 +37,7 @@ interface Finished {
   terminal: RunRow;
   settled: RunRow;
   wakeError: string | null;
-  /** The run's last events (PlainFinish.events), then its terminal event. */
+  /** The run's last events (PlainFinish.events), bounded, written just before its terminal event. */
   pending: PreparedEvent[];
   event: NewRunEvent;
   payload: ReturnType<typeof payloadText>;
