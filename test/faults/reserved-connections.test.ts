@@ -3,7 +3,8 @@
 // postgres.js pool; patches/postgres+3.4.9.patch keeps the pool whole when one dies under them
 // (porsager/postgres#1186, #1195, #1199): without it, statements sent on the dead connection, a
 // reserve waiting for it, and later queries the pool hands to it never settle.
-import { afterEach, describe, expect, it } from 'vitest';
+import type postgres from 'postgres';
+import { describe, expect, it } from 'vitest';
 import { connectDatabase } from '../../db/client.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { waitFor } from '../support/wait.ts';
@@ -12,17 +13,29 @@ import { waitFor } from '../support/wait.ts';
 const settles = <T>(promise: Promise<T>, what: string) =>
   Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} never settled`)), 5_000))]);
 
-let database: TestDatabase | null = null;
-afterEach(async () => {
-  await database?.close();
-  database = null;
-});
+/** Asserts that `client` answers a query (and does not hang). */
+async function answers(client: postgres.Sql | postgres.ReservedSql, what: string): Promise<void> {
+  const [{ ok }] = await settles(client<{ ok: number }[]>`select 1 as ok`.execute(), what);
+  expect(ok).toBe(1);
+}
+
+type Pool = ReturnType<typeof connectDatabase>;
+
+/** A pool of `max` connections on a fresh test database (whose own client kills backends), closed after `use`. */
+async function withPool(max: number, use: (pool: Pool, admin: TestDatabase) => Promise<void>): Promise<void> {
+  const admin = await createTestDatabase();
+  const pool = connectDatabase(admin.url, { max });
+  try {
+    await use(pool, admin);
+  } finally {
+    await pool.close();
+    await admin.close();
+  }
+}
 
 describe('a reserved connection whose backend dies', () => {
-  it('leaves the pool working once it is released', async () => {
-    database = await createTestDatabase();
-    const pool = connectDatabase(database.url, { max: 1 });
-    try {
+  it('leaves the pool working once it is released', () =>
+    withPool(1, async (pool, admin) => {
       await pool.sql`select 1`;
       const reserved = await pool.sql.reserve();
       const [{ pid }] = await reserved<{ pid: number }[]>`select pg_backend_pid() as pid`;
@@ -30,50 +43,39 @@ describe('a reserved connection whose backend dies', () => {
         () => null,
         (error: { code?: string }) => error,
       );
-      await database.sql`select pg_terminate_backend(${pid})`;
+      await admin.sql`select pg_terminate_backend(${pid})`;
       expect(await settles(sleeping, 'the query on the dead connection')).toMatchObject({ code: expect.stringMatching(/CONNECTION|57P01/) });
       reserved.release();
-      const [{ ok }] = await settles(pool.sql<{ ok: number }[]>`select 1 as ok`.execute(), 'the next query');
-      expect(ok).toBe(1);
+      await answers(pool.sql, 'the next query');
       const again = await settles(pool.sql.reserve(), 'the next reserve');
-      expect((await settles(again<{ ok: number }[]>`select 1 as ok`.execute(), 'a query on it'))[0].ok).toBe(1);
+      await answers(again, 'a query on it');
       again.release();
-    } finally {
-      await pool.close();
-    }
-  });
+    }));
 
-  it('hands a reserve that was waiting for that connection the reopened one', async () => {
-    database = await createTestDatabase();
-    const pool = connectDatabase(database.url, { max: 1 });
-    try {
+  it('hands a reserve that was waiting for that connection the reopened one', () =>
+    withPool(1, async (pool, admin) => {
       await pool.sql`select 1`;
       const [{ pid }] = await pool.sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
       const busy = pool.sql`select pg_sleep(30)`.execute().then(
         () => null,
         (error: unknown) => error,
       );
-      await waitFor('the pool to be busy', async () => (await database!.sql`select 1 from pg_stat_activity where pid = ${pid} and state = 'active'`).length === 1);
+      await waitFor('the pool to be busy', async () => (await admin.sql`select 1 from pg_stat_activity where pid = ${pid} and state = 'active'`).length === 1);
       const waiting = pool.sql.reserve();
-      await database.sql`select pg_terminate_backend(${pid})`;
+      await admin.sql`select pg_terminate_backend(${pid})`;
       expect(await busy).toBeInstanceOf(Error);
       // The pool reopens the connection and hands it to the reserve that was waiting for it.
       const reserved = await settles(waiting, 'the waiting reserve');
-      expect((await settles(reserved<{ ok: number }[]>`select 1 as ok`.execute(), 'a query on it'))[0].ok).toBe(1);
+      await answers(reserved, 'a query on it');
       reserved.release();
-      expect((await settles(pool.sql<{ ok: number }[]>`select 1 as ok`.execute(), 'the next query'))[0].ok).toBe(1);
-    } finally {
-      await pool.close();
-    }
-  });
+      await answers(pool.sql, 'the next query');
+    }));
 
-  it('fails the statements still sent on it at once, and its release changes nothing', async () => {
-    database = await createTestDatabase();
-    const pool = connectDatabase(database.url, { max: 2 });
-    try {
+  it('fails the statements still sent on it at once, and its release changes nothing', () =>
+    withPool(2, async (pool, admin) => {
       const reserved = await pool.sql.reserve();
       const [{ pid }] = await reserved<{ pid: number }[]>`select pg_backend_pid() as pid`;
-      await database.sql`select pg_terminate_backend(${pid})`;
+      await admin.sql`select pg_terminate_backend(${pid})`;
       await waitFor('the connection to close', async () => (await reserved`select 1`.execute().then(() => false, () => true)));
       // The rollback a failed pipelined transaction sends on its way out.
       await expect(settles(reserved`rollback`.execute(), 'a statement on the dead connection')).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' });
@@ -81,20 +83,12 @@ describe('a reserved connection whose backend dies', () => {
       reserved.release();
       const results = await settles(Promise.all([1, 2, 3].map((n) => pool.sql<{ n: number }[]>`select ${n}::int as n`.execute())), 'queries after it');
       expect(results.map(([row]) => row.n)).toEqual([1, 2, 3]);
-    } finally {
-      await pool.close();
-    }
-  });
+    }));
 
-  it('hands a first reserve on a never used connection to its caller', async () => {
-    database = await createTestDatabase();
-    const pool = connectDatabase(database.url, { max: 1 });
-    try {
+  it('hands a first reserve on a never used connection to its caller', () =>
+    withPool(1, async (pool) => {
       const reserved = await settles(pool.sql.reserve(), 'the first reserve');
-      expect((await settles(reserved<{ ok: number }[]>`select 1 as ok`.execute(), 'a query on it'))[0].ok).toBe(1);
+      await answers(reserved, 'a query on it');
       reserved.release();
-    } finally {
-      await pool.close();
-    }
-  });
+    }));
 });
