@@ -3,6 +3,7 @@
 // postgres.js pool; patches/postgres+3.4.9.patch keeps the pool whole when one dies under them
 // (porsager/postgres#1186, #1195, #1199): without it, statements sent on the dead connection, a
 // reserve waiting for it, and later queries the pool hands to it never settle.
+import { createServer, type Server, type Socket, connect as connectTcp } from 'node:net';
 import type postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
 import { connectDatabase } from '../../db/client.ts';
@@ -91,4 +92,69 @@ describe('a reserved connection whose backend dies', () => {
       await answers(reserved, 'a query on it');
       reserved.release();
     }));
+
+  it('fails a waiting reserve whose connection cannot be reopened, and the pool serves again once the server is back', async () => {
+    const admin = await createTestDatabase();
+    const proxy = await tcpProxy(new URL(admin.url));
+    const url = new URL(admin.url);
+    url.port = String(proxy.port);
+    const pool = connectDatabase(url.toString(), { max: 1 });
+    try {
+      await pool.sql`select 1`;
+      const busy = pool.sql`select pg_sleep(30)`.execute().then(
+        () => null,
+        (error: unknown) => error,
+      );
+      await waitFor('the pool to be busy', async () => (await admin.sql`select 1 from pg_stat_activity where query like 'select pg_sleep%' and state = 'active'`).length === 1);
+      const waiting = pool.sql.reserve().then(
+        (reserved) => reserved,
+        (error: unknown) => error,
+      );
+      await proxy.down();
+      expect(await busy).toBeInstanceOf(Error);
+      expect(await settles(waiting, 'the waiting reserve')).toBeInstanceOf(Error);
+      await proxy.up();
+      await answers(pool.sql, 'a query once the server is back');
+      const reserved = await settles(pool.sql.reserve(), 'a reserve once the server is back');
+      await answers(reserved, 'a query on it');
+      reserved.release();
+      await answers(pool.sql, 'the next query');
+    } finally {
+      await pool.close();
+      await proxy.down();
+      await admin.close();
+    }
+  });
 });
+
+/** A TCP proxy in front of PostgreSQL that can be taken down (connections cut, port closed) and up again. */
+async function tcpProxy(target: URL) {
+  const sockets = new Set<Socket>();
+  let server: Server | null = null;
+  let port = 0;
+  const up = () =>
+    new Promise<void>((resolve) => {
+      server = createServer((client) => {
+        const upstream = connectTcp(Number(target.port), target.hostname);
+        for (const socket of [client, upstream]) {
+          sockets.add(socket);
+          socket.on('close', () => sockets.delete(socket));
+          socket.on('error', () => {});
+        }
+        client.pipe(upstream).pipe(client);
+      });
+      server.listen(port, '127.0.0.1', () => {
+        port = (server!.address() as { port: number }).port;
+        resolve();
+      });
+    });
+  const down = () =>
+    new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      if (!server) return resolve();
+      server.close(() => resolve());
+      server = null;
+    });
+  await up();
+  return { port, up, down };
+}
