@@ -74,7 +74,7 @@ export async function claimNextRunsForAgents(
         sql`select agent_id, count(*)::int as running from heartbeat_runs where agent_id = any(${ids}::uuid[]) and status = 'running' group by agent_id`,
       ),
     ]);
-    const agentById = new Map(agentRows.map((raw) => agentRowFromDriver(raw)).map((row) => [row.id, row]));
+    const agentById = new Map(agentRows.map(agentRowFromDriver).map((row) => [row.id, row]));
     const runningByAgent = new Map(runningRows.map((row) => [row.agent_id, Number(row.running)]));
     const plans: Plan[] = [];
     for (const id of unique) {
