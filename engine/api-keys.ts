@@ -59,29 +59,59 @@ export async function createApiKey(
 export const RUN_TOKEN_PREFIX = 'hbr_';
 
 /**
+ * Who a credential stands for, and the database snapshot (`pg_current_snapshot()`) current when it
+ * was checked. The snapshot comes with the same statement, so it costs no round trip; the response
+ * cache (server/response-cache.ts) compares it with the one an answer was computed after.
+ */
+export interface Authentication {
+  principal: Principal;
+  snapshot: string;
+}
+
+const currentSnapshot = sql<string>`pg_current_snapshot()::text`;
+
+/**
  * The principal a bearer token stands for: an API key (not revoked) or a run token (its run still
  * running); null otherwise.
  */
-export async function authenticateBearer(db: Executor, token: string): Promise<Principal | null> {
+export async function authenticateBearer(db: Executor, token: string): Promise<Authentication | null> {
   if (!token.startsWith(RUN_TOKEN_PREFIX)) return authenticateApiKey(db, token);
   const [run] = await db
-    .select({ id: heartbeatRuns.id, companyId: heartbeatRuns.companyId, agentId: heartbeatRuns.agentId, issueId: heartbeatRuns.issueId })
+    .select({
+      id: heartbeatRuns.id,
+      companyId: heartbeatRuns.companyId,
+      agentId: heartbeatRuns.agentId,
+      issueId: heartbeatRuns.issueId,
+      snapshot: currentSnapshot,
+    })
     .from(heartbeatRuns)
     .where(and(eq(heartbeatRuns.runTokenHash, hashApiKey(token)), eq(heartbeatRuns.status, 'running')))
     .limit(1);
   if (!run) return null;
-  return { kind: 'runToken', runId: run.id, companyId: run.companyId, agentId: run.agentId, issueId: run.issueId };
+  return {
+    principal: { kind: 'runToken', runId: run.id, companyId: run.companyId, agentId: run.agentId, issueId: run.issueId },
+    snapshot: run.snapshot,
+  };
 }
 
-/** The principal a key stands for, or null for unknown and revoked keys. */
-export async function authenticateApiKey(db: Executor, key: string): Promise<Principal | null> {
-  const [row] = await db
-    .select({ id: apiKeys.id, companyId: apiKeys.companyId, role: apiKeys.role })
+const apiKeyLookup = (db: Executor) =>
+  db
+    .select({ id: apiKeys.id, companyId: apiKeys.companyId, role: apiKeys.role, snapshot: currentSnapshot })
     .from(apiKeys)
-    .where(and(eq(apiKeys.keyHash, hashApiKey(key)), isNull(apiKeys.revokedAt)))
-    .limit(1);
+    .where(and(eq(apiKeys.keyHash, sql.placeholder('keyHash')), isNull(apiKeys.revokedAt)))
+    .limit(1)
+    .prepare('authenticate_api_key');
+
+// Every HTTP request runs this lookup: built once per database handle, not per request.
+const apiKeyLookups = new WeakMap<Executor, ReturnType<typeof apiKeyLookup>>();
+
+/** The principal a key stands for, or null for unknown and revoked keys. */
+export async function authenticateApiKey(db: Executor, key: string): Promise<Authentication | null> {
+  let lookup = apiKeyLookups.get(db);
+  if (!lookup) apiKeyLookups.set(db, (lookup = apiKeyLookup(db)));
+  const [row] = await lookup.execute({ keyHash: hashApiKey(key) });
   if (!row) return null;
-  return { kind: 'apiKey', keyId: row.id, companyId: row.companyId, role: row.role };
+  return { principal: { kind: 'apiKey', keyId: row.id, companyId: row.companyId, role: row.role }, snapshot: row.snapshot };
 }
 
 /** Channel the key revocation is announced on, so every instance closes the key's WebSockets. */

@@ -2,6 +2,7 @@
 import { readRunLog } from '../engine/run-output.ts';
 import { BOUNDED_RETRY_MAX_ATTEMPTS, RETRY_EXHAUSTED_PREFIX, safeResultJson } from '../engine/run-read-model.ts';
 import { builder } from './builder.ts';
+import { READS_OUTSIDE_DATABASE } from './context.ts';
 import { LivenessStateEnum, RunStatusEnum, TriggerDetailEnum, WakeupSourceEnum } from './enums.ts';
 
 export const LogStreamEnum = builder.enumType('LogStream', {
@@ -112,6 +113,8 @@ export const HeartbeatRunRef = builder.drizzleNode('heartbeatRuns', {
       description: "The run's output as stored (from the instance that ran it), optionally one stream and its tail.",
       args: { stream: t.arg({ type: LogStreamEnum }), tailBytes: t.arg.int() },
       select: { columns: { logRef: true } },
+      // A file, which the response cache cannot see change.
+      extensions: { [READS_OUTSIDE_DATABASE]: true },
       resolve: (run, args, ctx) =>
         run.logRef ? readRunLog(ctx.engine.deps.settings.logDir, run.logRef, { stream: args.stream, tailBytes: args.tailBytes }) : null,
     }),

@@ -94,6 +94,7 @@ export async function startHeartbeat(
       host: config.host,
       port: config.port,
       graphiql: config.graphiql,
+      responseCacheBytes: config.responseCacheMb * 1024 * 1024,
       hardening: {
         production: config.production,
         introspection: config.introspection,

@@ -4,22 +4,18 @@
 import { type DocumentNode, Kind, type SelectionSetNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Database } from '../db/client.ts';
-import { authenticateBearer, parseBearer } from '../engine/api-keys.ts';
+import { type Authentication, authenticateBearer, parseBearer } from '../engine/api-keys.ts';
 import { forbidden, type HeartbeatError, unauthenticated } from '../engine/errors.ts';
-import type { Principal } from '../engine/principal.ts';
 import type { HeartbeatContext } from '../schema/context.ts';
 import { toGraphQLError } from './errors.ts';
 
 /** null when no credentials were sent; throws UNAUTHENTICATED for credentials that do not check out. */
-export async function principalFromAuthorization(
-  db: Database,
-  authorization: unknown,
-): Promise<Principal | null> {
+export async function authenticateAuthorization(db: Database, authorization: unknown): Promise<Authentication | null> {
   if (authorization === undefined || authorization === null || authorization === '') return null;
   const key = parseBearer(typeof authorization === 'string' ? authorization : null);
-  const principal = key ? await authenticateBearer(db, key) : null;
-  if (!principal) throw unauthenticated('Invalid API key or run token');
-  return principal;
+  const authentication = key ? await authenticateBearer(db, key) : null;
+  if (!authentication) throw unauthenticated('Invalid API key or run token');
+  return authentication;
 }
 
 /** Whether every root field of the operation is introspection (`__schema`, `__type`, `__typename`). */

@@ -33,6 +33,7 @@ const envSchema = z.object({
   HEARTBEAT_MUTATION_BURST: z.coerce.number().int().min(1).max(100_000).default(100),
   HEARTBEAT_MAX_CONCURRENT_RUNS_LIMIT: z.coerce.number().int().min(1).max(1000).default(10),
   HEARTBEAT_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
+  HEARTBEAT_RESPONSE_CACHE_MB: z.coerce.number().min(0).max(65_536).default(64),
   HEARTBEAT_TICK_MS: z.coerce.number().int().min(0).max(3_600_000).default(1_000),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
@@ -60,6 +61,8 @@ export type HeartbeatConfig = {
   maxConcurrentRunsLimit: number;
   /** How long a graceful shutdown lets in-flight runs finish. */
   shutdownGraceMs: number;
+  /** Memory for query answers served again while the database is unchanged; 0 turns the cache off. */
+  responseCacheMb: number;
   /** Period of the engine loop (timers, resuming queued runs); 0 turns the loop off. */
   tickMs: number;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
@@ -96,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeartbeatConfi
     mutationBurst: e.HEARTBEAT_MUTATION_BURST,
     maxConcurrentRunsLimit: e.HEARTBEAT_MAX_CONCURRENT_RUNS_LIMIT,
     shutdownGraceMs: e.HEARTBEAT_SHUTDOWN_GRACE_MS,
+    responseCacheMb: e.HEARTBEAT_RESPONSE_CACHE_MB,
     tickMs: e.HEARTBEAT_TICK_MS,
     logLevel: e.LOG_LEVEL,
   };

@@ -45,11 +45,20 @@ export async function startHttpServer(options: {
   host: string;
   port: number;
   graphiql: boolean;
+  responseCacheBytes?: number;
   hardening: Parameters<typeof createHeartbeatYoga>[0]['hardening'] & { maxBodyBytes: number };
   metrics?: ServerMetrics;
 }): Promise<RunningHttpServer> {
   const { db, logger } = options;
-  const yoga = createHeartbeatYoga({ db, engine: options.engine, live: options.live, logger, graphiql: options.graphiql, hardening: options.hardening });
+  const yoga = createHeartbeatYoga({
+    db,
+    engine: options.engine,
+    live: options.live,
+    logger,
+    graphiql: options.graphiql,
+    responseCacheBytes: options.responseCacheBytes,
+    hardening: options.hardening,
+  });
   const dashboard = dashboardHandler({ logger });
 
   const httpServer = createServer((req, res) => {

@@ -8,7 +8,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import type { Database } from '../db/client.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { Principal } from '../engine/principal.ts';
-import { principalFromAuthorization } from './authentication.ts';
+import { authenticateAuthorization } from './authentication.ts';
 import { assignErrorCode, isExpectedError, maskError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { GRAPHQL_PATH, type HeartbeatYoga } from './yoga.ts';
@@ -136,7 +136,7 @@ export function attachWebSocketServer(options: {
       },
       onConnect: async (ctx) => {
         try {
-          const principal = await principalFromAuthorization(db, ctx.connectionParams?.authorization);
+          const principal = (await authenticateAuthorization(db, ctx.connectionParams?.authorization))?.principal;
           if (!principal) return false;
           ctx.extra.principal = principal;
           if (principal.kind === 'apiKey') {

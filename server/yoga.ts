@@ -6,7 +6,7 @@ import type { LiveFeed } from '../engine/live-signals.ts';
 import type { Principal } from '../engine/principal.ts';
 import type { HeartbeatContext } from '../schema/context.ts';
 import { schema } from '../schema/index.ts';
-import { principalFromAuthorization, useRequireAuthentication } from './authentication.ts';
+import { authenticateAuthorization, useRequireAuthentication } from './authentication.ts';
 import { isExpectedError, maskError, useErrorCodes } from './errors.ts';
 import { renderGraphiQL } from './graphiql.ts';
 import {
@@ -17,6 +17,7 @@ import {
   useRejectNulCharacters,
 } from './hardening.ts';
 import type { Logger } from './logger.ts';
+import { DEFAULT_RESPONSE_CACHE_BYTES, useResponseCache } from './response-cache.ts';
 
 /** What the transport hands yoga: WebSocket operations arrive already authenticated. */
 export interface ServerContext {
@@ -45,6 +46,8 @@ export function createHeartbeatYoga(options: {
   live: LiveFeed;
   logger: Logger;
   graphiql: boolean;
+  /** Memory for answers served again while the database is unchanged (server/response-cache.ts); 0 turns it off. */
+  responseCacheBytes?: number;
   hardening: { production: boolean; introspection: boolean; mutationRate: number; mutationBurst: number };
 }): HeartbeatYoga {
   const { hardening } = options;
@@ -65,15 +68,11 @@ export function createHeartbeatYoga(options: {
       : false,
     // WebSocket operations arrive with the principal checked at connection_init; HTTP requests
     // carry their key in the Authorization header.
-    context: async (initial) => ({
-      db,
-      engine,
-      live,
-      principal:
-        initial.principal !== undefined
-          ? initial.principal
-          : await principalFromAuthorization(db, initial.request.headers.get('authorization')),
-    }),
+    context: async (initial) => {
+      if (initial.principal !== undefined) return { db, engine, live, principal: initial.principal, readSnapshot: null };
+      const authentication = await authenticateAuthorization(db, initial.request.headers.get('authorization'));
+      return { db, engine, live, principal: authentication?.principal ?? null, readSnapshot: authentication?.snapshot ?? null };
+    },
     maskedErrors: { maskError },
     logging: {
       debug: (...args) => logger.debug(args.map(String).join(' ')),
@@ -93,6 +92,8 @@ export function createHeartbeatYoga(options: {
       useRejectNulCharacters(),
       useMutationRateLimit({ ratePerSec: hardening.mutationRate, burst: hardening.mutationBurst }),
       useErrorCodes(),
+      // Last: only operations every check above let through are served from it.
+      useResponseCache({ maxBytes: options.responseCacheBytes ?? DEFAULT_RESPONSE_CACHE_BYTES }),
     ],
   });
 }

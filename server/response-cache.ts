@@ -1,0 +1,106 @@
+// Answers to queries, kept per API key and served again while the database has not changed.
+//
+// Every authenticated HTTP request learns the database snapshot (`pg_current_snapshot()`) in the
+// statement that checks its key (engine/api-keys.ts). An answer is stored with the snapshot of the
+// request that computed it. A later request with the same key, document, operation and variables
+// gets the stored bytes back only when its own snapshot is identical: then no transaction has
+// committed, on any instance, since the first request began, so executing again would read the
+// same rows. Any write anywhere in the cluster changes the snapshot, so a stale answer is never
+// served; the cache pays off while nothing is written, e.g. dashboards and scripts polling a quiet
+// system, and costs one map lookup otherwise.
+import { type DocumentNode, type ExecutionResult, getOperationAST, type GraphQLSchema, TypeInfo, visit, visitWithTypeInfo } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { LRUCache } from 'lru-cache';
+import { type HeartbeatContext, READS_OUTSIDE_DATABASE } from '../schema/context.ts';
+
+/** What the cache may hold unless configured otherwise (HEARTBEAT_RESPONSE_CACHE_MB). */
+export const DEFAULT_RESPONSE_CACHE_BYTES = 64 * 1024 * 1024;
+
+/** yoga serializes a result with its own `stringify` when it has one. */
+type ResultWithSerializer = ExecutionResult & { stringify?: (result: ExecutionResult) => string };
+
+interface StoredAnswer {
+  snapshot: string;
+  body: string;
+}
+
+const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
+  typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+
+/** Whether the chosen operation is a query whose every field (in any operation or fragment) reads only the database. */
+function cacheableOperation(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): boolean {
+  if (getOperationAST(document, operationName)?.operation !== 'query') return false;
+  const typeInfo = new TypeInfo(schema);
+  let readsOutside = false;
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Field() {
+        if (typeInfo.getFieldDef()?.extensions?.[READS_OUTSIDE_DATABASE]) readsOutside = true;
+      },
+    }),
+  );
+  return !readsOutside;
+}
+
+/**
+ * Serves repeated queries from memory while the database snapshot is unchanged. `maxBytes` bounds
+ * the stored answers (least recently used go first); 0 turns the cache off.
+ */
+export function useResponseCache(options: { maxBytes: number }): Plugin<HeartbeatContext> {
+  if (options.maxBytes <= 0) return {};
+  const answers = new LRUCache<string, StoredAnswer>({
+    maxSize: options.maxBytes,
+    // An answer bigger than 1/16 of the cache would evict too much to be worth keeping.
+    maxEntrySize: Math.max(1, Math.floor(options.maxBytes / 16)),
+    // UTF-16 code units: a close enough measure of a string's memory.
+    sizeCalculation: (answer, key) => 2 * (answer.body.length + answer.snapshot.length + key.length),
+  });
+  // Per parsed document (yoga keeps one object per query text): an id for the keys, or null when
+  // the document is not cacheable, per operation name.
+  const documents = new WeakMap<DocumentNode, Map<string, string | null>>();
+  let nextDocumentId = 0;
+  const documentIdOf = (schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined) => {
+    let byOperation = documents.get(document);
+    if (!byOperation) documents.set(document, (byOperation = new Map()));
+    const name = operationName ?? '';
+    let id = byOperation.get(name);
+    if (id === undefined) {
+      id = cacheableOperation(schema, document, operationName) ? `${nextDocumentId++}` : null;
+      byOperation.set(name, id);
+    }
+    return id;
+  };
+
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const { principal, readSnapshot } = args.contextValue;
+      if (principal?.kind !== 'apiKey' || !readSnapshot) return;
+      const documentId = documentIdOf(args.schema, args.document, args.operationName);
+      if (documentId === null) return;
+      const key = `${documentId}\u0000${principal.keyId}\u0000${JSON.stringify(args.variableValues ?? {})}`;
+      const stored = answers.get(key);
+      if (stored?.snapshot === readSnapshot) {
+        const body = stored.body;
+        const answer: ResultWithSerializer = { stringify: () => body };
+        setResultAndStopExecution(answer);
+        return;
+      }
+      return {
+        onExecuteDone({ result, setResult }) {
+          if (isAsyncIterable(result) || result.errors?.length || result.extensions) return;
+          // Stored as the bytes yoga sends, serialized once, when yoga serializes the answer.
+          const withSerializer: ResultWithSerializer = {
+            ...result,
+            stringify: (sent) => {
+              const body = JSON.stringify(sent);
+              answers.set(key, { snapshot: readSnapshot, body });
+              return body;
+            },
+          };
+          setResult(withSerializer);
+        },
+      };
+    },
+  };
+}
