@@ -16,8 +16,8 @@ import { type HeartbeatContext, READS_OUTSIDE_DATABASE } from '../schema/context
 /** What the cache may hold unless configured otherwise (HEARTBEAT_RESPONSE_CACHE_MB). */
 export const DEFAULT_RESPONSE_CACHE_BYTES = 64 * 1024 * 1024;
 
-/** yoga serializes a result with its own `stringify` when it has one. */
-type ResultWithSerializer = ExecutionResult & { stringify?: (result: ExecutionResult) => string };
+/** yoga serializes a result with its own `stringify` when it has one: a stored answer is sent as stored. */
+const serialized = (body: string): ExecutionResult & { stringify: () => string } => ({ stringify: () => body });
 
 interface StoredAnswer {
   snapshot: string;
@@ -72,8 +72,12 @@ export function useResponseCache(options: { maxBytes: number }): Plugin<Heartbea
     return id;
   };
 
+  // Answers being computed, so that concurrent requests for one answer wait for a single execution;
+  // null when it turned out not storable (errors), and each waiter executes on its own.
+  const computing = new Map<string, { snapshot: string; body: Promise<string | null> }>();
+
   return {
-    onExecute({ args, setResultAndStopExecution }) {
+    onExecute({ args, executeFn, setExecuteFn, setResultAndStopExecution }) {
       const { principal, readSnapshot } = args.contextValue;
       if (principal?.kind !== 'apiKey' || !readSnapshot) return;
       const documentId = documentIdOf(args.schema, args.document, args.operationName);
@@ -81,26 +85,37 @@ export function useResponseCache(options: { maxBytes: number }): Plugin<Heartbea
       const key = `${documentId}\u0000${principal.keyId}\u0000${JSON.stringify(args.variableValues ?? {})}`;
       const stored = answers.get(key);
       if (stored?.snapshot === readSnapshot) {
-        const body = stored.body;
-        const answer: ResultWithSerializer = { stringify: () => body };
-        setResultAndStopExecution(answer);
+        setResultAndStopExecution(serialized(stored.body));
         return;
       }
-      return {
-        onExecuteDone({ result, setResult }) {
-          if (isAsyncIterable(result) || result.errors?.length || result.extensions) return;
-          // Stored as the bytes yoga sends, serialized once, when yoga serializes the answer.
-          const withSerializer: ResultWithSerializer = {
-            ...result,
-            stringify: (sent) => {
-              const body = JSON.stringify(sent);
-              answers.set(key, { snapshot: readSnapshot, body });
-              return body;
-            },
-          };
-          setResult(withSerializer);
-        },
-      };
+      const pending = computing.get(key);
+      if (pending?.snapshot === readSnapshot) {
+        // The same answer is being computed for another request: wait for it instead of computing
+        // it again (after a write, every concurrent repeat would otherwise miss at once).
+        setExecuteFn(async (executionArgs) => {
+          const body = await pending.body;
+          return body === null ? executeFn(executionArgs) : serialized(body);
+        });
+        return;
+      }
+      let settle!: (body: string | null) => void;
+      const own = { snapshot: readSnapshot, body: new Promise<string | null>((resolve) => (settle = resolve)) };
+      computing.set(key, own);
+      setExecuteFn(async (executionArgs) => {
+        let body: string | null = null;
+        try {
+          const result = await executeFn(executionArgs);
+          if (isAsyncIterable(result) || result.errors?.length || result.extensions) return result;
+          // Serialized here once, and sent as these bytes (yoga uses a result's own `stringify`).
+          const answer = JSON.stringify(result);
+          answers.set(key, { snapshot: readSnapshot, body: answer });
+          body = answer;
+          return { ...result, stringify: () => answer };
+        } finally {
+          settle(body);
+          if (computing.get(key) === own) computing.delete(key);
+        }
+      });
     },
   };
 }
