@@ -4,6 +4,7 @@ import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
 import type { ApiKeyRole } from '../db/enums.ts';
 import { apiKeys, heartbeatRuns } from '../db/schema.ts';
+import { Batcher } from './batcher.ts';
 import { badInput, notFound } from './errors.ts';
 import type { Principal } from './principal.ts';
 
@@ -94,24 +95,38 @@ export async function authenticateBearer(db: Executor, token: string): Promise<A
   };
 }
 
-const apiKeyLookup = (db: Executor) =>
-  db
-    .select({ id: apiKeys.id, companyId: apiKeys.companyId, role: apiKeys.role, snapshot: currentSnapshot })
+/**
+ * Every HTTP request checks its key, so the checks of concurrent requests share one statement
+ * (built once per database handle). A check joins a statement that starts after it was asked,
+ * so its snapshot is never older than its request.
+ */
+function apiKeyLookups(db: Executor): Batcher<string, Authentication | null> {
+  const lookup = db
+    .select({ keyHash: apiKeys.keyHash, id: apiKeys.id, companyId: apiKeys.companyId, role: apiKeys.role, snapshot: currentSnapshot })
     .from(apiKeys)
-    .where(and(eq(apiKeys.keyHash, sql.placeholder('keyHash')), isNull(apiKeys.revokedAt)))
-    .limit(1)
-    .prepare('authenticate_api_key');
+    .where(and(sql`${apiKeys.keyHash} = any(${sql.placeholder('keyHashes')})`, isNull(apiKeys.revokedAt)))
+    .prepare('authenticate_api_keys');
+  return new Batcher<string, Authentication | null>(
+    async (keyHashes) => {
+      const rows = await lookup.execute({ keyHashes: [...new Set(keyHashes)] });
+      const byHash = new Map(rows.map((row) => [row.keyHash, row]));
+      return keyHashes.map((keyHash) => {
+        const row = byHash.get(keyHash);
+        if (!row) return null;
+        return { principal: { kind: 'apiKey', keyId: row.id, companyId: row.companyId, role: row.role }, snapshot: row.snapshot };
+      });
+    },
+    { maxBatch: 500, maxInFlight: 2 },
+  );
+}
 
-// Every HTTP request runs this lookup: built once per database handle, not per request.
-const apiKeyLookups = new WeakMap<Executor, ReturnType<typeof apiKeyLookup>>();
+const lookupsByDatabase = new WeakMap<Executor, Batcher<string, Authentication | null>>();
 
 /** The principal a key stands for, or null for unknown and revoked keys. */
-export async function authenticateApiKey(db: Executor, key: string): Promise<Authentication | null> {
-  let lookup = apiKeyLookups.get(db);
-  if (!lookup) apiKeyLookups.set(db, (lookup = apiKeyLookup(db)));
-  const [row] = await lookup.execute({ keyHash: hashApiKey(key) });
-  if (!row) return null;
-  return { principal: { kind: 'apiKey', keyId: row.id, companyId: row.companyId, role: row.role }, snapshot: row.snapshot };
+export function authenticateApiKey(db: Executor, key: string): Promise<Authentication | null> {
+  let lookups = lookupsByDatabase.get(db);
+  if (!lookups) lookupsByDatabase.set(db, (lookups = apiKeyLookups(db)));
+  return lookups.submit(hashApiKey(key));
 }
 
 /** Channel the key revocation is announced on, so every instance closes the key's WebSockets. */
