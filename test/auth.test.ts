@@ -64,6 +64,25 @@ describe('API keys', () => {
       expect(body.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
     });
 
+    it('checks many concurrent requests with different keys (checked together) each against its own key', async () => {
+      const { db } = server.database;
+      const revoked = await createApiKey(db, { companyId: server.companyId, name: 'revoked' });
+      await db.update(apiKeys).set({ revokedAt: new Date() }).where(eq(apiKeys.id, revoked.id));
+      const cases = [
+        { key: server.adminKey, company: server.companyId },
+        { key: otherCompany.key, company: otherCompany.id },
+        { key: revoked.key, company: null },
+        { key: 'hb_unknown-key-of-nobody-at-all', company: null },
+      ];
+      const asked = Array.from({ length: 40 }, (_, i) => cases[i % cases.length]);
+      const answers = await Promise.all(asked.map(({ key }) => postGraphQL(server.graphqlUrl, VIEWER, { key })));
+      answers.forEach((answer, i) => {
+        const { company } = asked[i];
+        if (company) expect(answer.body.data).toEqual({ viewer: { id: encodeGlobalId('Company', company), name: expect.any(String) } });
+        else expect([answer.status, answer.body.errors?.[0].extensions?.code]).toEqual([401, 'UNAUTHENTICATED']);
+      });
+    });
+
     it('lets anonymous callers introspect (GraphiQL loads the schema) but nothing else', async () => {
       const introspection = await postGraphQL(server.graphqlUrl, '{ __schema { queryType { name } } }');
       expect(introspection.body.data).toEqual({ __schema: { queryType: { name: 'Query' } } });
