@@ -57,6 +57,7 @@ export async function startHttpServer(options: {
     logger,
     graphiql: options.graphiql,
     responseCacheBytes: options.responseCacheBytes,
+    onResponseCacheLookup: options.metrics?.countResponseCacheLookup,
     hardening: options.hardening,
   });
   const dashboard = dashboardHandler({ logger });

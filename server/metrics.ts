@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { LiveEvent } from '../engine/live-events.ts';
+import type { ResponseCacheOutcome } from './response-cache.ts';
 import type { SignalHub } from './live/hub.ts';
 
 const seconds = (from: string | null, to: string | null) => (from && to ? (new Date(to).getTime() - new Date(from).getTime()) / 1000 : null);
@@ -12,6 +13,8 @@ export interface ServerMetrics {
   registry: Registry;
   /** Seconds between a live batch leaving one instance and arriving at this one. */
   observeSignalLag(seconds: number): void;
+  /** One cacheable query over HTTP, by how it was answered. */
+  countResponseCacheLookup(outcome: ResponseCacheOutcome): void;
   close(): void;
 }
 
@@ -90,6 +93,13 @@ export function createMetrics(options: { db: Database; engine: Engine; hub: Sign
     registers: [registry],
   });
 
+  const responseCacheLookups = new Counter({
+    name: 'heartbeat_response_cache_lookups_total',
+    help: 'Cacheable queries over HTTP, by how they were answered: stored answer (hit), a concurrent request\'s execution (shared), or executed.',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+
   const onEvent = (event: LiveEvent) => {
     if (event.type !== 'heartbeat.run.status') return;
     const { state } = event;
@@ -107,6 +117,7 @@ export function createMetrics(options: { db: Database; engine: Engine; hub: Sign
   return {
     registry,
     observeSignalLag: (lag) => signalLag.observe(Math.max(0, lag)),
+    countResponseCacheLookup: (outcome) => responseCacheLookups.inc({ outcome }),
     close: () => {
       unsubscribe();
       registry.clear();

@@ -19,6 +19,9 @@ export const DEFAULT_RESPONSE_CACHE_BYTES = 64 * 1024 * 1024;
 /** yoga serializes a result with its own `stringify` when it has one: a stored answer is sent as stored. */
 const serialized = (body: string): ExecutionResult & { stringify: () => string } => ({ stringify: () => body });
 
+/** How a cacheable query was answered: stored bytes, another request's execution, or its own. */
+export type ResponseCacheOutcome = 'hit' | 'shared' | 'executed';
+
 interface StoredAnswer {
   snapshot: string;
   body: string;
@@ -47,7 +50,8 @@ function cacheableOperation(schema: GraphQLSchema, document: DocumentNode, opera
  * Serves repeated queries from memory while the database snapshot is unchanged. `maxBytes` bounds
  * the stored answers (least recently used go first); 0 turns the cache off.
  */
-export function useResponseCache(options: { maxBytes: number }): Plugin<HeartbeatContext> {
+export function useResponseCache(options: { maxBytes: number; onLookup?: (outcome: ResponseCacheOutcome) => void }): Plugin<HeartbeatContext> {
+  const counted = options.onLookup ?? (() => {});
   if (options.maxBytes <= 0) return {};
   const answers = new LRUCache<string, StoredAnswer>({
     maxSize: options.maxBytes,
@@ -85,6 +89,7 @@ export function useResponseCache(options: { maxBytes: number }): Plugin<Heartbea
       const key = `${documentId}\u0000${principal.keyId}\u0000${JSON.stringify(args.variableValues ?? {})}`;
       const stored = answers.get(key);
       if (stored?.snapshot === readSnapshot) {
+        counted('hit');
         setResultAndStopExecution(serialized(stored.body));
         return;
       }
@@ -92,12 +97,14 @@ export function useResponseCache(options: { maxBytes: number }): Plugin<Heartbea
       if (pending?.snapshot === readSnapshot) {
         // The same answer is being computed for another request: wait for it instead of computing
         // it again (after a write, every concurrent repeat would otherwise miss at once).
+        counted('shared');
         setExecuteFn(async (executionArgs) => {
           const body = await pending.body;
           return body === null ? executeFn(executionArgs) : serialized(body);
         });
         return;
       }
+      counted('executed');
       let settle!: (body: string | null) => void;
       const own = { snapshot: readSnapshot, body: new Promise<string | null>((resolve) => (settle = resolve)) };
       computing.set(key, own);

@@ -17,7 +17,7 @@ import {
   useRejectNulCharacters,
 } from './hardening.ts';
 import type { Logger } from './logger.ts';
-import { DEFAULT_RESPONSE_CACHE_BYTES, useResponseCache } from './response-cache.ts';
+import { DEFAULT_RESPONSE_CACHE_BYTES, type ResponseCacheOutcome, useResponseCache } from './response-cache.ts';
 
 /** What the transport hands yoga: WebSocket operations arrive already authenticated. */
 export interface ServerContext {
@@ -48,6 +48,8 @@ export function createHeartbeatYoga(options: {
   graphiql: boolean;
   /** Memory for answers served again while the database is unchanged (server/response-cache.ts); 0 turns it off. */
   responseCacheBytes?: number;
+  /** Hears how each cacheable query was answered (metrics). */
+  onResponseCacheLookup?: (outcome: ResponseCacheOutcome) => void;
   hardening: { production: boolean; introspection: boolean; mutationRate: number; mutationBurst: number };
 }): HeartbeatYoga {
   const { hardening } = options;
@@ -93,7 +95,7 @@ export function createHeartbeatYoga(options: {
       useMutationRateLimit({ ratePerSec: hardening.mutationRate, burst: hardening.mutationBurst }),
       useErrorCodes(),
       // Last: only operations every check above let through are served from it.
-      useResponseCache({ maxBytes: options.responseCacheBytes ?? DEFAULT_RESPONSE_CACHE_BYTES }),
+      useResponseCache({ maxBytes: options.responseCacheBytes ?? DEFAULT_RESPONSE_CACHE_BYTES, onLookup: options.onResponseCacheLookup }),
     ],
   });
 }

@@ -94,6 +94,20 @@ describe('response cache', () => {
     expect(JSON.parse(cached.body).data.agents.edges.map((e: { node: { name: string } }) => e.node.name)).toContain('first');
   });
 
+  it('counts how cacheable queries were answered in /metrics', async () => {
+    const lookups = async () => {
+      const text = await (await fetch(`${server.app.url}/metrics`)).text();
+      const count = (outcome: string) => Number(new RegExp(`^heartbeat_response_cache_lookups_total\\{outcome="${outcome}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+      return { hit: count('hit'), executed: count('executed') };
+    };
+    const before = await lookups();
+    await otherWriter`select pg_current_xact_id()`;
+    await askUntilCached(AGENT_NAMES);
+    const after = await lookups();
+    expect(after.hit).toBeGreaterThan(before.hit);
+    expect(after.executed).toBeGreaterThan(before.executed);
+  });
+
   it('executes again after a commit by anyone else, and sees it', async () => {
     const agentId = await createAgent(server, { name: 'before' });
     await askUntilCached(AGENT_NAMES);
