@@ -2,7 +2,7 @@
 // mutations, and introspection off in production.
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { BREAK, GraphQLError, Kind, NoSchemaIntrospectionCustomRule, visit, type DocumentNode, type ValidationContext } from 'graphql';
-import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import { createGraphQLError, isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { badInput, HeartbeatError } from '../engine/errors.ts';
 import type { HeartbeatContext } from '../schema/context.ts';
 import { toGraphQLError } from './errors.ts';
@@ -56,9 +56,6 @@ function hideSuggestions(errors: readonly unknown[] | undefined): void {
     }
   }
 }
-
-const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
-  typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 
 /** Hides suggestions in validation errors, variable coercion errors and every result yoga sends. */
 export function useBlockSuggestions(): Plugin {

@@ -9,7 +9,7 @@
 // served; the cache pays off while nothing is written, e.g. dashboards and scripts polling a quiet
 // system, and costs one map lookup otherwise.
 import { type DocumentNode, type ExecutionResult, getOperationAST, type GraphQLSchema, TypeInfo, visit, visitWithTypeInfo } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 import { type HeartbeatContext, READS_OUTSIDE_DATABASE } from '../schema/context.ts';
 
@@ -26,9 +26,6 @@ interface StoredAnswer {
   snapshot: string;
   body: string;
 }
-
-const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>
-  typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 
 /** Whether the chosen operation is a query whose every field (in any operation or fragment) reads only the database. */
 function cacheableOperation(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): boolean {
