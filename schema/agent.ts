@@ -47,8 +47,11 @@ export const AgentRef = builder.drizzleNode('agents', {
   name: 'Agent',
   description: 'Something that can be woken to do work: a process, an HTTP endpoint or a script.',
   id: { column: (agent) => agent.id },
-  // Only the columns the selection needs (adapter and runtime config are JSON), as for runs.
-  select: { columns: { id: true } },
+  // Adapter and runtime config (JSON) are read only when selected; the narrow columns come with
+  // every agent, as for runs.
+  select: {
+    columns: { id: true, name: true, role: true, status: true, adapterType: true, lastHeartbeatAt: true, createdAt: true, updatedAt: true },
+  },
   fields: (t) => ({
     name: t.exposeString('name'),
     role: t.exposeString('role'),

@@ -28,7 +28,7 @@ export const RunEventRef = builder.drizzleObject('runEvents', {
 /** Liveness as its own type over the same row: did the run make real progress? */
 const RunLivenessRef = builder.drizzleObject('heartbeatRuns', {
   variant: 'RunLiveness',
-  select: {},
+  select: { columns: { livenessState: true, livenessReason: true, nextAction: true, lastUsefulActionAt: true, continuationAttempt: true } },
   description: 'Whether a finished run made real progress, only planned, or said nothing (engine-spec §6.7).',
   fields: (t) => ({
     state: t.expose('livenessState', { type: LivenessStateEnum, nullable: true, description: 'Null until the run is classified.' }),
@@ -42,7 +42,7 @@ const RunLivenessRef = builder.drizzleObject('heartbeatRuns', {
 /** Retry state as its own type over the same row, with the lineage both ways. */
 const RunRetryStateRef = builder.drizzleObject('heartbeatRuns', {
   variant: 'RunRetryState',
-  select: {},
+  select: { columns: { scheduledRetryAt: true, scheduledRetryAttempt: true, scheduledRetryReason: true, processLossRetryCount: true } },
   description: "A run's place in its retry lineage and its bounded-retry schedule.",
   fields: (t) => ({
     retryOf: t.relation('retryOf', { nullable: true, description: 'The run this one retries.' }),
@@ -74,9 +74,31 @@ export const HeartbeatRunRef = builder.drizzleNode('heartbeatRuns', {
   name: 'HeartbeatRun',
   description: 'One execution of an agent, from claim to a terminal status.',
   id: { column: (run) => run.id },
-  // Only the columns the selection needs: a run row is wide (JSON context, result and usage, two
-  // 32 KiB output excerpts), and a page of runs would otherwise load and parse all of it.
-  select: { columns: { id: true } },
+  // A run row is wide (JSON context, result and usage, two 32 KiB output excerpts): those are read
+  // only when selected, and a page of runs does not load and parse them. The narrow columns come
+  // with every run, so their fields resolve straight off the row (see the plugin-drizzle patch).
+  select: {
+    columns: {
+      id: true,
+      status: true,
+      invocationSource: true,
+      triggerDetail: true,
+      createdAt: true,
+      startedAt: true,
+      finishedAt: true,
+      settledAt: true,
+      updatedAt: true,
+      exitCode: true,
+      signal: true,
+      error: true,
+      errorCode: true,
+      lastEventSeq: true,
+      logBytes: true,
+      logSha256: true,
+      lastOutputAt: true,
+      processPid: true,
+    },
+  },
   fields: (t) => ({
     status: t.expose('status', { type: RunStatusEnum }),
     agent: t.relation('agent'),
