@@ -20,6 +20,7 @@ export const RunFieldsFragment = graphql(`
     startedAt
     finishedAt
     settledAt
+    updatedAt
     exitCode
     error
     errorCode

@@ -168,7 +168,8 @@ export class Dashboard {
   }
 
   private upsert(run: Run): void {
-    const { previous, agentRunningChanged } = this.store.putRun(run);
+    const { previous, kept, agentRunningChanged } = this.store.putRun(run);
+    if (!kept) return;
     if (!this.store.agents.has(run.agent.id)) {
       // A run of an agent this page has not seen: the agent is new.
       if (!this.early && !this.agentsAskedFor.has(run.agent.id)) {

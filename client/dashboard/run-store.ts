@@ -16,15 +16,20 @@ export class RunStore {
   /** Runs known to be running, per agent: the agent's busy/idle display follows them. */
   private readonly running = new Map<string, Set<string>>();
 
-  /** Keeps a run's latest state; says what it was before and whether its agent's running set changed. */
-  putRun(run: Run): { previous: Run | undefined; agentRunningChanged: boolean } {
+  /**
+   * Keeps a run's latest state; says what it was before and whether its agent's running set changed.
+   * Answers can arrive out of order (a mutation's answer after the live update of a change made
+   * right after it): a state older than the one kept (by updatedAt) changes nothing.
+   */
+  putRun(run: Run): { previous: Run | undefined; kept: boolean; agentRunningChanged: boolean } {
     const previous = this.runs.get(run.id);
+    if (previous && Date.parse(previous.updatedAt) > Date.parse(run.updatedAt)) return { previous, kept: false, agentRunningChanged: false };
     this.runs.set(run.id, run);
     const running = this.runningOf(run.agent.id);
     const wasRunning = running.has(run.id);
     if (run.status === 'RUNNING') running.add(run.id);
     else running.delete(run.id);
-    return { previous, agentRunningChanged: wasRunning !== running.has(run.id) };
+    return { previous, kept: true, agentRunningChanged: wasRunning !== running.has(run.id) };
   }
 
   /** Replaces the agents with a freshly loaded list. */
