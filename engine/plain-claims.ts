@@ -11,7 +11,7 @@ import type { LiveEvent } from './live-events.ts';
 import { payloadText, type RunStart, runStartedEvent } from './run-batches.ts';
 import { liveRunEvent } from './run-events.ts';
 import { logRefFor } from './run-output.ts';
-import { executePrepared, runRowFromDriver, type StatementTarget, uuidArray } from './run-rows.ts';
+import { executePrepared, type StatementTarget, uuidArray } from './run-rows.ts';
 import { type RunRow, runStatusEvent } from './runs.ts';
 
 type Agent = typeof agents.$inferSelect;
@@ -56,7 +56,7 @@ export async function claimPlainRuns(
   }));
   const ids = uuidArray(runs.map(({ run }) => run.id));
   const wakeIds = runs.flatMap(({ run }) => (run.wakeupRequestId ? [run.wakeupRequestId] : []));
-  const rows = await executePrepared<Record<string, unknown> & { started_seq: number | null; agent_heartbeat: string | null; agent_running: boolean }>(tx, sql`
+  const rows = await executePrepared<{ id: string; started_seq: number | null; agent_heartbeat: string | null; agent_running: boolean }>(tx, sql`
       with input as (
         select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb) as t(id uuid, token_hash text, start boolean, log_ref text, payload text)
       ), claimed as (
@@ -68,7 +68,7 @@ export async function claimPlainRuns(
             last_event_seq = r.last_event_seq + case when t.start then 1 else 0 end
         from input t
         where r.id = t.id and r.id = any(${ids}::uuid[]) and r.status = 'queued'
-        returning r.*, t.start as claim_started
+        returning r.id, r.company_id, r.agent_id, r.last_event_seq, t.start as claim_started
       ), agent_locks as (
         select a.id from agents a
         where a.id = any(${uuidArray(startedAgents)}::uuid[]) and a.status in ('active', 'idle', 'running', 'error')
@@ -87,17 +87,19 @@ export async function claimPlainRuns(
         update agent_wakeup_requests set status = 'claimed', updated_at = ${at}::timestamptz, claimed_at = ${at}::timestamptz
         where id = any(${uuidArray(wakeIds)}::uuid[])
       )
-      select c.*, s.seq as started_seq, a.last_heartbeat_at as agent_heartbeat, a.id is not null as agent_running
+      select c.id, s.seq as started_seq, a.last_heartbeat_at as agent_heartbeat, a.id is not null as agent_running
       from claimed c left join started s on s.run_id = c.id left join running a on a.id = c.agent_id`);
-  const claimed = new Map(rows.map((raw) => [raw.id as string, raw]));
+  const claimed = new Map(rows.map((raw) => [raw.id, raw]));
   if (claimed.size !== runs.length) throw new Error('A queued run locked for claiming was no longer queued');
   let next = 0;
   return plans.map((plan) =>
     plan.runs.map((candidate) => {
       const i = next++;
       const raw = claimed.get(candidate.id)!;
-      // The claim as the per-run path returns it: the start's own columns are not part of it.
-      const run: RunRow = { ...runRowFromDriver(raw), logStore: candidate.logStore, logRef: candidate.logRef, lastEventSeq: candidate.lastEventSeq };
+      // The claim as the per-run path returns it: the start's own columns are not part of it. The
+      // row is not read back: the candidate is current (locked, or inserted, by this transaction)
+      // and the update sets known values, so the claimed row is the candidate with them applied.
+      const run: RunRow = { ...candidate, ...claimedColumns(candidate, now, deps, input[i].token_hash) };
       events.push(runStatusEvent(run));
       const started = starts[i];
       if (!started) return { run, runToken: tokens[i], agent: plan.agent };
@@ -110,6 +112,22 @@ export async function claimPlainRuns(
     }),
   );
 }
+
+/** The columns the claim's update sets (claimed above), as the row holds them after it. */
+function claimedColumns(candidate: RunRow, now: Date, deps: EngineDeps, tokenHash: string) {
+  return {
+    status: 'running',
+    startedAt: candidate.startedAt ?? now,
+    ownerInstanceId: deps.settings.instanceId,
+    ownerHost: deps.settings.host,
+    runTokenHash: tokenHash,
+    updatedAt: now,
+  } satisfies Partial<RunRow>;
+}
+
+/** The claim's own columns of a claimed run, to apply to a fuller row of it. */
+export const claimColumnsOf = ({ status, startedAt, ownerInstanceId, ownerHost, runTokenHash, updatedAt }: RunRow) =>
+  ({ status, startedAt, ownerInstanceId, ownerHost, runTokenHash, updatedAt }) satisfies Partial<RunRow>;
 
 /**
  * enqueueWakeup's shortcut for the engine: a run just created by this transaction, under its

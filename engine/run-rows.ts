@@ -2,7 +2,7 @@
 // run batches), mapped into the same objects drizzle's query builder returns, through drizzle's
 // own column mappers; the connection under a transaction, for statement pipelines; and prepared
 // execution of hand-written SQL.
-import { getColumns, type SQL, type Table } from 'drizzle-orm';
+import { getColumns, is, SQL, type Table } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { postgresJsCodecs } from 'drizzle-orm/postgres-js/codecs';
 import type postgres from 'postgres';
@@ -29,6 +29,29 @@ function rowMapper<T>(table: Table): (raw: Record<string, unknown>) => T {
     return row as T;
   };
 }
+
+/**
+ * The row an insert of `values` into `table` stores: each column's value as given, else its
+ * constant default, else null. A column whose default the database computes must be given.
+ */
+function newRowBuilder<T>(table: Table): (values: Partial<T>) => T {
+  const columns = Object.entries(getColumns(table)).map(([key, c]) => {
+    const column = c as unknown as { default?: unknown };
+    return { key, computed: is(column.default, SQL), fallback: column.default ?? null };
+  });
+  return (values) => {
+    const row: Record<string, unknown> = {};
+    for (const { key, computed, fallback } of columns) {
+      const value = (values as Record<string, unknown>)[key];
+      if (value === undefined && computed) throw new Error(`A new row needs its ${key}: the database computes its default`);
+      row[key] = value === undefined ? (typeof fallback === 'object' && fallback !== null ? structuredClone(fallback) : fallback) : value;
+    }
+    return row as T;
+  };
+}
+
+/** A new `heartbeat_runs` row as the database will store it, before it answers. */
+export const newRunRow = newRowBuilder<RunRow>(heartbeatRuns);
 
 /** A `heartbeat_runs` row as postgres.js returned it (snake_case, driver values) -> RunRow. */
 export const runRowFromDriver = rowMapper<RunRow>(heartbeatRuns);

@@ -10,7 +10,8 @@ import type { ClaimedRun } from './claim.ts';
 import type { EngineDeps } from './deps.ts';
 import type { LiveEvent } from './live-events.ts';
 import type { PipelinedTransaction } from './pipelined-transaction.ts';
-import { connectionOf, runRowFromDriver, wakeupRowFromDriver } from './run-rows.ts';
+import { claimColumnsOf } from './plain-claims.ts';
+import { connectionOf, newRunRow, runRowFromDriver, wakeupRowFromDriver } from './run-rows.ts';
 import { type RunRow, runQueuedEvent, type WakeupRow } from './runs.ts';
 import { latestWakeCommentId, mergeWakeContext, positiveIntOrZero, type WakeContext } from './wake-context.ts';
 
@@ -123,9 +124,12 @@ export async function createQueuedRun(
       .execute(),
   ]);
   const claimEvents: LiveEvent[] = [];
-  const claiming = claim?.(newRunRow(runId, wakeId, p, issueId), claimEvents) ?? null;
+  const claiming = claim?.(newQueuedRun(runId, wakeId, p, issueId), claimEvents) ?? null;
   const [[[wakeRaw], [runRaw]], claimed] = await Promise.all([inserted, claiming]);
   const run = runRowFromDriver(runRaw);
+  // The claim was made of the row as known before the insert answered: the inserted row with the
+  // claim's columns is the claimed run.
+  if (claimed) claimed.run = { ...run, ...claimColumnsOf(claimed.run) };
   // The queued run is what the wakeup became, whether or not it was started at once.
   events.push(runQueuedEvent(run), ...claimEvents);
   return { outcome: 'queued', wakeupRequest: wakeupRowFromDriver(wakeRaw), run, startAgentId: claimed ? null : p.agent.id, ...(claimed ? { claimed } : {}) };
@@ -138,9 +142,9 @@ const iso = (date: Date) => date.toISOString();
  */
 export const PREPARED = { prepare: true } as const;
 
-/** What createQueuedRun's run row holds before the database answers (what claimNewRun reads of it). */
-function newRunRow(id: string, wakeupRequestId: string, p: PreparedWakeup, issueId: string | null): RunRow {
-  return {
+/** createQueuedRun's run row as the database will store it (what claimNewRun claims before it answers). */
+function newQueuedRun(id: string, wakeupRequestId: string, p: PreparedWakeup, issueId: string | null): RunRow {
+  return newRunRow({
     id,
     companyId: p.agent.companyId,
     agentId: p.agent.id,
@@ -150,13 +154,11 @@ function newRunRow(id: string, wakeupRequestId: string, p: PreparedWakeup, issue
     status: 'queued',
     wakeupRequestId,
     contextSnapshot: p.ctx,
-    logStore: null,
-    logRef: null,
-    lastEventSeq: 0,
-    lastOutputSeq: 0,
+    continuationAttempt: positiveIntOrZero(p.ctx.livenessContinuationAttempt),
+    retryOfRunId: p.input.retryOfRunId ?? null,
     createdAt: p.now,
     updatedAt: p.now,
-  } as RunRow;
+  });
 }
 
 /** Folds the wakeup into `target`: its context absorbs the new one and a `coalesced` row records it. */

@@ -80,6 +80,15 @@ describe('§6.3 claimQueuedRun', () => {
     expect(f.published.filter((e) => e.type === 'heartbeat.run.status').map((e) => (e as { status: string }).status)).toEqual(['running']);
   });
 
+  it('3: the claimed run is the row as stored after the claim', async () => {
+    const agent = await f.agent({ heartbeat: { maxConcurrentRuns: 2 } });
+    const runs = [await f.run({ agentId: agent.id, context: { taskKey: 'a', nested: { z: 1, a: [2] } } }), await f.run({ agentId: agent.id })];
+    const claimed = await claim(agent.id);
+    expect(claimed).toHaveLength(2);
+    for (const { run } of claimed) expect(run).toEqual(await runRow(run.id));
+    expect(claimed.map(({ run }) => run.id).sort()).toEqual(runs.map((run) => run.id).sort());
+  });
+
   it('3: does not stamp a lock held by another run', async () => {
     const agent = await f.agent();
     const issue = await f.issue({ assigneeAgentId: agent.id });

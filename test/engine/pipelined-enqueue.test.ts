@@ -3,6 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { heartbeatRuns, wakeupRequests } from '../../db/schema.ts';
 import { enqueuePipelined } from '../../engine/plain-wakeups.ts';
+import { newRunRow } from '../../engine/run-rows.ts';
 import { enrichWakeContext, wakeScopeKey } from '../../engine/wake-context.ts';
 import { enqueueWakeup, type EnqueueWakeupInput } from '../../engine/wakeups.ts';
 import { type EngineFixture, engineFixture } from '../support/engine.ts';
@@ -58,6 +59,23 @@ describe('pipelined enqueue', () => {
     expect(x.run).toMatchObject({ status: 'running', wakeupRequestId: x.wake!.id });
     expect(x.wake).toMatchObject({ status: 'claimed', runId: x.run!.id });
     expect(comparable(a.run!)).toEqual(comparable(b.run!));
+  });
+
+  it('hands execution the claimed run as stored', async () => {
+    const agent = await f.agent();
+    const result = (await pipelined({ agentId: agent.id, payload: { taskKey: 'stored' }, context: { nested: { z: 1, a: [2] } } }))!;
+    const stored = await f.db.query.heartbeatRuns.findFirst({ where: { id: result.run!.id } });
+    expect(stored).toMatchObject({ status: 'running', logStore: 'file', lastEventSeq: 1 });
+    // The claim is made before the start writes its own columns (log file, `run started`).
+    expect(result.claimed!.run).toEqual({ ...stored, logStore: null, logRef: null, lastEventSeq: 0 });
+  });
+
+  it('knows the new run row before the database answers', async () => {
+    const agent = await f.agent();
+    const values = { id: crypto.randomUUID(), companyId: f.companyId, agentId: agent.id, contextSnapshot: { taskKey: 'x' }, createdAt: new Date(), updatedAt: new Date() };
+    const [stored] = await f.db.insert(heartbeatRuns).values(values).returning();
+    expect(newRunRow(values)).toEqual(stored);
+    expect(() => newRunRow({ ...values, id: undefined })).toThrow(/needs its id/);
   });
 
   it('without a claim, writes the same queued wakeup and run as the general path', async () => {
