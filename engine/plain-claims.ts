@@ -125,10 +125,6 @@ function claimedColumns(candidate: RunRow, now: Date, deps: EngineDeps, tokenHas
   } satisfies Partial<RunRow>;
 }
 
-/** The claim's own columns of a claimed run, to apply to a fuller row of it. */
-export const claimColumnsOf = ({ status, startedAt, ownerInstanceId, ownerHost, runTokenHash, updatedAt }: RunRow) =>
-  ({ status, startedAt, ownerInstanceId, ownerHost, runTokenHash, updatedAt }) satisfies Partial<RunRow>;
-
 /**
  * enqueueWakeup's shortcut for the engine: a run just created by this transaction, under its
  * agent's lock, is claimed and started in the same transaction when nothing else is queued for the

@@ -10,7 +10,6 @@ import type { ClaimedRun } from './claim.ts';
 import type { EngineDeps } from './deps.ts';
 import type { LiveEvent } from './live-events.ts';
 import type { PipelinedTransaction } from './pipelined-transaction.ts';
-import { claimColumnsOf } from './plain-claims.ts';
 import { connectionOf, newRunRow, runRowFromDriver, wakeupRowFromDriver } from './run-rows.ts';
 import { type RunRow, runQueuedEvent, type WakeupRow } from './runs.ts';
 import { latestWakeCommentId, mergeWakeContext, positiveIntOrZero, type WakeContext } from './wake-context.ts';
@@ -127,9 +126,6 @@ export async function createQueuedRun(
   const claiming = claim?.(newQueuedRun(runId, wakeId, p, issueId), claimEvents) ?? null;
   const [[[wakeRaw], [runRaw]], claimed] = await Promise.all([inserted, claiming]);
   const run = runRowFromDriver(runRaw);
-  // The claim was made of the row as known before the insert answered: the inserted row with the
-  // claim's columns is the claimed run.
-  if (claimed) claimed.run = { ...run, ...claimColumnsOf(claimed.run) };
   // The queued run is what the wakeup became, whether or not it was started at once.
   events.push(runQueuedEvent(run), ...claimEvents);
   return { outcome: 'queued', wakeupRequest: wakeupRowFromDriver(wakeRaw), run, startAgentId: claimed ? null : p.agent.id, ...(claimed ? { claimed } : {}) };
