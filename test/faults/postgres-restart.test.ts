@@ -133,7 +133,15 @@ describe('a PostgreSQL restart under load', () => {
     // After the restart, live updates flow again, across instances: a new run on A reaches B's subscriber.
     const { body } = await gql(a, `mutation($input: EnqueueWakeupInput!) { enqueueWakeup(input: $input) { run { id } } }`, { input: { agentId: agents[0], payload: { taskKey: 'after' } } });
     const after = body.data.enqueueWakeup.run.id;
-    await waitFor('B to see the run after the restart', () => seen.get(after) === 'SUCCEEDED', { timeoutMs: 30_000 });
+    await waitFor(
+      'B to see the run after the restart',
+      () => {
+        if (seen.get(after) === 'SUCCEEDED') return true;
+        // Said on a timeout: what B's subscriber saw of the run, and how often it had to resubscribe.
+        throw new Error(`B saw ${seen.get(after) ?? 'nothing'} of it; its subscription ended ${endings} time(s); it holds ${b.hub.size} subscriber(s)`);
+      },
+      { timeoutMs: 30_000 },
+    );
     stopped = true;
     await ws.dispose();
     console.info(`postgres restart: ${accepted.length} accepted, ${refused} refused while it was down, subscriber told to resume ${endings} time(s)`);
