@@ -1,4 +1,4 @@
-import { bigint, index, integer, jsonb, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, integer, jsonb, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { pgTable } from './table.ts';
 import { createdAt } from './columns.ts';
 import { heartbeatRuns } from './heartbeat-runs.ts';
@@ -9,10 +9,10 @@ export const runEvents = pgTable(
   {
     id: bigint({ mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
     /**
-     * The run's company and agent, copied from the run row by every writer, for the indexes below.
-     * The run's foreign key is the one that holds them (an event goes when its run goes, and its run
-     * when its agent or company goes); foreign keys of their own would check and lock two more rows,
-     * both hot, for every event, a third of the cost of a batch's event writes.
+     * The run's company and agent, copied from the run row by every writer, so an event is scoped
+     * without a join. The run's foreign key is the one that holds them (an event goes when its run
+     * goes, and its run when its agent or company goes); foreign keys of their own would check and
+     * lock two more rows, both hot, for every event, a third of the cost of a batch's event writes.
      */
     companyId: uuid().notNull(),
     runId: uuid()
@@ -28,9 +28,7 @@ export const runEvents = pgTable(
     payload: jsonb().$type<unknown>(),
     createdAt: createdAt(),
   },
-  (t) => [
-    uniqueIndex('run_events_run_seq_uq').on(t.runId, t.seq),
-    index('run_events_company_run_idx').on(t.companyId, t.runId),
-    index('run_events_company_created_idx').on(t.companyId, t.createdAt),
-  ],
+  // Events are only ever read by run, in seq order (replays, pages, liveness evidence). Every index
+  // costs each of the three or more events a run writes; by company there is no reader to pay for.
+  (t) => [uniqueIndex('run_events_run_seq_uq').on(t.runId, t.seq)],
 );

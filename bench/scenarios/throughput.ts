@@ -77,7 +77,7 @@ async function enqueueRate(count: number, enqueue: (i: number) => Promise<unknow
 
 type RoundResult = { rate: number; enqueueRate: number; costs: DrainCosts };
 
-async function heartbeatRound(ctx: ScenarioContext, jobs: number, enqueues: number): Promise<RoundResult> {
+export async function heartbeatRound(ctx: ScenarioContext, jobs: number, enqueues: number): Promise<RoundResult> {
   const database = await ctx.pg.createHeartbeatDatabase();
   const bench = await createBenchEngine({ url: database.url, agents: AGENTS, maxConcurrentRuns: PER_AGENT, poolSize: POOL });
   try {
