@@ -115,5 +115,10 @@ export const heartbeatRuns = pgTable(
     index('runs_ctx_issue_idx').on(sql`(${t.contextSnapshot}->>'issueId')`).where(sql`(${t.contextSnapshot}->>'issueId') is not null`),
     index('runs_retry_of_idx').on(t.retryOfRunId).where(sql`${t.retryOfRunId} is not null`),
     index('runs_owner_status_idx').on(t.ownerInstanceId, t.status).where(sql`${t.status} = 'running'`),
+    // Runs changed since a moment (live catch-up after a gap in signals, engine/live-catch-up.ts).
+    // A BRIN index keeps only a range summary per block of pages, so the run writes barely pay for
+    // it: rows are appended in about the order they change. Pages not summarized yet are always
+    // read; autosummarize has autovacuum summarize each range as soon as it is full.
+    index('runs_updated_brin_idx').using('brin', t.updatedAt).with({ autosummarize: 'on' }),
   ],
 );

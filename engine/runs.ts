@@ -20,7 +20,12 @@ export const isTerminal = (status: RunStatus) => (TERMINAL_STATUSES as readonly 
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
-export function runStateSnapshot(run: RunRow): RunStateSnapshot {
+/** The columns a run's live state is made of. */
+export const RUN_STATE_COLUMNS = [
+  'status', 'createdAt', 'error', 'errorCode', 'startedAt', 'finishedAt', 'settledAt', 'updatedAt', 'livenessState', 'scheduledRetryAt', 'scheduledRetryAttempt',
+] as const satisfies ReadonlyArray<keyof RunRow>;
+
+export function runStateSnapshot(run: Pick<RunRow, (typeof RUN_STATE_COLUMNS)[number]>): RunStateSnapshot {
   return {
     status: run.status,
     createdAt: run.createdAt.toISOString(),

@@ -7,6 +7,7 @@ import { startEmbeddedPostgres } from '../db/embedded.ts';
 import { migrateDatabase } from '../db/migrate.ts';
 import { bootstrapIfEmpty, type BootstrapResult } from '../engine/bootstrap.ts';
 import { Engine, type EngineOptions } from '../engine/engine.ts';
+import { changedRunSignals } from '../engine/live-catch-up.ts';
 import { encodeGlobalId } from '../schema/global-id.ts';
 import type { HeartbeatConfig } from './config.ts';
 import { startHttpServer } from './http-server.ts';
@@ -80,7 +81,14 @@ export async function startHeartbeat(
     const hub = new SignalHub();
     const metrics = createMetrics({ db: connection.db, engine, hub });
     cleanups.push(async () => metrics.close());
-    const liveOptions = { bus: engine.deps.bus, hub, instanceId: randomUUID(), logger, onLag: metrics.observeSignalLag };
+    const liveOptions = {
+      bus: engine.deps.bus,
+      hub,
+      instanceId: randomUUID(),
+      logger,
+      onLag: metrics.observeSignalLag,
+      catchUp: (companyIds: string[], since: Date) => changedRunSignals(connection.db, companyIds, since),
+    };
     const live = config.redisUrl
       ? await wireRedisSignals({ ...liveOptions, redisUrl: config.redisUrl })
       : await wirePostgresSignals({ ...liveOptions, databaseUrl });

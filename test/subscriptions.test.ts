@@ -1,6 +1,7 @@
 // runEvents and runStatus over real graphql-ws clients against running servers.
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { companies, engineInstances, heartbeatRuns, wakeupRequests } from '../db/schema.ts';
 import { createApiKey } from '../engine/api-keys.ts';
@@ -10,6 +11,7 @@ import { appendRunEvent } from '../engine/run-events.ts';
 import { settleRun } from '../engine/runs.ts';
 import { agentGid, createAgent, enqueue, runGid } from './support/api.ts';
 import { collect, wsClient } from './support/graphql.ts';
+import { postgres } from './support/pg-client.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { waitFor } from './support/wait.ts';
 
@@ -294,4 +296,51 @@ describe.each([
     expect(events.map((r) => r.data!.runEvents.seq)).toEqual(range(1, run!.lastEventSeq));
     expect(events.map((r) => r.data!.runEvents.message)).toContain('three');
   });
+
+  it('after its connection for signals dropped, B catches its subscribers up on the runs that changed meanwhile', async () => {
+    const agentId = await createAgent(a, {});
+    const ws = wsClient(b.wsUrl, { authorization: `Bearer ${a.adminKey}` });
+    const seen = new Map<string, string>();
+    const unsubscribe = ws.subscribe<StatusResult>(
+      { query: RUN_STATUS, variables: { agentId: agentGid(agentId) } },
+      { next: (result) => result.data && seen.set(result.data.runStatus.id, result.data.runStatus.status), error: () => {}, complete: () => {} },
+    );
+    try {
+      await waitFor('B to watch', () => b.app.hub.size === 1);
+      // A change no signal tells anyone about: what a batch lost in the gap would leave behind.
+      const { db } = a.database;
+      const [wake] = await db.insert(wakeupRequests).values({ companyId: a.companyId, agentId, source: 'on_demand', status: 'completed' }).returning();
+      const now = new Date();
+      const [run] = await db
+        .insert(heartbeatRuns)
+        .values({ companyId: a.companyId, agentId, status: 'succeeded', wakeupRequestId: wake.id, startedAt: now, finishedAt: now, settledAt: now })
+        .returning();
+      await dropSignalConnections(a.database.url, env);
+      await waitFor('B to announce the run changed in the gap', () => seen.get(runGid(run.id)) === 'SUCCEEDED', { timeoutMs: 15_000 });
+    } finally {
+      unsubscribe();
+      await ws.dispose();
+    }
+  });
 });
+
+/** Cuts the connections live signals travel on, as a database restart or a network fault would. */
+async function dropSignalConnections(databaseUrl: string, env: Record<string, string>) {
+  if (env.REDIS_URL) {
+    const redis = new Redis(env.REDIS_URL);
+    try {
+      await redis.client('KILL', 'TYPE', 'pubsub');
+    } finally {
+      redis.disconnect();
+    }
+    return;
+  }
+  const sql = postgres(databaseUrl);
+  try {
+    const killed = await sql`
+      select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'heartbeat-live' and datname = current_database()`;
+    expect(killed.length).toBeGreaterThan(0);
+  } finally {
+    await sql.end();
+  }
+}

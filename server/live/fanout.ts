@@ -1,7 +1,9 @@
 // Live signals between instances. Each instance delivers its own signals to its subscribers
 // directly and sends them to the others in batches after the commit that caused them, through
-// Postgres NOTIFY (default) or Redis pub/sub (REDIS_URL). Receivers re-read rows, so a lost
-// batch only delays a subscriber until its next poll; it never corrupts what it sees.
+// Postgres NOTIFY (default) or Redis pub/sub (REDIS_URL). Receivers re-read rows, so a signal
+// never corrupts what a subscriber sees. None is lost for good either: a batch that cannot be
+// sent is sent again once it can, and after its own connection dropped an instance catches its
+// subscribers up on the runs that changed meanwhile (engine/live-catch-up.ts).
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
@@ -13,6 +15,15 @@ import type { SignalHub } from './hub.ts';
 export const SIGNAL_CHANNEL = 'heartbeat_signals';
 /** NOTIFY payloads must stay under 8000 bytes. */
 const MAX_BATCH_BYTES = 7_000;
+/** A batch that fails to send is tried again, waiting longer each time up to this, ... */
+const RESEND_MAX_DELAY_MS = 2_000;
+/** ... for this long (a database restart takes seconds); then it is given up, and said so. */
+const RESEND_FOR_MS = 60_000;
+/**
+ * A catch-up after a gap covers the runs changed since the last signal heard before it, less this:
+ * room for instances' clocks and for the transactions that were committing as the gap began.
+ */
+const CATCH_UP_MARGIN_MS = 5_000;
 
 /** `sentAt` (epoch ms) lets the receiver measure how long signals take between instances. */
 type Batch = { from: string; sentAt: number; signals: LiveSignal[] };
@@ -26,6 +37,9 @@ interface Transport {
 export interface LiveWiring {
   close(): Promise<void>;
 }
+
+/** The runs of these companies changed since `since`, as signals (engine/live-catch-up.ts). */
+export type CatchUp = (companyIds: string[], since: Date) => Promise<{ signals: LiveSignal[]; truncated: boolean }>;
 
 /**
  * What another instance needs of a burst of signals: every run state change (each is a state a
@@ -72,11 +86,27 @@ export function encodeBatches(signals: readonly LiveSignal[], from: string, sent
   return batches;
 }
 
+export interface WireOptions {
+  bus: LiveEventBus;
+  hub: SignalHub;
+  instanceId: string;
+  logger: Logger;
+  transport: Transport | null;
+  onLag?: (seconds: number) => void;
+  catchUp?: CatchUp;
+  /** Waits between resends (tests shorten it). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
 /** Connects the engine's events to this instance's hub and, through `transport`, to the others. */
-function wire(options: { bus: LiveEventBus; hub: SignalHub; instanceId: string; logger: Logger; transport: Transport | null; onLag?: (seconds: number) => void }) {
+export function wireSignals(options: WireOptions) {
   const { bus, hub, instanceId, logger, transport } = options;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref()));
   let pending: LiveSignal[] = [];
   let scheduled = false;
+  let closing = false;
+  /** When a batch (any instance's, this one's own included) last arrived: the connection worked then. */
+  let lastHeard = Date.now();
   // One send at a time, off the engine's commit path. While one is on its way, the signals that
   // follow gather into the next: under load, fewer and fuller NOTIFYs (each one serialises commits
   // on the database for a moment); when idle, a signal leaves on the next turn of the event loop.
@@ -94,13 +124,49 @@ function wire(options: { bus: LiveEventBus; hub: SignalHub; instanceId: string; 
     const batches = encodeBatches(compactSignals(pending), instanceId, Date.now());
     pending = [];
     sending = (async () => {
-      for (const batch of batches) {
-        await transport!.send(batch).catch((error: unknown) => logger.warn({ err: error }, 'could not send live signals to other instances'));
-      }
+      for (const batch of batches) await sendUntilSent(batch);
     })().finally(() => {
       sending = null;
       schedule();
     });
+  };
+
+  // In order: the batches after a failed one wait for it (a state must not overtake the one before).
+  const sendUntilSent = async (batch: string) => {
+    const began = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await transport!.send(batch);
+        if (attempt > 0) logger.info({ attempts: attempt + 1 }, 'sent live signals to other instances after retrying');
+        return;
+      } catch (error) {
+        if (closing || Date.now() - began >= RESEND_FOR_MS) {
+          logger.error({ err: error }, 'gave up sending live signals to other instances; their subscribers by run still poll');
+          return;
+        }
+        if (attempt === 0) logger.warn({ err: error }, 'could not send live signals to other instances; retrying');
+        await sleep(Math.min(RESEND_MAX_DELAY_MS, 100 * 2 ** attempt));
+      }
+    }
+  };
+
+  // Runs whose signals the gap may have swallowed are announced again; subscribers drop the
+  // states they already sent. The database may still be starting: a few tries.
+  const catchUpSince = async (since: Date) => {
+    for (let attempt = 1; !closing; attempt++) {
+      try {
+        const { signals, truncated } = await options.catchUp!(hub.companies(), since);
+        for (const signal of signals) hub.deliver(signal);
+        logger[truncated ? 'warn' : 'info']({ runs: signals.length, since, truncated }, 'caught subscribers up on runs changed while live signals were cut off');
+        return;
+      } catch (error) {
+        if (attempt >= 5) {
+          logger.error({ err: error }, 'could not catch subscribers up after live signals were cut off');
+          return;
+        }
+        await sleep(1_000 * attempt);
+      }
+    }
   };
 
   const unsubscribe = bus.subscribe((event) => {
@@ -114,6 +180,7 @@ function wire(options: { bus: LiveEventBus; hub: SignalHub; instanceId: string; 
 
   return {
     receive(payload: string) {
+      lastHeard = Date.now();
       try {
         const batch = JSON.parse(payload) as Batch;
         if (batch.from === instanceId) return;
@@ -123,7 +190,14 @@ function wire(options: { bus: LiveEventBus; hub: SignalHub; instanceId: string; 
         logger.warn({ err: error }, 'ignored a malformed live signal batch');
       }
     },
+    /** The connection that brings other instances' batches is (back) up. */
+    connected(first: boolean) {
+      const since = new Date(lastHeard - CATCH_UP_MARGIN_MS);
+      lastHeard = Date.now();
+      if (!first && options.catchUp) void catchUpSince(since);
+    },
     async close() {
+      closing = true;
       unsubscribe();
       // Whatever is still gathering goes out before the transport closes.
       while (sending || pending.length > 0) {
@@ -137,7 +211,7 @@ function wire(options: { bus: LiveEventBus; hub: SignalHub; instanceId: string; 
 
 /** In-process only: for a single instance, or tests. */
 export function wireLocalSignals(options: { bus: LiveEventBus; hub: SignalHub; logger: Logger }): LiveWiring {
-  return wire({ ...options, instanceId: 'local', transport: null });
+  return wireSignals({ ...options, instanceId: 'local', transport: null });
 }
 
 /** What both cross-instance transports are wired with. */
@@ -147,17 +221,19 @@ interface CrossInstanceOptions {
   instanceId: string;
   logger: Logger;
   onLag?: (seconds: number) => void;
+  catchUp?: CatchUp;
 }
 
 /** Across instances through Postgres LISTEN/NOTIFY, on connections of its own. */
 export async function wirePostgresSignals(options: CrossInstanceOptions & { databaseUrl: string }): Promise<LiveWiring> {
   const client = postgres(options.databaseUrl, { max: 1, onnotice: () => {}, connection: { application_name: 'heartbeat-live' } });
-  const wiring = wire({
+  const wiring = wireSignals({
     ...options,
     transport: { send: async (payload) => void (await client.notify(SIGNAL_CHANNEL, payload)), close: () => client.end({ timeout: 5 }) },
   });
-  // postgres.js keeps the LISTEN connection up and re-listens after a reconnect.
-  const listener = await client.listen(SIGNAL_CHANNEL, (payload) => wiring.receive(payload));
+  // postgres.js keeps the LISTEN connection up and listens again after a reconnect, telling so.
+  let listens = 0;
+  const listener = await client.listen(SIGNAL_CHANNEL, (payload) => wiring.receive(payload), () => wiring.connected(++listens === 1));
   return {
     close: async () => {
       await listener.unlisten().catch(() => {});
@@ -176,7 +252,7 @@ export async function wireRedisSignals(options: CrossInstanceOptions & { redisUr
     subscribeClient,
     serializer: { stringify: (message) => String(message), parse: (message) => message },
   });
-  const wiring = wire({
+  const wiring = wireSignals({
     ...options,
     transport: {
       send: async (payload) => void target.dispatchEvent(new CustomEvent(SIGNAL_CHANNEL, { detail: payload })),
@@ -188,8 +264,12 @@ export async function wireRedisSignals(options: CrossInstanceOptions & { redisUr
   });
   const onEvent = (event: CustomEvent<string>) => wiring.receive(event.detail);
   target.addEventListener(SIGNAL_CHANNEL, onEvent as EventListener);
+  // ioredis subscribes again by itself after a reconnect; each later `ready` ends a gap.
+  const onReady = () => wiring.connected(false);
+  subscribeClient.on('ready', onReady);
   return {
     close: async () => {
+      subscribeClient.off('ready', onReady);
       target.removeEventListener(SIGNAL_CHANNEL, onEvent as EventListener);
       await wiring.close();
     },

@@ -6,11 +6,18 @@ type Listener = { filter: SignalFilter; notify: (signal: LiveSignal) => void };
 
 export class SignalHub implements LiveFeed {
   private readonly byKey = new Map<string, Set<Listener>>();
+  /** Subscribers per company, whatever they filter on. */
+  private readonly perCompany = new Map<string, number>();
   private count = 0;
 
   /** Subscribers currently watching (for metrics and tests). */
   get size(): number {
     return this.count;
+  }
+
+  /** The companies that have subscribers here. */
+  companies(): string[] {
+    return [...this.perCompany.keys()];
   }
 
   watch(filter: SignalFilter, notify: (signal: LiveSignal) => void): () => void {
@@ -20,6 +27,7 @@ export class SignalHub implements LiveFeed {
     if (!set) this.byKey.set(key, (set = new Set()));
     set.add(listener);
     this.count += 1;
+    this.perCompany.set(filter.companyId, (this.perCompany.get(filter.companyId) ?? 0) + 1);
     let active = true;
     return () => {
       if (!active) return;
@@ -27,6 +35,9 @@ export class SignalHub implements LiveFeed {
       this.count -= 1;
       set.delete(listener);
       if (set.size === 0) this.byKey.delete(key);
+      const left = this.perCompany.get(filter.companyId)! - 1;
+      if (left === 0) this.perCompany.delete(filter.companyId);
+      else this.perCompany.set(filter.companyId, left);
     };
   }
 

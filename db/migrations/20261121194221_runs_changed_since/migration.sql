@@ -1,0 +1,1 @@
+CREATE INDEX "runs_updated_brin_idx" ON "heartbeat_runs" USING brin ("updated_at") WITH (autosummarize=on);
