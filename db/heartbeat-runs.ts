@@ -98,8 +98,10 @@ export const heartbeatRuns = pgTable(
     updatedAt: updatedAt(),
   },
   (t) => [
-    index('runs_company_agent_started_idx').on(t.companyId, t.agentId, t.startedAt),
-    index('runs_company_liveness_created_idx').on(t.companyId, t.livenessState, t.createdAt),
+    // A run has no start time until it is claimed and no liveness until it has finished: the
+    // versions of its row before then cost these two indexes nothing.
+    index('runs_company_agent_started_idx').on(t.companyId, t.agentId, t.startedAt).where(sql`${t.startedAt} is not null`),
+    index('runs_company_liveness_created_idx').on(t.companyId, t.livenessState, t.createdAt).where(sql`${t.livenessState} is not null`),
     index('runs_company_status_output_idx').on(t.companyId, t.status, t.lastOutputAt),
     // Partial indexes: the engine's own lookups only ever ask for active runs, and lookups by issue
     // or retried run only for runs that have one. A run outside a predicate costs that index
