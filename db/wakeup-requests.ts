@@ -38,8 +38,10 @@ export const wakeupRequests = pgTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
+  // No index names `status` (nor the other columns a wakeup's claim and finish change), so those
+  // two updates are HOT: the row's new version goes on the same page and writes no index entries.
+  // The lookups by status all name an issue (deferred wakeups) and go through its index below.
   (t) => [
-    index('wakeups_company_agent_status_idx').on(t.companyId, t.agentId, t.status),
     index('wakeups_company_requested_idx').on(t.companyId, t.requestedAt),
     index('wakeups_agent_requested_idx').on(t.agentId, t.requestedAt),
     // Only wakeups about an issue: every lookup names one, and the rest never write an entry here.

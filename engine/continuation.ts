@@ -27,7 +27,8 @@ export async function enqueueLivenessContinuation(deps: EngineDeps, wake: Wake, 
   }
   const key = `run_liveness_continuation:${issue.id}:${run.id}:${run.livenessState}:${next}`;
   const duplicate = await deps.db.query.wakeupRequests.findFirst({
-    where: { agentId: run.agentId, idempotencyKey: key, status: { in: ['queued', 'deferred_issue_execution', 'completed'] } },
+    // The company leads the idempotency index.
+    where: { companyId: run.companyId, agentId: run.agentId, idempotencyKey: key, status: { in: ['queued', 'deferred_issue_execution', 'completed'] } },
     columns: { id: true },
   });
   if (duplicate) return;

@@ -1,0 +1,1 @@
+DROP INDEX "wakeups_company_agent_status_idx";
