@@ -1,13 +1,15 @@
-import { bigint, integer, jsonb, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { integer, jsonb, primaryKey, text, uuid } from 'drizzle-orm/pg-core';
 import { pgTable } from './table.ts';
 import { createdAt } from './columns.ts';
 import { heartbeatRuns } from './heartbeat-runs.ts';
 
-/** The ordered event stream of a run (engine-spec §6.6). `seq` is unique per run (Decisions 3). */
+/**
+ * The ordered event stream of a run (engine-spec §6.6). An event is its run's `seq`-th (Decisions 3):
+ * that is its key, and the only way anything reads events (replays, pages, liveness evidence).
+ */
 export const runEvents = pgTable(
   'heartbeat_run_events',
   {
-    id: bigint({ mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
     /**
      * The run's company and agent, copied from the run row by every writer, so an event is scoped
      * without a join. The run's foreign key is the one that holds them (an event goes when its run
@@ -28,7 +30,7 @@ export const runEvents = pgTable(
     payload: jsonb().$type<unknown>(),
     createdAt: createdAt(),
   },
-  // Events are only ever read by run, in seq order (replays, pages, liveness evidence). Every index
-  // costs each of the three or more events a run writes; by company there is no reader to pay for.
-  (t) => [uniqueIndex('run_events_run_seq_uq').on(t.runId, t.seq)],
+  // The key is the only index: every index costs each of the three or more events a run writes,
+  // and no reader looks events up by company or by a surrogate id.
+  (t) => [primaryKey({ name: 'run_events_pkey', columns: [t.runId, t.seq] })],
 );

@@ -21,7 +21,6 @@ export interface NewRunEvent {
 }
 
 export interface StoredRunEvent {
-  id: number;
   companyId: string;
   runId: string;
   agentId: string;
@@ -54,13 +53,13 @@ export async function appendRunEvent(
       ${event.level ?? null}, ${event.color ?? null}, ${event.message ?? null},
       ${payload === null ? null : JSON.stringify(payload)}::jsonb, ${now.toISOString()}::timestamptz
     from allocated
-    returning id, company_id, run_id, agent_id, seq, created_at`);
+    returning company_id, run_id, agent_id, seq, created_at`);
   const row = rows[0];
   if (!row) throw new Error(`appendRunEvent: run ${event.runId} does not exist`);
   const live = liveRunEvent({ companyId: row.company_id as string, id: row.run_id as string, agentId: row.agent_id as string }, Number(row.seq), event, payload);
   events.push(live);
   const { type: _type, ...fields } = live;
-  return { id: Number(row.id), ...fields, createdAt: new Date(row.created_at as string) };
+  return { ...fields, createdAt: new Date(row.created_at as string) };
 }
 
 /** The live event of a stored run event (the batched writers publish the same). */

@@ -72,7 +72,7 @@ describe('migrations', () => {
     await expect(
       sql`insert into heartbeat_run_events (company_id, run_id, agent_id, seq, event_type)
           values (${companyId}, ${runId}, ${agentId}, 1, 'lifecycle')`,
-    ).rejects.toThrow(/run_events_run_seq_uq/);
+    ).rejects.toThrow(/run_events_pkey/);
     // Decisions 5: an idempotency key is unique per (company, agent).
     const wake = (key: string | null) => sql`
       insert into agent_wakeup_requests (company_id, agent_id, source, idempotency_key)
