@@ -8,7 +8,13 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
 }
 
-export const median = (values: readonly number[]) => percentile(values, 50);
+/** The middle value; for an even count the mean of the two middle ones (never the kinder of the two). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
 
 /** p50/p95/p99 of a latency sample, in the sample's unit. */
 export function latencySummary(values: readonly number[]) {

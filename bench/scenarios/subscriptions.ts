@@ -143,8 +143,7 @@ export const subscriptionsScenario: Scenario = {
         `${WAKE_RATES.join(' then ')} wakeups/s for ${seconds} s each on random agents, each run's 4 status changes measured at every subscriber of its agent ` +
         '(latency from the state\'s updatedAt, stamped by the engine before its commit, to the client: wall clock, same machine).',
     );
-    // Connecting 10,000 sockets is the slow part: at most two rounds.
-    for (let r = 1; r <= Math.min(ctx.rounds, 2); r++) {
+    for (let r = 1; r <= ctx.rounds; r++) {
       for (const n of sizes) await round(ctx, n, seconds);
     }
   },
