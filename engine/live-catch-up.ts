@@ -25,6 +25,6 @@ export async function changedRunSignals(db: Database, companyIds: string[], sinc
   const signals = rows
     .slice(0, CATCH_UP_LIMIT)
     .reverse()
-    .map((row): LiveSignal => ({ kind: 'run', companyId: row.companyId, runId: row.id, agentId: row.agentId, issueId: row.issueId, state: runStateSnapshot(row) }));
+    .map((row): LiveSignal => ({ kind: 'run', companyId: row.companyId, runId: row.id, agentId: row.agentId, issueId: row.issueId, state: runStateSnapshot(row), replay: true }));
   return { signals, truncated };
 }

@@ -3,8 +3,12 @@
 import type { LiveEvent, RunStateSnapshot } from './live-events.ts';
 
 export type LiveSignal =
-  /** A run's row changed (queued, status, settled, liveness, retry state); `state` is the new state. */
-  | { kind: 'run'; companyId: string; runId: string; agentId: string; issueId: string | null; state: RunStateSnapshot }
+  /**
+   * A run's row changed (queued, status, settled, liveness, retry state); `state` is the new state.
+   * `replay`: the state as read after a gap in signals (live-catch-up.ts), which may be older than
+   * what live signals brought meanwhile.
+   */
+  | { kind: 'run'; companyId: string; runId: string; agentId: string; issueId: string | null; state: RunStateSnapshot; replay?: true }
   /** A run has a new event; `seq` is its sequence number. */
   | { kind: 'event'; companyId: string; runId: string; seq: number }
   | { kind: 'agent'; companyId: string; agentId: string }

@@ -172,8 +172,11 @@ function asOf(state: RunStateSnapshot): Partial<RunRow> {
   };
 }
 
-/** What runStatus hands its resolver: which run changed and its state then (null: as it is now). */
-type RunChange = { runId: string; state: RunStateSnapshot | null };
+/**
+ * What runStatus hands its resolver: which run changed and its state then (null: as it is now).
+ * `replay`: a state read after a gap in signals (see LiveSignal).
+ */
+type RunChange = { runId: string; state: RunStateSnapshot | null; replay?: true };
 
 /** Changes not yet sent to a subscriber; bounded so a burst cannot pile up. */
 const MAX_PENDING = 1_000;
@@ -186,7 +189,7 @@ async function* runStatusStream(ctx: HeartbeatContext, filter: SignalFilter, abo
   let pending: RunChange[] = [];
   const unwatch = ctx.live.watch(filter, (signal: LiveSignal) => {
     if (signal.kind !== 'run') return;
-    pending.push({ runId: signal.runId, state: signal.state });
+    pending.push({ runId: signal.runId, state: signal.state, ...(signal.replay ? { replay: true as const } : {}) });
     if (pending.length > MAX_PENDING) pending = pending.slice(-MAX_PENDING);
     wakeup.notify();
   });
@@ -194,13 +197,18 @@ async function* runStatusStream(ctx: HeartbeatContext, filter: SignalFilter, abo
     const row = await ctx.db.query.heartbeatRuns.findFirst({ where: { id, companyId: filter.companyId } });
     return row ? runStateSnapshot(row) : null;
   };
-  const sent = new Map<string, string>();
-  /** Each distinct state once per run, in the order the changes happened. */
-  const fresh = (change: { runId: string; state: RunStateSnapshot }) => {
+  const sent = new Map<string, { version: string; updatedAt: string }>();
+  /**
+   * Each distinct state once per run, in the order the changes happened. A replayed state older
+   * than the one last sent is not news: live signals got there first (ISO times compare as text).
+   */
+  const fresh = (change: { runId: string; state: RunStateSnapshot; replay?: true }) => {
     const { state } = change;
     const version = `${state.updatedAt}|${state.status}|${state.settledAt}|${state.livenessState}|${state.scheduledRetryAt}`;
-    if (sent.get(change.runId) === version) return false;
-    sent.set(change.runId, version);
+    const last = sent.get(change.runId);
+    if (last?.version === version) return false;
+    if (change.replay && last && state.updatedAt < last.updatedAt) return false;
+    sent.set(change.runId, { version, updatedAt: state.updatedAt });
     return true;
   };
   try {
@@ -221,7 +229,7 @@ async function* runStatusStream(ctx: HeartbeatContext, filter: SignalFilter, abo
         batch.push({ runId: filter.runId, state: await current(filter.runId) });
       }
       for (const change of batch) {
-        if (!change.state || !fresh({ runId: change.runId, state: change.state })) continue;
+        if (!change.state || !fresh({ ...change, state: change.state })) continue;
         yield change;
         if (filter.runId && isSettledState(change.state)) return;
       }

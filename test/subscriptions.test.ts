@@ -8,7 +8,8 @@ import { createApiKey } from '../engine/api-keys.ts';
 import { claimNextRunsForAgent } from '../engine/claim.ts';
 import { transact } from '../engine/deps.ts';
 import { appendRunEvent } from '../engine/run-events.ts';
-import { settleRun } from '../engine/runs.ts';
+import type { LiveSignal } from '../engine/live-signals.ts';
+import { runStateSnapshot, settleRun } from '../engine/runs.ts';
 import { agentGid, createAgent, enqueue, runGid } from './support/api.ts';
 import { collect, wsClient } from './support/graphql.ts';
 import { postgres } from './support/pg-client.ts';
@@ -113,6 +114,40 @@ describe('subscriptions on one server', () => {
       expect(results[1].settledAt).not.toBeNull();
     }
     expect(statements.filter((statement) => statement === reads[0])).toHaveLength(1);
+  });
+
+  it('runStatus: a state replayed after a gap in signals is not sent when a newer one already was', async () => {
+    const inert = await inertRun(server);
+    const ws = client();
+    const statuses: string[] = [];
+    const unsubscribe = ws.subscribe<StatusResult>(
+      { query: RUN_STATUS, variables: { agentId: agentGid(inert.agentId) } },
+      { next: (result) => result.data && statuses.push(result.data.runStatus.status), error: () => {}, complete: () => {} },
+    );
+    try {
+      await waitFor('the subscriber', () => server.app.hub.size === 1);
+      const at = (ms: number) => ({ ...inert.run, updatedAt: new Date(inert.run.updatedAt.getTime() + ms) });
+      const signal = (run: typeof inert.run, replay: boolean): LiveSignal => ({
+        kind: 'run',
+        companyId: run.companyId,
+        runId: run.id,
+        agentId: run.agentId,
+        issueId: null,
+        state: runStateSnapshot(run),
+        ...(replay ? { replay: true as const } : {}),
+      });
+      server.app.hub.deliver(signal({ ...at(2_000), status: 'succeeded' }, false));
+      await waitFor('the live state', () => statuses.length === 1);
+      // Read before that live signal arrived: older, so not news.
+      server.app.hub.deliver(signal({ ...at(1_000), status: 'running' }, true));
+      // Newer than anything sent: news, even replayed.
+      server.app.hub.deliver(signal({ ...at(3_000), status: 'failed' }, true));
+      await waitFor('the newer replayed state', () => statuses.length === 2);
+      expect(statuses).toEqual(['SUCCEEDED', 'FAILED']);
+    } finally {
+      unsubscribe();
+      await ws.dispose();
+    }
   });
 
   it('runStatus with runId sends the current state first and completes once the run has settled', async () => {
