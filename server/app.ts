@@ -88,6 +88,8 @@ export async function startHeartbeat(
       logger,
       onLag: metrics.observeSignalLag,
       catchUp: (companyIds: string[], since: Date) => changedRunSignals(connection.db, companyIds, since),
+      onCatchUp: metrics.countCatchUp,
+      onResend: metrics.countSignalResend,
     };
     const live = config.redisUrl
       ? await wireRedisSignals({ ...liveOptions, redisUrl: config.redisUrl })

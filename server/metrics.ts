@@ -15,6 +15,10 @@ export interface ServerMetrics {
   observeSignalLag(seconds: number): void;
   /** One cacheable query over HTTP, by how it was answered. */
   countResponseCacheLookup(outcome: ResponseCacheOutcome): void;
+  /** A catch-up after a gap in live signals, and the runs it announced again. */
+  countCatchUp(runs: number): void;
+  /** A batch of live signals sent again after its send failed. */
+  countSignalResend(): void;
   close(): void;
 }
 
@@ -100,6 +104,22 @@ export function createMetrics(options: { db: Database; engine: Engine; hub: Sign
     registers: [registry],
   });
 
+  const catchUps = new Counter({
+    name: 'heartbeat_live_catch_ups_total',
+    help: 'Catch-ups after this instance\'s connection for live signals came back: runs changed meanwhile announced again to its subscribers.',
+    registers: [registry],
+  });
+  const catchUpRuns = new Counter({
+    name: 'heartbeat_live_catch_up_runs_total',
+    help: 'Runs announced again by catch-ups.',
+    registers: [registry],
+  });
+  const signalResends = new Counter({
+    name: 'heartbeat_live_signal_resends_total',
+    help: 'Batches of live signals sent again to the other instances after a failed send.',
+    registers: [registry],
+  });
+
   const onEvent = (event: LiveEvent) => {
     if (event.type !== 'heartbeat.run.status') return;
     const { state } = event;
@@ -118,6 +138,11 @@ export function createMetrics(options: { db: Database; engine: Engine; hub: Sign
     registry,
     observeSignalLag: (lag) => signalLag.observe(Math.max(0, lag)),
     countResponseCacheLookup: (outcome) => responseCacheLookups.inc({ outcome }),
+    countCatchUp: (runs) => {
+      catchUps.inc();
+      catchUpRuns.inc(runs);
+    },
+    countSignalResend: () => signalResends.inc(),
     close: () => {
       unsubscribe();
       registry.clear();

@@ -352,6 +352,9 @@ describe.each([
         .returning();
       await dropSignalConnections(a.database.url, env);
       await waitFor('B to announce the run changed in the gap', () => seen.get(runGid(run.id)) === 'SUCCEEDED', { timeoutMs: 15_000 });
+      const metrics = await (await fetch(`${b.app.url}/metrics`)).text();
+      expect(metrics).toMatch(/^heartbeat_live_catch_ups_total [1-9]/m);
+      expect(metrics).toMatch(/^heartbeat_live_catch_up_runs_total [1-9]/m);
     } finally {
       unsubscribe();
       await ws.dispose();

@@ -94,6 +94,10 @@ export interface WireOptions {
   transport: Transport | null;
   onLag?: (seconds: number) => void;
   catchUp?: CatchUp;
+  /** Told of each catch-up, with the runs it announced. */
+  onCatchUp?: (runs: number) => void;
+  /** Told of each attempt to send a batch again. */
+  onResend?: () => void;
   /** Waits between resends (tests shorten it). */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -146,6 +150,7 @@ export function wireSignals(options: WireOptions) {
         }
         if (attempt === 0) logger.warn({ err: error }, 'could not send live signals to other instances; retrying');
         await sleep(Math.min(RESEND_MAX_DELAY_MS, 100 * 2 ** attempt));
+        options.onResend?.();
       }
     }
   };
@@ -157,6 +162,7 @@ export function wireSignals(options: WireOptions) {
       try {
         const { signals, truncated } = await options.catchUp!(hub.companies(), since);
         for (const signal of signals) hub.deliver(signal);
+        options.onCatchUp?.(signals.length);
         logger[truncated ? 'warn' : 'info']({ runs: signals.length, since, truncated }, 'caught subscribers up on runs changed while live signals were cut off');
         return;
       } catch (error) {
@@ -222,6 +228,8 @@ interface CrossInstanceOptions {
   logger: Logger;
   onLag?: (seconds: number) => void;
   catchUp?: CatchUp;
+  onCatchUp?: (runs: number) => void;
+  onResend?: () => void;
 }
 
 /** Across instances through Postgres LISTEN/NOTIFY, on connections of its own. */

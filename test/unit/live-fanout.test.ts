@@ -18,12 +18,14 @@ describe('live signal fanout', () => {
     const sent: string[] = [];
     let failures = 3;
     let attempts = 0;
+    let resends = 0;
     const wiring = wireSignals({
       bus,
       hub: new SignalHub(),
       instanceId: 'i1',
       logger,
       sleep: async () => {},
+      onResend: () => void (resends += 1),
       transport: {
         send: async (payload) => {
           attempts += 1;
@@ -38,6 +40,7 @@ describe('live signal fanout', () => {
     await waitFor('every signal to be sent', () => agentsIn(sent).length === 3);
     expect(agentsIn(sent)).toEqual(['a1', 'a2', 'a3']);
     expect(attempts).toBe(sent.length + 3);
+    expect(resends).toBe(3);
     await wiring.close();
   });
 
