@@ -24,6 +24,8 @@ const RESEND_FOR_MS = 60_000;
  * room for instances' clocks and for the transactions that were committing as the gap began.
  */
 const CATCH_UP_MARGIN_MS = 5_000;
+/** How long after ioredis's `ready` its own SUBSCRIBE has surely been answered. */
+const REDIS_RESUBSCRIBE_MS = 250;
 
 /** `sentAt` (epoch ms) lets the receiver measure how long signals take between instances. */
 type Batch = { from: string; sentAt: number; signals: LiveSignal[] };
@@ -196,11 +198,17 @@ export function wireSignals(options: WireOptions) {
         logger.warn({ err: error }, 'ignored a malformed live signal batch');
       }
     },
-    /** The connection that brings other instances' batches is (back) up. */
-    connected(first: boolean) {
+    /**
+     * The connection that brings other instances' batches is (back) up. `readAfterMs`: when the
+     * transport says so before it is listening again, the catch-up reads the rows that much later
+     * (still from the moment of the gap), so that nothing changes unseen between its read and then.
+     */
+    connected(first: boolean, readAfterMs = 0) {
       const since = new Date(lastHeard - CATCH_UP_MARGIN_MS);
       lastHeard = Date.now();
-      if (!first && options.catchUp) void catchUpSince(since);
+      if (first || !options.catchUp) return;
+      if (readAfterMs > 0) setTimeout(() => void catchUpSince(since), readAfterMs).unref();
+      else void catchUpSince(since);
     },
     async close() {
       closing = true;
@@ -272,8 +280,9 @@ export async function wireRedisSignals(options: CrossInstanceOptions & { redisUr
   });
   const onEvent = (event: CustomEvent<string>) => wiring.receive(event.detail);
   target.addEventListener(SIGNAL_CHANNEL, onEvent as EventListener);
-  // ioredis subscribes again by itself after a reconnect; each later `ready` ends a gap.
-  const onReady = () => wiring.connected(false);
+  // ioredis subscribes again by itself after a reconnect; each later `ready` ends a gap. It says
+  // `ready` just before it sends the SUBSCRIBE, hence the catch-up's short wait.
+  const onReady = () => wiring.connected(false, REDIS_RESUBSCRIBE_MS);
   subscribeClient.on('ready', onReady);
   return {
     close: async () => {

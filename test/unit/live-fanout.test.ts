@@ -1,7 +1,7 @@
 // The fanout's promises about signals between instances, with a transport the test controls: a
 // batch that fails to send is sent again, in order; a reconnect catches subscribers up.
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createInProcessEventBus, type LiveEvent } from '../../engine/live-events.ts';
 import type { LiveSignal } from '../../engine/live-signals.ts';
 import { type CatchUp, wireSignals } from '../../server/live/fanout.ts';
@@ -75,6 +75,25 @@ describe('live signal fanout', () => {
     // Heard between `before` and `after`; the margin is 5 s.
     expect(asked[0].since.getTime()).toBeGreaterThanOrEqual(before - 5_000);
     expect(asked[0].since.getTime()).toBeLessThanOrEqual(after - 5_000);
+
+    // A transport that says it is back before it listens again: the read waits, the window does not
+    // move with the batches heard meanwhile. (The clock is the test's.)
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout'] });
+    let heard: number;
+    try {
+      heard = Date.now();
+      wiring.receive(JSON.stringify({ from: 'i1', sentAt: heard, signals: [] }));
+      wiring.connected(false, 250);
+      vi.advanceTimersByTime(100);
+      wiring.receive(JSON.stringify({ from: 'i2', sentAt: Date.now(), signals: [] }));
+      expect(asked).toHaveLength(1);
+      vi.advanceTimersByTime(200);
+    } finally {
+      vi.useRealTimers();
+    }
+    await waitFor('the later catch-up', () => asked.length === 2);
+    expect(asked[1].since.getTime()).toBe(heard - 5_000);
+
     unwatch();
     expect(hub.companies()).toEqual([]);
     await wiring.close();
