@@ -1,6 +1,11 @@
+import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { drizzle } from 'drizzle-orm/postgres-js';
+import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateDatabase } from '../db/migrate.ts';
+import { migrateDatabase, migrationsFolder } from '../db/migrate.ts';
 import { createEmptyDatabase } from './support/database.ts';
 
 const expectedTables = [
@@ -83,5 +88,60 @@ describe('migrations', () => {
     await expect(wake('k1')).rejects.toThrow(/wakeups_idempotency_uq/);
     // Decisions 4: wake status timed_out exists.
     await sql`update agent_wakeup_requests set status = 'timed_out' where idempotency_key = 'k1'`;
+  });
+});
+
+describe('migrations on a database with data', () => {
+  let database: { url: string; drop(): Promise<void> };
+  let sql: postgres.Sql;
+  let older: string;
+
+  beforeAll(async () => {
+    database = await createEmptyDatabase();
+    sql = postgres(database.url, { max: 1, onnotice: () => {} });
+    // The migrations as they were before the run-event and index changes that follow them.
+    older = await mkdtemp(join(tmpdir(), 'heartbeat-older-migrations-'));
+    const names = (await readdir(migrationsFolder)).sort();
+    for (const name of names.slice(0, names.indexOf('20261121154316_event_keys_through_run') + 1)) {
+      await cp(join(migrationsFolder, name), join(older, name), { recursive: true });
+    }
+  });
+  afterAll(async () => {
+    await sql.end();
+    await database.drop();
+    await rm(older, { recursive: true, force: true });
+  });
+
+  it('keeps every run, wakeup and event when upgraded to the current schema', async () => {
+    await migrate(drizzle({ client: sql }), { migrationsFolder: older });
+    const eventColumns = async () =>
+      (await sql<{ column_name: string }[]>`select column_name from information_schema.columns where table_name = 'heartbeat_run_events'`).map((row) => row.column_name);
+    expect(await eventColumns()).toContain('id');
+    const [{ id: companyId }] = await sql<{ id: string }[]>`insert into companies (name) values ('c') returning id`;
+    const [{ id: agentId }] = await sql<{ id: string }[]>`
+      insert into agents (company_id, name, adapter_type) values (${companyId}, 'a', 'script') returning id`;
+    const [{ id: wakeId }] = await sql<{ id: string }[]>`
+      insert into agent_wakeup_requests (company_id, agent_id, source, status) values (${companyId}, ${agentId}, 'on_demand', 'completed') returning id`;
+    const [{ id: runId }] = await sql<{ id: string }[]>`
+      insert into heartbeat_runs (company_id, agent_id, status, wakeup_request_id, liveness_state, started_at)
+      values (${companyId}, ${agentId}, 'succeeded', ${wakeId}, 'advanced', now()) returning id`;
+    for (const seq of [1, 2, 3]) {
+      await sql`insert into heartbeat_run_events (company_id, run_id, agent_id, seq, event_type, message)
+                values (${companyId}, ${runId}, ${agentId}, ${seq}, 'lifecycle', ${`event ${seq}`})`;
+    }
+
+    await migrateDatabase(database.url);
+
+    expect(await eventColumns()).not.toContain('id');
+    const events = await sql<{ seq: number; message: string }[]>`select seq, message from heartbeat_run_events where run_id = ${runId} order by seq`;
+    expect(events).toEqual([1, 2, 3].map((seq) => ({ seq, message: `event ${seq}` })));
+    const [{ count: runs }] = await sql<{ count: number }[]>`select count(*)::int as count from heartbeat_runs where wakeup_request_id = ${wakeId}`;
+    expect(runs).toBe(1);
+    const indexes = (await sql<{ indexname: string }[]>`select indexname from pg_indexes where schemaname = 'public'`).map((row) => row.indexname);
+    expect(indexes).toEqual(expect.arrayContaining(['run_events_pkey', 'runs_updated_brin_idx', 'runs_company_liveness_created_idx']));
+    expect(indexes).not.toContain('wakeups_company_agent_status_idx');
+    await expect(
+      sql`insert into heartbeat_run_events (company_id, run_id, agent_id, seq, event_type) values (${companyId}, ${runId}, ${agentId}, 3, 'lifecycle')`,
+    ).rejects.toThrow(/run_events_pkey/);
   });
 });
