@@ -189,7 +189,7 @@ async function* runStatusStream(ctx: HeartbeatContext, filter: SignalFilter, abo
   let pending: RunChange[] = [];
   const unwatch = ctx.live.watch(filter, (signal: LiveSignal) => {
     if (signal.kind !== 'run') return;
-    pending.push({ runId: signal.runId, state: signal.state, ...(signal.replay ? { replay: true as const } : {}) });
+    pending.push({ runId: signal.runId, state: signal.state, replay: signal.replay });
     if (pending.length > MAX_PENDING) pending = pending.slice(-MAX_PENDING);
     wakeup.notify();
   });

@@ -228,17 +228,8 @@ export function wireLocalSignals(options: { bus: LiveEventBus; hub: SignalHub; l
   return wireSignals({ ...options, instanceId: 'local', transport: null });
 }
 
-/** What both cross-instance transports are wired with. */
-interface CrossInstanceOptions {
-  bus: LiveEventBus;
-  hub: SignalHub;
-  instanceId: string;
-  logger: Logger;
-  onLag?: (seconds: number) => void;
-  catchUp?: CatchUp;
-  onCatchUp?: (runs: number) => void;
-  onResend?: () => void;
-}
+/** What both cross-instance transports are wired with: everything but the transport they make. */
+type CrossInstanceOptions = Omit<WireOptions, 'transport' | 'sleep'>;
 
 /** Across instances through Postgres LISTEN/NOTIFY, on connections of its own. */
 export async function wirePostgresSignals(options: CrossInstanceOptions & { databaseUrl: string }): Promise<LiveWiring> {
