@@ -175,13 +175,16 @@ describe.concurrent('process adapter', () => {
   });
 
   it('timeout kills the whole group and reports timedOut', async () => {
-    const rec = agent('grandchild', { timeoutSec: 0.5 });
+    // Long enough for a loaded machine to start the agent and its grandchild and report both pids
+    // before the timeout hits (at 0.5 s it sometimes did not).
+    const rec = agent('grandchild', { timeoutSec: 3 });
     const started = Date.now();
     const result = await processAdapter.execute(rec.execution);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(450);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2_950);
+    expect(pidsEvent(rec.events)).toBeDefined();
     expect(result).toMatchObject({
       timedOut: true,
-      errorMessage: 'Timed out after 0.5s',
+      errorMessage: 'Timed out after 3s',
       errorCode: 'timeout',
       signal: 'SIGTERM',
     });
