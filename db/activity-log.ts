@@ -1,7 +1,7 @@
 import { index, jsonb, text, uuid } from 'drizzle-orm/pg-core';
 import { pgTable } from './table.ts';
 import { createdAt, primaryId } from './columns.ts';
-import { companies } from './companies.ts';
+import { companyRef } from './companies.ts';
 import { actorTypeEnum } from './enums.ts';
 
 /** Audit trail of actions; rows carrying a `run_id` are liveness evidence (engine-spec §6.7). */
@@ -9,9 +9,7 @@ export const activityLog = pgTable(
   'activity_log',
   {
     id: primaryId(),
-    companyId: uuid()
-      .notNull()
-      .references(() => companies.id, { onDelete: 'cascade' }),
+    companyId: companyRef(),
     actorType: actorTypeEnum().notNull(),
     actorId: text(),
     action: text().notNull(),

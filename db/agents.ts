@@ -1,16 +1,14 @@
 import { bigint, index, integer, jsonb, text, uuid } from 'drizzle-orm/pg-core';
 import { pgTable } from './table.ts';
 import { createdAt, primaryId, timestamptz, updatedAt } from './columns.ts';
-import { companies } from './companies.ts';
+import { companyRef } from './companies.ts';
 import { adapterTypeEnum, agentStatusEnum, runStatusEnum } from './enums.ts';
 
 export const agents = pgTable(
   'agents',
   {
     id: primaryId(),
-    companyId: uuid()
-      .notNull()
-      .references(() => companies.id, { onDelete: 'cascade' }),
+    companyId: companyRef(),
     name: text().notNull(),
     role: text().notNull().default('general'),
     status: agentStatusEnum().notNull().default('idle'),
@@ -30,9 +28,7 @@ export const agentRuntimeState = pgTable('agent_runtime_state', {
   agentId: uuid()
     .primaryKey()
     .references(() => agents.id, { onDelete: 'cascade' }),
-  companyId: uuid()
-    .notNull()
-    .references(() => companies.id, { onDelete: 'cascade' }),
+  companyId: companyRef(),
   adapterType: adapterTypeEnum(),
   sessionId: text(),
   lastRunId: uuid(),

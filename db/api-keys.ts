@@ -1,7 +1,7 @@
 import { index, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { pgTable } from './table.ts';
 import { createdAt, primaryId, timestamptz } from './columns.ts';
-import { companies } from './companies.ts';
+import { companyRef } from './companies.ts';
 import { apiKeyRoleEnum } from './enums.ts';
 
 /**
@@ -12,9 +12,7 @@ export const apiKeys = pgTable(
   'api_keys',
   {
     id: primaryId(),
-    companyId: uuid()
-      .notNull()
-      .references(() => companies.id, { onDelete: 'cascade' }),
+    companyId: companyRef(),
     name: text().notNull(),
     role: apiKeyRoleEnum().notNull().default('admin'),
     keyHash: text().notNull(),

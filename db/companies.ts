@@ -1,4 +1,4 @@
-import { integer, text } from 'drizzle-orm/pg-core';
+import { integer, text, uuid } from 'drizzle-orm/pg-core';
 import { pgTable } from './table.ts';
 import { createdAt, primaryId, updatedAt } from './columns.ts';
 
@@ -13,3 +13,9 @@ export const companies = pgTable('companies', {
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });
+
+/** The owning company of a row: deleting the company deletes the row. */
+export const companyRef = () =>
+  uuid()
+    .notNull()
+    .references(() => companies.id, { onDelete: 'cascade' });

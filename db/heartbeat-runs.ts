@@ -12,7 +12,7 @@ import {
 import { pgTable } from './table.ts';
 import { agents } from './agents.ts';
 import { createdAt, primaryId, timestamptz, updatedAt } from './columns.ts';
-import { companies } from './companies.ts';
+import { companyRef } from './companies.ts';
 import {
   issueCommentStatusEnum,
   livenessStateEnum,
@@ -27,9 +27,7 @@ export const heartbeatRuns = pgTable(
   'heartbeat_runs',
   {
     id: primaryId(),
-    companyId: uuid()
-      .notNull()
-      .references(() => companies.id, { onDelete: 'cascade' }),
+    companyId: companyRef(),
     agentId: uuid()
       .notNull()
       .references(() => agents.id, { onDelete: 'cascade' }),

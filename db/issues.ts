@@ -3,7 +3,7 @@ import { check, index, integer, jsonb, text, uniqueIndex, uuid } from 'drizzle-o
 import { pgTable } from './table.ts';
 import { agents } from './agents.ts';
 import { createdAt, primaryId, timestamptz, updatedAt } from './columns.ts';
-import { companies } from './companies.ts';
+import { companyRef } from './companies.ts';
 import { issuePriorityEnum, issueStatusEnum } from './enums.ts';
 
 /**
@@ -14,9 +14,7 @@ export const issues = pgTable(
   'issues',
   {
     id: primaryId(),
-    companyId: uuid()
-      .notNull()
-      .references(() => companies.id, { onDelete: 'cascade' }),
+    companyId: companyRef(),
     /** Human identifier such as `HB-12`, unique within the company. */
     identifier: text().notNull(),
     title: text().notNull(),
@@ -55,9 +53,7 @@ export const issueRelations = pgTable(
   'issue_relations',
   {
     id: primaryId(),
-    companyId: uuid()
-      .notNull()
-      .references(() => companies.id, { onDelete: 'cascade' }),
+    companyId: companyRef(),
     issueId: uuid()
       .notNull()
       .references(() => issues.id, { onDelete: 'cascade' }),
@@ -78,9 +74,7 @@ export const issueComments = pgTable(
   'issue_comments',
   {
     id: primaryId(),
-    companyId: uuid()
-      .notNull()
-      .references(() => companies.id, { onDelete: 'cascade' }),
+    companyId: companyRef(),
     issueId: uuid()
       .notNull()
       .references(() => issues.id, { onDelete: 'cascade' }),
@@ -103,9 +97,7 @@ export const issueDocuments = pgTable(
   'issue_documents',
   {
     id: primaryId(),
-    companyId: uuid()
-      .notNull()
-      .references(() => companies.id, { onDelete: 'cascade' }),
+    companyId: companyRef(),
     issueId: uuid()
       .notNull()
       .references(() => issues.id, { onDelete: 'cascade' }),
@@ -122,9 +114,7 @@ export const issueDocumentRevisions = pgTable(
   'issue_document_revisions',
   {
     id: primaryId(),
-    companyId: uuid()
-      .notNull()
-      .references(() => companies.id, { onDelete: 'cascade' }),
+    companyId: companyRef(),
     documentId: uuid()
       .notNull()
       .references(() => issueDocuments.id, { onDelete: 'cascade' }),

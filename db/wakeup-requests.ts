@@ -3,7 +3,7 @@ import { index, integer, jsonb, text, uniqueIndex, uuid } from 'drizzle-orm/pg-c
 import { pgTable } from './table.ts';
 import { agents } from './agents.ts';
 import { createdAt, primaryId, timestamptz, updatedAt } from './columns.ts';
-import { companies } from './companies.ts';
+import { companyRef } from './companies.ts';
 import { actorTypeEnum, triggerDetailEnum, wakeupSourceEnum, wakeupStatusEnum } from './enums.ts';
 
 /** Every wakeup ever asked for, whatever became of it (engine-spec §1, agent_wakeup_requests). */
@@ -11,9 +11,7 @@ export const wakeupRequests = pgTable(
   'agent_wakeup_requests',
   {
     id: primaryId(),
-    companyId: uuid()
-      .notNull()
-      .references(() => companies.id, { onDelete: 'cascade' }),
+    companyId: companyRef(),
     agentId: uuid()
       .notNull()
       .references(() => agents.id, { onDelete: 'cascade' }),

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpAdapter } from '../engine/adapters/http.ts';
 import { HeartbeatError } from '../engine/errors.ts';
-import { recordingExecution, waitFor } from './fixtures/agents/recording-execution.ts';
+import { RECORDED_INVOCATION, recordingExecution, waitFor } from './fixtures/agents/recording-execution.ts';
 
 interface Seen {
   path: string;
@@ -97,17 +97,7 @@ describe('http adapter', () => {
     ]);
 
     const request = seen.find((s) => s.path === '/stream')!;
-    expect(request.body).toEqual({
-      runId: 'run-1',
-      companyId: 'company-1',
-      agentId: 'agent-1',
-      agentName: 'Agent One',
-      issueId: 'issue-1',
-      context: { wakeReason: 'test', issueId: 'issue-1' },
-      apiUrl: 'http://127.0.0.1:4000/graphql',
-      runToken: 'hbrt_secret_token',
-      api: { runId: 'api-run-1', agentId: 'api-agent-1', issueId: 'api-issue-1' },
-    });
+    expect(request.body).toEqual(RECORDED_INVOCATION);
     expect(request.headers).toMatchObject({
       'content-type': 'application/json',
       accept: 'application/x-ndjson, application/json',

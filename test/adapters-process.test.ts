@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyLine, LineSplitter } from '../engine/adapters/lines.ts';
 import { processAdapter, type ProcessConfig } from '../engine/adapters/process.ts';
 import { HeartbeatError } from '../engine/errors.ts';
-import { recordingExecution, waitFor } from './fixtures/agents/recording-execution.ts';
+import { RECORDED_INVOCATION, recordingExecution, waitFor } from './fixtures/agents/recording-execution.ts';
 
 const AGENT = fileURLToPath(new URL('./fixtures/agents/agent.mjs', import.meta.url));
 
@@ -114,17 +114,7 @@ describe.concurrent('process adapter', () => {
     const rec = agent('context', { cwd: dir, env: { CUSTOM: 'custom-value', HEARTBEAT_RUN_TOKEN: 'forged' } });
     const result = await processAdapter.execute(rec.execution);
     const { stdin, env, cwd } = result.resultJson as Record<string, Record<string, unknown>>;
-    expect(stdin).toEqual({
-      runId: 'run-1',
-      companyId: 'company-1',
-      agentId: 'agent-1',
-      agentName: 'Agent One',
-      issueId: 'issue-1',
-      context: { wakeReason: 'test', issueId: 'issue-1' },
-      apiUrl: 'http://127.0.0.1:4000/graphql',
-      runToken: 'hbrt_secret_token',
-      api: { runId: 'api-run-1', agentId: 'api-agent-1', issueId: 'api-issue-1' },
-    });
+    expect(stdin).toEqual(RECORDED_INVOCATION);
     expect(env).toEqual({
       CUSTOM: 'custom-value',
       HEARTBEAT_API_URL: 'http://127.0.0.1:4000/graphql',
