@@ -8,15 +8,10 @@ import type { Database } from '../db/client.ts';
 import type { AdapterType } from '../db/enums.ts';
 import { heartbeatRuns } from '../db/schema.ts';
 import { type BoundedRetryOutcome, promoteDueScheduledRetries, scheduleBoundedRetry, type ScheduleOptions } from './bounded-retry.ts';
-import { applyIssueCommentPolicy } from './comment-policy.ts';
-import { enqueueLivenessContinuation } from './continuation.ts';
-import { classifyRunLiveness } from './liveness-evidence.ts';
 import { backfillIssueLiveness } from './liveness-backfill.ts';
 import { reportRunActivity } from './process-loss.ts';
 import { enqueueManualRetry, type ManualRetryInput } from './manual-retry.ts';
 import { reapOrphanedRuns } from './reaper.ts';
-import { immediateRecovery } from './recovery.ts';
-import { transientContract } from './retry-rules.ts';
 import { reconcileStrandedAssignedIssues, type StrandedResult } from './stranded.ts';
 import { builtInAdapters } from './adapters/index.ts';
 import type { Adapter } from './adapters/types.ts';
@@ -29,7 +24,8 @@ import { type Clock, systemClock } from './clock.ts';
 import { allowAll, type CanInvokePort, type EngineDeps, transact } from './deps.ts';
 import { type ActiveRun, executeClaimedRun } from './execute.ts';
 import { claimBatcher, runBatchPorts } from './engine-batches.ts';
-import { coreFinalizeSteps, type FinalizeSteps } from './finalize.ts';
+import type { FinalizeSteps } from './finalize.ts';
+import { engineFinalizeSteps } from './engine-steps.ts';
 import { deregisterInstance, LEASE_BEAT_MS, registerInstance, renewInstanceLease } from './instances.ts';
 import * as issueService from './issues.ts';
 import { createInProcessEventBus, type LiveEventBus } from './live-events.ts';
@@ -328,19 +324,13 @@ export class Engine {
 
   private readonly wake = (input: EnqueueWakeupInput) => this.enqueueWakeup(input);
 
-  /** Finalize steps per adapter type: the core ones with the recovery steps plugged in. */
+  /** Built once per adapter type (engine-steps.ts): the same steps serve every run. */
+  private readonly steps = new Map<AdapterType, FinalizeSteps>();
+
   protected stepsFor(adapterType: AdapterType): FinalizeSteps {
-    const deps = this.deps;
-    return {
-      ...coreFinalizeSteps(deps, adapterType),
-      classifyLiveness: classifyRunLiveness,
-      scheduleTransientRetry: async (run) => {
-        if (run.status === 'failed' && transientContract(run)) await scheduleBoundedRetry(deps, run.id);
-      },
-      applyIssueCommentPolicy: (run) => applyIssueCommentPolicy(deps, run),
-      releaseIssueExecution: async (run) => (await releaseIssueExecutionAndPromote(deps, run, { immediateRecovery })).promoted,
-      enqueueLivenessContinuation: (run) => enqueueLivenessContinuation(deps, this.wake, run),
-    };
+    let steps = this.steps.get(adapterType);
+    if (!steps) this.steps.set(adapterType, (steps = engineFinalizeSteps(this.deps, adapterType, this.wake)));
+    return steps;
   }
 
   private execute(claimed: ClaimedRun): void {
