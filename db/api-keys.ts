@@ -1,4 +1,4 @@
-import { index, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { index, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { pgTable } from './table.ts';
 import { createdAt, primaryId, timestamptz } from './columns.ts';
 import { companyRef } from './companies.ts';
