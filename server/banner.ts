@@ -1,12 +1,27 @@
 // What a person sees in the terminal when the server is up.
+import { resolve } from 'node:path';
 import type { HeartbeatApp } from './app.ts';
+import type { HeartbeatConfig } from './config.ts';
 
-export function startupBanner(app: HeartbeatApp, bootstrapKeyConfigured: boolean): string {
+/** Where the data lives: the embedded cluster's directory, or the server's URL without its password. */
+function databaseLine(app: HeartbeatApp, config: Pick<HeartbeatConfig, 'databaseUrl' | 'dataDir'>): string {
+  if (app.embedded || !config.databaseUrl) return `embedded PostgreSQL, data in ${resolve(config.dataDir)}`;
+  try {
+    const url = new URL(config.databaseUrl);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return 'DATABASE_URL';
+  }
+}
+
+export function startupBanner(app: HeartbeatApp, config: Pick<HeartbeatConfig, 'databaseUrl' | 'dataDir' | 'bootstrapKey'>): string {
+  const bootstrapKeyConfigured = !!config.bootstrapKey;
   const lines = [
     '',
     'Heartbeat is running.',
     `  GraphiQL:  ${app.graphqlUrl}`,
-    `  Database:  ${app.embedded ? 'embedded PostgreSQL (data in HEARTBEAT_DATA_DIR)' : 'DATABASE_URL'}`,
+    `  Database:  ${databaseLine(app, config)}`,
   ];
   if (app.bootstrap) {
     lines.push(

@@ -29,7 +29,7 @@ program
     const logger = createLogger(config.logLevel);
     const { startHeartbeat, startupBanner } = await serverModules();
     const app = await startHeartbeat(config, logger);
-    process.stdout.write(startupBanner(app, !!config.bootstrapKey));
+    process.stdout.write(startupBanner(app, config));
 
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {

@@ -34,6 +34,7 @@ describe('heartbeat serve on embedded PostgreSQL', () => {
       const [, url] = await server.waitFor(/GraphiQL:\s+(\S+)/);
       const [, key] = await server.waitFor(/API key:\s+(hb_\S+)/);
       expect(server.output()).toContain(`"Authorization": "Bearer ${key}"`);
+      expect(server.output()).toContain(`Database:  embedded PostgreSQL, data in ${env.HEARTBEAT_DATA_DIR}`);
       const { body } = await postGraphQL(url, VIEWER, { key });
       expect(body.data).toMatchObject({ viewer: { name: 'Heartbeat' } });
       env.KEY = key;
@@ -122,6 +123,11 @@ describe('heartbeat serve with DATABASE_URL', () => {
     try {
       const [, url] = await server.waitFor(/GraphiQL:\s+(\S+)/);
       expect(server.output()).toContain(`API key:   ${key}`);
+      // The banner names the database it uses, never its password.
+      const databaseName = new URL(database.url).pathname;
+      expect(server.output()).toMatch(new RegExp(`Database:  postgres(ql)?://\\S+${databaseName}\\n`));
+      const password = new URL(database.url).password;
+      if (password) expect(server.output()).not.toContain(`:${password}@`);
       const { body } = await postGraphQL(url, VIEWER, { key });
       expect(body.data).toMatchObject({ viewer: { name: 'Heartbeat' } });
       // The company lives in DATABASE_URL's database, and nothing was started for an embedded one.
