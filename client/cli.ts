@@ -1,11 +1,21 @@
 // The `heartbeat` CLI's client commands: they talk to a running server through the SDK.
 // HEARTBEAT_URL and HEARTBEAT_API_KEY say where and as whom; tables for people, --json for scripts.
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import WebSocket from 'ws';
-import { createHeartbeatClient, HeartbeatApiError, type HeartbeatClient, type Run } from './index.ts';
+import { createHeartbeatClient, HeartbeatApiError, type HeartbeatClient, type LogStream, type Run } from './index.ts';
 
 const DEFAULT_URL = 'http://127.0.0.1:4000/graphql';
 const RUN_STATUSES = ['QUEUED', 'SCHEDULED_RETRY', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'] as const;
+const LOG_STREAMS = ['stdout', 'stderr'] as const;
+/** Lines of output `runs show` prints; `runs log` prints all of it. */
+const OUTPUT_TAIL_LINES = 10;
+
+/** A commander parser for an integer option between `min` and `max`. */
+const integerBetween = (min: number, max: number) => (value: string) => {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+  return n;
+};
 
 interface GlobalOptions {
   url?: string;
@@ -39,19 +49,37 @@ const runRow = (run: Run) => ({
   created: run.createdAt,
 });
 
-function describeRun(run: Run & { result?: unknown }): string {
+/** The last `count` lines of `text`, without its final newline. */
+function lastLines(text: string, count: number): string[] {
+  const lines = text.replace(/\n$/, '').split('\n');
+  return lines.slice(-count);
+}
+
+type ShownRun = Run & { result?: unknown; stdoutExcerpt?: string | null; stderrExcerpt?: string | null };
+
+/** A run for people; with `output`, also the end of what it printed. */
+function describeRun(run: ShownRun, { output = false } = {}): string {
   const lines = [
     `run      ${run.id}`,
     `status   ${run.status}${run.errorCode ? ` (${run.errorCode})` : ''}${run.exitCode !== null && run.exitCode !== undefined ? `, exit code ${run.exitCode}` : ''}`,
     `agent    ${run.agent.name}`,
   ];
   if (run.issue) lines.push(`issue    ${run.issue.identifier} ${run.issue.title}`);
+  const summary = (run.result as { summary?: unknown } | null | undefined)?.summary;
+  if (typeof summary === 'string' && summary) lines.push(`summary  ${summary}`);
   if (run.error) lines.push(`error    ${run.error}`);
   if (run.liveness.state) lines.push(`liveness ${run.liveness.state}: ${run.liveness.reason ?? ''}`);
   if (run.liveness.nextAction) lines.push(`next     ${run.liveness.nextAction}`);
   if (run.retry.retryOf) lines.push(`retry of ${run.retry.retryOf.id}`);
   if (run.retry.attempt > 0) lines.push(`retry    attempt ${run.retry.attempt}/${run.retry.maxAttempts}${run.retry.scheduledAt ? ` due ${run.retry.scheduledAt}` : ''}`);
   if (run.retry.exhaustedReason) lines.push(`retries  ${run.retry.exhaustedReason}`);
+  if (output) {
+    for (const [stream, text] of [['stdout', run.stdoutExcerpt], ['stderr', run.stderrExcerpt]] as const) {
+      if (!text) continue;
+      lines.push(`${stream.padEnd(8)} (its last lines; \`heartbeat runs log\` prints all of it)`);
+      lines.push(...lastLines(text, OUTPUT_TAIL_LINES).map((line) => `  ${line}`));
+    }
+  }
   return lines.join('\n');
 }
 
@@ -96,20 +124,41 @@ export function registerClientCommands(program: Command): void {
     return found;
   };
 
-  program
-    .command('agents')
-    .description('agents of your company')
+  const agents = program.command('agents').description('agents of your company');
+  agents
     .command('list')
     .option('--json', 'JSON output')
     .action(
       withClient(async (client, json) => {
-        const agents = await client.agents();
-        print(json, agents, () =>
-          table(
-            agents.map((a) => ({ id: a.id, name: a.name, status: a.status, adapter: a.adapterType, running: a.activeRun ? 'yes' : 'no', limit: a.heartbeat.maxConcurrentRuns })),
-            ['id', 'name', 'status', 'adapter', 'running', 'limit'],
-          ),
+        const list = await client.agents();
+        print(json, list, () =>
+          list.length
+            ? table(
+                list.map((a) => ({ id: a.id, name: a.name, status: a.status, adapter: a.adapterType, running: a.activeRun ? 'yes' : 'no', limit: a.heartbeat.maxConcurrentRuns })),
+                ['id', 'name', 'status', 'adapter', 'running', 'limit'],
+              )
+            : 'no agents',
         );
+      }),
+    );
+  agents
+    .command('pause <agent>')
+    .description('pause an agent (by id or name) and cancel its queued and running runs')
+    .option('--json', 'JSON output')
+    .action(
+      withClient(async (client, json, agentArg: string) => {
+        const agent = await client.pauseAgent((await resolveAgent(client, agentArg)).id);
+        print(json, agent, () => `agent ${agent.name} is ${agent.status}`);
+      }),
+    );
+  agents
+    .command('resume <agent>')
+    .description('make a paused agent (by id or name) wakeable again')
+    .option('--json', 'JSON output')
+    .action(
+      withClient(async (client, json, agentArg: string) => {
+        const agent = await client.resumeAgent((await resolveAgent(client, agentArg)).id);
+        print(json, agent, () => `agent ${agent.name} is ${agent.status}`);
       }),
     );
 
@@ -142,15 +191,15 @@ export function registerClientCommands(program: Command): void {
     .command('list')
     .option('--agent <agent>', 'only this agent (id or name)')
     .option('--status <status...>', `only these statuses (${RUN_STATUSES.join(', ')})`)
-    .option('--limit <n>', 'how many', '20')
+    .option('--limit <n>', 'how many, newest first (1-100)', integerBetween(1, 100), 20)
     .option('--json', 'JSON output')
     .action(
-      withClient(async (client, json, options: { agent?: string; status?: string[]; limit: string }) => {
+      withClient(async (client, json, options: { agent?: string; status?: string[]; limit: number }) => {
         const status = options.status?.map((s) => s.toUpperCase());
         const invalid = status?.find((s) => !(RUN_STATUSES as readonly string[]).includes(s));
         if (invalid) throw new HeartbeatApiError(`unknown status "${invalid}"`, 'BAD_USER_INPUT');
         const agentId = options.agent ? (await resolveAgent(client, options.agent)).id : undefined;
-        const page = await client.runs({ first: Number(options.limit) || 20, filter: { agentId, status: status as never } });
+        const page = await client.runs({ first: options.limit, filter: { agentId, status: status as never } });
         const list = page.edges.map((edge) => edge.node);
         print(json, list, () => (list.length ? table(list.map(runRow), ['id', 'status', 'agent', 'issue', 'liveness', 'retry', 'created']) : 'no runs'));
       }),
@@ -162,7 +211,21 @@ export function registerClientCommands(program: Command): void {
       withClient(async (client, json, id: string) => {
         const run = await client.run(id);
         if (!run) throw new HeartbeatApiError(`no run ${id}`, 'NOT_FOUND');
-        print(json, run, () => describeRun(run));
+        print(json, run, () => describeRun(run, { output: true }));
+      }),
+    );
+  runs
+    .command('log <id>')
+    .description("print the run's output as stored")
+    .addOption(new Option('--stream <stream>', 'only this stream').choices(LOG_STREAMS))
+    .option('--tail <bytes>', 'only its last bytes', integerBetween(1, 1 << 30))
+    .option('--json', 'JSON output')
+    .action(
+      withClient(async (client, json, id: string, options: { stream?: (typeof LOG_STREAMS)[number]; tail?: number }) => {
+        const log = await client.log(id, { stream: options.stream?.toUpperCase() as LogStream | undefined, tailBytes: options.tail });
+        if (json) print(json, { id, log }, () => '');
+        else if (log) process.stdout.write(log.endsWith('\n') ? log : `${log}\n`);
+        else process.stderr.write(`heartbeat: run ${id} has no stored ${options.stream ?? ''}${options.stream ? ' ' : ''}output\n`);
       }),
     );
   runs

@@ -4,13 +4,16 @@
 import { Client, CombinedError, fetchExchange, subscriptionExchange, type AnyVariables, type TypedDocumentNode } from '@urql/core';
 import { print } from 'graphql';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
-import type { EnqueueWakeupInput, RunFieldsFragment, RunFilter, RunEventsSubscription as RunEventsResult } from './generated/graphql.ts';
+import type { EnqueueWakeupInput, LogStream, RunFieldsFragment, RunFilter, RunEventsSubscription as RunEventsResult } from './generated/graphql.ts';
 import {
   AgentsQuery,
   CancelRunMutation,
   EnqueueWakeupMutation,
+  PauseAgentMutation,
+  ResumeAgentMutation,
   RetryRunMutation,
   RunEventsSubscription,
+  RunLogQuery,
   RunQuery,
   RunsQuery,
   RunStatusSubscription,
@@ -18,7 +21,7 @@ import {
 } from './operations.ts';
 
 export * from './operations.ts';
-export type { EnqueueWakeupInput, RunFieldsFragment as Run, RunFilter } from './generated/graphql.ts';
+export type { EnqueueWakeupInput, LogStream, RunFieldsFragment as Run, RunFilter } from './generated/graphql.ts';
 export type RunEvent = RunEventsResult['runEvents'];
 
 export interface HeartbeatClientOptions {
@@ -134,9 +137,18 @@ export function createHeartbeatClient(options: HeartbeatClientOptions) {
     agents: async (first = 100) => (await query(AgentsQuery, { first })).agents.edges.map((edge) => edge.node),
     runs: async (args: { filter?: RunFilter; first?: number; after?: string } = {}) => (await query(RunsQuery, args)).runs,
     run: async (id: string) => (await query(RunQuery, { id })).run ?? null,
+    /** The run's output as stored: both streams, or one; its last `tailBytes` only when given. Null when it wrote none. */
+    log: async (id: string, options: { stream?: LogStream; tailBytes?: number } = {}) => {
+      const { run } = await query(RunLogQuery, { id, ...options });
+      if (!run) throw new HeartbeatApiError(`no run ${id}`, 'NOT_FOUND');
+      return run.log ?? null;
+    },
     wake: async (input: EnqueueWakeupInput) => (await mutate(EnqueueWakeupMutation, { input })).enqueueWakeup,
     cancel: async (id: string, reason?: string) => (await mutate(CancelRunMutation, { id, reason })).cancelRun,
     retry: async (id: string) => (await mutate(RetryRunMutation, { id })).retryRun,
+    /** Pauses the agent and cancels its queued, scheduled and running runs. */
+    pauseAgent: async (id: string) => (await mutate(PauseAgentMutation, { id })).pauseAgent,
+    resumeAgent: async (id: string) => (await mutate(ResumeAgentMutation, { id })).resumeAgent,
 
     /**
      * A run's events, each once and in order, from `afterSeq` until the run has finished. If the

@@ -111,6 +111,15 @@ export const RunQuery = graphql(`
   }
 `);
 
+export const RunLogQuery = graphql(`
+  query RunLog($id: ID!, $stream: LogStream, $tailBytes: Int) {
+    run(id: $id) {
+      id
+      log(stream: $stream, tailBytes: $tailBytes)
+    }
+  }
+`);
+
 export const EnqueueWakeupMutation = graphql(`
   mutation EnqueueWakeup($input: EnqueueWakeupInput!) {
     enqueueWakeup(input: $input) {
@@ -142,6 +151,26 @@ export const RetryRunMutation = graphql(`
       run {
         ...RunFields
       }
+    }
+  }
+`);
+
+export const PauseAgentMutation = graphql(`
+  mutation PauseAgent($id: ID!) {
+    pauseAgent(id: $id) {
+      id
+      name
+      status
+    }
+  }
+`);
+
+export const ResumeAgentMutation = graphql(`
+  mutation ResumeAgent($id: ID!) {
+    resumeAgent(id: $id) {
+      id
+      name
+      status
     }
   }
 `);

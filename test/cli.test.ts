@@ -39,6 +39,17 @@ describe('heartbeat CLI', () => {
     const events = json.output.trim().split('\n').map((line) => JSON.parse(line));
     expect(events.slice(0, -1).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
     expect(events.at(-1).outcome.status).toBe('SUCCEEDED');
+
+    // show: its summary and the end of its output; log: all of the output, or one stream, or its tail.
+    const shown = await heartbeat(['runs', 'show', result.run.id]);
+    expect(shown.output).toMatch(/^summary\s+all green$/m);
+    expect(shown.output).toMatch(/^stdout\s+\(its last lines.*\)\n  working$/m);
+    const log = await heartbeat(['runs', 'log', result.run.id]);
+    expect(log).toEqual({ code: 0, output: 'working\n' });
+    expect(await heartbeat(['runs', 'log', result.run.id, '--stream', 'stdout', '--tail', '4'])).toEqual({ code: 0, output: 'ing\n' });
+    const noStderr = await heartbeat(['runs', 'log', result.run.id, '--stream', 'stderr']);
+    expect(noStderr).toEqual({ code: 0, output: `heartbeat: run ${result.run.id} has no stored stderr output\n` });
+    expect(JSON.parse((await heartbeat(['runs', 'log', result.run.id, '--json'])).output)).toEqual({ id: result.run.id, log: 'working\n' });
   });
 
   it('watch exits non-zero for a run that did not succeed', async () => {
@@ -62,6 +73,29 @@ describe('heartbeat CLI', () => {
     const cancelled = await heartbeat(['runs', 'cancel', woken.run.id]);
     expect(cancelled).toMatchObject({ code: 0 });
     expect(cancelled.output).toContain('is CANCELLED');
+  });
+
+  it('pauses an agent (its running run is cancelled, wakes are refused) and resumes it', async () => {
+    await createAgent(server, { name: 'cli-pausable', adapterConfig: { steps: [{ sleepMs: 60_000 }] } });
+    const woken = JSON.parse((await heartbeat(['wake', 'cli-pausable', '--json'])).output);
+    const paused = await heartbeat(['agents', 'pause', 'cli-pausable']);
+    expect(paused).toEqual({ code: 0, output: 'agent cli-pausable is PAUSED\n' });
+    expect(JSON.parse((await heartbeat(['runs', 'show', woken.run.id, '--json'])).output).status).toBe('CANCELLED');
+    const refused = await heartbeat(['wake', 'cli-pausable']);
+    expect(refused.code).toBe(1);
+    expect(refused.output).toMatch(/^heartbeat: .*paused.* \(CONFLICT\)\n$/);
+    const resumed = await heartbeat(['agents', 'resume', 'cli-pausable', '--json']);
+    expect(JSON.parse(resumed.output)).toMatchObject({ name: 'cli-pausable', status: 'IDLE' });
+    expect((await heartbeat(['wake', 'cli-pausable'])).code).toBe(0);
+    await heartbeat(['agents', 'pause', 'cli-pausable']);
+  });
+
+  it('refuses a bad --limit or --stream before asking the server', async () => {
+    for (const args of [['runs', 'list', '--limit', 'abc'], ['runs', 'list', '--limit', '0'], ['runs', 'list', '--limit', '101'], ['runs', 'log', 'x', '--stream', 'stdin']]) {
+      const refused = await heartbeat(args);
+      expect(refused.code).toBe(1);
+      expect(refused.output).toMatch(/^error: option '--(limit|stream) <\w+>' argument '\w+' is invalid/);
+    }
   });
 
   it('fails with one clear line: bad key, unknown id, unknown agent, server down', async () => {

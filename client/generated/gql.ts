@@ -19,9 +19,12 @@ type Documents = {
     "\n  query Agents($first: Int, $after: String) {\n    agents(first: $first, after: $after) {\n      edges {\n        node {\n          id\n          name\n          role\n          status\n          adapterType\n          lastHeartbeatAt\n          heartbeat {\n            enabled\n            intervalSec\n            maxConcurrentRuns\n          }\n          activeRun {\n            id\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": typeof types.AgentsDocument,
     "\n  query Runs($first: Int, $after: String, $filter: RunFilter) {\n    runs(first: $first, after: $after, filter: $filter) {\n      edges {\n        node {\n          ...RunFields\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": typeof types.RunsDocument,
     "\n  query Run($id: ID!) {\n    run(id: $id) {\n      ...RunFields\n      lastEventSeq\n      result\n      stdoutExcerpt\n      stderrExcerpt\n    }\n  }\n": typeof types.RunDocument,
+    "\n  query RunLog($id: ID!, $stream: LogStream, $tailBytes: Int) {\n    run(id: $id) {\n      id\n      log(stream: $stream, tailBytes: $tailBytes)\n    }\n  }\n": typeof types.RunLogDocument,
     "\n  mutation EnqueueWakeup($input: EnqueueWakeupInput!) {\n    enqueueWakeup(input: $input) {\n      outcome\n      wakeupRequest {\n        id\n        status\n        reason\n      }\n      run {\n        ...RunFields\n      }\n    }\n  }\n": typeof types.EnqueueWakeupDocument,
     "\n  mutation CancelRun($id: ID!, $reason: String) {\n    cancelRun(id: $id, reason: $reason) {\n      ...RunFields\n    }\n  }\n": typeof types.CancelRunDocument,
     "\n  mutation RetryRun($id: ID!) {\n    retryRun(id: $id) {\n      outcome\n      run {\n        ...RunFields\n      }\n    }\n  }\n": typeof types.RetryRunDocument,
+    "\n  mutation PauseAgent($id: ID!) {\n    pauseAgent(id: $id) {\n      id\n      name\n      status\n    }\n  }\n": typeof types.PauseAgentDocument,
+    "\n  mutation ResumeAgent($id: ID!) {\n    resumeAgent(id: $id) {\n      id\n      name\n      status\n    }\n  }\n": typeof types.ResumeAgentDocument,
     "\n  subscription RunEvents($runId: ID!, $afterSeq: Int) {\n    runEvents(runId: $runId, afterSeq: $afterSeq) {\n      seq\n      eventType\n      stream\n      level\n      message\n      payload\n      createdAt\n    }\n  }\n": typeof types.RunEventsDocument,
     "\n  subscription RunStatus($runId: ID, $agentId: ID, $issueId: ID) {\n    runStatus(runId: $runId, agentId: $agentId, issueId: $issueId) {\n      ...RunFields\n    }\n  }\n": typeof types.RunStatusDocument,
 };
@@ -31,9 +34,12 @@ const documents: Documents = {
     "\n  query Agents($first: Int, $after: String) {\n    agents(first: $first, after: $after) {\n      edges {\n        node {\n          id\n          name\n          role\n          status\n          adapterType\n          lastHeartbeatAt\n          heartbeat {\n            enabled\n            intervalSec\n            maxConcurrentRuns\n          }\n          activeRun {\n            id\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": types.AgentsDocument,
     "\n  query Runs($first: Int, $after: String, $filter: RunFilter) {\n    runs(first: $first, after: $after, filter: $filter) {\n      edges {\n        node {\n          ...RunFields\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": types.RunsDocument,
     "\n  query Run($id: ID!) {\n    run(id: $id) {\n      ...RunFields\n      lastEventSeq\n      result\n      stdoutExcerpt\n      stderrExcerpt\n    }\n  }\n": types.RunDocument,
+    "\n  query RunLog($id: ID!, $stream: LogStream, $tailBytes: Int) {\n    run(id: $id) {\n      id\n      log(stream: $stream, tailBytes: $tailBytes)\n    }\n  }\n": types.RunLogDocument,
     "\n  mutation EnqueueWakeup($input: EnqueueWakeupInput!) {\n    enqueueWakeup(input: $input) {\n      outcome\n      wakeupRequest {\n        id\n        status\n        reason\n      }\n      run {\n        ...RunFields\n      }\n    }\n  }\n": types.EnqueueWakeupDocument,
     "\n  mutation CancelRun($id: ID!, $reason: String) {\n    cancelRun(id: $id, reason: $reason) {\n      ...RunFields\n    }\n  }\n": types.CancelRunDocument,
     "\n  mutation RetryRun($id: ID!) {\n    retryRun(id: $id) {\n      outcome\n      run {\n        ...RunFields\n      }\n    }\n  }\n": types.RetryRunDocument,
+    "\n  mutation PauseAgent($id: ID!) {\n    pauseAgent(id: $id) {\n      id\n      name\n      status\n    }\n  }\n": types.PauseAgentDocument,
+    "\n  mutation ResumeAgent($id: ID!) {\n    resumeAgent(id: $id) {\n      id\n      name\n      status\n    }\n  }\n": types.ResumeAgentDocument,
     "\n  subscription RunEvents($runId: ID!, $afterSeq: Int) {\n    runEvents(runId: $runId, afterSeq: $afterSeq) {\n      seq\n      eventType\n      stream\n      level\n      message\n      payload\n      createdAt\n    }\n  }\n": types.RunEventsDocument,
     "\n  subscription RunStatus($runId: ID, $agentId: ID, $issueId: ID) {\n    runStatus(runId: $runId, agentId: $agentId, issueId: $issueId) {\n      ...RunFields\n    }\n  }\n": types.RunStatusDocument,
 };
@@ -75,6 +81,10 @@ export function graphql(source: "\n  query Run($id: ID!) {\n    run(id: $id) {\n
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
+export function graphql(source: "\n  query RunLog($id: ID!, $stream: LogStream, $tailBytes: Int) {\n    run(id: $id) {\n      id\n      log(stream: $stream, tailBytes: $tailBytes)\n    }\n  }\n"): (typeof documents)["\n  query RunLog($id: ID!, $stream: LogStream, $tailBytes: Int) {\n    run(id: $id) {\n      id\n      log(stream: $stream, tailBytes: $tailBytes)\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
 export function graphql(source: "\n  mutation EnqueueWakeup($input: EnqueueWakeupInput!) {\n    enqueueWakeup(input: $input) {\n      outcome\n      wakeupRequest {\n        id\n        status\n        reason\n      }\n      run {\n        ...RunFields\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation EnqueueWakeup($input: EnqueueWakeupInput!) {\n    enqueueWakeup(input: $input) {\n      outcome\n      wakeupRequest {\n        id\n        status\n        reason\n      }\n      run {\n        ...RunFields\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
@@ -84,6 +94,14 @@ export function graphql(source: "\n  mutation CancelRun($id: ID!, $reason: Strin
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation RetryRun($id: ID!) {\n    retryRun(id: $id) {\n      outcome\n      run {\n        ...RunFields\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation RetryRun($id: ID!) {\n    retryRun(id: $id) {\n      outcome\n      run {\n        ...RunFields\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation PauseAgent($id: ID!) {\n    pauseAgent(id: $id) {\n      id\n      name\n      status\n    }\n  }\n"): (typeof documents)["\n  mutation PauseAgent($id: ID!) {\n    pauseAgent(id: $id) {\n      id\n      name\n      status\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ResumeAgent($id: ID!) {\n    resumeAgent(id: $id) {\n      id\n      name\n      status\n    }\n  }\n"): (typeof documents)["\n  mutation ResumeAgent($id: ID!) {\n    resumeAgent(id: $id) {\n      id\n      name\n      status\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
