@@ -62,6 +62,9 @@ export class HeartbeatApiError extends Error {
   }
 }
 
+/** The largest page the API serves. */
+const AGENTS_PAGE_SIZE = 100;
+
 /** Exponential backoff with full jitter: 0.5–1 s, 1–2 s, 2–4 s, ... capped at 30 s. */
 export function reconnectDelayMs(retries: number, random = Math.random()): number {
   const ceiling = Math.min(30_000, 1_000 * 2 ** retries);
@@ -134,7 +137,18 @@ export function createHeartbeatClient(options: HeartbeatClientOptions) {
     ws,
     /** The caller's company. */
     viewer: async () => (await query(ViewerQuery, {})).viewer,
-    agents: async (first = 100) => (await query(AgentsQuery, { first })).agents.edges.map((edge) => edge.node),
+    /** Every agent of the company (page by page), or only the first `first`. */
+    agents: async (first?: number) => {
+      const agents = [];
+      let after: string | null | undefined;
+      do {
+        const pageSize = Math.min(AGENTS_PAGE_SIZE, first === undefined ? AGENTS_PAGE_SIZE : first - agents.length);
+        const page = (await query(AgentsQuery, { first: pageSize, after })).agents;
+        agents.push(...page.edges.map((edge) => edge.node));
+        after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+      } while (after && (first === undefined || agents.length < first));
+      return agents;
+    },
     runs: async (args: { filter?: RunFilter; first?: number; after?: string } = {}) => (await query(RunsQuery, args)).runs,
     run: async (id: string) => (await query(RunQuery, { id })).run ?? null,
     /** The run's output as stored: both streams, or one; its last `tailBytes` only when given. Null when it wrote none. */

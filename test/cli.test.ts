@@ -3,6 +3,7 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agents } from '../db/schema.ts';
 import { createAgent, runGid } from './support/api.ts';
 import { spawnHeartbeat } from './support/process.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
@@ -88,6 +89,20 @@ describe('heartbeat CLI', () => {
     expect(JSON.parse(resumed.output)).toMatchObject({ name: 'cli-pausable', status: 'IDLE' });
     expect((await heartbeat(['wake', 'cli-pausable'])).code).toBe(0);
     await heartbeat(['agents', 'pause', 'cli-pausable']);
+  });
+
+  it('finds agents beyond the first page (the API serves 100 at a time)', async () => {
+    await server.database.db.insert(agents).values(
+      Array.from({ length: 120 }, (_, i) => ({ companyId: server.companyId, name: `cli-bulk-${String(i).padStart(3, '0')}`, adapterType: 'script' as const, adapterConfig: { steps: [] } })),
+    );
+    const listed = JSON.parse((await heartbeat(['agents', 'list', '--json'])).output) as Array<{ name: string }>;
+    const bulk = listed.map((agent) => agent.name).filter((name) => name.startsWith('cli-bulk-'));
+    expect(bulk.sort()).toEqual(Array.from({ length: 120 }, (_, i) => `cli-bulk-${String(i).padStart(3, '0')}`));
+    for (const name of ['cli-bulk-000', 'cli-bulk-119']) {
+      const woken = await heartbeat(['wake', name, '--json']);
+      expect(woken.code).toBe(0);
+      expect(JSON.parse(woken.output).run.agent.name).toBe(name);
+    }
   });
 
   it('refuses a bad --limit or --stream before asking the server', async () => {
