@@ -1,11 +1,11 @@
 // API keys: generation, storage as a digest, and lookup.
 import { createHash, randomBytes } from 'node:crypto';
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNull, ne, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
 import type { ApiKeyRole } from '../db/enums.ts';
-import { apiKeys, heartbeatRuns } from '../db/schema.ts';
+import { apiKeys, companies, heartbeatRuns } from '../db/schema.ts';
 import { Batcher } from './batcher.ts';
-import { badInput, notFound } from './errors.ts';
+import { badInput, conflict, notFound } from './errors.ts';
 import type { Principal } from './principal.ts';
 
 const KEY_PREFIX = 'hb_';
@@ -132,12 +132,29 @@ export function authenticateApiKey(db: Executor, key: string): Promise<Authentic
 /** Channel the key revocation is announced on, so every instance closes the key's WebSockets. */
 export const KEY_REVOKED_CONTROL = 'revoke-key';
 
-/** Revokes a key of the company at once (idempotent); every instance hears of it. */
+/**
+ * Revokes a key of the company at once (idempotent); every instance hears of it. The company's
+ * last active admin key is not revoked (CONFLICT): nobody could create or revoke keys any more.
+ */
 export async function revokeApiKey(db: Executor, input: { companyId: string; keyId: string; now: Date }) {
-  const [key] = await db.select().from(apiKeys).where(and(eq(apiKeys.id, input.keyId), eq(apiKeys.companyId, input.companyId)));
-  if (!key) throw notFound('API key');
-  if (key.revokedAt) return key;
-  const [revoked] = await db.update(apiKeys).set({ revokedAt: input.now }).where(eq(apiKeys.id, key.id)).returning();
-  await db.execute(sql`select pg_notify('heartbeat_control', ${JSON.stringify({ kind: KEY_REVOKED_CONTROL, keyId: key.id })})`);
-  return revoked;
+  return db.transaction(async (tx) => {
+    // One revocation per company at a time, so two admins revoking each other's keys cannot both pass the check.
+    await tx.select({ id: companies.id }).from(companies).where(eq(companies.id, input.companyId)).for('update');
+    const [key] = await tx.select().from(apiKeys).where(and(eq(apiKeys.id, input.keyId), eq(apiKeys.companyId, input.companyId)));
+    if (!key) throw notFound('API key');
+    if (key.revokedAt) return key;
+    if (key.role === 'admin') {
+      const others = await tx.$count(
+        apiKeys,
+        and(eq(apiKeys.companyId, input.companyId), eq(apiKeys.role, 'admin'), isNull(apiKeys.revokedAt), ne(apiKeys.id, key.id)),
+      );
+      if (others === 0) {
+        throw conflict('This is the last active admin key of the company: create another admin key before revoking it');
+      }
+    }
+    const [revoked] = await tx.update(apiKeys).set({ revokedAt: input.now }).where(eq(apiKeys.id, key.id)).returning();
+    // Sent when the transaction commits.
+    await tx.execute(sql`select pg_notify('heartbeat_control', ${JSON.stringify({ kind: KEY_REVOKED_CONTROL, keyId: key.id })})`);
+    return revoked;
+  });
 }

@@ -21,6 +21,8 @@ export interface HeartbeatContext {
    * request with the same snapshot.
    */
   readSnapshot: string | null;
+  /** How the operation arrived. Subscriptions are served over WebSocket only. */
+  transport: 'http' | 'websocket';
   /** Live signals of this instance, for subscriptions. */
   live: LiveFeed;
 }

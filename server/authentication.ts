@@ -8,6 +8,7 @@ import { type Authentication, authenticateBearer, parseBearer } from '../engine/
 import { forbidden, type HeartbeatError, unauthenticated } from '../engine/errors.ts';
 import type { HeartbeatContext } from '../schema/context.ts';
 import { toGraphQLError } from './errors.ts';
+import { runTokenMayRun } from './run-token-scope.ts';
 
 /** null when no credentials were sent; throws UNAUTHENTICATED for credentials that do not check out. */
 export async function authenticateAuthorization(db: Database, authorization: unknown): Promise<Authentication | null> {
@@ -21,20 +22,6 @@ export async function authenticateAuthorization(db: Database, authorization: unk
 /** Whether every root field of the operation is introspection (`__schema`, `__type`, `__typename`). */
 export function isIntrospectionOnly(document: DocumentNode, operationName?: string | null): boolean {
   return rootFieldsOnly(document, operationName, (name) => name.startsWith('__'));
-}
-
-/** What a run token may call: its own issue's comments and documents, nothing else. */
-const RUN_TOKEN_MUTATIONS = new Set(['addIssueComment', 'putIssueDocument', '__typename']);
-
-function runTokenMayRun(document: DocumentNode, operationName?: string | null): boolean {
-  const operation = document.definitions.find(
-    (d) => d.kind === Kind.OPERATION_DEFINITION && (!operationName || d.name?.value === operationName),
-  );
-  return (
-    operation?.kind === Kind.OPERATION_DEFINITION &&
-    operation.operation === 'mutation' &&
-    rootFieldsOnly(document, operationName, (name) => RUN_TOKEN_MUTATIONS.has(name))
-  );
 }
 
 /** Whether every root field of the chosen operation (through fragments) satisfies `allowed`. */
@@ -68,7 +55,7 @@ function rootFieldsOnly(
 
 /**
  * Refuses, before any resolver runs, anonymous operations (other than introspection) and run-token
- * operations other than the two issue mutations a run may make.
+ * operations other than the two issue mutations a run may make (server/run-token-scope.ts).
  */
 export function useRequireAuthentication(): Plugin<HeartbeatContext> {
   const refusal = (error: HeartbeatError) => ({ errors: [toGraphQLError(error)] });
@@ -77,8 +64,10 @@ export function useRequireAuthentication(): Plugin<HeartbeatContext> {
       const principal = args.contextValue.principal;
       if (!principal && !isIntrospectionOnly(args.document, args.operationName)) {
         setResultAndStopExecution(refusal(unauthenticated()));
-      } else if (principal?.kind === 'runToken' && !runTokenMayRun(args.document, args.operationName)) {
-        setResultAndStopExecution(refusal(forbidden('A run token may only comment on and write documents of its own issue')));
+      } else if (principal?.kind === 'runToken' && !runTokenMayRun(args.schema, args.document, args.operationName)) {
+        setResultAndStopExecution(
+          refusal(forbidden("A run token may only comment on and write documents of its own issue, and read back only the written object's own fields")),
+        );
       }
     },
     onSubscribe({ args, setResultAndStopExecution }) {

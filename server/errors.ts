@@ -53,12 +53,21 @@ function codeFor(error: GraphQLError): string {
   return error.path ? 'INTERNAL_SERVER_ERROR' : 'GRAPHQL_VALIDATION_FAILED';
 }
 
+/** Codes yoga and its executor raise that mean what a documented code says (README, Errors). */
+const DOCUMENTED_CODE: Record<string, string> = {
+  // No operation, an unknown operationName, or several without one: over WebSocket already BAD_REQUEST.
+  OPERATION_RESOLUTION_FAILURE: 'BAD_REQUEST',
+  // yoga's multipart parser over its size limit; the HTTP server says PAYLOAD_TOO_LARGE for the same.
+  REQUEST_ENTITY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+};
+
 /** Gives an error its `extensions.code` (in place) and drops yoga's raw parser error from it. */
 export function assignErrorCode(error: GraphQLError): GraphQLError {
   const extensions = error.extensions as Record<string, unknown>;
   // yoga attaches the raw parser error to body errors; it is noise at best.
   delete extensions.originalError;
-  extensions.code ??= codeFor(error);
+  const code = extensions.code;
+  extensions.code = typeof code === 'string' ? (DOCUMENTED_CODE[code] ?? code) : (code ?? codeFor(error));
   return error;
 }
 

@@ -1,11 +1,24 @@
-// Protections for an exposed server: operation limits (graphql-armor), a per-key rate limit for
-// mutations, and introspection off in production.
+// Protections for an exposed server: operation limits (graphql-armor, and a cost that counts list
+// sizes), a per-key rate limit for mutations, subscriptions over WebSocket only, and introspection
+// off in production.
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { BREAK, GraphQLError, Kind, NoSchemaIntrospectionCustomRule, visit, type DocumentNode, type ValidationContext } from 'graphql';
+import {
+  BREAK,
+  GraphQLError,
+  Kind,
+  NoSchemaIntrospectionCustomRule,
+  visit,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type SelectionSetNode,
+  type ValidationContext,
+} from 'graphql';
 import { createGraphQLError, isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { badInput, HeartbeatError } from '../engine/errors.ts';
 import type { HeartbeatContext } from '../schema/context.ts';
 import { toGraphQLError } from './errors.ts';
+import { operationCost } from './operation-cost.ts';
 
 export const OPERATION_LIMITS = { maxDepth: 12, maxAliases: 20, maxTokens: 4_000, maxDirectives: 20, maxCost: 20_000 } as const;
 
@@ -33,7 +46,8 @@ export function useOperationLimits(options: { production: boolean }): Plugin {
     // Counted while parsing, so over the limit the document is refused as a parse failure.
     maxTokens: { n: OPERATION_LIMITS.maxTokens },
     maxDirectives: { n: OPERATION_LIMITS.maxDirectives, ...asValidationError },
-    costLimit: { maxCost: OPERATION_LIMITS.maxCost, ...asValidationError },
+    // A static cost cannot see list sizes: useOperationCost counts them, with the variables.
+    costLimit: { enabled: false },
     // armor's suggestion filter misses enum values and variable errors; see useBlockSuggestions.
     blockFieldSuggestion: { enabled: false },
   }) as Plugin;
@@ -42,6 +56,44 @@ export function useOperationLimits(options: { production: boolean }): Plugin {
       addPlugin(armor);
       // "Did you mean ...?" hints map the schema for an attacker; useful in development only.
       if (options.production) addPlugin(useBlockSuggestions());
+    },
+  };
+}
+
+type StopExecution = { args: ExecutionArgs; setResultAndStopExecution: (result: ExecutionResult) => void };
+
+/**
+ * Refuses, before anything runs, an operation whose cost (server/operation-cost.ts: list sizes
+ * multiplied, variables included) is over OPERATION_LIMITS.maxCost: GRAPHQL_VALIDATION_FAILED,
+ * HTTP 400, like the other operation limits. Too many `nodes(ids:)` is BAD_USER_INPUT.
+ */
+export function useOperationCost(): Plugin {
+  const check = ({ args, setResultAndStopExecution }: StopExecution) => {
+    let cost: number | null;
+    try {
+      cost = operationCost(args.schema, args.document, args.operationName, args.variableValues);
+    } catch (error) {
+      if (!(error instanceof HeartbeatError)) throw error;
+      setResultAndStopExecution({ errors: [toGraphQLError(error)] });
+      return;
+    }
+    if (cost === null || cost <= OPERATION_LIMITS.maxCost) return;
+    const message = `Query Cost limit of ${OPERATION_LIMITS.maxCost} exceeded, found ${Math.ceil(cost)}: ask for smaller pages (first) or fewer nested lists.`;
+    setResultAndStopExecution({ errors: [new GraphQLError(message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } } })] });
+  };
+  return { onExecute: check, onSubscribe: check };
+}
+
+/**
+ * Subscriptions are served over WebSocket (graphql-transport-ws) only, as documented. Over HTTP
+ * (server-sent events) they would outlive a revoked key: only WebSockets are closed on revocation.
+ */
+export function useSubscriptionsOverWebSocketOnly(): Plugin<HeartbeatContext> {
+  return {
+    onSubscribe({ args, setResultAndStopExecution }) {
+      if (args.contextValue.transport === 'websocket') return;
+      const message = 'Subscriptions are served over WebSocket only (the graphql-transport-ws protocol, on this same URL)';
+      setResultAndStopExecution({ errors: [new GraphQLError(message, { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } })] });
     },
   };
 }
@@ -80,28 +132,43 @@ export function useDisableIntrospection(): Plugin {
   };
 }
 
-const isMutation = (document: DocumentNode, operationName?: string | null) =>
-  document.definitions.some(
-    (d) => d.kind === Kind.OPERATION_DEFINITION && d.operation === 'mutation' && (!operationName || d.name?.value === operationName),
-  );
+/**
+ * The root fields of the chosen operation when it is a mutation (aliases counted, __typename not),
+ * through fragments; 0 for any other operation.
+ */
+export function rootMutationFieldCount(document: DocumentNode, operationName?: string | null): number {
+  const operation = document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION && (!operationName || d.name?.value === operationName));
+  if (operation?.kind !== Kind.OPERATION_DEFINITION || operation.operation !== 'mutation') return 0;
+  const fragments = new Map<string, SelectionSetNode>();
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d.selectionSet);
+  const count = (set: SelectionSetNode, seen: ReadonlySet<string>): number =>
+    set.selections.reduce((sum, selection) => {
+      if (selection.kind === Kind.FIELD) return sum + (selection.name.value === '__typename' ? 0 : 1);
+      if (selection.kind === Kind.INLINE_FRAGMENT) return sum + count(selection.selectionSet, seen);
+      const fragment = fragments.get(selection.name.value);
+      return fragment && !seen.has(selection.name.value) ? sum + count(fragment, new Set(seen).add(selection.name.value)) : sum;
+    }, 0);
+  return count(operation.selectionSet, new Set());
+}
 
 /**
  * A token bucket per caller (API key or run token) for mutations: `ratePerSec` sustained, bursts
- * up to `burst`. Over it, RATE_LIMITED (HTTP 429) and nothing runs. Per instance, in memory.
+ * up to `burst`. Every root mutation field takes one token, so aliases count; a request that needs
+ * more than are left gets RATE_LIMITED (HTTP 429) and none of its fields runs. Per instance, in memory.
  */
 export function useMutationRateLimit(options: { ratePerSec: number; burst: number; now?: () => number }): Plugin<HeartbeatContext> {
   const now = options.now ?? (() => performance.now());
   const buckets = new Map<string, { tokens: number; at: number }>();
-  const take = (key: string): boolean => {
+  const take = (key: string, count: number): boolean => {
     const time = now();
     const bucket = buckets.get(key) ?? { tokens: options.burst, at: time };
     bucket.tokens = Math.min(options.burst, bucket.tokens + ((time - bucket.at) / 1000) * options.ratePerSec);
     bucket.at = time;
-    if (bucket.tokens < 1) {
+    if (bucket.tokens < count) {
       buckets.set(key, bucket);
       return false;
     }
-    bucket.tokens -= 1;
+    bucket.tokens -= count;
     buckets.set(key, bucket);
     if (buckets.size > 10_000) buckets.delete(buckets.keys().next().value!); // bounded memory
     return true;
@@ -109,10 +176,13 @@ export function useMutationRateLimit(options: { ratePerSec: number; burst: numbe
   return {
     onExecute({ args, setResultAndStopExecution }) {
       const principal = args.contextValue.principal;
-      if (!principal || !isMutation(args.document, args.operationName)) return;
+      const fields = principal ? rootMutationFieldCount(args.document, args.operationName) : 0;
+      if (!principal || fields === 0) return;
       const key = principal.kind === 'apiKey' ? `key:${principal.keyId}` : `run:${principal.runId}`;
-      if (take(key)) return;
-      const error = toGraphQLError(new HeartbeatError('RATE_LIMITED', `Too many mutations: at most ${options.ratePerSec}/s (bursts of ${options.burst}); try again shortly`));
+      if (take(key, fields)) return;
+      const error = toGraphQLError(
+        new HeartbeatError('RATE_LIMITED', `Too many mutations: at most ${options.ratePerSec}/s (bursts of ${options.burst}); this request has ${fields}; try again shortly`),
+      );
       (error.extensions as Record<string, unknown>).http = { status: 429, headers: { 'retry-after': '1' } };
       setResultAndStopExecution({ errors: [error] });
     },
@@ -166,11 +236,14 @@ export function useRejectNulCharacters(): Plugin {
 }
 
 /**
- * yoga's GET parser JSON.parses the `variables` and `extensions` parameters unguarded, so a
- * malformed one was an HTTP 500 "Unexpected error.". It is a bad request, like malformed JSON in a
- * POST body.
+ * A request that is not a GraphQL request is HTTP 400, whatever the client accepts: invalid JSON,
+ * an empty body, no query. yoga marks these `spec: true`, which under `accept: application/json`
+ * makes them 200 (GraphQL over HTTP's legacy rule, meant for well-formed requests whose document
+ * fails; those keep it). And yoga's GET parser JSON.parses the `variables` and `extensions`
+ * parameters unguarded, so a malformed one was an HTTP 500 "Unexpected error.".
  */
 export function useMalformedParamsAsBadRequest(): Plugin {
+  const badRequest = (message: string) => createGraphQLError(message, { extensions: { http: { status: 400 }, code: 'BAD_REQUEST' } });
   return {
     onRequestParse({ requestParser, setRequestParser }) {
       if (!requestParser) return;
@@ -178,12 +251,15 @@ export function useMalformedParamsAsBadRequest(): Plugin {
         try {
           return await requestParser(request);
         } catch (error) {
-          if (!(error instanceof SyntaxError)) throw error;
-          throw createGraphQLError('The variables or extensions parameter is not valid JSON.', {
-            extensions: { http: { spec: true, status: 400 }, code: 'BAD_REQUEST' },
-          });
+          if (error instanceof SyntaxError) throw badRequest('The variables or extensions parameter is not valid JSON.');
+          if (error instanceof GraphQLError && (error.extensions?.http as { spec?: boolean } | undefined)?.spec) throw badRequest(error.message);
+          throw error;
         }
       });
+    },
+    // Before yoga's own check, which would answer the same with `spec: true`.
+    onParams({ params }) {
+      if (params.query === undefined || params.query === null) throw badRequest('Must provide query string.');
     },
   };
 }

@@ -13,8 +13,10 @@ import {
   useDisableIntrospection,
   useMalformedParamsAsBadRequest,
   useMutationRateLimit,
+  useOperationCost,
   useOperationLimits,
   useRejectNulCharacters,
+  useSubscriptionsOverWebSocketOnly,
 } from './hardening.ts';
 import type { Logger } from './logger.ts';
 import { DEFAULT_RESPONSE_CACHE_BYTES, type ResponseCacheOutcome, useResponseCache } from './response-cache.ts';
@@ -71,9 +73,9 @@ export function createHeartbeatYoga(options: {
     // WebSocket operations arrive with the principal checked at connection_init; HTTP requests
     // carry their key in the Authorization header.
     context: async (initial) => {
-      if (initial.principal !== undefined) return { db, engine, live, principal: initial.principal, readSnapshot: null };
+      if (initial.principal !== undefined) return { db, engine, live, principal: initial.principal, readSnapshot: null, transport: 'websocket' };
       const authentication = await authenticateAuthorization(db, initial.request.headers.get('authorization'));
-      return { db, engine, live, principal: authentication?.principal ?? null, readSnapshot: authentication?.snapshot ?? null };
+      return { db, engine, live, principal: authentication?.principal ?? null, readSnapshot: authentication?.snapshot ?? null, transport: 'http' };
     },
     maskedErrors: { maskError },
     logging: {
@@ -91,6 +93,9 @@ export function createHeartbeatYoga(options: {
       useOperationLimits({ production: hardening.production }),
       ...(hardening.introspection ? [] : [useDisableIntrospection()]),
       useRequireAuthentication(),
+      useSubscriptionsOverWebSocketOnly(),
+      // Before the rate limit: a refused operation takes no tokens.
+      useOperationCost(),
       useRejectNulCharacters(),
       useMutationRateLimit({ ratePerSec: hardening.mutationRate, burst: hardening.mutationBurst }),
       useErrorCodes(),
