@@ -1,21 +1,9 @@
+import { redactAdapterConfig } from '../engine/adapters/redaction.ts';
 import { readHeartbeatPolicy, type HeartbeatPolicy } from '../engine/policy.ts';
 import { builder } from './builder.ts';
+import { acceptCursors, cursorFieldsOf, RUN_CURSORS } from './connection-cursors.ts';
 import { HeartbeatRunRef } from './run.ts';
 import { AdapterTypeEnum, AgentStatusEnum, RunStatusEnum } from './enums.ts';
-
-const REDACTED = '***REDACTED***';
-
-/** Adapter settings as shown to clients: environment and header values can be secrets. */
-function redactAdapterConfig(config: Record<string, unknown>): Record<string, unknown> {
-  const redacted = { ...config };
-  for (const key of ['env', 'headers']) {
-    const values = redacted[key];
-    if (values && typeof values === 'object' && !Array.isArray(values)) {
-      redacted[key] = Object.fromEntries(Object.keys(values).map((name) => [name, REDACTED]));
-    }
-  }
-  return redacted;
-}
 
 const HeartbeatPolicyRef = builder.objectRef<HeartbeatPolicy>('HeartbeatPolicy').implement({
   description: 'When the agent is woken, with defaults applied.',
@@ -78,11 +66,20 @@ export const AgentRef = builder.drizzleNode('agents', {
       }),
       resolve: (agent) => agent.runs[0] ?? null,
     }),
-    runs: t.relatedConnection('runs', {
-      description: "The agent's runs, newest first.",
-      query: { orderBy: { createdAt: 'desc' } },
-      totalCount: true,
-    }),
+    runs: t.relatedConnection(
+      'runs',
+      {
+        description: "The agent's runs, newest first.",
+        // Called with the arguments before the plugin reads them (when planned and when resolved).
+        query: (args) => {
+          acceptCursors(RUN_CURSORS, args);
+          return { orderBy: RUN_CURSORS.orderBy };
+        },
+        totalCount: true,
+      },
+      cursorFieldsOf(RUN_CURSORS).connection,
+      cursorFieldsOf(RUN_CURSORS).edge,
+    ),
     lastHeartbeatAt: t.expose('lastHeartbeatAt', { type: 'DateTime', nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),

@@ -6,6 +6,7 @@ import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import { relations, type HeartbeatRelations } from '../db/relations.ts';
 import type { HeartbeatContext } from './context.ts';
 import { decodeGlobalId, encodeGlobalId } from './global-id.ts';
+import { boundedJsonScalar } from './json-scalar.ts';
 import { nodeKey, visibleNodeIds } from './node-access.ts';
 
 export const builder = new SchemaBuilder<{
@@ -49,7 +50,7 @@ export const builder = new SchemaBuilder<{
 });
 
 builder.addScalarType('DateTime', DateTimeResolver);
-builder.addScalarType('JSON', JSONResolver);
+builder.addScalarType('JSON', JSONResolver, boundedJsonScalar);
 
 builder.queryType({});
 builder.mutationType({});

@@ -1,4 +1,5 @@
 import { builder } from './builder.ts';
+import { acceptCursors, cursorFieldsOf, RUN_CURSORS } from './connection-cursors.ts';
 import { IssuePriorityEnum, IssueStatusEnum } from './enums.ts';
 
 export const IssueRef = builder.drizzleNode('issues', {
@@ -20,11 +21,20 @@ export const IssueRef = builder.drizzleNode('issues', {
     executionLockedAt: t.expose('executionLockedAt', { type: 'DateTime', nullable: true }),
     checkoutRunId: t.exposeString('checkoutRunId', { nullable: true }),
     blockers: t.relation('blockers', { description: 'Issues that must be done (or cancelled) before this one can run.' }),
-    runs: t.relatedConnection('runs', {
-      description: "The issue's run ledger: every run that worked on it, newest first.",
-      query: { orderBy: { createdAt: 'desc' } },
-      totalCount: true,
-    }),
+    runs: t.relatedConnection(
+      'runs',
+      {
+        description: "The issue's run ledger: every run that worked on it, newest first.",
+        // Called with the arguments before the plugin reads them (when planned and when resolved).
+        query: (args) => {
+          acceptCursors(RUN_CURSORS, args);
+          return { orderBy: RUN_CURSORS.orderBy };
+        },
+        totalCount: true,
+      },
+      cursorFieldsOf(RUN_CURSORS).connection,
+      cursorFieldsOf(RUN_CURSORS).edge,
+    ),
     comments: t.relation('comments', { query: { orderBy: { createdAt: 'asc', id: 'asc' } } }),
     documents: t.relation('documents', { query: { orderBy: { key: 'asc' } } }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),

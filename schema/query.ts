@@ -2,6 +2,7 @@
 import { AgentRef } from './agent.ts';
 import { builder } from './builder.ts';
 import { CompanyRef } from './company.ts';
+import { acceptCursors, AGENT_CURSORS, cursorFieldsOf, ISSUE_CURSORS, RUN_CURSORS, WAKEUP_CURSORS } from './connection-cursors.ts';
 import { LivenessStateEnum, RunStatusEnum, WakeupStatusEnum } from './enums.ts';
 import { IssueRef } from './issue.ts';
 import { HeartbeatRunRef } from './run.ts';
@@ -11,8 +12,8 @@ const RunFilter = builder.inputType('RunFilter', {
   fields: (t) => ({
     agentId: t.globalID({ for: [AgentRef] }),
     issueId: t.globalID({ for: [IssueRef] }),
-    status: t.field({ type: [RunStatusEnum], description: 'Any of these statuses.' }),
-    livenessState: t.field({ type: [LivenessStateEnum], description: 'Any of these liveness states.' }),
+    status: t.field({ type: [RunStatusEnum], description: 'Any of these statuses (an empty list matches none).' }),
+    livenessState: t.field({ type: [LivenessStateEnum], description: 'Any of these liveness states (an empty list matches none).' }),
     createdAfter: t.field({ type: 'DateTime', description: 'Created at or after this instant.' }),
     createdBefore: t.field({ type: 'DateTime', description: 'Created before this instant.' }),
   }),
@@ -21,7 +22,7 @@ const RunFilter = builder.inputType('RunFilter', {
 const WakeupRequestFilter = builder.inputType('WakeupRequestFilter', {
   fields: (t) => ({
     agentId: t.globalID({ for: [AgentRef] }),
-    status: t.field({ type: [WakeupStatusEnum], description: 'Any of these statuses.' }),
+    status: t.field({ type: [WakeupStatusEnum], description: 'Any of these statuses (an empty list matches none).' }),
   }),
 });
 
@@ -38,64 +39,87 @@ builder.queryFields((t) => ({
       return company;
     },
   }),
-  agents: t.drizzleConnection({
-    type: 'agents',
-    description: "The company's agents, oldest first.",
-    resolve: (query, _root, _args, ctx) =>
-      ctx.db.query.agents.findMany(
-        query({ where: { companyId: companyIdOf(ctx) }, orderBy: { createdAt: 'asc' } }),
-      ),
-  }),
-  issues: t.drizzleConnection({
-    type: 'issues',
-    description: "The company's issues, newest first.",
-    resolve: (query, _root, _args, ctx) =>
-      ctx.db.query.issues.findMany(
-        query({ where: { companyId: companyIdOf(ctx) }, orderBy: { createdAt: 'desc' } }),
-      ),
-  }),
-  runs: t.drizzleConnection({
-    type: 'heartbeatRuns',
-    description: "The company's heartbeat runs, newest first.",
-    args: { filter: t.arg({ type: RunFilter }) },
-    resolve: (query, _root, { filter }, ctx) =>
-      ctx.db.query.heartbeatRuns.findMany(
-        query({
-          where: {
-            companyId: companyIdOf(ctx),
-            ...(filter?.agentId ? { agentId: filter.agentId.id } : {}),
-            ...(filter?.issueId ? { issueId: filter.issueId.id } : {}),
-            ...(filter?.status?.length ? { status: { in: filter.status } } : {}),
-            ...(filter?.livenessState?.length ? { livenessState: { in: filter.livenessState } } : {}),
-            ...(filter?.createdAfter || filter?.createdBefore
-              ? {
-                  createdAt: {
-                    ...(filter.createdAfter ? { gte: filter.createdAfter } : {}),
-                    ...(filter.createdBefore ? { lt: filter.createdBefore } : {}),
-                  },
-                }
-              : {}),
-          },
-          orderBy: { createdAt: 'desc' },
-        }),
-      ),
-  }),
-  wakeupRequests: t.drizzleConnection({
-    type: 'wakeupRequests',
-    description: "The company's wakeup requests, newest first.",
-    args: { filter: t.arg({ type: WakeupRequestFilter }) },
-    resolve: (query, _root, { filter }, ctx) =>
-      ctx.db.query.wakeupRequests.findMany(
-        query({
-          where: {
-            companyId: companyIdOf(ctx),
-            ...(filter?.agentId ? { agentId: filter.agentId.id } : {}),
-            ...(filter?.status?.length ? { status: { in: filter.status } } : {}),
-          },
-          orderBy: { requestedAt: 'desc' },
-        }),
-      ),
-  }),
+  agents: t.drizzleConnection(
+    {
+      type: 'agents',
+      description: "The company's agents, oldest first.",
+      resolve: (query, _root, args, ctx) => {
+        acceptCursors(AGENT_CURSORS, args);
+        return ctx.db.query.agents.findMany(query({ where: { companyId: companyIdOf(ctx) }, orderBy: AGENT_CURSORS.orderBy }));
+      },
+    },
+    cursorFieldsOf(AGENT_CURSORS).connection,
+    cursorFieldsOf(AGENT_CURSORS).edge,
+  ),
+  issues: t.drizzleConnection(
+    {
+      type: 'issues',
+      description: "The company's issues, newest first.",
+      resolve: (query, _root, args, ctx) => {
+        acceptCursors(ISSUE_CURSORS, args);
+        return ctx.db.query.issues.findMany(query({ where: { companyId: companyIdOf(ctx) }, orderBy: ISSUE_CURSORS.orderBy }));
+      },
+    },
+    cursorFieldsOf(ISSUE_CURSORS).connection,
+    cursorFieldsOf(ISSUE_CURSORS).edge,
+  ),
+  runs: t.drizzleConnection(
+    {
+      type: 'heartbeatRuns',
+      description: "The company's heartbeat runs, newest first.",
+      args: { filter: t.arg({ type: RunFilter }) },
+      resolve: (query, _root, args, ctx) => {
+        acceptCursors(RUN_CURSORS, args);
+        const { filter } = args;
+        return ctx.db.query.heartbeatRuns.findMany(
+          query({
+            where: {
+              companyId: companyIdOf(ctx),
+              ...(filter?.agentId ? { agentId: filter.agentId.id } : {}),
+              ...(filter?.issueId ? { issueId: filter.issueId.id } : {}),
+              // "Any of these": an empty list matches no run (an absent or null one filters nothing).
+              ...(filter?.status ? { status: { in: filter.status } } : {}),
+              ...(filter?.livenessState ? { livenessState: { in: filter.livenessState } } : {}),
+              ...(filter?.createdAfter || filter?.createdBefore
+                ? {
+                    createdAt: {
+                      ...(filter.createdAfter ? { gte: filter.createdAfter } : {}),
+                      ...(filter.createdBefore ? { lt: filter.createdBefore } : {}),
+                    },
+                  }
+                : {}),
+            },
+            orderBy: RUN_CURSORS.orderBy,
+          }),
+        );
+      },
+    },
+    cursorFieldsOf(RUN_CURSORS).connection,
+    cursorFieldsOf(RUN_CURSORS).edge,
+  ),
+  wakeupRequests: t.drizzleConnection(
+    {
+      type: 'wakeupRequests',
+      description: "The company's wakeup requests, newest first.",
+      args: { filter: t.arg({ type: WakeupRequestFilter }) },
+      resolve: (query, _root, args, ctx) => {
+        acceptCursors(WAKEUP_CURSORS, args);
+        const { filter } = args;
+        return ctx.db.query.wakeupRequests.findMany(
+          query({
+            where: {
+              companyId: companyIdOf(ctx),
+              ...(filter?.agentId ? { agentId: filter.agentId.id } : {}),
+              ...(filter?.status ? { status: { in: filter.status } } : {}),
+            },
+            orderBy: WAKEUP_CURSORS.orderBy,
+          }),
+        );
+      },
+    },
+    cursorFieldsOf(WAKEUP_CURSORS).connection,
+    cursorFieldsOf(WAKEUP_CURSORS).edge,
+  ),
   agent: t.drizzleField({
     type: AgentRef,
     nullable: true,

@@ -29,9 +29,9 @@ const EnqueueWakeupInput = builder.inputType('EnqueueWakeupInput', {
     source: t.field({ type: WakeupSourceEnum, defaultValue: 'on_demand' }),
     triggerDetail: t.field({ type: TriggerDetailEnum, defaultValue: 'manual' }),
     reason: t.string({ description: 'Why the agent is woken, e.g. issue_assigned.' }),
-    payload: t.field({ type: 'JSON', description: 'Free-form JSON object (at most 64 KiB) handed to the run.' }),
+    payload: t.field({ type: 'JSON', description: 'Free-form JSON object (at most 64 KiB) handed to the run as `context.payload`; merged key by key, the later winning, when wakeups merge.' }),
     issueId: t.globalID({ for: [IssueRef], description: 'The issue the run works on.' }),
-    idempotencyKey: t.string({ description: 'A second request with the same key (per agent) creates nothing.' }),
+    idempotencyKey: t.string({ description: 'A second request with the same key (per agent) creates nothing. Must not be blank.' }),
   }),
 });
 
@@ -57,10 +57,15 @@ function payloadObject(value: unknown): Record<string, unknown> | null {
   return value as Record<string, unknown>;
 }
 
-const LIMITS = { reason: 200, idempotencyKey: 200, cancelReason: 500 };
-function bounded(field: keyof typeof LIMITS, value: string | null | undefined): string | null {
+const WAKEUP_TEXT_LIMIT = 200;
+const CANCEL_REASON_LIMIT = 500;
+/**
+ * A string argument or input field at most `limit` characters long. The error names it as the
+ * caller sent it: `{ field }` inside an input object, `{ argument }` for a field's own argument.
+ */
+function bounded(name: { field: string } | { argument: string }, limit: number, value: string | null | undefined): string | null {
   if (value == null) return null;
-  if (value.length > LIMITS[field]) throw badInput(`${field} is longer than ${LIMITS[field]} characters`, { field });
+  if (value.length > limit) throw badInput(`${'field' in name ? name.field : name.argument} is longer than ${limit} characters`, name);
   return value;
 }
 
@@ -78,16 +83,16 @@ builder.mutationFields((t) => ({
         agentId: input.agentId.id,
         source: input.source ?? 'on_demand',
         triggerDetail: input.triggerDetail ?? 'manual',
-        reason: bounded('reason', input.reason),
+        reason: bounded({ field: 'reason' }, WAKEUP_TEXT_LIMIT, input.reason),
         payload: issueId ? { ...(payload ?? {}), issueId } : payload,
-        idempotencyKey: bounded('idempotencyKey', input.idempotencyKey),
+        idempotencyKey: bounded({ field: 'idempotencyKey' }, WAKEUP_TEXT_LIMIT, input.idempotencyKey),
         actor: { type: 'user', id: key.keyId },
       });
     },
   }),
   retryRun: t.field({
     type: EnqueueWakeupPayload,
-    description: 'Queues a new run of a failed, timed out or cancelled run (linked to it by retry.retryOf).',
+    description: 'Queues a new run of a failed, timed out or cancelled run (linked to it by retry.retryOf). If an automatic retry of it is already scheduled, that retry is moved up to run now and returned (COALESCED).',
     args: { id: t.arg.globalID({ required: true, for: [HeartbeatRunRef] }) },
     resolve: (_root, { id }, ctx) => {
       const key = apiKeyOf(ctx, 'operator');
@@ -102,6 +107,6 @@ builder.mutationFields((t) => ({
       reason: t.arg.string(),
     },
     resolve: (_root, { id, reason }, ctx) =>
-      ctx.engine.cancelRun({ companyId: operatorCompanyIdOf(ctx), runId: id.id, reason: bounded('cancelReason', reason) ?? undefined }),
+      ctx.engine.cancelRun({ companyId: operatorCompanyIdOf(ctx), runId: id.id, reason: bounded({ argument: 'reason' }, CANCEL_REASON_LIMIT, reason) ?? undefined }),
   }),
 }));

@@ -1,9 +1,23 @@
 // HeartbeatRun and its parts: events, liveness and retry state.
+import { badInput } from '../engine/errors.ts';
 import { readRunLog } from '../engine/run-output.ts';
 import { BOUNDED_RETRY_MAX_ATTEMPTS, RETRY_EXHAUSTED_PREFIX, safeResultJson } from '../engine/run-read-model.ts';
 import { builder } from './builder.ts';
 import { READS_OUTSIDE_DATABASE } from './context.ts';
 import { LivenessStateEnum, RunStatusEnum, TriggerDetailEnum, WakeupSourceEnum } from './enums.ts';
+
+const EVENTS_DEFAULT = 200;
+const EVENTS_MAX = 1000;
+
+/**
+ * Refuses an integer argument outside min..max as BAD_USER_INPUT naming it and its range, as the
+ * connections do with a negative `first`. Null or absent (the argument's default) passes.
+ */
+export function argumentInRange(argument: string, value: number | null | undefined, min: number, max?: number): void {
+  if (value == null || (value >= min && (max === undefined || value <= max))) return;
+  const range = max === undefined ? `at least ${min}` : `between ${min} and ${max}`;
+  throw badInput(`${argument} must be ${range}, got ${value}`, { argument });
+}
 
 export const LogStreamEnum = builder.enumType('LogStream', {
   values: { STDOUT: { value: 'stdout' }, STDERR: { value: 'stderr' } } as const,
@@ -118,14 +132,26 @@ export const HeartbeatRunRef = builder.drizzleNode('heartbeatRuns', {
     errorCode: t.exposeString('errorCode', { nullable: true }),
     liveness: t.variant(RunLivenessRef),
     retry: t.variant(RunRetryStateRef),
-    events: t.relation('events', {
-      description: 'Events after `afterSeq`, oldest first (at most `first`, 1 to 1000, default 200).',
-      args: { afterSeq: t.arg.int({ defaultValue: 0 }), first: t.arg.int({ defaultValue: 200 }) },
-      query: (args) => ({
-        where: { seq: { gt: args.afterSeq ?? 0 } },
-        orderBy: { seq: 'asc' },
-        limit: Math.min(1000, Math.max(1, args.first ?? 200)),
+    events: t.field({
+      type: [RunEventRef],
+      description: `Events after \`afterSeq\`, oldest first (at most \`first\`, 1 to ${EVENTS_MAX}, default ${EVENTS_DEFAULT}).`,
+      args: { afterSeq: t.arg.int({ defaultValue: 0 }), first: t.arg.int({ defaultValue: EVENTS_DEFAULT }) },
+      // Planned with the run; the arguments are checked when the field resolves, so that an error
+      // names this field (a plan is built for the whole query, above it).
+      select: (args, _ctx, nestedSelection) => ({
+        with: {
+          events: nestedSelection({
+            where: { seq: { gt: Math.max(0, args.afterSeq ?? 0) } },
+            orderBy: { seq: 'asc' },
+            limit: Math.min(EVENTS_MAX, Math.max(1, args.first ?? EVENTS_DEFAULT)),
+          }),
+        },
       }),
+      resolve: (run, args) => {
+        argumentInRange('afterSeq', args.afterSeq, 0);
+        argumentInRange('first', args.first, 1, EVENTS_MAX);
+        return run.events;
+      },
     }),
     lastEventSeq: t.exposeInt('lastEventSeq'),
     stdoutExcerpt: t.exposeString('stdoutExcerpt', { nullable: true, description: 'The last 32 KiB of stdout.' }),
@@ -133,12 +159,14 @@ export const HeartbeatRunRef = builder.drizzleNode('heartbeatRuns', {
     log: t.string({
       nullable: true,
       description: "The run's output as stored (from the instance that ran it), optionally one stream and its tail.",
-      args: { stream: t.arg({ type: LogStreamEnum }), tailBytes: t.arg.int() },
+      args: { stream: t.arg({ type: LogStreamEnum }), tailBytes: t.arg.int({ description: 'Only the last this many bytes (at least 1).' }) },
       select: { columns: { logRef: true } },
       // A file, which the response cache cannot see change.
       extensions: { [READS_OUTSIDE_DATABASE]: true },
-      resolve: (run, args, ctx) =>
-        run.logRef ? readRunLog(ctx.engine.deps.settings.logDir, run.logRef, { stream: args.stream, tailBytes: args.tailBytes }) : null,
+      resolve: (run, args, ctx) => {
+        argumentInRange('tailBytes', args.tailBytes, 1);
+        return run.logRef ? readRunLog(ctx.engine.deps.settings.logDir, run.logRef, { stream: args.stream, tailBytes: args.tailBytes }) : null;
+      },
     }),
     logBytes: t.exposeFloat('logBytes', { nullable: true }),
     logSha256: t.exposeString('logSha256', { nullable: true }),

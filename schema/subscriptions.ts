@@ -3,7 +3,7 @@
 // order, without gaps or duplicates, however it connected or reconnected.
 import { eq } from 'drizzle-orm';
 import { heartbeatRuns, runEvents } from '../db/schema.ts';
-import { HeartbeatError, notFound } from '../engine/errors.ts';
+import { badInput, HeartbeatError, notFound } from '../engine/errors.ts';
 import type { RunRow } from '../engine/runs.ts';
 import { isTerminal, runStateSnapshot } from '../engine/runs.ts';
 import type { RunStateSnapshot } from '../engine/live-events.ts';
@@ -12,7 +12,7 @@ import { AgentRef } from './agent.ts';
 import { builder } from './builder.ts';
 import type { HeartbeatContext } from './context.ts';
 import { IssueRef } from './issue.ts';
-import { HeartbeatRunRef, RunEventRef } from './run.ts';
+import { argumentInRange, HeartbeatRunRef, RunEventRef } from './run.ts';
 import { readOncePerChange } from './shared-reads.ts';
 import { companyIdOf } from './tenancy.ts';
 
@@ -251,10 +251,11 @@ builder.subscriptionFields((t) => ({
       afterSeq: t.arg.int({ defaultValue: 0 }),
     },
     subscribe: async (_root, { runId, afterSeq }, ctx, info) => {
+      argumentInRange('afterSeq', afterSeq, 0);
       const companyId = companyIdOf(ctx);
       const run = await ctx.db.query.heartbeatRuns.findFirst({ where: { id: runId.id, companyId }, columns: { id: true } });
       if (!run) throw notFound('Run');
-      const from = Math.max(0, afterSeq ?? 0);
+      const from = afterSeq ?? 0;
       // Pages planned from the subscriber's selection: the events (and their run, if selected) in
       // one statement, rather than each event loaded again by the plugin when it is resolved.
       // (RunEvent declares no `select`, so every column is loaded: `seq` is always there.)
@@ -269,13 +270,17 @@ builder.subscriptionFields((t) => ({
   runStatus: t.field({
     type: HeartbeatRunRef,
     description:
-      'A run on every change (status, liveness, retry state). With `runId`: its current state first, and completion once it has finished and settled. With `agentId` or `issueId`: their runs. With no argument: every run of your company.',
+      'A run on every change (status, liveness, retry state). With `runId`: its current state first, and completion once it has finished and settled. With `agentId` or `issueId`: their runs. With no argument: every run of your company. Give at most one of the three.',
     args: {
       runId: t.arg.globalID({ for: [HeartbeatRunRef] }),
       agentId: t.arg.globalID({ for: [AgentRef] }),
       issueId: t.arg.globalID({ for: [IssueRef] }),
     },
     subscribe: async (_root, args, ctx) => {
+      // One run, one agent's runs or one issue's runs: a second one would contradict the first
+      // (or, as a filter, be silently ignored by the run's own state), so it is refused.
+      const given = (['runId', 'agentId', 'issueId'] as const).filter((name) => args[name] != null);
+      if (given.length > 1) throw badInput(`Give at most one of runId, agentId and issueId (got ${given.join(' and ')})`, { arguments: given });
       const companyId = companyIdOf(ctx);
       const filter: SignalFilter = { companyId };
       if (args.runId) {

@@ -89,6 +89,21 @@ describe('runs connection', () => {
     expect(await count({ agentId: agentGid(agentId), createdAfter: '2026-05-15T00:00:00Z' })).toBe(2);
     expect(await count({ agentId: agentGid(agentId), createdBefore: '2026-05-15T00:00:00Z' })).toBe(6);
   });
+
+  it('an empty list of statuses or liveness states matches no run ("any of none"); null filters nothing', async () => {
+    const agentId = await createAgent(server, {});
+    await seedRuns(4, { agents: [agentId] });
+    const count = async (filter: Record<string, unknown>) => (await gql(server, RUNS_PAGE, { first: 100, filter })).runs.edges.length;
+    expect(await count({ agentId: agentGid(agentId), status: [] })).toBe(0);
+    expect(await count({ agentId: agentGid(agentId), livenessState: [] })).toBe(0);
+    expect(await count({ agentId: agentGid(agentId), status: null, livenessState: null })).toBe(4);
+    await enqueue(server, { agentId });
+    const wakeups = async (status: unknown) =>
+      (await gql(server, 'query($f: WakeupRequestFilter) { wakeupRequests(first: 100, filter: $f) { edges { node { id } } } }', { f: { agentId: agentGid(agentId), status } }))
+        .wakeupRequests.edges.length;
+    expect(await wakeups([])).toBe(0);
+    expect(await wakeups(null)).toBe(1);
+  });
 });
 
 describe('HeartbeatRun', () => {
