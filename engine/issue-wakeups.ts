@@ -9,11 +9,18 @@ import { readinessOf } from './issue-readiness.ts';
 import type { LiveEvent } from './live-events.ts';
 import { EXEC_PATH_STATUSES, type IssueRow, isExecPath, issueLockEvent, type RunRow, stampIssueLock, type WakeupRow } from './runs.ts';
 import { cancelStaleScheduledRetry, staleRetryReason } from './stale-retry.ts';
+import { withTransientRetry } from './transient.ts';
 import { isInteractionWake, mergeWakeContext, type WakeContext } from './wake-context.ts';
 import { coalesceInto, createQueuedRun, type EnqueueResult, insertSkipped, isFollowup, type PreparedWakeup, wakeValues } from './wakeup-rows.ts';
 
 /** Spec §6.1 step 3: the issue path, serialised by a row lock on the issue. */
 export async function enqueueOnIssue(deps: EngineDeps, p: PreparedWakeup, issueId: string): Promise<EnqueueResult> {
+  // This locks the issue, then its runs; a claim locks its run, then the issue. When the two meet,
+  // PostgreSQL aborts one as a deadlock: the enqueue is all-or-nothing, so it is simply tried again.
+  return withTransientRetry(() => enqueueOnIssueOnce(deps, p, issueId));
+}
+
+async function enqueueOnIssueOnce(deps: EngineDeps, p: PreparedWakeup, issueId: string): Promise<EnqueueResult> {
   return transact(deps, async (tx, events) => {
     const [issue] = await tx
       .select()

@@ -1,12 +1,12 @@
 // The issue model the engine works on: create/update/assign, comments, documents and blockers.
 // Changes that concern an agent wake it through `wake` (the engine's enqueueWakeup).
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
 import type { IssuePriority, IssueStatus } from '../db/enums.ts';
-import { companies, issueComments, issueDocumentRevisions, issueDocuments, issueRelations, issues } from '../db/schema.ts';
+import { companies, issueComments, issueDocumentRevisions, issueDocuments, issueRelations, issues, wakeupRequests } from '../db/schema.ts';
 import type { IssueActions } from './adapters/types.ts';
 import { type EngineDeps, transact } from './deps.ts';
-import { badInput, conflict, notFound } from './errors.ts';
+import { badInput, conflict, HeartbeatError, notFound } from './errors.ts';
 import { issueReadiness, RESOLVED_ISSUE_STATUSES } from './issue-readiness.ts';
 import { reportRunActivity } from './process-loss.ts';
 import type { IssueRow, RunRow } from './runs.ts';
@@ -16,7 +16,8 @@ export type RunIssueActions = IssueActions;
 export type Wake = (input: EnqueueWakeupInput) => Promise<EnqueueResult>;
 type Actor = { type: 'user'; id: string | null } | { type: 'run'; run: Pick<RunRow, 'id' | 'agentId' | 'issueId'> };
 
-const LIMITS = { title: 500, description: 100_000, comment: 100_000, document: 1_000_000 };
+// userId: an identifier, bounded like the other short strings of the API (agent names, reasons, keys).
+const LIMITS = { title: 500, description: 100_000, comment: 100_000, document: 1_000_000, userId: 200 };
 const DOCUMENT_KEY = /^[a-z0-9][a-z0-9._-]{0,63}$/i;
 /** Statuses in which an assigned agent is expected to work. */
 const WORKABLE: readonly IssueStatus[] = ['todo', 'in_progress', 'blocked'];
@@ -37,6 +38,66 @@ export async function findIssue(db: Executor, companyId: string, issueId: string
 async function assertAgentInCompany(db: Executor, companyId: string, agentId: string): Promise<void> {
   const agent = await db.query.agents.findFirst({ where: { id: agentId, companyId }, columns: { id: true } });
   if (!agent) throw notFound('Agent');
+}
+
+const userIdOf = (value: string | null | undefined) => (value == null ? null : text('userId', value, LIMITS.userId));
+
+/**
+ * Wakes the agent a change concerns, once the change is stored. An agent that cannot be woken now
+ * (paused, terminated, awaiting approval, refused by canInvoke) makes the wakeup SKIPPED with the
+ * reason, not the mutation an error: the change stands (a paused assignee works on it once
+ * resumed), so the caller must not be told it failed.
+ */
+async function wakeAfterChange(deps: EngineDeps, wake: Wake, input: EnqueueWakeupInput): Promise<EnqueueResult> {
+  try {
+    return await wake(input);
+  } catch (error) {
+    if (!(error instanceof HeartbeatError) || error.code !== 'CONFLICT') throw error;
+    return { outcome: 'skipped', wakeupRequest: await skippedWakeRow(deps, input, error), run: null, startAgentId: null };
+  }
+}
+
+async function skippedWakeRow(deps: EngineDeps, input: EnqueueWakeupInput, refused: HeartbeatError) {
+  const reason = typeof refused.details?.reason === 'string' ? refused.details.reason : 'agent.not_invokable';
+  if (reason === 'budget.blocked') {
+    // The canInvoke refusal already stored its skipped row (spec §6.1 step 2): answer with it.
+    const [recorded] = await deps.db
+      .select()
+      .from(wakeupRequests)
+      .where(
+        and(
+          eq(wakeupRequests.companyId, input.companyId),
+          eq(wakeupRequests.agentId, input.agentId),
+          eq(wakeupRequests.status, 'skipped'),
+          eq(wakeupRequests.reason, reason),
+          sql`${wakeupRequests.payload}->>'issueId' = ${String(input.payload?.issueId)}`,
+        ),
+      )
+      .orderBy(desc(wakeupRequests.createdAt), desc(wakeupRequests.id))
+      .limit(1);
+    if (recorded) return recorded;
+  }
+  const now = deps.clock.now();
+  const [row] = await deps.db
+    .insert(wakeupRequests)
+    .values({
+      companyId: input.companyId,
+      agentId: input.agentId,
+      source: input.source ?? 'on_demand',
+      triggerDetail: input.triggerDetail ?? null,
+      reason,
+      payload: input.payload ?? null,
+      requestedByActorType: input.actor?.type ?? null,
+      requestedByActorId: input.actor?.id ?? null,
+      status: 'skipped',
+      error: refused.message,
+      requestedAt: now,
+      finishedAt: now,
+      createdAt: now,
+      updatedAt: now,
+    })
+    .returning();
+  return row;
 }
 
 const assignmentWake = (issue: IssueRow, actor: Actor | null): EnqueueWakeupInput => ({
@@ -62,7 +123,8 @@ export interface CreateIssueInput {
 export async function createIssue(deps: EngineDeps, wake: Wake, input: CreateIssueInput, actor: Actor | null) {
   const title = text('title', input.title, LIMITS.title);
   const description = input.description == null ? null : text('description', input.description, LIMITS.description, { allowEmpty: true });
-  if (input.assigneeAgentId && input.assigneeUserId) throw badInput('An issue has one assignee: an agent or a user, not both');
+  const assigneeUserId = userIdOf(input.assigneeUserId);
+  if (input.assigneeAgentId && assigneeUserId) throw badInput('An issue has one assignee: an agent or a user, not both');
   if (input.assigneeAgentId) await assertAgentInCompany(deps.db, input.companyId, input.assigneeAgentId);
   const now = deps.clock.now();
   const issue = await deps.db.transaction(async (tx) => {
@@ -81,14 +143,14 @@ export async function createIssue(deps: EngineDeps, wake: Wake, input: CreateIss
         status: input.status ?? 'todo',
         priority: input.priority ?? 'medium',
         assigneeAgentId: input.assigneeAgentId ?? null,
-        assigneeUserId: input.assigneeUserId ?? null,
+        assigneeUserId,
         createdAt: now,
         updatedAt: now,
       })
       .returning();
     return created;
   });
-  const wakeup = issue.assigneeAgentId && WORKABLE.includes(issue.status) ? await wake(assignmentWake(issue, actor)) : null;
+  const wakeup = issue.assigneeAgentId && WORKABLE.includes(issue.status) ? await wakeAfterChange(deps, wake, assignmentWake(issue, actor)) : null;
   return { issue, wakeup };
 }
 
@@ -146,15 +208,16 @@ export async function assignIssue(
   input: { companyId: string; issueId: string; agentId?: string | null; userId?: string | null },
   actor: Actor | null,
 ) {
-  if (input.agentId && input.userId) throw badInput('Assign an agent or a user, not both');
+  const userId = userIdOf(input.userId);
+  if (input.agentId && userId) throw badInput('Assign an agent or a user, not both');
   await findIssue(deps.db, input.companyId, input.issueId);
   if (input.agentId) await assertAgentInCompany(deps.db, input.companyId, input.agentId);
   const [issue] = await deps.db
     .update(issues)
-    .set({ assigneeAgentId: input.agentId ?? null, assigneeUserId: input.userId ?? null, updatedAt: deps.clock.now() })
+    .set({ assigneeAgentId: input.agentId ?? null, assigneeUserId: userId, updatedAt: deps.clock.now() })
     .where(eq(issues.id, input.issueId))
     .returning();
-  const wakeup = issue.assigneeAgentId && WORKABLE.includes(issue.status) ? await wake(assignmentWake(issue, actor)) : null;
+  const wakeup = issue.assigneeAgentId && WORKABLE.includes(issue.status) ? await wakeAfterChange(deps, wake, assignmentWake(issue, actor)) : null;
   return { issue, wakeup };
 }
 
@@ -165,36 +228,43 @@ export async function addIssueComment(
   actor: Actor,
 ) {
   const body = text('body', input.body, LIMITS.comment);
-  let issue = await findIssue(deps.db, input.companyId, input.issueId);
+  const found = await findIssue(deps.db, input.companyId, input.issueId);
   const now = deps.clock.now();
-  const [comment] = await deps.db
-    .insert(issueComments)
-    .values({
-      companyId: issue.companyId,
-      issueId: issue.id,
-      body,
-      authorUserId: actor.type === 'user' ? actor.id : null,
-      authorAgentId: actor.type === 'run' ? actor.run.agentId : null,
-      createdByRunId: actor.type === 'run' ? actor.run.id : null,
-      createdAt: now,
-      updatedAt: now,
-    })
-    .returning();
-  if (actor.type === 'run') await reportRunActivity(deps, actor.run.id);
   // A person's comment is an interaction the assignee should answer; an agent's own comment is not.
-  if (actor.type !== 'user' || !issue.assigneeAgentId) return { comment, wakeup: null };
-  let reason = 'issue_commented';
-  if (issue.status === 'done' || issue.status === 'cancelled') {
-    [issue] = await deps.db.update(issues).set({ status: 'todo', executionState: null, updatedAt: now }).where(eq(issues.id, issue.id)).returning();
-    reason = 'issue_reopened_via_comment';
-  }
-  const wakeup = await wake({
-    companyId: issue.companyId,
-    agentId: issue.assigneeAgentId!,
+  const wakes = actor.type === 'user' && found.assigneeAgentId !== null;
+  // The comment and the reopening it causes are stored together.
+  const { comment, reopened } = await deps.db.transaction(async (tx) => {
+    const [comment] = await tx
+      .insert(issueComments)
+      .values({
+        companyId: found.companyId,
+        issueId: found.id,
+        body,
+        authorUserId: actor.type === 'user' ? actor.id : null,
+        authorAgentId: actor.type === 'run' ? actor.run.agentId : null,
+        createdByRunId: actor.type === 'run' ? actor.run.id : null,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning();
+    const [reopened] = wakes
+      ? await tx
+          .update(issues)
+          .set({ status: 'todo', executionState: null, updatedAt: now })
+          .where(and(eq(issues.id, found.id), inArray(issues.status, [...RESOLVED_ISSUE_STATUSES])))
+          .returning({ id: issues.id })
+      : [];
+    return { comment, reopened: reopened !== undefined };
+  });
+  if (actor.type === 'run') await reportRunActivity(deps, actor.run.id);
+  if (actor.type !== 'user' || !wakes) return { comment, wakeup: null };
+  const wakeup = await wakeAfterChange(deps, wake, {
+    companyId: found.companyId,
+    agentId: found.assigneeAgentId!,
     source: 'on_demand',
     triggerDetail: 'callback',
-    reason,
-    payload: { issueId: issue.id, commentId: comment.id },
+    reason: reopened ? 'issue_reopened_via_comment' : 'issue_commented',
+    payload: { issueId: found.id, commentId: comment.id },
     actor: { type: 'user', id: actor.id },
   });
   return { comment, wakeup };

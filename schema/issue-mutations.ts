@@ -13,11 +13,14 @@ import { apiKeyOf, operatorCompanyIdOf } from './tenancy.ts';
 
 type IssueRow = Awaited<ReturnType<HeartbeatContext['engine']['issues']['update']>>;
 
+const WAKEUP_DESCRIPTION =
+  'The wakeup the change caused, if any. SKIPPED (see wakeupRequest.reason and error) when the agent cannot be woken now, e.g. it is paused; the change is stored all the same.';
+
 const IssueWakePayload = builder.objectRef<{ issue: IssueRow; wakeup: EnqueueResult | null }>('IssueWakePayload').implement({
   description: 'An issue change and the wakeup it caused for the assignee, if any.',
   fields: (t) => ({
     issue: t.field({ type: IssueRef, resolve: (p) => p.issue }),
-    wakeup: t.field({ type: EnqueueWakeupPayload, nullable: true, resolve: (p) => p.wakeup }),
+    wakeup: t.field({ type: EnqueueWakeupPayload, nullable: true, description: WAKEUP_DESCRIPTION, resolve: (p) => p.wakeup }),
   }),
 });
 
@@ -25,7 +28,7 @@ type CommentRow = Awaited<ReturnType<HeartbeatContext['engine']['issues']['addCo
 const AddIssueCommentPayload = builder.objectRef<{ comment: CommentRow; wakeup: EnqueueResult | null }>('AddIssueCommentPayload').implement({
   fields: (t) => ({
     comment: t.field({ type: IssueCommentRef, resolve: (p) => p.comment }),
-    wakeup: t.field({ type: EnqueueWakeupPayload, nullable: true, resolve: (p) => p.wakeup }),
+    wakeup: t.field({ type: EnqueueWakeupPayload, nullable: true, description: WAKEUP_DESCRIPTION, resolve: (p) => p.wakeup }),
   }),
 });
 
@@ -53,7 +56,7 @@ const AssignIssueInput = builder.inputType('AssignIssueInput', {
   fields: (t) => ({
     issueId: t.globalID({ required: true, for: [IssueRef] }),
     agentId: t.globalID({ for: [AgentRef], description: 'The agent to assign (it is woken); omit both to unassign.' }),
-    userId: t.string({ description: 'A person to assign instead of an agent.' }),
+    userId: t.string({ description: 'A person to assign instead of an agent: 1 to 200 characters, trimmed.' }),
   }),
 });
 
