@@ -3,6 +3,7 @@
 import { and, eq } from 'drizzle-orm';
 import type { AdapterType } from '../db/enums.ts';
 import { agents } from '../db/schema.ts';
+import { restoreRedactedSecrets } from './adapters/redaction.ts';
 import type { EngineDeps } from './deps.ts';
 import { badInput, conflict, notFound } from './errors.ts';
 import { validateHeartbeatPolicyInput } from './policy.ts';
@@ -40,8 +41,10 @@ export interface CreateAgentInput {
 export async function createAgent(deps: EngineDeps, input: CreateAgentInput): Promise<AgentRow> {
   const name = label('name', input.name, LIMITS.name);
   const role = input.role == null ? 'general' : label('role', input.role, LIMITS.role);
-  // Validated for the error; the raw input is stored so defaults stay defaults.
-  parseAdapterConfig(deps, input.adapterType, input.adapterConfig);
+  // Validated for the error; the raw input is stored so defaults stay defaults. A redaction
+  // marker has no stored secret behind it here: refused rather than stored as the value.
+  const adapterConfig = restoreRedactedSecrets(input.adapterConfig ?? {}, null);
+  parseAdapterConfig(deps, input.adapterType, adapterConfig);
   const heartbeat = validateHeartbeatPolicyInput(input.heartbeat, deps.settings);
   const now = deps.clock.now();
   const [agent] = await deps.db
@@ -51,7 +54,7 @@ export async function createAgent(deps: EngineDeps, input: CreateAgentInput): Pr
       name,
       role,
       adapterType: input.adapterType,
-      adapterConfig: (input.adapterConfig ?? {}) as Record<string, unknown>,
+      adapterConfig: adapterConfig as Record<string, unknown>,
       runtimeConfig: { heartbeat },
       createdAt: now,
       updatedAt: now,
@@ -80,7 +83,8 @@ export async function updateAgent(deps: EngineDeps, input: UpdateAgentInput): Pr
     if (input.adapterType != null && input.adapterType !== agent.adapterType && input.adapterConfig === undefined) {
       throw badInput('Changing adapterType needs an adapterConfig for the new adapter', { field: 'adapterConfig' });
     }
-    const config = input.adapterConfig === undefined ? agent.adapterConfig : input.adapterConfig;
+    // A config read from the API carries redaction markers for its secrets: they keep the stored ones.
+    const config = input.adapterConfig === undefined ? agent.adapterConfig : restoreRedactedSecrets(input.adapterConfig, agent.adapterConfig);
     parseAdapterConfig(deps, adapterType, config);
     patch.adapterType = adapterType;
     patch.adapterConfig = (config ?? {}) as Record<string, unknown>;

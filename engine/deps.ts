@@ -34,7 +34,7 @@ export interface EngineDeps {
   adapters: Record<AdapterType, Adapter<unknown>>;
   canInvoke: CanInvokePort;
   /** How the API spells an id (the server passes its global-id encoder); identity by default. */
-  encodeApiId: (typename: 'HeartbeatRun' | 'Agent' | 'Issue', id: string) => string;
+  encodeApiId: (typename: 'HeartbeatRun' | 'Agent' | 'Issue' | 'Company', id: string) => string;
   /** Called once per agent the first time it records a heartbeat (spec §6.15). */
   onFirstHeartbeat?: (input: { agentId: string; agentRole: string }) => void;
 }

@@ -163,6 +163,7 @@ export async function executeClaimedRun(
         runId: deps.encodeApiId('HeartbeatRun', run.id),
         agentId: deps.encodeApiId('Agent', agent.id),
         issueId: run.issueId ? deps.encodeApiId('Issue', run.issueId) : null,
+        companyId: deps.encodeApiId('Company', run.companyId),
       },
       signal: active.controller.signal,
       onLog: (stream, chunk) => {

@@ -69,12 +69,38 @@ function applyCommentIds(ctx: WakeContext, ids: string[]): void {
   delete ctx.wakePayload;
 }
 
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Where the deferred wakeup keeps its context inside its own payload (Decisions 12): engine state. */
+const DEFERRED_CONTEXT_KEY = '_deferredWakeContext';
+
+/**
+ * The caller's payload reaches the run as `ctx.payload`, a namespace of its own: its keys can never
+ * overwrite the engine's (`issueId`, `wakeReason`, ...). Merged key by key, the newer request
+ * winning, so a coalesced run and a retry (whose context carries the old payload) keep every key.
+ */
+function mergePayload(older: unknown, newer: unknown): Record<string, unknown> | undefined {
+  const merged = { ...(isObject(older) ? older : {}), ...(isObject(newer) ? newer : {}) };
+  delete merged[DEFERRED_CONTEXT_KEY];
+  return Object.keys(merged).length > 0 ? merged : undefined;
+}
+
+function setPayload(ctx: WakeContext, older: unknown, newer: unknown): void {
+  const merged = mergePayload(older, newer);
+  if (merged) ctx.payload = merged;
+}
+
 /** Sets `key` only when the context has no usable value there: enrichment never overwrites. */
 function fill(ctx: WakeContext, key: string, value: string | null | undefined): void {
   if (text(ctx[key]) === null && text(value) !== null) ctx[key] = value;
 }
 
-/** Folds a wake request into its context (spec §5 Enrichment). Returns a new object. */
+/**
+ * Folds a wake request into its context (spec §5 Enrichment), plus its payload as `ctx.payload`
+ * (the API promises the payload to the run; the spec hands it only to a rendering out of scope).
+ * Returns a new object.
+ */
 export function enrichWakeContext(ctx: WakeContext | null | undefined, wake: WakeInput): WakeContext {
   const original: WakeContext = { ...(ctx ?? {}) };
   const payload = wake.payload ?? {};
@@ -99,10 +125,14 @@ export function enrichWakeContext(ctx: WakeContext | null | undefined, wake: Wak
   applyCommentIds(out, [...wakeCommentIdsOf(original), ...(payloadCommentId === null ? [] : [payloadCommentId])]);
   fill(out, 'wakeSource', wake.source);
   fill(out, 'wakeTriggerDetail', wake.triggerDetail);
+  setPayload(out, original.payload, wake.payload);
   return out;
 }
 
-/** Coalesce merge (spec §5): the newer context wins key by key; comment ids accumulate, older first. */
+/**
+ * Coalesce merge (spec §5): the newer context wins key by key; comment ids accumulate, older first;
+ * the callers' payloads merge key by key too.
+ */
 export function mergeWakeContext(
   previous: WakeContext | null | undefined,
   next: WakeContext | null | undefined,
@@ -111,6 +141,7 @@ export function mergeWakeContext(
   const newer = next ?? {};
   const out: WakeContext = { ...older, ...newer };
   applyCommentIds(out, [...wakeCommentIdsOf(older), ...wakeCommentIdsOf(newer)]);
+  setPayload(out, older.payload, newer.payload);
   return out;
 }
 

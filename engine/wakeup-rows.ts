@@ -2,7 +2,7 @@
 // plain-wakeups.ts): a skipped request, a new queued wakeup and run (maybe claimed at once), or a
 // request folded into a run already on its way.
 import { randomUUID } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Transaction } from '../db/client.ts';
 import type { ActorType, TriggerDetail, WakeupSource } from '../db/enums.ts';
 import { type agents, heartbeatRuns, wakeupRequests } from '../db/schema.ts';
@@ -26,6 +26,11 @@ export interface EnqueueWakeupInput {
   context?: WakeContext | null;
   /** The run a new queued run retries (retryRun): recorded on the run as it is created. */
   retryOfRunId?: string | null;
+  /**
+   * An operator asked for the work to run now (retryRun): a queued run the request joins is
+   * started at once, instead of waiting for the next tick.
+   */
+  runNow?: boolean;
 }
 
 export type EnqueueOutcome = 'queued' | 'coalesced' | 'deferred' | 'skipped' | 'duplicate';
@@ -157,7 +162,11 @@ function newQueuedRun(id: string, wakeupRequestId: string, p: PreparedWakeup, is
   });
 }
 
-/** Folds the wakeup into `target`: its context absorbs the new one and a `coalesced` row records it. */
+/**
+ * Folds the wakeup into `target`: its context absorbs the new one and a `coalesced` row records it
+ * (coalesced_count 1, as spec §6.1 step 3e writes it). The wakeup `target` was created from counts
+ * the wakeups merged into it, as a deferred wakeup does (same step), so both ends show the merge.
+ */
 export async function coalesceInto(
   tx: Transaction,
   p: PreparedWakeup,
@@ -169,6 +178,12 @@ export async function coalesceInto(
     .set({ contextSnapshot: mergeWakeContext(target.contextSnapshot, p.ctx), updatedAt: p.now })
     .where(eq(heartbeatRuns.id, target.id))
     .returning();
+  if (target.wakeupRequestId) {
+    await tx
+      .update(wakeupRequests)
+      .set({ coalescedCount: sql`${wakeupRequests.coalescedCount} + 1`, updatedAt: p.now })
+      .where(eq(wakeupRequests.id, target.wakeupRequestId));
+  }
   const [wake] = await tx
     .insert(wakeupRequests)
     .values({ ...wakeValues(p), status: 'coalesced', reason, coalescedCount: 1, runId: target.id, finishedAt: p.now })

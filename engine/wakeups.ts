@@ -5,7 +5,7 @@
 import { sql } from 'drizzle-orm';
 import type { ClaimedRun } from './claim.ts';
 import type { EngineDeps } from './deps.ts';
-import { conflict, notFound } from './errors.ts';
+import { badInput, conflict, notFound } from './errors.ts';
 import { enqueueOnIssue } from './issue-wakeups.ts';
 import { enqueuePipelined, enqueueWithoutIssue } from './plain-wakeups.ts';
 import { isInvokable, readHeartbeatPolicy } from './policy.ts';
@@ -15,6 +15,7 @@ import { type Agent, type EnqueueResult, type EnqueueWakeupInput, insertSkipped,
 
 export type { EnqueueOutcome, EnqueueResult, EnqueueWakeupInput } from './wakeup-rows.ts';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const str = (value: unknown) => (typeof value === 'string' && value.length > 0 ? value : null);
 
 export interface EnqueueOptions {
@@ -31,6 +32,26 @@ export async function enqueueWakeup(
   input: EnqueueWakeupInput,
   options: EnqueueOptions = {},
 ): Promise<EnqueueResult & { claimed?: ClaimedRun }> {
+  // A blank key would dedupe every keyless-looking request against the first; there is no
+  // sensible reading of it, so it is refused before anything is written.
+  if (input.idempotencyKey != null && input.idempotencyKey.trim() === '') {
+    throw badInput('idempotencyKey must not be empty', { field: 'idempotencyKey' });
+  }
+  try {
+    return await enqueue(deps, input, options);
+  } catch (error) {
+    // Decisions 5: whichever insert met the key's unique index (a new run, a skipped or deferred
+    // wakeup, a concurrent request), the answer is the wakeup that holds the key, never an error.
+    if (input.idempotencyKey && isUniqueViolation(error, 'wakeups_idempotency_uq')) {
+      const earlier = await findDuplicate(deps, input);
+      if (earlier) return earlier;
+      throw conflict('A wakeup with this idempotencyKey is being written; try again', { field: 'idempotencyKey' });
+    }
+    throw error;
+  }
+}
+
+async function enqueue(deps: EngineDeps, input: EnqueueWakeupInput, options: EnqueueOptions): Promise<EnqueueResult & { claimed?: ClaimedRun }> {
   const now = deps.clock.now();
   const source = input.source ?? 'on_demand';
   const payload = input.payload ?? null;
@@ -41,6 +62,11 @@ export async function enqueueWakeup(
     payload,
   });
   const issueId = str(ctx.issueId) ?? str(payload?.issueId);
+  // payload.issueId routes the wakeup to an issue (spec §6.1 step 1): a raw issue id, which an API
+  // caller only ever sets by mistake (the API's issueId argument takes the Issue's global id).
+  if (issueId !== null && !UUID.test(issueId)) {
+    throw badInput('payload.issueId must be an issue id; pass the issue as issueId instead', { field: 'payload.issueId' });
+  }
   const prepare = (agent: Agent): PreparedWakeup => ({ input, agent, source, payload, ctx, now });
   if (!issueId) {
     const enqueued = await enqueuePipelined(deps, input, prepare, wakeScopeKey(ctx), options.claim === true);
@@ -68,17 +94,7 @@ export async function enqueueWakeup(
   if (source !== 'timer' && !policy.wakeOnDemand) {
     return insertSkipped(deps, prepared, 'heartbeat.wakeOnDemand.disabled');
   }
-
-  try {
-    return issueId ? await enqueueOnIssue(deps, prepared, issueId) : await enqueueWithoutIssue(deps, prepared, options.claim === true);
-  } catch (error) {
-    // Two requests with one idempotency key raced: the loser answers with the winner.
-    if (input.idempotencyKey && isUniqueViolation(error, 'wakeups_idempotency_uq')) {
-      const earlier = await findDuplicate(deps, input);
-      if (earlier) return earlier;
-    }
-    throw error;
-  }
+  return issueId ? enqueueOnIssue(deps, prepared, issueId) : enqueueWithoutIssue(deps, prepared, options.claim === true);
 }
 
 function isUniqueViolation(error: unknown, constraint: string): boolean {

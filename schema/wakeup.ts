@@ -12,7 +12,8 @@ export const WakeupRequestRef = builder.drizzleNode('wakeupRequests', {
     payload: t.expose('payload', { type: 'JSON', nullable: true }),
     status: t.expose('status', { type: WakeupStatusEnum }),
     coalescedCount: t.exposeInt('coalescedCount', {
-      description: 'How many later wakeups were merged into this one.',
+      description:
+        'How many later wakeups were merged into this one (into the run it became, or while it waited as DEFERRED). A COALESCED wakeup, itself merged into `run`, shows 1.',
     }),
     idempotencyKey: t.exposeString('idempotencyKey', { nullable: true }),
     requestedByActorType: t.exposeString('requestedByActorType', { nullable: true }),

@@ -123,7 +123,7 @@ describe.concurrent('process adapter', () => {
       HEARTBEAT_RUN_TOKEN: 'hbrt_secret_token', // config cannot forge the run token
       HEARTBEAT_AGENT_ID: 'api-agent-1',
       HEARTBEAT_ISSUE_ID: 'api-issue-1',
-      HEARTBEAT_COMPANY_ID: 'company-1',
+      HEARTBEAT_COMPANY_ID: 'api-company-1',
     });
     expect(cwd).toBe(dir);
     expect(JSON.stringify(rec.metas)).not.toContain('custom-value');

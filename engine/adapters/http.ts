@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { nonNegativeSeconds, parseWith, stringRecord, timerMs } from './config.ts';
 import { classifyLine, LineSink, LineSplitter, runContextPayload } from './lines.ts';
+import { REDACTED } from './redaction.ts';
 import type { Adapter, AdapterExecution, AdapterResult } from './types.ts';
 
 const httpConfigSchema = z.object({
@@ -17,7 +18,6 @@ const httpConfigSchema = z.object({
 
 export type HttpConfig = z.infer<typeof httpConfigSchema>;
 
-const REDACTED = '***REDACTED***';
 const ERROR_BODY_CHARS = 500;
 
 /** Reads at most `limit` characters of a body, then drops the rest of the stream. */

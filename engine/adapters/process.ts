@@ -5,6 +5,7 @@ import { terminateGroup } from '../process-groups.ts';
 import { z } from 'zod';
 import { nonNegativeSeconds, parseWith, stringRecord, timerMs } from './config.ts';
 import { LineSink, LineSplitter, runContextPayload } from './lines.ts';
+import { REDACTED } from './redaction.ts';
 import type { Adapter, AdapterExecution, AdapterResult } from './types.ts';
 
 const processConfigSchema = z.object({
@@ -18,9 +19,24 @@ const processConfigSchema = z.object({
 
 export type ProcessConfig = z.infer<typeof processConfigSchema>;
 
-const REDACTED = '***REDACTED***';
 /** After the child exits, how long we wait for pipes a leftover descendant may hold open. */
 const DRAIN_AFTER_EXIT_MS = 2_000;
+
+/**
+ * What a child inherits from the server's environment: what a program needs to find commands,
+ * its home, temp files, user, locale and time zone, and nothing else. The server's own settings
+ * (DATABASE_URL with its password, HEARTBEAT_BOOTSTRAP_KEY, REDIS_URL, ...) and whatever else the
+ * host exported stay out; an agent that needs more gets it from adapterConfig.env.
+ */
+export const INHERITED_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'TMPDIR', 'TZ', 'LANG', 'LANGUAGE'] as const;
+
+export function baseEnv(from: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(from).filter(
+      ([name, value]) => value !== undefined && ((INHERITED_ENV as readonly string[]).includes(name) || name.startsWith('LC_')),
+    ),
+  );
+}
 
 function exitMessage(code: number | null, signal: NodeJS.Signals | null): string | undefined {
   if (signal) return `Process killed by signal ${signal}`;
@@ -37,7 +53,7 @@ function execute(execution: AdapterExecution<ProcessConfig>): Promise<AdapterRes
   const cwd = config.cwd ?? process.cwd();
   const configEnv = config.env ?? {};
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...baseEnv(process.env),
     ...configEnv,
     HEARTBEAT_API_URL: execution.apiUrl,
     // Ids as the API spells them, so the agent can pass them straight to mutations.
@@ -45,7 +61,7 @@ function execute(execution: AdapterExecution<ProcessConfig>): Promise<AdapterRes
     HEARTBEAT_RUN_TOKEN: execution.runToken,
     HEARTBEAT_AGENT_ID: execution.apiIds.agentId,
     HEARTBEAT_ISSUE_ID: execution.apiIds.issueId ?? '',
-    HEARTBEAT_COMPANY_ID: execution.companyId,
+    HEARTBEAT_COMPANY_ID: execution.apiIds.companyId,
   };
   execution.onMeta({
     adapter: 'process',

@@ -59,8 +59,12 @@ export interface AdapterExecution<Config> {
   runToken: string;
   /** Base URL of the GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql */
   apiUrl: string;
-  /** The run's ids as the GraphQL API spells them (global ids), for agents that call it back. */
-  apiIds: { runId: string; agentId: string; issueId: string | null };
+  /**
+   * The run's ids as the GraphQL API spells them (global ids), for agents that call it back.
+   * `companyId` (the Company node's id) is optional only until every caller passes it; without it
+   * HEARTBEAT_COMPANY_ID falls back to the raw `companyId`.
+   */
+  apiIds: { runId: string; agentId: string; issueId: string | null; companyId: string };
   /** Aborted when the run is cancelled: stop promptly and resolve (the engine records the cancel). */
   signal: AbortSignal;
   onLog(stream: LogStream, chunk: string): void;

@@ -57,7 +57,8 @@ describe('enrichWakeContext', () => {
       { wakePayload: { rendered: true }, wakeSource: 'on_demand' },
     ],
   ])('%s', (_name, ctx, input, expected) => {
-    const out = enrichWakeContext(ctx, input);
+    // The caller's payload, copied to ctx.payload, has tests of its own below.
+    const { payload: _payload, ...out } = enrichWakeContext(ctx, input);
     // toEqual treats an undefined property as absent, so the table can use either form.
     expect(out).toEqual(expected);
   });
@@ -147,6 +148,44 @@ describe('mergeWakeContext', () => {
     mergeWakeContext(previous, next);
     expect(previous).toEqual({ wakeCommentIds: ['A'], wakePayload: 1 });
     expect(next).toEqual({ commentId: 'B' });
+  });
+});
+
+describe('the caller payload (ctx.payload)', () => {
+  it('reaches the context whole, in its own namespace: it never overwrites the engine keys', () => {
+    const payload = { foo: 'bar', taskKey: 'tk', wakeReason: 'forged', wakeSource: 'forged', issueId: 'I1' };
+    const out = enrichWakeContext({ retryOfRunId: 'R' }, wake({ reason: 'real', payload }));
+    expect(out).toEqual({
+      retryOfRunId: 'R',
+      wakeReason: 'real',
+      wakeSource: 'on_demand',
+      issueId: 'I1',
+      taskId: 'I1',
+      taskKey: 'tk',
+      payload,
+    });
+    expect(out.payload).not.toBe(payload);
+  });
+
+  it('is absent without a payload, and an empty one adds nothing', () => {
+    expect(enrichWakeContext({}, wake())).not.toHaveProperty('payload');
+    expect(enrichWakeContext({}, wake({ payload: {} }))).not.toHaveProperty('payload');
+  });
+
+  it('merges with a payload the context already carries (a retry), the request winning per key', () => {
+    const out = enrichWakeContext({ payload: { foo: 'bar', retryOfRunId: 'OLD' } }, wake({ payload: { retryOfRunId: 'NEW' } }));
+    expect(out.payload).toEqual({ foo: 'bar', retryOfRunId: 'NEW' });
+  });
+
+  it("leaves out the deferred wakeup's own context (engine state inside its payload)", () => {
+    const out = enrichWakeContext({}, wake({ payload: { foo: 1, issueId: 'I', _deferredWakeContext: { wakeReason: 'x' } } }));
+    expect(out.payload).toEqual({ foo: 1, issueId: 'I' });
+  });
+
+  it('coalescing merges the payloads key by key, the newer winning', () => {
+    const merged = mergeWakeContext({ payload: { a: 1, b: 1 }, wakeReason: 'x' }, { payload: { b: 2, c: 2 } });
+    expect(merged).toEqual({ payload: { a: 1, b: 2, c: 2 }, wakeReason: 'x' });
+    expect(mergeWakeContext({ payload: { a: 1 } }, { wakeReason: 'y' })).toEqual({ payload: { a: 1 }, wakeReason: 'y' });
   });
 });
 
