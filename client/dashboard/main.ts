@@ -7,6 +7,13 @@ import { banner, describeError, h, hideError, showError, tickTimers } from './vi
 
 const KEY_STORAGE = 'heartbeat:apiKey';
 
+/** The key as pasted, without the "Bearer " a copied Authorization header starts with (pure). */
+export const keyFromInput = (text: string) => text.trim().replace(/^bearer\s+/i, '').trim();
+
+// An inline icon, so the browser does not ask for /favicon.ico (a 404) on every load.
+const ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><text x="1" y="13" font-size="14" fill="#e0245e">♥</text></svg>`;
+document.head.append(Object.assign(document.createElement('link'), { rel: 'icon', href: `data:image/svg+xml,${encodeURIComponent(ICON)}` }));
+
 const root = document.getElementById('app')!;
 let session: Dashboard | null = null;
 
@@ -24,7 +31,7 @@ function showSignIn(): void {
   );
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    const key = input.value.trim();
+    const key = keyFromInput(input.value);
     if (!key) return;
     localStorage.setItem(KEY_STORAGE, key);
     hideError();
@@ -44,13 +51,13 @@ function signOut(reason?: string): void {
 
 function open(key: string): void {
   void session?.close();
-  session = new Dashboard(root, key, { signOut, reopen: () => open(key) });
+  session = new Dashboard(root, key, { signOut });
   void session.start();
 }
 
 setInterval(tickTimers, 1_000); // re-renders countdown and elapsed-time text only
 window.addEventListener('unhandledrejection', (event) => showError(describeError(event.reason)));
 
-const savedKey = localStorage.getItem(KEY_STORAGE);
+const savedKey = keyFromInput(localStorage.getItem(KEY_STORAGE) ?? '');
 if (savedKey) open(savedKey);
 else showSignIn();

@@ -3,7 +3,7 @@
 // session (dashboard.ts) decides when to call them and where the result goes.
 import type { Run, RunEvent } from '../index.ts';
 import type { RunDetail, RunStore } from './run-store.ts';
-import { badge, banner, button, clock, countdown, duration, elapsed, h, label, retryCell, shortId, span, type Child } from './view.ts';
+import { badge, banner, button, clock, copyText, countdown, duration, elapsed, h, label, rawId, retryCell, shortId, span, type Child } from './view.ts';
 
 const CANCELLABLE = new Set(['QUEUED', 'SCHEDULED_RETRY', 'RUNNING']);
 const RETRYABLE = new Set(['FAILED', 'TIMED_OUT', 'CANCELLED']);
@@ -17,8 +17,20 @@ export interface ShellParts {
   agentsList: HTMLElement;
   runsBody: HTMLTableSectionElement;
   noRuns: HTMLElement;
+  runsFooter: HTMLElement;
   detail: HTMLElement;
 }
+
+/** The run table's columns; the fixed layout lets Agent and Issue share what is left, cut with an ellipsis. */
+const COLUMNS = [
+  ['Status', 'status'],
+  ['Created', 'created'],
+  ['Agent', 'agent'],
+  ['Issue', 'issue'],
+  ['Liveness', 'liveness'],
+  ['Retry', 'retry'],
+  ['Duration', 'duration'],
+] as const;
 
 /** The signed-in page: top bar, agents, the runs table and the detail pane, around `parts`. */
 export function dashboardShell(parts: ShellParts, onSignOut: () => void): Node[] {
@@ -27,10 +39,24 @@ export function dashboardShell(parts: ShellParts, onSignOut: () => void): Node[]
     event.preventDefault();
     onSignOut();
   });
-  const columns = ['Status', 'Created', 'Agent', 'Issue', 'Liveness', 'Retry', 'Duration'];
-  return [
+  const table = h(
+    'table',
+    { 'data-testid': 'runs-table' },
+    h('colgroup', {}, ...COLUMNS.map(([, name]) => h('col', { class: `col-${name}` }))),
+    h('thead', {}, h('tr', {}, ...COLUMNS.map(([title]) => h('th', {}, title)))),
+    parts.runsBody,
+  );
+  // The top bar and the banner stay in view however far the page is scrolled.
+  const head = h(
+    'div',
+    { class: 'page-head' },
     h('header', { class: 'topbar' }, h('span', { class: 'brand' }, h('span', { class: 'logo' }, '♥'), ' Heartbeat'), parts.company, h('span', { class: 'spacer' }), parts.live, signOutLink),
     banner,
+  );
+  // Sticky panes sit below it, whatever its height (the banner comes and goes).
+  new ResizeObserver(() => document.documentElement.style.setProperty('--head-height', `${head.offsetHeight}px`)).observe(head);
+  return [
+    head,
     h(
       'main',
       { class: 'layout' },
@@ -39,8 +65,9 @@ export function dashboardShell(parts: ShellParts, onSignOut: () => void): Node[]
         'section',
         { class: 'panel runs' },
         h('h2', {}, 'Runs'),
-        h('div', { class: 'table-wrap' }, h('table', { 'data-testid': 'runs-table' }, h('thead', {}, h('tr', {}, ...columns.map((c) => h('th', {}, c)))), parts.runsBody)),
+        h('div', { class: 'table-wrap' }, table),
         parts.noRuns,
+        parts.runsFooter,
       ),
       parts.detail,
     ),
@@ -76,12 +103,12 @@ export function runRow(id: string, select: (runId: string) => void): HTMLTableRo
 
 /** The cells of a run's table row. */
 export function runRowCells(run: Run): HTMLTableCellElement[] {
-  const issue = run.issue ? h('span', { title: run.issue.title }, h('span', { class: 'ident' }, run.issue.identifier), ' ', run.issue.title) : h('span', { class: 'muted' }, label(run.invocationSource));
+  const issue = run.issue ? [h('span', { class: 'ident' }, run.issue.identifier), ' ', run.issue.title] : [h('span', { class: 'muted' }, label(run.invocationSource))];
   return [
     h('td', {}, badge(run.status)),
-    h('td', { class: 'nowrap' }, clock(run.createdAt)),
+    h('td', { class: 'nowrap', title: new Date(run.createdAt).toLocaleString() }, clock(run.createdAt)),
     h('td', { class: 'agent', title: run.agent.name }, run.agent.name),
-    h('td', { class: 'issue' }, issue),
+    h('td', { class: 'issue', title: run.issue ? `${run.issue.identifier} ${run.issue.title}` : null }, ...issue),
     h('td', {}, badge(run.liveness.state, { title: run.liveness.reason ?? '' })),
     h('td', { class: 'nowrap' }, retryCell(run)),
     h('td', { class: 'nowrap' }, duration(run)),
@@ -99,16 +126,21 @@ export interface RunActions {
   select(runId: string): void;
 }
 
-/** The selected run's summary: its fields, the actions its status allows, and (once loaded) its result and output excerpts. */
-export function runSummary(run: Run | RunDetail, detail: RunDetail | undefined, actions: RunActions): Node[] {
+/**
+ * The selected run's summary: its fields, the actions its status allows (none for a key that may
+ * not act), and (once loaded) its result and output excerpts.
+ */
+export function runSummary(run: Run | RunDetail, detail: RunDetail | undefined, actions: RunActions, canAct: boolean): Node[] {
   const { liveness, retry } = run;
   const buttons = h(
     'div',
     { class: 'actions' },
-    CANCELLABLE.has(run.status) ? actionButton('Cancel run', 'cancel-button', 'danger', () => actions.cancel(run.id)) : null,
-    RETRYABLE.has(run.status) ? actionButton('Retry', 'retry-button', 'primary', () => actions.retry(run.id)) : null,
+    canAct && CANCELLABLE.has(run.status) ? actionButton('Cancel run', 'cancel-button', 'danger', () => actions.cancel(run.id)) : null,
+    canAct && RETRYABLE.has(run.status) ? actionButton('Retry', 'retry-button', 'primary', () => actions.retry(run.id)) : null,
   );
   const field = (name: string, ...value: Child[]) => (value.some((v) => v !== null && v !== undefined && v !== false && v !== '') ? [h('dt', {}, name), h('dd', {}, ...value)] : []);
+  // Long names and titles are cut to a few lines; the full text is in the tooltip.
+  const clamped = (text: string | null | undefined) => (text ? h('div', { class: 'clamp', title: text }, text) : null);
   const result = detail?.result as { summary?: unknown } | null | undefined;
   const retryOf = retry.retryOf;
   return [
@@ -116,8 +148,9 @@ export function runSummary(run: Run | RunDetail, detail: RunDetail | undefined, 
     h(
       'dl',
       {},
-      ...field('Agent', run.agent.name),
-      ...field('Issue', run.issue ? `${run.issue.identifier} ${run.issue.title}` : null),
+      ...field('ID', runIdLine(run.id)),
+      ...field('Agent', clamped(run.agent.name)),
+      ...field('Issue', clamped(run.issue ? `${run.issue.identifier} ${run.issue.title}` : null)),
       ...field('Source', `${label(run.invocationSource)}${run.triggerDetail ? ` · ${label(run.triggerDetail)}` : ''}`),
       ...field('Created', clock(run.createdAt)),
       ...field('Started', run.startedAt ? clock(run.startedAt) : null),
@@ -125,7 +158,7 @@ export function runSummary(run: Run | RunDetail, detail: RunDetail | undefined, 
       ...field('Duration', duration(run)),
       ...field('Exit code', run.exitCode),
       ...field('Error', run.error ? `${run.error}${run.errorCode ? ` (${run.errorCode})` : ''}` : null),
-      ...field('Summary', typeof result?.summary === 'string' ? result.summary : null),
+      ...field('Summary', typeof result?.summary === 'string' ? h('div', { class: 'long-text' }, result.summary) : null),
       ...field('Liveness', liveness.state ? badge(liveness.state) : null, liveness.reason ? h('div', { class: 'reason' }, liveness.reason) : null),
       ...field('Next action', liveness.nextAction),
       ...field('Retry', retry.attempt > 0 ? `attempt ${retry.attempt} of ${retry.maxAttempts}` : null, run.status === 'SCHEDULED_RETRY' && retry.scheduledAt ? h('span', {}, ', due ', countdown(retry.scheduledAt)) : null),
@@ -141,6 +174,18 @@ export function runSummary(run: Run | RunDetail, detail: RunDetail | undefined, 
       detail?.stdoutExcerpt ? h('details', {}, h('summary', {}, 'stdout'), h('pre', {}, detail.stdoutExcerpt)) : null,
     ),
   ];
+}
+
+/** The run's full global id (what the API and CLI take; its uuid in the tooltip) and a button that copies it. */
+function runIdLine(id: string): HTMLElement {
+  const code = h('code', { class: 'run-id', title: rawId(id), 'data-testid': 'run-id' }, id);
+  const copy = button('Copy', { class: 'link copy', 'data-testid': 'copy-run-id', 'aria-label': 'Copy the run id' }, () => {
+    void copyText(id, code).then((copied) => {
+      copy.textContent = copied ? 'Copied' : 'Select and copy';
+      setTimeout(() => (copy.textContent = 'Copy'), 1_500);
+    });
+  });
+  return h('div', { class: 'id-line' }, code, copy);
 }
 
 /** A button that stays disabled while its action is on its way, so a double click acts once. */

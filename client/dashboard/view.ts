@@ -34,13 +34,7 @@ export const badge = (status: string | null | undefined, attrs: Attributes = {})
   status ? h('span', { class: `badge badge-${status.toLowerCase()}`, ...attrs }, label(status)) : h('span', { class: 'muted' }, '—');
 
 /** The first 8 characters of the uuid inside a global id. */
-export function shortId(globalId: string): string {
-  try {
-    return (atob(globalId).split(':')[1] ?? globalId).slice(0, 8);
-  } catch {
-    return globalId.slice(0, 8);
-  }
-}
+export const shortId = (globalId: string) => rawId(globalId).slice(0, 8);
 
 export function clock(iso: string | null | undefined): string {
   if (!iso) return '—';
@@ -92,14 +86,49 @@ export const describeError = (error: unknown) =>
 export const isRefusedKey = (error: unknown) =>
   error instanceof HeartbeatApiError && (error.code === 'UNAUTHENTICATED' || error.details.closeCode === 4403);
 
-/** The page's one error banner. */
-export const banner = h('div', { class: 'banner', role: 'alert', 'data-testid': 'error-banner', hidden: true });
+/** A connection problem, which the next successful reconnect makes moot. */
+export const isNetworkError = (error: unknown) => error instanceof HeartbeatApiError && error.code === 'NETWORK_ERROR';
 
-export function showError(message: string, ...actions: HTMLElement[]): void {
-  banner.replaceChildren(h('span', {}, message), ...actions, button('×', { class: 'link dismiss', 'aria-label': 'Dismiss' }, hideError));
+/**
+ * The page's one banner. Its kind says what may take it down: a `connection` problem goes when the
+ * connection is back, a `notice` is information, an `error` stays until dismissed or replaced.
+ */
+export const banner = h('div', { class: 'banner', role: 'alert', 'data-testid': 'error-banner', hidden: true });
+export type BannerKind = 'error' | 'connection' | 'notice';
+
+export function showBanner(kind: BannerKind, message: Child | Child[], ...actions: HTMLElement[]): void {
+  banner.dataset.kind = kind;
+  banner.replaceChildren(h('span', {}, ...(Array.isArray(message) ? message : [message])), ...actions, button('×', { class: 'link dismiss', 'aria-label': 'Dismiss' }, () => hideError()));
   banner.hidden = false;
 }
 
-export function hideError(): void {
-  banner.hidden = true;
+export const showError = (message: string, ...actions: HTMLElement[]) => showBanner('error', message, ...actions);
+export const showNotice = (message: string, ...actions: HTMLElement[]) => showBanner('notice', message, ...actions);
+
+/** Hides the banner, or only a banner of `kind`. */
+export function hideError(kind?: BannerKind): void {
+  if (!kind || banner.dataset.kind === kind) banner.hidden = true;
+}
+
+/** Copies `text`; where the Clipboard API is missing (plain http off localhost) selects `fallback` and copies that. */
+export async function copyText(text: string, fallback: HTMLElement): Promise<boolean> {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    const range = document.createRange();
+    range.selectNodeContents(fallback);
+    getSelection()?.removeAllRanges();
+    getSelection()?.addRange(range);
+    return document.execCommand('copy');
+  }
+}
+
+/** The uuid inside a global id, or the id itself. */
+export function rawId(globalId: string): string {
+  try {
+    return atob(globalId).split(':')[1] ?? globalId;
+  } catch {
+    return globalId;
+  }
 }
