@@ -136,7 +136,11 @@ export function createHeartbeatClient(options: HeartbeatClientOptions) {
     urql,
     ws,
     /** The caller's company. */
-    viewer: async () => (await query(ViewerQuery, {})).viewer,
+    viewer: async () => {
+      const data = await query(ViewerQuery, {});
+      // What the key may do: VIEWER reads, OPERATOR also acts, ADMIN also manages keys.
+      return { ...data.viewer, role: data.viewerRole };
+    },
     /** Every agent of the company (page by page), or only the first `first`. */
     agents: async (first?: number) => {
       const agents = [];

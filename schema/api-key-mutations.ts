@@ -29,6 +29,11 @@ export const ApiKeyRef = builder.drizzleNode('apiKeys', {
 });
 
 builder.queryFields((t) => ({
+  viewerRole: t.field({
+    type: ApiKeyRoleEnum,
+    description: 'The role of the API key making this request: what it may do (see SECURITY.md).',
+    resolve: (_root, _args, ctx) => apiKeyOf(ctx).role,
+  }),
   apiKeys: t.drizzleField({
     type: [ApiKeyRef],
     description: "Your company's API keys (admin keys only).",
@@ -40,7 +45,8 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   revokeApiKey: t.field({
     type: ApiKeyRef,
-    description: 'Revokes a key at once: its requests are refused and its open WebSockets closed, on every instance (admin keys only).',
+    description:
+      'Revokes a key at once: its requests are refused and its open WebSockets closed, on every instance (admin keys only). The last active admin key of the company cannot be revoked (CONFLICT).',
     args: { id: t.arg.globalID({ required: true, for: [ApiKeyRef] }) },
     resolve: (_root, { id }, ctx) => revokeApiKey(ctx.db, { companyId: apiKeyOf(ctx, 'admin').companyId, keyId: id.id, now: new Date() }),
   }),

@@ -15,7 +15,7 @@ describe('SDK', () => {
   it('answers viewer over HTTP with the typed document', async () => {
     const client = createHeartbeatClient({ url: server.graphqlUrl, apiKey: server.adminKey, webSocketImpl: WebSocket });
     try {
-      expect(await client.viewer()).toEqual({ id: encodeGlobalId('Company', server.companyId), name: 'Heartbeat' });
+      expect(await client.viewer()).toEqual({ id: encodeGlobalId('Company', server.companyId), name: 'Heartbeat', role: 'ADMIN' });
     } finally {
       await client.close();
     }

@@ -14,7 +14,7 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
-    "\n  query Viewer {\n    viewer {\n      id\n      name\n    }\n  }\n": typeof types.ViewerDocument,
+    "\n  query Viewer {\n    viewer {\n      id\n      name\n    }\n    viewerRole\n  }\n": typeof types.ViewerDocument,
     "\n  fragment RunFields on HeartbeatRun {\n    id\n    status\n    invocationSource\n    triggerDetail\n    createdAt\n    startedAt\n    finishedAt\n    settledAt\n    updatedAt\n    exitCode\n    error\n    errorCode\n    agent {\n      id\n      name\n    }\n    issue {\n      id\n      identifier\n      title\n    }\n    liveness {\n      state\n      reason\n      nextAction\n      lastUsefulActionAt\n      continuationAttempt\n    }\n    retry {\n      attempt\n      maxAttempts\n      scheduledAt\n      reason\n      exhaustedReason\n      processLossRetryCount\n      retryOf {\n        id\n      }\n    }\n  }\n": typeof types.RunFieldsFragmentDoc,
     "\n  query Agents($first: Int, $after: String) {\n    agents(first: $first, after: $after) {\n      edges {\n        node {\n          id\n          name\n          role\n          status\n          adapterType\n          lastHeartbeatAt\n          heartbeat {\n            enabled\n            intervalSec\n            maxConcurrentRuns\n          }\n          activeRun {\n            id\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": typeof types.AgentsDocument,
     "\n  query Runs($first: Int, $after: String, $filter: RunFilter) {\n    runs(first: $first, after: $after, filter: $filter) {\n      edges {\n        node {\n          ...RunFields\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": typeof types.RunsDocument,
@@ -29,7 +29,7 @@ type Documents = {
     "\n  subscription RunStatus($runId: ID, $agentId: ID, $issueId: ID) {\n    runStatus(runId: $runId, agentId: $agentId, issueId: $issueId) {\n      ...RunFields\n    }\n  }\n": typeof types.RunStatusDocument,
 };
 const documents: Documents = {
-    "\n  query Viewer {\n    viewer {\n      id\n      name\n    }\n  }\n": types.ViewerDocument,
+    "\n  query Viewer {\n    viewer {\n      id\n      name\n    }\n    viewerRole\n  }\n": types.ViewerDocument,
     "\n  fragment RunFields on HeartbeatRun {\n    id\n    status\n    invocationSource\n    triggerDetail\n    createdAt\n    startedAt\n    finishedAt\n    settledAt\n    updatedAt\n    exitCode\n    error\n    errorCode\n    agent {\n      id\n      name\n    }\n    issue {\n      id\n      identifier\n      title\n    }\n    liveness {\n      state\n      reason\n      nextAction\n      lastUsefulActionAt\n      continuationAttempt\n    }\n    retry {\n      attempt\n      maxAttempts\n      scheduledAt\n      reason\n      exhaustedReason\n      processLossRetryCount\n      retryOf {\n        id\n      }\n    }\n  }\n": types.RunFieldsFragmentDoc,
     "\n  query Agents($first: Int, $after: String) {\n    agents(first: $first, after: $after) {\n      edges {\n        node {\n          id\n          name\n          role\n          status\n          adapterType\n          lastHeartbeatAt\n          heartbeat {\n            enabled\n            intervalSec\n            maxConcurrentRuns\n          }\n          activeRun {\n            id\n          }\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": types.AgentsDocument,
     "\n  query Runs($first: Int, $after: String, $filter: RunFilter) {\n    runs(first: $first, after: $after, filter: $filter) {\n      edges {\n        node {\n          ...RunFields\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": types.RunsDocument,
@@ -61,7 +61,7 @@ export function graphql(source: string): unknown;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query Viewer {\n    viewer {\n      id\n      name\n    }\n  }\n"): (typeof documents)["\n  query Viewer {\n    viewer {\n      id\n      name\n    }\n  }\n"];
+export function graphql(source: "\n  query Viewer {\n    viewer {\n      id\n      name\n    }\n    viewerRole\n  }\n"): (typeof documents)["\n  query Viewer {\n    viewer {\n      id\n      name\n    }\n    viewerRole\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -173,6 +173,13 @@ describe('roles', () => {
     expect(body.data).toMatchObject({ viewer: { name: 'Heartbeat' }, run: { status: 'SUCCEEDED' } });
   });
 
+  it('viewerRole tells each key its own role, so a client can offer only what the key may do', async () => {
+    for (const role of ['ADMIN', 'OPERATOR', 'VIEWER'] as const) {
+      const { body } = await postGraphQL(server.graphqlUrl, '{ viewerRole }', { key: keys[role] });
+      expect(body).toEqual({ data: { viewerRole: role } });
+    }
+  });
+
   it('a viewer key may subscribe', async () => {
     const { runId } = await finishedRun(server);
     await waitFor('the run to settle', async () => (await server.database.db.query.heartbeatRuns.findFirst({ where: { id: runId } }))?.settledAt);

@@ -85,6 +85,13 @@ const CASES: Record<string, Case[]> = {
       isolated: (r, f) => expect(r.data).toEqual({ viewer: { id: f.b.company, name: 'Company B' } }),
     },
   ],
+  'Query.viewerRole': [
+    {
+      label: "B's key's own role",
+      call: () => ({ query: '{ viewerRole }' }),
+      isolated: (r) => expect(r.data).toEqual({ viewerRole: 'ADMIN' }),
+    },
+  ],
   'Query.agent': [{ label: "A's agent", call: (f) => ({ query: 'query($id: ID!) { agent(id: $id) { id name } }', variables: { id: f.a.agent } }), isolated: 'null' }],
   'Query.issue': [{ label: "A's issue", call: (f) => ({ query: 'query($id: ID!) { issue(id: $id) { id title } }', variables: { id: f.a.issue } }), isolated: 'null' }],
   'Query.run': [{ label: "A's run", call: (f) => ({ query: 'query($id: ID!) { run(id: $id) { id status } }', variables: { id: f.a.run } }), isolated: 'null' }],
