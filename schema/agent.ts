@@ -1,7 +1,7 @@
 import { redactAdapterConfig } from '../engine/adapters/redaction.ts';
 import { readHeartbeatPolicy, type HeartbeatPolicy } from '../engine/policy.ts';
 import { builder } from './builder.ts';
-import { acceptCursors, cursorFieldsOf, RUN_CURSORS } from './connection-cursors.ts';
+import { cursorFieldsOf, relatedRunsOptions, RUN_CURSORS } from './connection-cursors.ts';
 import { HeartbeatRunRef } from './run.ts';
 import { AdapterTypeEnum, AgentStatusEnum, RunStatusEnum } from './enums.ts';
 
@@ -68,15 +68,7 @@ export const AgentRef = builder.drizzleNode('agents', {
     }),
     runs: t.relatedConnection(
       'runs',
-      {
-        description: "The agent's runs, newest first.",
-        // Called with the arguments before the plugin reads them (when planned and when resolved).
-        query: (args) => {
-          acceptCursors(RUN_CURSORS, args);
-          return { orderBy: RUN_CURSORS.orderBy };
-        },
-        totalCount: true,
-      },
+      relatedRunsOptions("The agent's runs, newest first."),
       cursorFieldsOf(RUN_CURSORS).connection,
       cursorFieldsOf(RUN_CURSORS).edge,
     ),

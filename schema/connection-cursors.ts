@@ -116,3 +116,16 @@ export function cursorFieldsOf(list: CursorKind<unknown>) {
     },
   };
 }
+
+/** A parent's runs (Agent.runs, Issue.runs) as a connection: newest first, with the runs list's cursors. */
+export function relatedRunsOptions(description: string) {
+  return {
+    description,
+    // Called with the arguments before the plugin reads them (when planned and when resolved).
+    query: (args: { after?: string | null; before?: string | null }) => {
+      acceptCursors(RUN_CURSORS, args);
+      return { orderBy: RUN_CURSORS.orderBy };
+    },
+    totalCount: true,
+  } as const;
+}

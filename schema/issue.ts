@@ -1,5 +1,5 @@
 import { builder } from './builder.ts';
-import { acceptCursors, cursorFieldsOf, RUN_CURSORS } from './connection-cursors.ts';
+import { cursorFieldsOf, relatedRunsOptions, RUN_CURSORS } from './connection-cursors.ts';
 import { IssuePriorityEnum, IssueStatusEnum } from './enums.ts';
 
 export const IssueRef = builder.drizzleNode('issues', {
@@ -23,15 +23,7 @@ export const IssueRef = builder.drizzleNode('issues', {
     blockers: t.relation('blockers', { description: 'Issues that must be done (or cancelled) before this one can run.' }),
     runs: t.relatedConnection(
       'runs',
-      {
-        description: "The issue's run ledger: every run that worked on it, newest first.",
-        // Called with the arguments before the plugin reads them (when planned and when resolved).
-        query: (args) => {
-          acceptCursors(RUN_CURSORS, args);
-          return { orderBy: RUN_CURSORS.orderBy };
-        },
-        totalCount: true,
-      },
+      relatedRunsOptions("The issue's run ledger: every run that worked on it, newest first."),
       cursorFieldsOf(RUN_CURSORS).connection,
       cursorFieldsOf(RUN_CURSORS).edge,
     ),
