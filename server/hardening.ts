@@ -18,7 +18,7 @@ import { createGraphQLError, isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { badInput, HeartbeatError } from '../engine/errors.ts';
 import type { HeartbeatContext } from '../schema/context.ts';
 import { toGraphQLError } from './errors.ts';
-import { operationCost } from './operation-cost.ts';
+import { rememberedOperationCost } from './operation-cost.ts';
 
 export const OPERATION_LIMITS = { maxDepth: 12, maxAliases: 20, maxTokens: 4_000, maxDirectives: 20, maxCost: 20_000 } as const;
 
@@ -71,7 +71,7 @@ export function useOperationCost(): Plugin {
   const check = ({ args, setResultAndStopExecution }: StopExecution) => {
     let cost: number | null;
     try {
-      cost = operationCost(args.schema, args.document, args.operationName, args.variableValues);
+      cost = rememberedOperationCost(args.schema, args.document, args.operationName, args.variableValues);
     } catch (error) {
       if (!(error instanceof HeartbeatError)) throw error;
       setResultAndStopExecution({ errors: [toGraphQLError(error)] });
@@ -245,8 +245,17 @@ export function useRejectNulCharacters(): Plugin {
 export function useMalformedParamsAsBadRequest(): Plugin {
   const badRequest = (message: string) => createGraphQLError(message, { extensions: { http: { status: 400 }, code: 'BAD_REQUEST' } });
   return {
-    onRequestParse({ requestParser, setRequestParser }) {
-      if (!requestParser) return;
+    onRequestParse({ request, requestParser, setRequestParser }) {
+      if (!requestParser) {
+        // No parser takes this content type (multipart uploads are off: no field takes a file).
+        const type = request.headers.get('content-type')?.split(';')[0] || 'no content type';
+        setRequestParser(() => {
+          throw createGraphQLError(`Send GraphQL requests as application/json (or GET with query parameters), not ${type}.`, {
+            extensions: { http: { status: 415 }, code: 'BAD_REQUEST' },
+          });
+        });
+        return;
+      }
       setRequestParser(async (request) => {
         try {
           return await requestParser(request);

@@ -154,3 +154,52 @@ function argumentValues(walk: Walk, node: FieldNode, field: GraphQLField<unknown
 
 const integer = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? Math.trunc(value) : undefined);
 const clamp = (value: number, min: number, max: number) => Math.min(max, Math.max(min, value));
+
+/** Remembered costs per parsed document (yoga reuses one per query text): dashboards re-ask the same page. */
+const remembered = new WeakMap<DocumentNode, Map<string, number | null | Error>>();
+/** Variables longer than this as JSON (14,000 ids, say) are costed afresh rather than kept. */
+const MAX_REMEMBERED_KEY = 2_048;
+const MAX_REMEMBERED_PER_DOCUMENT = 64;
+
+const isQuery = (document: DocumentNode, operationName: string | null | undefined) =>
+  document.definitions.some((d) => d.kind === Kind.OPERATION_DEFINITION && d.operation === 'query' && (!operationName || d.name?.value === operationName));
+
+/** The operation and its variables as a key; null when too long or too deep to stringify (checked later). */
+function rememberKey(operationName: string | null | undefined, rawVariables: unknown): string | null {
+  let variables = '';
+  try {
+    variables = rawVariables ? JSON.stringify(rawVariables) : '';
+  } catch {
+    return null; // nested past the stack: the JSON scalar refuses it when the variables are coerced
+  }
+  const key = `${operationName ?? ''}\u0000${variables}`;
+  return key.length > MAX_REMEMBERED_KEY ? null : key;
+}
+
+/** operationCost, remembered per document, operation and variables. */
+export function rememberedOperationCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  rawVariables: unknown,
+): number | null {
+  // Queries are what gets asked again; a mutation's variables (payloads, configs) can be large.
+  const key = isQuery(document, operationName) ? rememberKey(operationName, rawVariables) : null;
+  if (key === null) return operationCost(schema, document, operationName, rawVariables);
+  let costs = remembered.get(document);
+  const known = costs?.get(key);
+  if (known instanceof Error) throw known;
+  if (known !== undefined) return known;
+  let result: number | null | Error;
+  try {
+    result = operationCost(schema, document, operationName, rawVariables);
+  } catch (error) {
+    if (!(error instanceof Error)) throw error;
+    result = error;
+  }
+  if (!costs) remembered.set(document, (costs = new Map()));
+  if (costs.size >= MAX_REMEMBERED_PER_DOCUMENT) costs.delete(costs.keys().next().value!);
+  costs.set(key, result);
+  if (result instanceof Error) throw result;
+  return result;
+}

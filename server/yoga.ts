@@ -60,6 +60,8 @@ export function createHeartbeatYoga(options: {
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
+    // No field takes a file: multipart bodies (uploads) are not parsed at all.
+    multipart: false,
     // GraphiQL's assets are bundled, so it works without internet access.
     renderGraphiQL,
     graphiql: options.graphiql

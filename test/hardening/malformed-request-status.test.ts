@@ -29,6 +29,24 @@ describe('malformed requests', () => {
     }
   });
 
+  it('a multipart body (a file upload) is not parsed: no field takes a file', async () => {
+    const form = new FormData();
+    form.set('operations', JSON.stringify({ query: '{ viewer { name } }' }));
+    form.set('map', '{}');
+    const request = new Request(server.graphqlUrl, { method: 'POST', body: form });
+    const { status, json } = await rawRequest(server.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': request.headers.get('content-type')!, authorization: `Bearer ${server.adminKey}` },
+      body: Buffer.from(await request.arrayBuffer()),
+    });
+    expect(status).toBe(415);
+    expect(json?.errors?.[0]).toMatchObject({ message: expect.stringMatching(/application\/json.*not multipart\/form-data/), extensions: { code: 'BAD_REQUEST' } });
+    // Any other content type no parser takes is answered the same way.
+    const text = await rawRequest(server.graphqlUrl, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{ viewer { name } }' });
+    expect(text.status).toBe(415);
+    expect(text.json?.errors?.[0].extensions?.code).toBe('BAD_REQUEST');
+  });
+
   it('GET without a query, or with malformed variables, is 400 too', async () => {
     for (const params of [{}, { query: '{ viewer { name } }', variables: '{' }] as Array<Record<string, string>>) {
       const { status, json } = await rawRequest(`${server.graphqlUrl}?${new URLSearchParams(params)}`, {

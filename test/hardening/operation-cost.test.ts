@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../../schema/index.ts';
 import { OPERATION_LIMITS } from '../../server/hardening.ts';
-import { COST_MODEL, operationCost, wideFieldCoordinates } from '../../server/operation-cost.ts';
+import { COST_MODEL, operationCost, rememberedOperationCost, wideFieldCoordinates } from '../../server/operation-cost.ts';
 import { parse } from 'graphql';
 import { agentGid, createAgent, gql } from '../support/api.ts';
 import { postGraphQL } from '../support/graphql.ts';
@@ -69,6 +69,20 @@ describe('operation cost with list sizes', () => {
     const document = parse('query($n: Int, $e: Int) { runs(first: $n) { edges { node { events(first: $e) { seq } } } } }');
     expect(operationCost(schema, document, undefined, { n: 5, e: 10 })).toBeLessThan(OPERATION_LIMITS.maxCost);
     expect(operationCost(schema, document, undefined, { n: 100, e: 1000 })).toBeGreaterThan(OPERATION_LIMITS.maxCost);
+  });
+
+  it('remembers a cost per document and variables, never across different variables', async () => {
+    const query = 'query($n: Int, $e: Int) { runs(first: $n) { edges { node { events(first: $e) { seq } } } } }';
+    for (let i = 0; i < 2; i++) {
+      expect((await post(query, { n: 5, e: 10 })).body.errors).toBeUndefined();
+      const refused = await post(query, { n: 100, e: 1000 });
+      expect(refused.status).toBe(400);
+      expect(refused.body.errors?.[0].extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    }
+    const document = parse(query);
+    expect(rememberedOperationCost(schema, document, undefined, { n: 5, e: 10 })).toBe(operationCost(schema, document, undefined, { n: 5, e: 10 }));
+    expect(rememberedOperationCost(schema, document, undefined, { n: 100, e: 1000 })).toBeGreaterThan(OPERATION_LIMITS.maxCost);
+    expect(rememberedOperationCost(schema, document, undefined, { n: 5, e: 10 })).toBeLessThan(OPERATION_LIMITS.maxCost);
   });
 
   it('prices only fields that exist', () => {
