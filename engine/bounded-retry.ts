@@ -2,9 +2,11 @@
 // `scheduled_retry`, due after 2 min, 10 min, 30 min, 2 h (±25%), at most four times; the
 // promotion loop moves due retries into the queued pool.
 import { and, asc, eq, lte } from 'drizzle-orm';
+import type { Transaction } from '../db/client.ts';
 import { heartbeatRuns, issues } from '../db/schema.ts';
 import { type EngineDeps, transact } from './deps.ts';
 import { BOUNDED_RETRY_MAX_ATTEMPTS, boundedRetrySchedule, codexFallbackMode, dueAtWithNotBefore, transientContract } from './retry-rules.ts';
+import type { LiveEvent } from './live-events.ts';
 import { appendRunEvent } from './run-events.ts';
 import { handIssueLockToRetry, type RunRow, runQueuedEvent, runStatusEvent } from './runs.ts';
 import { cancelStaleScheduledRetry, staleRetryReason } from './stale-retry.ts';
@@ -103,6 +105,25 @@ export async function scheduleBoundedRetry(deps: EngineDeps, runId: string, opti
 
 const PROMOTE_BATCH = 50;
 
+/** scheduled_retry -> queued (guarded), with a lifecycle event saying why; null when it moved on meanwhile. */
+export async function promoteScheduledRetry(
+  tx: Transaction,
+  events: LiveEvent[],
+  runId: string,
+  now: Date,
+  why: { message: string; payload?: Record<string, unknown> },
+): Promise<RunRow | null> {
+  const [queued] = await tx
+    .update(heartbeatRuns)
+    .set({ status: 'queued', updatedAt: now })
+    .where(and(eq(heartbeatRuns.id, runId), eq(heartbeatRuns.status, 'scheduled_retry')))
+    .returning();
+  if (!queued) return null;
+  await appendRunEvent(tx, events, { runId, eventType: 'lifecycle', level: 'info', ...why }, now);
+  events.push(runQueuedEvent(queued));
+  return queued;
+}
+
 /** Due scheduled retries become queued (or are cancelled when their issue moved on). Starts nothing. */
 export async function promoteDueScheduledRetries(deps: EngineDeps, now: Date = deps.clock.now()): Promise<{ promoted: number; runIds: string[]; agentIds: string[] }> {
   return transact(deps, async (tx, events) => {
@@ -124,14 +145,8 @@ export async function promoteDueScheduledRetries(deps: EngineDeps, now: Date = d
           continue;
         }
       }
-      const [queued] = await tx
-        .update(heartbeatRuns)
-        .set({ status: 'queued', updatedAt: now })
-        .where(and(eq(heartbeatRuns.id, run.id), eq(heartbeatRuns.status, 'scheduled_retry')))
-        .returning();
+      const queued = await promoteScheduledRetry(tx, events, run.id, now, { message: 'Scheduled retry became due and was promoted to the queued run pool' });
       if (!queued) continue;
-      await appendRunEvent(tx, events, { runId: run.id, eventType: 'lifecycle', level: 'info', message: 'Scheduled retry became due and was promoted to the queued run pool' }, now);
-      events.push(runQueuedEvent(queued));
       runIds.push(run.id);
       agentIds.add(run.agentId);
     }

@@ -256,7 +256,7 @@ export class Engine {
 
   /** An operator's retry of a finished, unsuccessful run: a new run linked to it by retryOf. */
   retryRun(input: ManualRetryInput): Promise<EnqueueResult> {
-    return enqueueManualRetry(this.deps, this.wake, input);
+    return enqueueManualRetry(this.deps, this.wake, (agentId) => void this.startNext(agentId), input);
   }
 
   tickTimers(now: Date) {

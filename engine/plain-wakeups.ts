@@ -37,10 +37,7 @@ export async function enqueueWithoutIssue(deps: EngineDeps, p: PreparedWakeup, c
     const target = found && !(running && followup) ? found : null;
     if (target) {
       const { wake, run } = await coalesceInto(tx, p, target, p.input.reason ?? null);
-      // A queued target was started when it was queued, unless it was just promoted for this
-      // request (manual-retry.ts): then it is started now, not at the next tick.
-      const start = p.input.runNow === true && target.status === 'queued';
-      return { outcome: 'coalesced', wakeupRequest: wake, run, startAgentId: start ? p.agent.id : null };
+      return { outcome: 'coalesced', wakeupRequest: wake, run, startAgentId: null };
     }
     const agent = slotRow ? freeSlot(deps, slotRow) : null;
     return createQueuedRun(tx, events, p, null, agent ? (run, claimEvents) => claimNewRun(deps, tx, claimEvents, agent, run) : null);

@@ -26,11 +26,6 @@ export interface EnqueueWakeupInput {
   context?: WakeContext | null;
   /** The run a new queued run retries (retryRun): recorded on the run as it is created. */
   retryOfRunId?: string | null;
-  /**
-   * An operator asked for the work to run now (retryRun): a queued run the request joins is
-   * started at once, instead of waiting for the next tick.
-   */
-  runNow?: boolean;
 }
 
 export type EnqueueOutcome = 'queued' | 'coalesced' | 'deferred' | 'skipped' | 'duplicate';
