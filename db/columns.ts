@@ -9,6 +9,11 @@ import { timestamp, uuid } from 'drizzle-orm/pg-core';
  */
 export const timestamptz = () => timestamp({ withTimezone: true, precision: 3 });
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether `value` is an id as the uuid columns store it (checked before it reaches a query). */
+export const isUuid = (value: string): boolean => UUID.test(value);
+
 export const primaryId = () => uuid().primaryKey().default(sql`gen_random_uuid()`);
 
 export const createdAt = () => timestamptz().notNull().defaultNow();

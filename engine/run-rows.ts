@@ -9,6 +9,7 @@ import type postgres from 'postgres';
 import type { Executor, Transaction } from '../db/client.ts';
 import { agents, heartbeatRuns, wakeupRequests } from '../db/schema.ts';
 import type { RunRow, WakeupRow } from './runs.ts';
+import { isUuid } from '../db/columns.ts';
 
 type Column = { name: string; codec?: string; mapFromDriverValue(value: unknown): unknown };
 const codecs = postgresJsCodecs as Record<string, { normalize?: (value: unknown) => unknown } | undefined>;
@@ -58,11 +59,10 @@ export const runRowFromDriver = rowMapper<RunRow>(heartbeatRuns);
 export const wakeupRowFromDriver = rowMapper<WakeupRow>(wakeupRequests);
 export const agentRowFromDriver = rowMapper<typeof agents.$inferSelect>(agents);
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A Postgres array literal of uuids, for one `$n::uuid[]` parameter (uuids need no quoting). */
 export function uuidArray(ids: readonly string[]): string {
-  for (const id of ids) if (!UUID.test(id)) throw new Error(`Not a uuid: ${JSON.stringify(id)}`);
+  for (const id of ids) if (!isUuid(id)) throw new Error(`Not a uuid: ${JSON.stringify(id)}`);
   return `{${ids.join(',')}}`;
 }
 

@@ -12,10 +12,10 @@ import { isInvokable, readHeartbeatPolicy } from './policy.ts';
 import { agentRowFromDriver, executePrepared } from './run-rows.ts';
 import { enrichWakeContext, wakeScopeKey } from './wake-context.ts';
 import { type Agent, type EnqueueResult, type EnqueueWakeupInput, insertSkipped, type PreparedWakeup } from './wakeup-rows.ts';
+import { isUuid } from '../db/columns.ts';
 
 export type { EnqueueOutcome, EnqueueResult, EnqueueWakeupInput } from './wakeup-rows.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const str = (value: unknown) => (typeof value === 'string' && value.length > 0 ? value : null);
 
 export interface EnqueueOptions {
@@ -64,7 +64,7 @@ async function enqueue(deps: EngineDeps, input: EnqueueWakeupInput, options: Enq
   const issueId = str(ctx.issueId) ?? str(payload?.issueId);
   // payload.issueId routes the wakeup to an issue (spec §6.1 step 1): a raw issue id, which an API
   // caller only ever sets by mistake (the API's issueId argument takes the Issue's global id).
-  if (issueId !== null && !UUID.test(issueId)) {
+  if (issueId !== null && !isUuid(issueId)) {
     throw badInput('payload.issueId must be an issue id; pass the issue as issueId instead', { field: 'payload.issueId' });
   }
   const prepare = (agent: Agent): PreparedWakeup => ({ input, agent, source, payload, ctx, now });

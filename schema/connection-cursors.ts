@@ -7,8 +7,8 @@ import { completeValue, decodeCursorChunk, type MaybePromise } from '@pothos/cor
 import type { PageInfoShape } from '@pothos/plugin-relay';
 import { badInput } from '../engine/errors.ts';
 import { builder } from './builder.ts';
+import { isUuid } from '../db/columns.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PLUGIN_PREFIX = 'DC:';
 /** `<list>:DC:...`; list names are short plain words (and a refusal quotes one). */
 const TAGGED = /^([A-Za-z]{1,32}):(DC:[\s\S]*)$/;
@@ -36,7 +36,7 @@ export const RUN_CURSORS = kind('runs', { createdAt: 'desc' });
 export const WAKEUP_CURSORS = kind('wakeupRequests', { requestedAt: 'desc' });
 
 const partFits = (part: Part, value: unknown) =>
-  part === 'timestamp' ? value instanceof Date && Number.isFinite(value.getTime()) : typeof value === 'string' && UUID.test(value);
+  part === 'timestamp' ? value instanceof Date && Number.isFinite(value.getTime()) : typeof value === 'string' && isUuid(value);
 
 /**
  * The plugin's own cursor inside `cursor`, or why `cursor` is not one of `list`'s (pure).

@@ -1,8 +1,8 @@
 // Relay global ids: base64("Type:uuid"). Decoding validates the shape up front so a malformed id is
 // a clear BAD_USER_INPUT error instead of a database error on a bad uuid.
 import { badInput } from '../engine/errors.ts';
+import { isUuid } from '../db/columns.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function encodeGlobalId(typename: string, id: string | number | bigint): string {
   return Buffer.from(`${typename}:${id}`, 'utf8').toString('base64');
@@ -15,7 +15,7 @@ export function decodeGlobalId(globalId: string): { typename: string; id: string
   const separator = decoded.indexOf(':');
   const typename = decoded.slice(0, separator);
   const id = decoded.slice(separator + 1);
-  if (separator <= 0 || !/^[A-Za-z_]\w*$/.test(typename) || !UUID.test(id)) {
+  if (separator <= 0 || !/^[A-Za-z_]\w*$/.test(typename) || !isUuid(id)) {
     throw badInput(`Invalid ID: ${JSON.stringify(globalId.slice(0, 100))}`, { argument: 'id' });
   }
   return { typename, id: id.toLowerCase() };
