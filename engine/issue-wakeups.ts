@@ -1,7 +1,7 @@
 // enqueueWakeup on an issue (spec §6.1 step 3): serialised by a row lock on the issue; the request
 // joins the run that owns the issue's execution (coalesced), waits behind another agent's
 // (deferred), is skipped while the issue's dependencies are blocked, or becomes a queued run.
-import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, or, sql } from 'drizzle-orm';
 import type { Transaction } from '../db/client.ts';
 import { heartbeatRuns, issues, wakeupRequests } from '../db/schema.ts';
 import { type EngineDeps, transact } from './deps.ts';
@@ -15,13 +15,16 @@ import { coalesceInto, createQueuedRun, type EnqueueResult, insertSkipped, isFol
 
 /** Spec §6.1 step 3: the issue path, serialised by a row lock on the issue. */
 export async function enqueueOnIssue(deps: EngineDeps, p: PreparedWakeup, issueId: string): Promise<EnqueueResult> {
-  // This locks the issue, then its runs; a claim locks its run, then the issue. When the two meet,
-  // PostgreSQL aborts one as a deadlock: the enqueue is all-or-nothing, so it is simply tried again.
+  // Runs are locked before their issue (lockIssueRuns), as claims, finishes, cancels and retries
+  // lock them. A run the issue gained between the two locks is locked after it; should that meet a
+  // claim of the new run, PostgreSQL aborts one as a deadlock, and the enqueue, all-or-nothing, is
+  // simply tried again.
   return withTransientRetry(() => enqueueOnIssueOnce(deps, p, issueId));
 }
 
 async function enqueueOnIssueOnce(deps: EngineDeps, p: PreparedWakeup, issueId: string): Promise<EnqueueResult> {
   return transact(deps, async (tx, events) => {
+    await lockIssueRuns(tx, issueId);
     const [issue] = await tx
       .select()
       .from(issues)
@@ -60,6 +63,21 @@ async function enqueueOnIssueOnce(deps: EngineDeps, p: PreparedWakeup, issueId: 
     }
     return createQueuedRun(tx, events, p, issue.id);
   });
+}
+
+/**
+ * The runs findActiveIssueRun may lock under the issue's lock (the run holding its execution lock
+ * and its runs on the execution path), locked first. A claim holds its run and then stamps the
+ * issue; if the enqueue held the issue and then waited for that run, each would wait for the other.
+ */
+async function lockIssueRuns(tx: Transaction, issueId: string): Promise<void> {
+  const lockHolder = tx.select({ id: issues.executionRunId }).from(issues).where(eq(issues.id, issueId));
+  await tx
+    .select({ id: heartbeatRuns.id })
+    .from(heartbeatRuns)
+    .where(or(inArray(heartbeatRuns.id, lockHolder), and(eq(heartbeatRuns.issueId, issueId), inArray(heartbeatRuns.status, [...EXEC_PATH_STATUSES]))))
+    .orderBy(asc(heartbeatRuns.id))
+    .for('update');
 }
 
 /**
