@@ -32,8 +32,10 @@ export interface HeartbeatClientOptions {
   webSocketImpl?: unknown;
   /** How often the WebSocket is pinged, ms (default 10 s). */
   keepAliveMs?: number;
-  /** Reconnect attempts before a subscription fails (default 10). */
+  /** Reconnect attempts before a subscription fails (default 10; Infinity never gives up). */
   retryAttempts?: number;
+  /** Wait before reconnect attempt `retries` (0, 1, ...), ms (default reconnectDelayMs: jittered, up to 30 s). */
+  reconnectDelayMs?: (retries: number) => number;
 }
 
 /** A GraphQL error with its stable code (UNAUTHENTICATED, NOT_FOUND, ...), or NETWORK_ERROR. */
@@ -73,14 +75,17 @@ export function reconnectDelayMs(retries: number, random = Math.random()): numbe
 
 export function createHeartbeatClient(options: HeartbeatClientOptions) {
   const authorization = `Bearer ${options.apiKey}`;
+  const retryAttempts = options.retryAttempts ?? 10;
+  const reconnectDelay = options.reconnectDelayMs ?? ((retries: number) => reconnectDelayMs(retries));
+  const waitToReconnect = (retries: number) => new Promise<void>((resolve) => setTimeout(resolve, reconnectDelay(retries)));
   const ws: WsClient = createWsClient({
     url: options.url.replace(/^http/, 'ws'),
     webSocketImpl: options.webSocketImpl,
     connectionParams: { authorization },
     lazy: true,
     keepAlive: options.keepAliveMs ?? 10_000,
-    retryAttempts: options.retryAttempts ?? 10,
-    retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, reconnectDelayMs(retries))),
+    retryAttempts,
+    retryWait: waitToReconnect,
     // A refused key (4403) will be refused again: do not retry it.
     shouldRetry: (event) => (event as { code?: number })?.code !== 4403,
   });
@@ -186,8 +191,8 @@ export function createHeartbeatClient(options: HeartbeatClientOptions) {
           return;
         } catch (error) {
           const resumable = error instanceof HeartbeatApiError && (error.code === 'SLOW_CONSUMER' || error.code === 'NETWORK_ERROR');
-          if (!resumable || resumes >= (options.retryAttempts ?? 10)) throw error;
-          await new Promise((resolve) => setTimeout(resolve, reconnectDelayMs(resumes)));
+          if (!resumable || resumes >= retryAttempts) throw error;
+          await waitToReconnect(resumes);
         }
       }
     },

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createHeartbeatClient, ViewerQuery } from '../client/index.ts';
 import { encodeGlobalId } from '../schema/global-id.ts';
+import { createAgent, enqueue, runGid } from './support/api.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { waitFor } from './support/wait.ts';
 
@@ -52,6 +53,41 @@ describe('SDK watches', () => {
       controller.abort();
       await watching;
       await waitFor('the server to let go', () => server.app.hub.size === 0);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('watchRunEvents resumes after its connection drops: every event once, in order, reconnecting on the given schedule', async () => {
+    const sockets: WebSocket[] = [];
+    class RecordedWebSocket extends WebSocket {
+      constructor(...args: ConstructorParameters<typeof WebSocket>) {
+        super(...args);
+        sockets.push(this);
+      }
+    }
+    const waits: number[] = [];
+    const client = createHeartbeatClient({
+      url: server.graphqlUrl,
+      apiKey: server.adminKey,
+      webSocketImpl: RecordedWebSocket,
+      reconnectDelayMs: (retries) => (waits.push(retries), 10),
+    });
+    try {
+      const step = (message: string) => ({ event: { type: 'tool.call', message } });
+      const agentId = await createAgent(server, { adapterConfig: { steps: [step('a'), { sleepMs: 200 }, step('b'), { sleepMs: 200 }, step('c')] } });
+      const { runId } = await enqueue(server, { agentId });
+      const seen: Array<{ seq: number; message: string | null }> = [];
+      for await (const event of client.watchRunEvents(runGid(runId!))) {
+        seen.push({ seq: event.seq, message: event.message ?? null });
+        if (event.message === 'a' && sockets.length === 1) sockets[0].terminate(); // dropped, not closed
+      }
+      expect(sockets.length).toBeGreaterThanOrEqual(2);
+      expect(waits[0]).toBe(0);
+      expect(seen.map((e) => e.seq)).toEqual(seen.map((_, i) => i + 1));
+      expect(seen.map((e) => e.message)).toEqual(expect.arrayContaining(['a', 'b', 'c']));
+      const stored = await server.database.db.query.runEvents.findMany({ where: { runId: runId! } });
+      expect(seen).toHaveLength(stored.length);
     } finally {
       await client.close();
     }
