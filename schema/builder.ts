@@ -28,6 +28,10 @@ export const builder = new SchemaBuilder<{
   },
   relay: {
     cursorType: 'String',
+    // Pages are clamped, not refused, above the largest size (drizzle.maxConnectionSize); a negative
+    // size is refused before anything runs (server/operation-cost.ts).
+    firstArgOptions: { description: 'The first n items (after `after`): 0 to 100; more is read as 100, and pageInfo.hasNextPage tells whether there are more.' },
+    lastArgOptions: { description: 'The last n items (before `before`): 0 to 100; more is read as 100, and pageInfo.hasPreviousPage tells whether there are more.' },
     encodeGlobalID: encodeGlobalId,
     decodeGlobalID: decodeGlobalId,
     // `node`/`nodes` bypass the root resolvers, so they apply the tenant check themselves, before

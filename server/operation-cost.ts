@@ -57,7 +57,8 @@ interface Walk {
 
 /**
  * The cost of the chosen operation, or null when there is none (graphql-js reports that itself).
- * Throws BAD_USER_INPUT for a `nodes(ids:)` list over COST_MODEL.maxNodeIds.
+ * Throws BAD_USER_INPUT for a `nodes(ids:)` list over COST_MODEL.maxNodeIds, and for a negative
+ * page size on a connection.
  */
 export function operationCost(
   schema: GraphQLSchema,
@@ -125,6 +126,7 @@ function fieldCost(walk: Walk, node: FieldNode, parent: GraphQLNamedType, visiti
 function listSize(walk: Walk, node: FieldNode, field: GraphQLField<unknown, unknown>, parent: GraphQLNamedType): number {
   const args = argumentValues(walk, node, field);
   if (getNamedType(field.type).name.endsWith('Connection')) {
+    refuseNegativePageSize(args, `${parent.name}.${node.name.value}`);
     const size = integer(args.first) ?? integer(args.last) ?? COST_MODEL.defaultPageSize;
     return clamp(size, 0, COST_MODEL.maxPageSize);
   }
@@ -139,6 +141,20 @@ function listSize(walk: Walk, node: FieldNode, field: GraphQLField<unknown, unkn
   // A connection's edges: its page size is already counted on the connection field.
   if (parent.name.endsWith('Connection')) return 1;
   return COST_MODEL.unboundedListSize;
+}
+
+/**
+ * A connection's `first`/`last` below 0 is BAD_USER_INPUT naming the field. Checked here, before
+ * anything runs, because plugin-drizzle plans a nested connection (Agent.runs) in its parent's
+ * resolver, whose error would null the parent and carry the parent's path.
+ */
+function refuseNegativePageSize(args: Record<string, unknown>, coordinate: string): void {
+  for (const argument of ['first', 'last'] as const) {
+    const size = integer(args[argument]);
+    if (size !== undefined && size < 0) {
+      throw badInput(`Argument "${argument}" of ${coordinate} must be a non-negative integer`, { argument, field: coordinate });
+    }
+  }
 }
 
 /** The field's arguments as sent, variables resolved, with the schema's defaults for the rest. */

@@ -104,3 +104,30 @@ describe('mutation arguments', () => {
     expect(JSON.stringify(body.errors)).not.toContain('cancelReason');
   });
 });
+
+describe('connection page sizes', () => {
+  it('a negative first or last is refused naming the connection, nested ones too, before anything runs', async () => {
+    const issueId = (await createIssue(server, { title: 'pages', assigneeAgentId: agentId })).issueId;
+    for (const [query, variables, argument, field] of [
+      ['{ runs(first: -1) { edges { cursor } } }', {}, 'first', 'Query.runs'],
+      ['query($n: Int) { agents(last: $n) { edges { cursor } } }', { n: -5 }, 'last', 'Query.agents'],
+      ['query($id: ID!) { agent(id: $id) { name runs(first: -1) { edges { cursor } } } }', { id: agentGid(agentId) }, 'first', 'Agent.runs'],
+      ['query($id: ID!) { issue(id: $id) { title runs(last: -1) { edges { cursor } } } }', { id: issueGid(issueId) }, 'last', 'Issue.runs'],
+      ['query($n: Int) { agents(first: 5) { edges { node { name runs(first: $n) { edges { cursor } } } } } }', { n: -1 }, 'first', 'Agent.runs'],
+    ] as const) {
+      const { body } = await post(query, variables);
+      expect(body.errors?.[0].extensions, query).toMatchObject({ code: 'BAD_USER_INPUT', argument, field });
+      expect(body.errors?.[0].message).toBe(`Argument "${argument}" of ${field} must be a non-negative integer`);
+      expect(body.data ?? null, query).toBeNull();
+    }
+  });
+
+  it('0 is an empty page, and more than 100 is read as 100 with hasNextPage, as the argument describes', async () => {
+    const data = await gql(server, 'query($id: ID!) { agent(id: $id) { none: runs(first: 0) { edges { cursor } pageInfo { hasNextPage } } all: runs(first: 1000) { edges { cursor } } } }', { id: agentGid(agentId) });
+    expect(data.agent.none).toEqual({ edges: [], pageInfo: { hasNextPage: true } });
+    expect(data.agent.all.edges.length).toBeGreaterThan(0);
+    const described = await gql(server, '{ __type(name: "Query") { fields { name args { name description } } } }');
+    const first = described.__type.fields.find((f: { name: string }) => f.name === 'runs').args.find((a: { name: string }) => a.name === 'first');
+    expect(first.description).toContain('more is read as 100');
+  });
+});
