@@ -5,7 +5,8 @@
 // checked against the types of its ordering columns before the plugin reads it.
 import { completeValue, decodeCursorChunk, type MaybePromise } from '@pothos/core';
 import type { PageInfoShape } from '@pothos/plugin-relay';
-import { badInput } from '../engine/errors.ts';
+import type { GraphQLNamedType } from 'graphql';
+import { badInput, type HeartbeatError } from '../engine/errors.ts';
 import { builder } from './builder.ts';
 import { isUuid } from '../db/columns.ts';
 
@@ -80,11 +81,22 @@ export function acceptCursors(list: CursorKind<unknown>, args: { after?: string 
     const cursor = args[argument];
     if (!cursor) continue; // the plugin reads "" as no cursor, as it always did
     const result = unwrapCursor(list, cursor);
-    if ('error' in result) {
-      throw badInput(`Invalid cursor in ${argument}: ${result.error}; pass a cursor that this list returned`, { argument });
-    }
+    if ('error' in result) throw cursorError(argument, result.error);
     args[argument] = result.cursor;
   }
+}
+
+/** The BAD_USER_INPUT for a refused cursor; `field` names the connection when known (server/operation-cost.ts). */
+export function cursorError(argument: 'after' | 'before', reason: string, field?: string): HeartbeatError {
+  return badInput(`Invalid cursor in ${argument}: ${reason}; pass a cursor that this list returned`, field ? { argument, field } : { argument });
+}
+
+const KINDS = new Map<string, CursorKind<unknown>>([AGENT_CURSORS, ISSUE_CURSORS, RUN_CURSORS, WAKEUP_CURSORS].map((list) => [list.name, list]));
+
+/** The cursor list of a connection type, as cursorFieldsOf records it in the type's extensions. */
+export function cursorListOf(type: GraphQLNamedType): CursorKind<unknown> | undefined {
+  const name = (type.extensions as { cursorList?: unknown }).cursorList;
+  return typeof name === 'string' ? KINDS.get(name) : undefined;
 }
 
 type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
@@ -96,6 +108,7 @@ type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T
 export function cursorFieldsOf(list: CursorKind<unknown>) {
   return {
     connection: {
+      extensions: { cursorList: list.name },
       fields: (t: PothosSchemaTypes.ObjectFieldBuilder<Types, { pageInfo: MaybePromise<PageInfoShape> }>) => ({
         pageInfo: t.field({
           type: builder.pageInfoRef(),

@@ -20,6 +20,7 @@ import {
   valueFromASTUntyped,
 } from 'graphql';
 import { badInput } from '../engine/errors.ts';
+import { cursorError, cursorListOf, unwrapCursor } from '../schema/connection-cursors.ts';
 
 export const COST_MODEL = {
   /** `nodes(ids:)` takes at most this many ids (more is BAD_USER_INPUT). */
@@ -58,7 +59,7 @@ interface Walk {
 /**
  * The cost of the chosen operation, or null when there is none (graphql-js reports that itself).
  * Throws BAD_USER_INPUT for a `nodes(ids:)` list over COST_MODEL.maxNodeIds, and for a negative
- * page size on a connection.
+ * page size or another list's cursor on a connection.
  */
 export function operationCost(
   schema: GraphQLSchema,
@@ -126,7 +127,9 @@ function fieldCost(walk: Walk, node: FieldNode, parent: GraphQLNamedType, visiti
 function listSize(walk: Walk, node: FieldNode, field: GraphQLField<unknown, unknown>, parent: GraphQLNamedType): number {
   const args = argumentValues(walk, node, field);
   if (getNamedType(field.type).name.endsWith('Connection')) {
-    refuseNegativePageSize(args, `${parent.name}.${node.name.value}`);
+    const coordinate = `${parent.name}.${node.name.value}`;
+    refuseNegativePageSize(args, coordinate);
+    refuseForeignCursors(args, getNamedType(field.type), coordinate);
     const size = integer(args.first) ?? integer(args.last) ?? COST_MODEL.defaultPageSize;
     return clamp(size, 0, COST_MODEL.maxPageSize);
   }
@@ -144,9 +147,9 @@ function listSize(walk: Walk, node: FieldNode, field: GraphQLField<unknown, unkn
 }
 
 /**
- * A connection's `first`/`last` below 0 is BAD_USER_INPUT naming the field. Checked here, before
- * anything runs, because plugin-drizzle plans a nested connection (Agent.runs) in its parent's
- * resolver, whose error would null the parent and carry the parent's path.
+ * A connection's `first`/`last` below 0 is BAD_USER_INPUT naming the field. Checked here (and the
+ * cursors below), before anything runs, because plugin-drizzle plans a nested connection
+ * (Agent.runs) in its parent's resolver, whose error would null the parent and carry its path.
  */
 function refuseNegativePageSize(args: Record<string, unknown>, coordinate: string): void {
   for (const argument of ['first', 'last'] as const) {
@@ -154,6 +157,18 @@ function refuseNegativePageSize(args: Record<string, unknown>, coordinate: strin
     if (size !== undefined && size < 0) {
       throw badInput(`Argument "${argument}" of ${coordinate} must be a non-negative integer`, { argument, field: coordinate });
     }
+  }
+}
+
+/** A connection's `after`/`before` that is not one of its list's cursors (same reasons as acceptCursors). */
+function refuseForeignCursors(args: Record<string, unknown>, connection: GraphQLNamedType, coordinate: string): void {
+  const list = cursorListOf(connection);
+  if (!list) return;
+  for (const argument of ['after', 'before'] as const) {
+    const cursor = args[argument];
+    if (typeof cursor !== 'string' || cursor === '') continue;
+    const result = unwrapCursor(list, cursor);
+    if ('error' in result) throw cursorError(argument, result.error, coordinate);
   }
 }
 

@@ -1,6 +1,8 @@
 // A cursor is a position in the list that issued it: another list refuses it (BAD_USER_INPUT),
 // while cursors of the same list, and untagged ones issued before cursors named their list, page on.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cursorListOf } from '../schema/connection-cursors.ts';
+import { schema } from '../schema/index.ts';
 import { agentGid, createAgent, enqueue, gql, runFinished } from './support/api.ts';
 import { postGraphQL } from './support/graphql.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
@@ -31,7 +33,7 @@ describe('cursors are bound to their list', () => {
         expect(body.errors?.[0].extensions?.code, `${list} ${argument}`).toBe('BAD_USER_INPUT');
         expect(body.errors?.[0].extensions?.argument).toBe(argument);
         expect(body.errors?.[0].message).toContain(`the ${list} list`);
-        expect(body.data).toBeNull();
+        expect(body.data ?? null).toBeNull(); // refused before execution: no data at all
       }
     }
   });
@@ -44,7 +46,20 @@ describe('cursors are bound to their list', () => {
     }
     const agents = await endCursor('agents');
     const nested = await errorsOf('query($a: ID!, $c: String) { agent(id: $a) { runs(after: $c) { edges { cursor } } } }', { a: agentGid(agentId), c: agents });
-    expect(nested.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    // Refused before anything runs, naming the nested list: not a null agent with the agent's path.
+    expect(nested.errors).toHaveLength(1);
+    expect(nested.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'after', field: 'Agent.runs' });
+    expect(nested.errors?.[0].path).toBeUndefined();
+    expect(nested.data ?? null).toBeNull();
+    const inList = await errorsOf('query($c: String) { agents(first: 5) { edges { node { runs(before: $c, last: 1) { edges { cursor } } } } } }', { c: agents });
+    expect(inList.errors).toHaveLength(1);
+    expect(inList.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'before', field: 'Agent.runs' });
+  });
+
+  it('every connection in the schema names the list its cursors belong to', () => {
+    const connections = Object.values(schema.getTypeMap()).filter((type) => type.name.endsWith('Connection'));
+    expect(connections.length).toBeGreaterThanOrEqual(6);
+    for (const type of connections) expect(cursorListOf(type), type.name).toBeDefined();
   });
 
   it('runs, Agent.runs and Issue.runs share one ordering, so their cursors page each other', async () => {
