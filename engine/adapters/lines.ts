@@ -1,6 +1,7 @@
 // The wire protocol shared by the process and http adapters: the run context goes out as one JSON
 // object; what comes back is a stream of lines, each an event, the result, or plain log output.
 import { StringDecoder } from 'node:string_decoder';
+import { LOG_CHUNK_LIMITS } from '../bounding.ts';
 import type { AdapterEvent, AdapterExecution, AdapterResult, LogStream } from './types.ts';
 
 /** The JSON object an agent receives on stdin (process) or as the request body (http). */
@@ -19,28 +20,62 @@ export function runContextPayload(execution: AdapterExecution<unknown>) {
   };
 }
 
-/** Splits a byte stream into lines. UTF-8 safe across chunk boundaries; strips a trailing `\r`. */
+/** Longest line held whole (chars): room for any event or result, and a bound on what one run holds. */
+export const MAX_LINE_CHARS = 4 * 1024 * 1024;
+
+/**
+ * Splits a byte stream into lines. UTF-8 safe across chunk boundaries; strips a trailing `\r`.
+ * A line longer than `maxLineChars` comes out in pieces of about that size (each logged as a line):
+ * holding it whole would let one child grow the server without bound.
+ */
 export class LineSplitter {
   private readonly decoder = new StringDecoder('utf8');
-  private pending = '';
+  /** The unfinished line in pieces, joined once it ends: a long line costs linear, not quadratic, time. */
+  private pending: string[] = [];
+  private pendingChars = 0;
+
+  constructor(private readonly maxLineChars = MAX_LINE_CHARS) {}
 
   /** Returns the lines completed by this chunk. */
   push(chunk: Uint8Array | string): string[] {
-    const text = this.pending + (typeof chunk === 'string' ? chunk : this.decoder.write(Buffer.from(chunk)));
-    const parts = text.split('\n');
-    this.pending = parts.pop() ?? '';
-    return parts.map(stripCr);
+    const text = typeof chunk === 'string' ? chunk : this.decoder.write(Buffer.from(chunk));
+    const lines: string[] = [];
+    let start = 0;
+    for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
+      this.pending.push(text.slice(start, end));
+      lines.push(stripCr(this.take()));
+      start = end + 1;
+    }
+    if (start < text.length) {
+      this.pending.push(text.slice(start));
+      this.pendingChars += text.length - start;
+      if (this.pendingChars > this.maxLineChars) lines.push(this.take());
+    }
+    return lines;
   }
 
   /** The final line when the stream ended without a newline (none if it was empty). */
   end(): string[] {
-    const rest = this.pending + this.decoder.end();
-    this.pending = '';
+    this.pending.push(this.decoder.end());
+    const rest = this.take();
     return rest === '' ? [] : [stripCr(rest)];
+  }
+
+  private take(): string {
+    const line = this.pending.join('');
+    this.pending = [];
+    this.pendingChars = 0;
+    return line;
   }
 }
 
 const stripCr = (line: string) => (line.endsWith('\r') ? line.slice(0, -1) : line);
+
+/** PostgreSQL text and jsonb cannot hold NUL: an agent's NUL becomes U+FFFD, as invalid UTF-8 does. */
+export const withoutNul = (text: string) => (text.includes('\0') ? text.replaceAll('\0', '\uFFFD') : text);
+
+/** A `\u0000` escape in JSON text: preceded by an even number of backslashes, so not itself escaped. */
+const NUL_ESCAPE = /(?<!\\)((?:\\\\)*)\\u0000/g;
 
 export type LineResult = Pick<
   AdapterResult,
@@ -64,7 +99,7 @@ export function classifyLine(line: string): ClassifiedLine {
   if (!trimmed.startsWith('{')) return { kind: 'log' };
   let value: unknown;
   try {
-    value = JSON.parse(trimmed);
+    value = JSON.parse(trimmed.includes('\\u0000') ? trimmed.replace(NUL_ESCAPE, '$1\\ufffd') : trimmed);
   } catch {
     return { kind: 'log' };
   }
@@ -119,13 +154,31 @@ export class LineSink {
   ) {}
 
   line(line: string): void {
-    const classified = classifyLine(line);
-    if (classified.kind === 'event') this.execution.onEvent(classified.event);
-    else if (classified.kind === 'result') this.result = classified.result;
-    else this.execution.onLog(this.stream, line + '\n');
+    this.lines([line]);
   }
 
+  /**
+   * Consecutive log lines go out as one chunk, so a flood of short lines costs a few chunks instead
+   * of one per line; a chunk stays small enough to be stored and published whole (spec §6.5).
+   */
   lines(lines: string[]): void {
-    for (const line of lines) this.line(line);
+    let logged = '';
+    for (const raw of lines) {
+      const line = withoutNul(raw);
+      const classified = classifyLine(line);
+      if (classified.kind === 'log') {
+        if (logged !== '' && logged.length + line.length >= LOG_CHUNK_LIMITS.live) {
+          this.execution.onLog(this.stream, logged);
+          logged = '';
+        }
+        logged += line + '\n';
+        continue;
+      }
+      if (logged !== '') this.execution.onLog(this.stream, logged);
+      logged = '';
+      if (classified.kind === 'event') this.execution.onEvent(classified.event);
+      else this.result = classified.result;
+    }
+    if (logged !== '') this.execution.onLog(this.stream, logged);
   }
 }

@@ -1,18 +1,25 @@
 // The `process` adapter: runs the agent as a local child process leading its own process group,
 // so cancel and timeout can take down everything it started.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { terminateGroup } from '../process-groups.ts';
 import { z } from 'zod';
-import { nonNegativeSeconds, parseWith, stringRecord, timerMs } from './config.ts';
-import { LineSink, LineSplitter, runContextPayload } from './lines.ts';
+import { nonNegativeSeconds, parseWith, timerMs } from './config.ts';
+import { LineSink, LineSplitter, runContextPayload, withoutNul } from './lines.ts';
 import { REDACTED } from './redaction.ts';
 import type { Adapter, AdapterExecution, AdapterResult } from './types.ts';
+
+/**
+ * A name holding `=` reaches the child as the part before it, ahead of the variables set here:
+ * `HEARTBEAT_RUN_TOKEN=x` would forge the run token.
+ */
+const envName = z.string().regex(/^[^=\0]+$/);
 
 const processConfigSchema = z.object({
   command: z.string().min(1),
   args: z.array(z.string()).optional(),
   cwd: z.string().min(1).optional(),
-  env: stringRecord.optional(),
+  env: z.record(envName, z.string()).optional(),
   timeoutSec: nonNegativeSeconds.optional(),
   graceSec: nonNegativeSeconds.optional(),
 });
@@ -143,7 +150,7 @@ function execute(execution: AdapterExecution<ProcessConfig>): Promise<AdapterRes
 
     child.on('error', (error) => {
       // Only a failure to start is fatal; later errors (a failed kill) surface through 'exit'.
-      if (pgid === undefined) settle(spawnFailed(error));
+      if (pgid === undefined) settle(spawnFailed(error, cwd));
     });
 
     child.once('spawn', () => {
@@ -168,7 +175,7 @@ function execute(execution: AdapterExecution<ProcessConfig>): Promise<AdapterRes
       streamEnded();
     });
     child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (chunk: string) => execution.onLog('stderr', chunk));
+    child.stderr!.on('data', (chunk: string) => execution.onLog('stderr', withoutNul(chunk)));
     child.stderr!.once('close', streamEnded);
 
     child.once('exit', (code, exitSignal) => {
@@ -185,8 +192,10 @@ function execute(execution: AdapterExecution<ProcessConfig>): Promise<AdapterRes
   });
 }
 
-function spawnFailed(error: unknown): AdapterResult {
-  const message = error instanceof Error ? error.message : String(error);
+function spawnFailed(error: unknown, cwd?: string): AdapterResult {
+  let message = error instanceof Error ? error.message : String(error);
+  // Node blames the command ("spawn node ENOENT") when it is the working directory that is missing.
+  if ((error as NodeJS.ErrnoException).code === 'ENOENT' && cwd && !existsSync(cwd)) message += ` (cwd ${cwd} does not exist)`;
   return { exitCode: null, errorMessage: `Failed to start process: ${message}`, errorCode: 'adapter_failed' };
 }
 
