@@ -39,7 +39,7 @@ const routes: Record<string, (res: ServerResponse) => Promise<void> | void> = {
     res.end('just a log line\n[1,2]\n');
   },
   '/fail'(res) {
-    res.writeHead(503, 'Service Unavailable', { 'content-type': 'text/plain' });
+    res.writeHead(500, { 'content-type': 'text/plain' });
     res.end('x'.repeat(2000));
   },
   '/hang'() {
@@ -133,7 +133,7 @@ describe('http adapter', () => {
     const result = await httpAdapter.execute(run('/fail').execution);
     expect(result).toEqual({
       exitCode: null,
-      errorMessage: `HTTP 503 Service Unavailable: ${'x'.repeat(500)}`,
+      errorMessage: `HTTP 500 Internal Server Error: ${'x'.repeat(500)}`,
       errorCode: 'adapter_failed',
     });
   });
@@ -189,6 +189,12 @@ describe('http adapter', () => {
       [{ url: 'ftp://example.com/x' }, /adapterConfig\.url/],
       [{ url: 'http://x', timeoutSec: -5 }, /adapterConfig\.timeoutSec/],
       [{ url: 'http://x', headers: { a: 1 } }, /adapterConfig\.headers\.a/],
+      // fetch refuses credentials in a URL, and its error would quote them; headers carry secrets.
+      [{ url: 'http://user:pa55@x.test/' }, /^adapterConfig\.url: Credentials in the URL are not sent; put them in headers$/],
+      // An invalid header fails every request with an error that quotes the (secret) value.
+      [{ url: 'http://x', headers: { 'x key': 's3cret' } }, /^adapterConfig\.headers\.x key: Expected a header name/],
+      [{ url: 'http://x', headers: { 'x-key': 's3c\nret' } }, /^adapterConfig\.headers\.x-key: Expected a header value without control characters$/],
+      [{ url: 'http://x', headers: { 'x-key': 'caf\u20ac' } }, /^adapterConfig\.headers\.x-key: Expected a header value/],
     ];
     for (const [config, message] of cases) {
       const error = (() => {
