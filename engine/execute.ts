@@ -15,7 +15,7 @@ import type { PlainFinish } from './finish-batch.ts';
 import { type EventGroup, type RunStart, RUNNING_FROM, runStartedEvent } from './run-batches.ts';
 import { RunOutput } from './run-output.ts';
 import { type RunRow, settleRun } from './runs.ts';
-import { withTransientRetry } from './transient.ts';
+import { isTransientDatabaseError, withTransientRetry } from './transient.ts';
 
 export interface ActiveRun {
   runId: string;
@@ -210,11 +210,42 @@ async function finish(
   crashed: boolean,
 ): Promise<RunRow[]> {
   // The outcome is what matters most: its write is retried through a database hiccup.
-  const { run, finalized } = await withTransientRetry(() => writeTerminalStatus(deps, { runId, agent, result, output, crashed }, steps), 8);
+  const write = (input: { result: AdapterResult; output: typeof output; crashed: boolean }) =>
+    withTransientRetry(() => writeTerminalStatus(deps, { runId, agent, ...input }, steps), 8);
+  let written: Awaited<ReturnType<typeof write>>;
+  try {
+    written = await write({ result, output, crashed });
+  } catch (error) {
+    if (isTransientDatabaseError(error)) throw error; // the database is gone: recovery takes the run over
+    // The database refuses what the run produced: the run still ends, without it, rather than
+    // stay running until it is reaped as lost (and retried, though it did its work).
+    deps.logger.error({ err: error, runId }, 'the run outcome could not be recorded; recording it failed without its output');
+    written = await write({ result: unrecordedOutcome(result, error), output: null, crashed: true });
+  }
+  const { run, finalized } = written;
   if (!run || !finalized) return [];
   const queued = await runFollowUpSteps(steps, run, crashed);
   await withTransientRetry(() => transact(deps, (tx, events) => settleRun(tx, events, run.id, deps.clock.now())));
   return queued;
+}
+
+/**
+ * What is recorded when the adapter's outcome cannot be: how the run ended, and why its outcome is
+ * missing, in words the caller can read (the database's reason, never the refused statement).
+ */
+export function unrecordedOutcome(result: AdapterResult, error: unknown): AdapterResult {
+  const cause = (error as { cause?: unknown })?.cause ?? error;
+  const code = (cause as { code?: unknown })?.code;
+  const message = cause instanceof Error && !cause.message.startsWith('Failed query') ? cause.message : 'the database refused it';
+  const reason = `${message}${typeof code === 'string' ? ` (${code})` : ''}`.slice(0, 300);
+  const ended = result.signal ? `signal ${result.signal}` : result.exitCode != null ? `exit code ${result.exitCode}` : 'no exit code';
+  return {
+    exitCode: result.exitCode ?? null,
+    signal: result.signal ?? null,
+    timedOut: result.timedOut,
+    errorMessage: `The run ended (${ended}) but its outcome could not be recorded: ${reason}`,
+    errorCode: result.errorCode === 'cancelled' ? 'cancelled' : 'outcome_not_recorded',
+  };
 }
 
 /** Spec §6.4 step 3: the run records its context and log file, the agent is running, `run started`. */
