@@ -1,5 +1,6 @@
 // The `http` adapter: POSTs the run context to a URL and reads the agent's answer as NDJSON lines
 // (or one JSON object), with the same line protocol as the process adapter.
+import { Agent } from 'undici';
 import { z } from 'zod';
 import { nonNegativeSeconds, parseWith, timerMs } from './config.ts';
 import { classifyLine, LineSink, LineSplitter, MAX_LINE_CHARS, runContextPayload } from './lines.ts';
@@ -36,6 +37,12 @@ const httpConfigSchema = z.object({
 export type HttpConfig = z.infer<typeof httpConfigSchema>;
 
 const ERROR_BODY_CHARS = 500;
+
+/**
+ * fetch's own client gives up on an endpoint silent for 300 s (before its headers, or between two
+ * chunks): an agent may think longer than that. The run's timeoutSec (0: none) is the only limit.
+ */
+const withoutIdleLimits = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
 
 /** Statuses by which an endpoint says "later": the run fails as transient, not before its Retry-After. */
 const TRANSIENT_STATUSES = new Set([429, 503]);
@@ -174,7 +181,8 @@ async function execute(execution: AdapterExecution<HttpConfig>): Promise<Adapter
       // token and the secret headers to wherever it points: the configured URL is the endpoint.
       redirect: 'manual',
       signal: controller.signal,
-    });
+      dispatcher: withoutIdleLimits,
+    } as RequestInit);
     if (!response.ok) return await failure(response);
     await readBody(response, sink);
     return { ...sink.result, exitCode: 0 };
