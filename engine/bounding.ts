@@ -84,7 +84,10 @@ function boundObject(value: Record<string, unknown>, depth: number, ancestors: S
     const limit = Math.min(entries.length, PAYLOAD_LIMITS.maxKeys);
     for (let i = 0; i < limit; i++) {
       const [key, item] = entries[i];
-      out[key] = boundValue(item, depth + 1, ancestors);
+      const bounded = boundValue(item, depth + 1, ancestors);
+      // Assigned, a "__proto__" key (valid JSON) would set the prototype and vanish: define it.
+      if (key === '__proto__') Object.defineProperty(out, key, { value: bounded, enumerable: true, writable: true, configurable: true });
+      else out[key] = bounded;
     }
     if (entries.length > limit) {
       out._truncated = true;

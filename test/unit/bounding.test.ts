@@ -22,6 +22,14 @@ describe('boundPayload', () => {
     expect(PAYLOAD_LIMITS).toEqual({ maxString: 16_384, maxItems: 50, maxKeys: 100, maxDepth: 6 });
   });
 
+  it('keeps a "__proto__" key (valid JSON) as a key, without touching any prototype', () => {
+    const parsed = JSON.parse('{"__proto__": {"polluted": true}, "a": 1}');
+    const bounded = boundPayload(parsed) as Record<string, unknown>;
+    expect(JSON.stringify(bounded)).toBe('{"__proto__":{"polluted":true},"a":1}');
+    expect(Object.getPrototypeOf(bounded)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it.each([
     ['short string', 'hello', 'hello'],
     ['string at the limit', 'a'.repeat(16_384), 'a'.repeat(16_384)],
