@@ -4,12 +4,11 @@
 import { and, count, desc, eq, max, ne, notInArray } from 'drizzle-orm';
 import type { Executor, Transaction } from '../db/client.ts';
 import { activityLog, heartbeatRuns, issueComments, issueDocumentRevisions, runEvents } from '../db/schema.ts';
+import { ENGINE_EVENT_TYPES } from './adapters/types.ts';
 import type { LiveEvent } from './live-events.ts';
 import { classifyLiveness, type LivenessEvidence, type LivenessInput } from './liveness.ts';
 import type { RunRow } from './runs.ts';
 
-/** Event types the engine writes itself: not tool events (not evidence of work). */
-export const ENGINE_EVENT_TYPES = ['lifecycle', 'adapter.invoke', 'error'];
 /** Activity that is not evidence of work. */
 export const IGNORED_ACTIVITY = ['environment.lease_acquired', 'environment.lease_released'];
 const CONTINUATION_SUMMARY_KEY = 'continuation-summary';
@@ -38,7 +37,7 @@ export async function gatherLivenessInput(db: Executor, run: RunRow): Promise<Li
     db
       .select({ n: count(), latest: max(runEvents.createdAt) })
       .from(runEvents)
-      .where(and(eq(runEvents.runId, run.id), notInArray(runEvents.eventType, ENGINE_EVENT_TYPES))),
+      .where(and(eq(runEvents.runId, run.id), notInArray(runEvents.eventType, [...ENGINE_EVENT_TYPES]))),
   ]);
   return livenessInputFrom(run, issue ?? null, comments, revisions, activity[0], toolEvents[0]);
 }

@@ -2,7 +2,7 @@
 // object; what comes back is a stream of lines, each an event, the result, or plain log output.
 import { StringDecoder } from 'node:string_decoder';
 import { LOG_CHUNK_LIMITS } from '../bounding.ts';
-import type { AdapterEvent, AdapterExecution, AdapterResult, LogStream } from './types.ts';
+import { type AdapterEvent, type AdapterExecution, type AdapterResult, ENGINE_EVENT_TYPES, type LogStream } from './types.ts';
 
 /** The JSON object an agent receives on stdin (process) or as the request body (http). */
 export function runContextPayload(execution: AdapterExecution<unknown>) {
@@ -110,7 +110,7 @@ export function classifyLine(line: string): ClassifiedLine {
   if ('result' in value && (type === undefined || type === 'result')) {
     return { kind: 'result', result: resultFields(value) };
   }
-  if (type !== undefined) return { kind: 'event', event: eventFields(type, value) };
+  if (type !== undefined && !ENGINE_EVENT_TYPES.includes(type)) return { kind: 'event', event: eventFields(type, value) };
   return { kind: 'log' };
 }
 

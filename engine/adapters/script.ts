@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { badInput } from '../errors.ts';
 import { formatPath, jsonObject, parseWith } from './config.ts';
-import type { Adapter, AdapterExecution, AdapterResult } from './types.ts';
+import { type Adapter, type AdapterExecution, type AdapterResult, ENGINE_EVENT_TYPES } from './types.ts';
 
 const MAX_STEPS = 1000;
 
@@ -12,7 +12,10 @@ const stepSchemas = {
   log: z.strictObject({ log: z.string(), stream: z.enum(['stdout', 'stderr']).optional() }),
   event: z.strictObject({
     event: z.strictObject({
-      type: z.string().min(1),
+      type: z
+        .string()
+        .min(1)
+        .refine((type) => !ENGINE_EVENT_TYPES.includes(type), { error: `Expected a type of the agent's own, not one of the engine's (${ENGINE_EVENT_TYPES.join(', ')})` }),
       message: z.string().optional(),
       level: z.enum(['info', 'warn', 'error']).optional(),
       payload: z.unknown().optional(),

@@ -3,6 +3,13 @@ import type { AdapterType } from '../../db/enums.ts';
 
 export type LogStream = 'stdout' | 'stderr';
 
+/**
+ * Event types the engine writes itself (run started and ended, adapter invoked, process lost): an
+ * agent's line with one of them is log output, so an agent cannot forge the engine's account of a
+ * run (its timeline, a retry's exhausted reason), and these are never evidence of work (§6.7).
+ */
+export const ENGINE_EVENT_TYPES: readonly string[] = ['lifecycle', 'adapter.invoke', 'error'];
+
 /** A structured event reported by the agent (a JSON stdout line with a `type`, an NDJSON line, a script step). */
 export interface AdapterEvent {
   /** Event type, e.g. `tool.call`, `assistant.message`. Never one of the engine's own types. */
