@@ -42,18 +42,46 @@ export interface RunBatchPorts {
   finish(item: PlainFinish, perRun: () => Promise<RunRow[]>): Promise<RunRow[]>;
 }
 
+/** Events a run may have queued but not written before its adapter is asked to stop reading. */
+export const EVENT_BACKLOG = { high: 2_000, low: 500 } as const;
+
 /** Serialises async writes while keeping the callbacks that cause them synchronous. */
-class WriteQueue {
+export class WriteQueue {
   private tail: Promise<void> = Promise.resolve();
   /** Events queued behind the last write and not yet being written: later events join them. */
   private group: NewRunEvent[] | null = null;
+  /** Events queued and not yet written, and who waits for them to come down (backlog). */
+  private pendingEvents = 0;
+  private caughtUp: { promise: Promise<void>; resolve: () => void } | null = null;
   constructor(private readonly onError: (error: unknown) => void) {}
-  push(write: () => Promise<unknown>): void {
+  /** `events`: how many events the write stores (for the backlog). */
+  push(write: () => Promise<unknown>, events = 0): void {
     this.group = null;
+    this.pendingEvents += events;
     this.tail = this.tail.then(write).then(
-      () => {},
-      (error) => this.onError(error),
+      () => this.written(events),
+      (error) => {
+        this.written(events);
+        this.onError(error);
+      },
     );
+  }
+  /** See AdapterExecution.backlog. */
+  backlog(): Promise<void> | null {
+    if (this.pendingEvents <= EVENT_BACKLOG.high) return this.caughtUp?.promise ?? null;
+    if (!this.caughtUp) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.caughtUp = { promise, resolve };
+    }
+    return this.caughtUp.promise;
+  }
+  private written(events: number): void {
+    this.pendingEvents -= events;
+    if (this.caughtUp && this.pendingEvents <= EVENT_BACKLOG.low) {
+      this.caughtUp.resolve();
+      this.caughtUp = null;
+    }
   }
   /** Groups handed to the run's finish by takeEvents: not written here. */
   private readonly taken = new WeakSet<NewRunEvent[]>();
@@ -63,22 +91,24 @@ class WriteQueue {
    * meanwhile hands its last events to its finish (takeEvents): one transaction instead of two.
    */
   pushEvent(event: NewRunEvent, writeGroup: (events: NewRunEvent[]) => Promise<unknown>): void {
+    this.pendingEvents += 1;
     if (this.group) {
       this.group.push(event);
       return;
     }
     const group = [event];
     this.group = group;
+    const done = () => (this.taken.has(group) ? undefined : this.written(group.length));
     this.tail = this.tail
       .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
       .then(() => {
         if (this.group === group) this.group = null;
         return this.taken.has(group) ? undefined : writeGroup(group);
       })
-      .then(
-        () => {},
-        (error) => this.onError(error),
-      );
+      .then(done, (error) => {
+        done();
+        this.onError(error);
+      });
   }
   /** The events queued last whose write has not started, which the caller now writes instead. */
   takeEvents(): NewRunEvent[] {
@@ -86,6 +116,7 @@ class WriteQueue {
     if (!group) return [];
     this.group = null;
     this.taken.add(group);
+    this.written(group.length); // the caller writes them now
     return group;
   }
   drain(): Promise<void> {
@@ -138,7 +169,7 @@ export async function executeClaimedRun(
     const eventOne = (e: NewRunEvent) => transact(deps, (tx, events) => appendRunEvent(tx, events, e, deps.clock.now()));
     const batches = hooks.batches;
     const event = (e: NewRunEvent) => {
-      if (!batches) return writes.push(() => eventOne(e));
+      if (!batches) return writes.push(() => eventOne(e), 1);
       writes.pushEvent(e, (group) =>
         batches.events({ run, events: group }, async () => {
           // On its own, each event is its own write, as if it had never been batched.
@@ -170,6 +201,7 @@ export async function executeClaimedRun(
         if (runOutput.append(stream, chunk)) writes.push(() => runOutput.persistProgress());
       },
       onEvent: (e) => event({ runId: run.id, eventType: e.type, message: e.message, level: e.level, stream: e.stream, color: e.color, payload: e.payload }),
+      backlog: () => writes.backlog(),
       onSpawn: (info) =>
         writes.push(() =>
           deps.db

@@ -36,6 +36,13 @@ const routes: Record<string, (res: ServerResponse) => Promise<void> | void> = {
     await writeMany(res, 'c', 5 * MiB);
     res.end('"}}');
   },
+  async '/many-events'(res) {
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    for (let i = 0; i < 20_000; i++) {
+      if (!res.write(`${JSON.stringify({ type: 'tick', message: String(i) })}\n`)) await new Promise((resolve) => res.once('drain', resolve));
+    }
+    res.end('{"result":{"ok":true}}\n');
+  },
   '/control-error'(res) {
     res.writeHead(500, { 'content-type': 'text/plain' });
     res.end('bad\u0000thing \u001b[31mred\u001b[0m\ttab');
@@ -66,6 +73,17 @@ describe('http adapter limits', () => {
     expect(pieces.length).toBeGreaterThan(1);
     for (const piece of pieces) expect(piece.length).toBeLessThanOrEqual(LIMIT + 64 * 1024);
   };
+
+  it('reads on only once a backlogged run has caught up: every event once, in order', async () => {
+    let asked = 0;
+    let waited = 0;
+    const rec = recordingExecution(httpAdapter.parseConfig({ url: `${base}/many-events`, timeoutSec: 60 }), {
+      backlog: () => (++asked % 2 === 0 ? new Promise<void>((resolve) => setImmediate(() => resolve(void waited++))) : null),
+    });
+    expect(await httpAdapter.execute(rec.execution)).toEqual({ exitCode: 0, resultJson: { ok: true } });
+    expect(waited).toBeGreaterThan(0);
+    expect(rec.events.map((e) => e.message)).toEqual(Array.from({ length: 20_000 }, (_, i) => String(i)));
+  });
 
   it('an over-long line comes out in pieces of about 4 MiB, each a log line; the lines after it are still read', async () => {
     const rec = run('/long-line');

@@ -69,6 +69,23 @@ describe.concurrent('process adapter output bounds', () => {
     expect(order.slice(-2)).toEqual(['middle', 'log']);
   });
 
+  it('stops reading while the run is backlogged and reads on after: every event once, in order', async () => {
+    const script = `
+      let i = 0;
+      const go = () => { while (i < 20000) if (!process.stdout.write(JSON.stringify({ type: 'tick', message: String(i++) }) + '\\n')) return process.stdout.once('drain', go);
+        process.stdout.write('{"result":{"ok":true}}\\n'); };
+      go();`;
+    let asked = 0;
+    let paused = 0;
+    const rec = recordingExecution(processAdapter.parseConfig(nodeScript(script)), {
+      // Every other read finds the run backlogged until the next turn of the event loop.
+      backlog: () => (++asked % 2 === 0 ? new Promise<void>((resolve) => setImmediate(() => resolve(void paused++))) : null),
+    });
+    expect(await processAdapter.execute(rec.execution)).toEqual({ exitCode: 0, signal: null, resultJson: { ok: true } });
+    expect(paused).toBeGreaterThan(0);
+    expect(rec.events.map((e) => e.message)).toEqual(Array.from({ length: 20_000 }, (_, i) => String(i)));
+  });
+
   it('NUL characters on stdout, stderr and in JSON lines reach no callback', async () => {
     const script = `
       process.stdout.write('raw \\u0000 nul\\n');
@@ -86,14 +103,28 @@ describe.concurrent('process adapter output bounds', () => {
   });
 });
 
-describe('process runs with NUL output', () => {
+describe('process runs through the engine', () => {
   let server: TestServer;
   beforeAll(async () => {
     server = await startTestServer();
   });
   afterAll(() => server?.close());
 
-  it('finish, with their output, events and result stored', async () => {
+  it('a flood of events is stored whole, in order, the adapter reading only as fast as the run stores', async () => {
+    const script = `
+      let i = 0;
+      const go = () => { while (i < 30000) if (!process.stdout.write(JSON.stringify({ type: 'tick', message: String(i++) }) + '\\n')) return process.stdout.once('drain', go); };
+      go();`;
+    const agentId = await createAgent(server, { adapterType: 'process', adapterConfig: nodeScript(script) });
+    const { runId } = await enqueue(server, { agentId });
+    const run = await runFinished(server, runId!);
+    expect(run.status).toBe('succeeded');
+    const ticks = await server.database.db.query.runEvents.findMany({ where: { runId: runId!, eventType: 'tick' }, orderBy: { seq: 'asc' } });
+    expect(ticks.map((e) => e.message)).toEqual(Array.from({ length: 30_000 }, (_, i) => String(i)));
+    expect(ticks.at(-1)!.seq - ticks[0].seq).toBe(29_999);
+  });
+
+  it('with NUL output, finish, with their output, events and result stored', async () => {
     const script = `
       process.stdout.write('out \\u0000\\n'); process.stderr.write('err \\u0000\\n');
       process.stdout.write('{"type":"tool.call","message":"m\\\\u0000"}\\n{"result":{"r":"\\\\u0000"}}\\n');`;

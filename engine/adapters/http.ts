@@ -83,7 +83,7 @@ async function readPrefix(response: Response, limit: number): Promise<{ text: st
 
 
 /** Feeds the body to the sink: NDJSON line by line, a plain JSON body as one line. */
-async function readBody(response: Response, sink: LineSink): Promise<void> {
+async function readBody(response: Response, sink: LineSink, execution: AdapterExecution<HttpConfig>): Promise<void> {
   const contentType = response.headers.get('content-type') ?? '';
   if (/^application\/json\b/i.test(contentType)) {
     // Held whole to be parsed, so bounded like a line.
@@ -108,6 +108,8 @@ async function readBody(response: Response, sink: LineSink): Promise<void> {
     const { done, value } = await reader.read();
     if (done) break;
     sink.lines(splitter.push(value));
+    // Events come faster than the run can store them: read on once it has caught up.
+    await execution.backlog?.();
   }
   sink.lines(splitter.end());
 }
@@ -184,7 +186,7 @@ async function execute(execution: AdapterExecution<HttpConfig>): Promise<Adapter
       dispatcher: withoutIdleLimits,
     } as RequestInit);
     if (!response.ok) return await failure(response);
-    await readBody(response, sink);
+    await readBody(response, sink, execution);
     return { ...sink.result, exitCode: 0 };
   } catch (error) {
     if (stop === 'cancel') return cancelled();

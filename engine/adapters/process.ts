@@ -169,7 +169,20 @@ function execute(execution: AdapterExecution<ProcessConfig>): Promise<AdapterRes
       openStreams -= 1;
       void maybeFinish();
     };
-    child.stdout!.on('data', (chunk: Buffer) => sink.lines(splitter.push(chunk)));
+    // Events come faster than the run can store them: stop reading until it has caught up, and
+    // the child waits on its full pipe.
+    let backlogged = false;
+    child.stdout!.on('data', (chunk: Buffer) => {
+      sink.lines(splitter.push(chunk));
+      const caughtUp = execution.backlog?.();
+      if (!caughtUp || backlogged) return;
+      backlogged = true;
+      child.stdout!.pause();
+      void caughtUp.then(() => {
+        backlogged = false;
+        child.stdout!.resume();
+      });
+    });
     child.stdout!.once('close', () => {
       sink.lines(splitter.end());
       streamEnded();
@@ -182,10 +195,13 @@ function execute(execution: AdapterExecution<ProcessConfig>): Promise<AdapterRes
       exit = { code, signal: exitSignal };
       // A leftover descendant may hold our pipes open forever; stop waiting for them after a while.
       if (openStreams > 0) {
-        drainTimer = setTimeout(() => {
+        const giveUp = () => {
+          // Output held back by the run's own backlog is the child's, not a descendant's: read it.
+          if (backlogged) return void (drainTimer = setTimeout(giveUp, DRAIN_AFTER_EXIT_MS));
           child.stdout!.destroy();
           child.stderr!.destroy();
-        }, DRAIN_AFTER_EXIT_MS);
+        };
+        drainTimer = setTimeout(giveUp, DRAIN_AFTER_EXIT_MS);
       }
       void maybeFinish();
     });

@@ -76,6 +76,12 @@ export interface AdapterExecution<Config> {
   signal: AbortSignal;
   onLog(stream: LogStream, chunk: string): void;
   onEvent(event: AdapterEvent): void;
+  /**
+   * Backpressure: null while the run's event writes keep up; otherwise a promise that resolves once
+   * they have caught up. An adapter reading an agent's output stops reading until then, so the agent
+   * waits on its own pipe or socket instead of the server holding what it cannot store yet.
+   */
+  backlog?(): Promise<void> | null;
   onSpawn(info: AdapterSpawnInfo): void;
   onMeta(meta: AdapterInvocationMeta): void;
   issue: IssueActions;
