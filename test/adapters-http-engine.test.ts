@@ -1,10 +1,9 @@
 // How an http endpoint's failures land on the run through the engine: a 503 with Retry-After is a
 // transient failure retried no earlier than asked; an error page with control characters still fails
 // the run with its HTTP status (its write used to fail, leaving the run to the reaper as process_lost).
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type HttpEndpoint, startHttpEndpoint } from './support/http-endpoint.ts';
 import { heartbeatRuns } from '../db/schema.ts';
 import { createAgent, enqueue, runFinished } from './support/api.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
@@ -15,25 +14,23 @@ const RETRY_AFTER = new Date('2031-05-06T07:08:09.000Z');
 
 describe('http runs through the engine', () => {
   let server: TestServer;
-  let http: Server;
+  let endpoint: HttpEndpoint;
   let base = '';
 
   beforeAll(async () => {
     server = await startTestServer();
-    http = createServer((req, res) => {
+    endpoint = await startHttpEndpoint((req, res) => {
       req.resume();
       req.on('end', () => {
         if (req.url === '/busy') res.writeHead(503, { 'retry-after': RETRY_AFTER.toUTCString() }).end('busy');
         else res.writeHead(500, { 'content-type': 'text/plain' }).end('bad\u0000thing');
       });
     });
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    base = endpoint.base;
   });
   afterAll(async () => {
     await server?.close();
-    http.closeAllConnections();
-    await new Promise((resolve) => http.close(resolve));
+    await endpoint?.close();
   });
 
   it('503 with Retry-After: failed as transient, retry scheduled for the time the endpoint gave', async () => {

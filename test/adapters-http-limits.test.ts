@@ -1,8 +1,8 @@
 // What an http endpoint sends is bounded before it is held: an endless line, an oversized JSON body
 // and control characters in an error page cannot make the server buffer without bound or fail the write.
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type HttpEndpoint, startHttpEndpoint } from './support/http-endpoint.ts';
 import { httpAdapter } from '../engine/adapters/http.ts';
 import { recordingExecution } from './fixtures/agents/recording-execution.ts';
 
@@ -50,20 +50,18 @@ const routes: Record<string, (res: ServerResponse) => Promise<void> | void> = {
 };
 
 describe('http adapter limits', () => {
-  let server: Server;
+  let endpoint: HttpEndpoint;
   let base: string;
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
+    endpoint = await startHttpEndpoint((req, res) => {
       req.resume();
       req.on('end', () => void (routes[req.url ?? '/'] ?? ((r: ServerResponse) => r.writeHead(404).end()))(res));
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    base = endpoint.base;
   });
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await endpoint?.close();
   });
 
   const run = (path: string) => recordingExecution(httpAdapter.parseConfig({ url: base + path, timeoutSec: 60 }));

@@ -1,18 +1,18 @@
 // Redirects are not followed: a 301/302 would turn the POST into a GET without the run context, and a
 // 307/308 to another origin would carry the run token and the configured secret headers there.
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type HttpEndpoint, startHttpEndpoint } from './support/http-endpoint.ts';
 import { httpAdapter } from '../engine/adapters/http.ts';
 import { recordingExecution } from './fixtures/agents/recording-execution.ts';
 
 describe('http adapter redirects', () => {
-  let server: Server;
+  let endpoint: HttpEndpoint;
   let base: string;
   const seen: Array<{ path: string; headers: IncomingMessage['headers'] }> = [];
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
+    endpoint = await startHttpEndpoint((req, res) => {
       const path = req.url ?? '/';
       seen.push({ path, headers: req.headers });
       req.resume();
@@ -23,14 +23,12 @@ describe('http adapter redirects', () => {
         else res.writeHead(200, { 'content-type': 'application/x-ndjson' }).end('{"result":{"reached":true}}\n');
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${port()}`;
+    base = endpoint.base;
   });
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await endpoint?.close();
   });
-  const port = () => (server.address() as AddressInfo).port;
+  const port = () => endpoint.port;
 
   it('a 3xx fails the run naming where it pointed; nothing is sent there', async () => {
     for (const status of [301, 302, 303, 307, 308]) {

@@ -1,19 +1,18 @@
 // 429 and 503 say "try again later": the run fails as transient_upstream (eligible for the bounded
 // retry), not before the endpoint's Retry-After when it gives one. Other failures stay plain.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type HttpEndpoint, startHttpEndpoint } from './support/http-endpoint.ts';
 import { httpAdapter } from '../engine/adapters/http.ts';
 import { recordingExecution } from './fixtures/agents/recording-execution.ts';
 
 const LATER = new Date('2031-05-06T07:08:09.000Z');
 
 describe('http adapter transient statuses', () => {
-  let server: Server;
+  let endpoint: HttpEndpoint;
   let base: string;
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
+    endpoint = await startHttpEndpoint((req, res) => {
       req.resume();
       req.on('end', () => {
         const [, status, retryAfter] = /^\/(\d+)(?:\/(.*))?$/.exec(req.url ?? '') ?? [];
@@ -21,12 +20,10 @@ describe('http adapter transient statuses', () => {
         res.writeHead(Number(status ?? 404), after ? { 'retry-after': after } : {}).end('busy');
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    base = endpoint.base;
   });
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await endpoint?.close();
   });
 
   const execute = (path: string) => httpAdapter.execute(recordingExecution(httpAdapter.parseConfig({ url: base + path })).execution);

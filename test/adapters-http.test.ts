@@ -1,8 +1,9 @@
 // The http adapter against a real local server: streamed NDJSON, plain JSON, non-2xx, network
 // errors, timeout, cancel mid-stream and config validation.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type HttpEndpoint, startHttpEndpoint } from './support/http-endpoint.ts';
 import { httpAdapter } from '../engine/adapters/http.ts';
 import { HeartbeatError } from '../engine/errors.ts';
 import { RECORDED_INVOCATION, recordingExecution, waitFor } from './fixtures/agents/recording-execution.ts';
@@ -53,13 +54,13 @@ const routes: Record<string, (res: ServerResponse) => Promise<void> | void> = {
 };
 
 describe('http adapter', () => {
-  let server: Server;
+  let endpoint: HttpEndpoint;
   let base: string;
   const seen: Seen[] = [];
   const closed = new Set<string>();
 
   beforeAll(async () => {
-    server = createServer(async (req, res) => {
+    endpoint = await startHttpEndpoint(async (req, res) => {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
       const path = req.url ?? '/';
@@ -67,12 +68,10 @@ describe('http adapter', () => {
       res.on('close', () => closed.add(path));
       await (routes[path] ?? ((r: ServerResponse) => r.writeHead(404).end()))(res);
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    base = endpoint.base;
   });
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await endpoint?.close();
   });
 
   const run = (path: string, extra: Record<string, unknown> = {}) =>
