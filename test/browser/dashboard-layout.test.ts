@@ -6,8 +6,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { heartbeatRuns } from '../../db/schema.ts';
 import { createAgent, createIssue, runGid } from '../support/api.ts';
-import { launchChromium } from '../support/chromium.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { closeBrowserSuite, startBrowserSuite } from '../support/chromium.ts';
+import type { TestServer } from '../support/server.ts';
 import { waitFor } from '../support/wait.ts';
 import { openDashboard, openPage, runRow } from './dashboard-page.ts';
 
@@ -21,15 +21,8 @@ describe('dashboard layout', () => {
   let server: TestServer;
   let browser: Browser;
   let baseUrl: string;
-  beforeAll(async () => {
-    server = await startTestServer();
-    baseUrl = server.graphqlUrl.replace(/\/graphql$/, '');
-    browser = await launchChromium();
-  }, 180_000);
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  beforeAll(async () => void ({ server, browser, baseUrl } = await startBrowserSuite()), 180_000);
+  afterAll(() => closeBrowserSuite({ server, browser }));
 
   it('signs in with a pasted "Bearer <key>", names the company once and asks for no favicon', async () => {
     const { page, notFound, errors } = await openPage(browser);

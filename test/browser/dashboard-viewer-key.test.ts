@@ -3,21 +3,15 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgent, enqueue, gql, runFinished, runGid } from '../support/api.ts';
-import { launchChromium } from '../support/chromium.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { closeBrowserSuite, startBrowserSuite } from '../support/chromium.ts';
+import type { TestServer } from '../support/server.ts';
 import { openDashboard, openPage, runRow } from './dashboard-page.ts';
 
 describe('dashboard with a viewer key', () => {
   let server: TestServer;
   let browser: Browser;
-  beforeAll(async () => {
-    server = await startTestServer();
-    browser = await launchChromium();
-  }, 180_000);
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  beforeAll(async () => void ({ server, browser } = await startBrowserSuite()), 180_000);
+  afterAll(() => closeBrowserSuite({ server, browser }));
 
   it('offers no Cancel or Retry to a key that may only read', async () => {
     const agentId = await createAgent(server, { adapterConfig: { steps: [{ fail: { message: 'no' } }] } });

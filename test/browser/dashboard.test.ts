@@ -5,8 +5,8 @@ import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgent, enqueue, gql, rawId, runGid } from '../support/api.ts';
-import { launchChromium } from '../support/chromium.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { closeBrowserSuite, startBrowserSuite } from '../support/chromium.ts';
+import type { TestServer } from '../support/server.ts';
 import { openPage } from './dashboard-page.ts';
 
 /** Records every value each run row's data-status takes, however fast the changes come. */
@@ -38,15 +38,8 @@ describe('dashboard', () => {
   let server: TestServer;
   let browser: Browser;
   let baseUrl: string;
-  beforeAll(async () => {
-    server = await startTestServer();
-    baseUrl = server.graphqlUrl.replace(/\/graphql$/, '');
-    browser = await launchChromium();
-  }, 180_000);
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  beforeAll(async () => void ({ server, browser, baseUrl } = await startBrowserSuite()), 180_000);
+  afterAll(() => closeBrowserSuite({ server, browser }));
 
   it('serves the page at / and /dashboard and its bundle, uncached', async () => {
     for (const path of ['/', '/dashboard']) {

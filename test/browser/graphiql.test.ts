@@ -4,20 +4,14 @@ import { mkdirSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgent, enqueue } from '../support/api.ts';
-import { launchChromium } from '../support/chromium.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { closeBrowserSuite, startBrowserSuite } from '../support/chromium.ts';
+import type { TestServer } from '../support/server.ts';
 
 describe('GraphiQL', () => {
   let server: TestServer;
   let browser: Browser;
-  beforeAll(async () => {
-    server = await startTestServer();
-    browser = await launchChromium();
-  }, 180_000);
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  beforeAll(async () => void ({ server, browser } = await startBrowserSuite()), 180_000);
+  afterAll(() => closeBrowserSuite({ server, browser }));
 
   it('runs a runStatus subscription over WebSocket and shows the live update', async () => {
     const agentId = await createAgent(server, { adapterConfig: { steps: [{ sleepMs: 300 }, { result: { ok: true } }] } });

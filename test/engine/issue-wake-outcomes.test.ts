@@ -5,7 +5,7 @@ import { eq } from 'drizzle-orm';
 import { companies, heartbeatRuns, issues } from '../../db/schema.ts';
 import { createApiKey } from '../../engine/api-keys.ts';
 import type { CanInvokePort } from '../../engine/deps.ts';
-import { agentGid, createAgent, createIssue, enqueue, GraphQLFailure, gql, issueGid, rawId, runGid } from '../support/api.ts';
+import { agentGid, createAgent, createIssue, enqueue, gql, gqlFailure, issueGid, rawId, runGid } from '../support/api.ts';
 import { postgres } from '../support/pg-client.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { waitFor } from '../support/wait.ts';
@@ -22,11 +22,7 @@ beforeAll(async () => {
 afterAll(() => server?.close());
 
 const db = () => server.database.db;
-const failure = async (promise: Promise<unknown>) => {
-  const error = await promise.then(() => null, (e: unknown) => e);
-  expect(error).toBeInstanceOf(GraphQLFailure);
-  return error as GraphQLFailure;
-};
+const failure = gqlFailure;
 const WAKEUP = 'wakeup { outcome run { id } wakeupRequest { status reason error } }';
 const SLOW = { steps: [{ sleepMs: 20_000 }] };
 

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { companies } from '../../db/schema.ts';
 import { createApiKey } from '../../engine/api-keys.ts';
-import { agentGid, createAgent, createIssue, enqueue, GraphQLFailure, gql, issueGid, rawId, runFinished } from '../support/api.ts';
+import { agentGid, createAgent, createIssue, enqueue, gql, gqlFailure, issueGid, rawId, runFinished } from '../support/api.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -16,11 +16,7 @@ beforeAll(async () => {
 afterAll(() => server?.close());
 
 const db = () => server.database.db;
-const failure = async (promise: Promise<unknown>) => {
-  const error = await promise.then(() => null, (e: unknown) => e);
-  expect(error).toBeInstanceOf(GraphQLFailure);
-  return error as GraphQLFailure;
-};
+const failure = gqlFailure;
 const finished = (runId: string) => runFinished(server, runId);
 
 describe('agents', () => {

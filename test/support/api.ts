@@ -13,6 +13,16 @@ export class GraphQLFailure extends Error {
   }
 }
 
+/** The GraphQLFailure `promise` rejects with (a test failure if it resolves or fails otherwise). */
+export async function gqlFailure(promise: Promise<unknown>): Promise<GraphQLFailure> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof GraphQLFailure)) throw new Error(`expected a GraphQL failure, got ${error === null ? 'success' : String(error)}`);
+  return error;
+}
+
 export async function gql<T = any>(server: TestServer, query: string, variables?: Record<string, unknown>, key = server.adminKey): Promise<T> {
   const { body } = await postGraphQL<T>(server.graphqlUrl, query, { key, variables });
   if (body.errors?.length) throw new GraphQLFailure(body.errors);

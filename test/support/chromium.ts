@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
+import { startTestServer, type TestServer } from './server.ts';
 
 const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(Boolean) as string[];
 
@@ -31,4 +32,23 @@ export function launchChromium(): Promise<Browser> {
     // The flags this workplace's machines need: no sandbox as root, no network chatter.
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+}
+
+/** What a browser suite runs against: a test server, Chromium, and the server's page URL. */
+export interface BrowserSuite {
+  server: TestServer;
+  browser: Browser;
+  /** http://127.0.0.1:<port> (the dashboard at /, GraphiQL at /graphql). */
+  baseUrl: string;
+}
+
+export async function startBrowserSuite(): Promise<BrowserSuite> {
+  const server = await startTestServer();
+  const browser = await launchChromium();
+  return { server, browser, baseUrl: server.graphqlUrl.replace(/\/graphql$/, '') };
+}
+
+export async function closeBrowserSuite(suite: Partial<BrowserSuite>): Promise<void> {
+  await suite.browser?.close();
+  await suite.server?.close();
 }
