@@ -5,11 +5,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import type postgres from 'postgres';
 import { connectDatabase, type DatabaseConnection } from '../../db/client.ts';
 import { agents, companies } from '../../db/schema.ts';
 import { scriptAdapter } from '../../engine/adapters/script.ts';
 import type { Adapter } from '../../engine/adapters/types.ts';
 import { Engine } from '../../engine/engine.ts';
+import { enrichWakeContext } from '../../engine/wake-context.ts';
 import { nowMs } from './stats.ts';
 
 export interface BenchEngineOptions {
@@ -105,4 +107,23 @@ export async function createBenchEngine(options: BenchEngineOptions): Promise<Be
     }
   });
   return bench;
+}
+
+/**
+ * Fills the queue in bulk with the rows enqueueWakeup writes for a plain wakeup: a queued wakeup
+ * linked to a queued run with the same context, spread over the agents in turn.
+ */
+export async function fillQueuedRuns(sql: postgres.Sql, input: { companyId: string; agentIds: string[]; count: number }): Promise<void> {
+  const template = enrichWakeContext({}, { source: 'on_demand', triggerDetail: null, reason: 'bench', payload: { taskKey: '' } });
+  await sql`
+    with w as (
+      insert into agent_wakeup_requests (id, company_id, agent_id, source, reason, payload, status, run_id, requested_at, created_at, updated_at)
+      select gen_random_uuid(), ${input.companyId}, (${input.agentIds}::uuid[])[1 + (i % ${input.agentIds.length})], 'on_demand', 'bench',
+        jsonb_build_object('taskKey', 'job-' || i), 'queued', gen_random_uuid(), now(), now(), now()
+      from generate_series(0, ${input.count - 1}) i
+      returning *
+    )
+    insert into heartbeat_runs (id, company_id, agent_id, invocation_source, status, wakeup_request_id, context_snapshot, created_at, updated_at)
+    select run_id, company_id, agent_id, 'on_demand', 'queued', id, ${JSON.stringify(template)}::jsonb || jsonb_build_object('taskKey', payload->>'taskKey'), created_at, created_at
+    from w`;
 }

@@ -7,8 +7,11 @@ import { median, round } from './stats.ts';
 
 export const HEARTBEAT = 'heartbeat';
 export const PEERS = ['graphile-worker', 'pg-boss'] as const;
-/** References that are not competitors: the database's own ceiling, a bare graphql-yoga server. */
-export const REFERENCES = ['postgres', 'bare-yoga'] as const;
+/**
+ * References that are not competitors: the database's own ceiling, a bare graphql-yoga server, and
+ * Heartbeat's own rows written by bare SQL with no engine (bookkeeping-floor.ts).
+ */
+export const REFERENCES = ['postgres', 'bare-yoga', 'bare-sql'] as const;
 export const SYSTEMS = [HEARTBEAT, ...PEERS, ...REFERENCES] as const;
 export type System = (typeof SYSTEMS)[number];
 

@@ -7,10 +7,11 @@
 // - graphile-worker / pg-boss: a no-op task; finished = the job is gone from (graphile-worker)
 //   or completed in (pg-boss) their table. Measured with their batching features on (their
 //   documented high-throughput settings) and, for graphile-worker, also in its default mode.
+// - Reference (bare-sql): Heartbeat's rows with no engine (bookkeeping-floor.ts).
 // Also measured: single enqueues per second (one job per call, 16 callers), for all three.
-import { enrichWakeContext } from '../../engine/wake-context.ts';
 import { CpuMeter, selfCpuMs } from '../lib/cpu.ts';
-import { createBenchEngine } from '../lib/heartbeat.ts';
+import { bookkeepingFloorRound, FLOOR_BATCH } from './bookkeeping-floor.ts';
+import { createBenchEngine, fillQueuedRuns } from '../lib/heartbeat.ts';
 import { graphileWorker, pgBoss, type PeerHandle } from '../lib/peers.ts';
 import type { System } from '../lib/results.ts';
 import type { Scenario, ScenarioContext } from '../lib/scenario.ts';
@@ -86,18 +87,7 @@ export async function heartbeatRound(ctx: ScenarioContext, jobs: number, enqueue
       const result = await bench.engine.enqueueWakeup({ companyId: bench.companyId, agentId: bench.agentIds[i % AGENTS], reason: 'bench', payload: { taskKey: `single-${i}` } });
       if (result.outcome !== 'queued') throw new Error(`wakeup ${i} was ${result.outcome}`);
     });
-    const template = enrichWakeContext({}, { source: 'on_demand', triggerDetail: null, reason: 'bench', payload: { taskKey: '' } });
-    await bench.connection.sql`
-      with w as (
-        insert into agent_wakeup_requests (id, company_id, agent_id, source, reason, payload, status, run_id, requested_at, created_at, updated_at)
-        select gen_random_uuid(), ${bench.companyId}, (${bench.agentIds}::uuid[])[1 + (i % ${AGENTS})], 'on_demand', 'bench',
-          jsonb_build_object('taskKey', 'job-' || i), 'queued', gen_random_uuid(), now(), now(), now()
-        from generate_series(0, ${jobs - enqueues - 1}) i
-        returning *
-      )
-      insert into heartbeat_runs (id, company_id, agent_id, invocation_source, status, wakeup_request_id, context_snapshot, created_at, updated_at)
-      select run_id, company_id, agent_id, 'on_demand', 'queued', id, ${JSON.stringify(template)}::jsonb || jsonb_build_object('taskKey', payload->>'taskKey'), created_at, created_at
-      from w`;
+    await fillQueuedRuns(bench.connection.sql, { companyId: bench.companyId, agentIds: bench.agentIds, count: jobs - enqueues });
     const done = new Promise<void>((resolve) => {
       bench.onSettled = () => {
         if (bench.settled.size >= jobs) resolve();
@@ -162,6 +152,8 @@ export const throughputScenario: Scenario = {
         `drained by one instance with a pool of ${POOL} connections. Heartbeat: ${AGENTS} script agents x maxConcurrentRuns ${PER_AGENT}, finished = settled. ` +
         `graphile-worker: concurrency ${CONCURRENCY}; batching on = localQueue.size 500 + completeJobBatchDelay 0; default mode = neither. ` +
         'pg-boss: batchSize 100, localConcurrency 4, burstWhenBatchFull (with batchSize 1 it is bound by its polling interval, so it has no comparable default mode). ' +
+        `Reference (bare-sql): the rows Heartbeat's drain writes, written by bare SQL with no engine, ${FLOOR_BATCH} runs a statement on two connections (bookkeeping-floor.ts); ` +
+        'the most any engine keeping those rows could drain here. ' +
         'Costs per job, over the drain: CPU of this process (where the engine or worker runs) and of PostgreSQL (all its processes; embedded only), and WAL bytes written (every heap tuple and index entry).',
     );
     for (let round = 1; round <= ctx.rounds; round++) {
@@ -179,6 +171,10 @@ export const throughputScenario: Scenario = {
         recordCosts(ctx, mode === 'batched' ? DRAIN_BATCHED : DRAIN_DEFAULT, system, peer.costs);
         ctx.log(`${SCENARIO} round ${round}: ${system} (${mode}) ${peer.rate.toFixed(0)} jobs/s (enqueue ${peer.enqueueRate.toFixed(0)}/s; ${describeCosts(peer.costs)})`);
       }
+      const floor = await bookkeepingFloorRound(ctx, jobs, () => startDrainCosts(ctx));
+      ctx.results.record(SCENARIO, DRAIN_BATCHED, 'jobs/s', 'higher', 'bare-sql', floor.rate);
+      recordCosts(ctx, DRAIN_BATCHED, 'bare-sql', floor.costs);
+      ctx.log(`${SCENARIO} round ${round}: Heartbeat's rows in bare SQL ${floor.rate.toFixed(0)} jobs/s (${describeCosts(floor.costs)})`);
     }
   },
 };

@@ -1,0 +1,125 @@
+// The bookkeeping floor, a reference for the throughput scenario: the rows a Heartbeat drain
+// writes for a no-op run, written by bare SQL with no engine at all. Each of two connections (one
+// per core) takes the 500 oldest queued runs at a time and writes, in two transactions, what the
+// engine writes around an execution:
+// - claim: the run running (owner, token hash, log file), its wakeup claimed, its agents running,
+//   the `run started` event;
+// - finish: the run succeeded with its result, log summary, liveness and settle, its wakeup
+//   completed, the `adapter invoked` and `run succeeded` events, its agents idle with their runtime
+//   counters.
+// Nothing is decided: no concurrency limit is counted, no evidence read, no row mapped, no event
+// published. Its rate is the most any engine could drain while keeping these rows, on this machine:
+// the ceiling Heartbeat's drain is measured against, next to the peers, which write one row a job.
+import postgres from 'postgres';
+import { fillQueuedRuns } from '../lib/heartbeat.ts';
+import type { ScenarioContext } from '../lib/scenario.ts';
+import { nowMs } from '../lib/stats.ts';
+
+/** Runs a statement writes: graphile-worker's local queue in its batched mode takes as many. */
+export const FLOOR_BATCH = 500;
+const CONNECTIONS = 2;
+const AGENTS = 40;
+
+/**
+ * Drains `jobs` queued runs of a fresh Heartbeat database with bare SQL; jobs/s, and what
+ * `startCosts` counted over the drain.
+ */
+export async function bookkeepingFloorRound<C>(
+  ctx: ScenarioContext,
+  jobs: number,
+  startCosts: () => Promise<(jobs: number) => Promise<C>>,
+): Promise<{ rate: number; costs: C }> {
+  const database = await ctx.pg.createHeartbeatDatabase();
+  const sql = postgres(database.url, { max: CONNECTIONS, onnotice: () => {} });
+  try {
+    const [{ id: companyId }] = await sql<{ id: string }[]>`insert into companies (name) values ('Bench floor') returning id`;
+    const agents = await sql<{ id: string }[]>`
+      insert into agents (company_id, name, adapter_type, adapter_config)
+      select ${companyId}, 'floor-' || i, 'script', '{"steps": []}' from generate_series(1, ${AGENTS}) i
+      returning id`;
+    await fillQueuedRuns(sql, { companyId, agentIds: agents.map((a) => a.id), count: jobs });
+    const instanceId = crypto.randomUUID();
+    const stopCosts = await startCosts();
+    const t0 = nowMs();
+    let drained = 0;
+    await Promise.all(
+      Array.from({ length: CONNECTIONS }, async () => {
+        for (;;) {
+          const ids = await claimBatch(sql, instanceId);
+          if (ids.length === 0) return;
+          await finishBatch(sql, ids);
+          drained += ids.length;
+        }
+      }),
+    );
+    const rate = jobs / ((nowMs() - t0) / 1000);
+    const costs = await stopCosts(jobs);
+    if (drained !== jobs) throw new Error(`the bookkeeping floor drained ${drained} of ${jobs} runs`);
+    return { rate, costs };
+  } finally {
+    await sql.end({ timeout: 5 });
+    await database.drop();
+  }
+}
+
+async function claimBatch(sql: postgres.Sql, instanceId: string): Promise<string[]> {
+  const rows = await sql.begin((tx) => tx<{ id: string }[]>`
+    with candidates as (
+      select id from heartbeat_runs where status = 'queued' order by created_at, id limit ${FLOOR_BATCH} for update skip locked
+    ), claimed as (
+      update heartbeat_runs r
+      set status = 'running', started_at = now(), owner_instance_id = ${instanceId}, owner_host = 'bench', run_token_hash = md5(r.id::text),
+          log_store = 'file', log_ref = r.company_id || '/' || r.id || '.ndjson', last_event_seq = r.last_event_seq + 1, updated_at = now()
+      from candidates c where r.id = c.id
+      returning r.id, r.company_id, r.agent_id, r.wakeup_request_id, r.last_event_seq
+    ), wakes as (
+      update agent_wakeup_requests w set status = 'claimed', claimed_at = now(), updated_at = now()
+      from claimed c where w.id = c.wakeup_request_id
+    ), agent_locks as (
+      select id from agents where id in (select agent_id from claimed) order by id for no key update
+    ), running as (
+      update agents a set status = 'running', updated_at = now() from agent_locks l where a.id = l.id
+    ), started as (
+      insert into heartbeat_run_events (company_id, run_id, agent_id, seq, event_type, level, message, payload, created_at)
+      select company_id, id, agent_id, last_event_seq, 'lifecycle', 'info', 'run started',
+        '{"adapterType": "script", "invocationSource": "on_demand", "wakeReason": "bench"}', now()
+      from claimed
+    )
+    select id from claimed`);
+  return rows.map((row) => row.id);
+}
+
+async function finishBatch(sql: postgres.Sql, ids: string[]): Promise<void> {
+  await sql.begin((tx) => tx`
+    with finished as (
+      update heartbeat_runs r
+      set status = 'succeeded', finished_at = now(), exit_code = 0, run_token_hash = null,
+          result_json = '{"stopReason": "completed", "timeoutFired": false, "timeoutSource": "default", "timeoutConfigured": false, "effectiveTimeoutSec": 0}',
+          log_bytes = 0, log_sha256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+          liveness_state = 'empty_response', liveness_reason = 'Run produced no useful output and no concrete action evidence',
+          issue_comment_status = 'not_applicable', last_event_seq = r.last_event_seq + 2, settled_at = now(), updated_at = now()
+      where r.id = any(${ids}::uuid[])
+      returning r.id, r.company_id, r.agent_id, r.wakeup_request_id, r.last_event_seq
+    ), wakes as (
+      update agent_wakeup_requests w set status = 'completed', finished_at = now(), updated_at = now()
+      from finished f where w.id = f.wakeup_request_id
+    ), events as (
+      insert into heartbeat_run_events (company_id, run_id, agent_id, seq, event_type, level, message, payload, created_at)
+      select company_id, id, agent_id, last_event_seq - 1, 'adapter.invoke', 'info', 'adapter invoked', '{"steps": 0, "adapter": "script"}'::jsonb, now()
+      from finished
+      union all
+      select company_id, id, agent_id, last_event_seq, 'lifecycle', 'info', 'run succeeded', '{"status": "succeeded", "exitCode": 0}'::jsonb, now()
+      from finished
+    ), per_agent as (
+      select agent_id, company_id, (array_agg(id))[1] as last_run_id, count(*)::int as runs from finished group by agent_id, company_id
+    ), agent_locks as (
+      select id from agents where id in (select agent_id from per_agent) order by id for no key update
+    ), runtime as (
+      insert into agent_runtime_state (agent_id, company_id, adapter_type, last_run_id, last_run_status, total_runs, updated_at)
+      select agent_id, company_id, 'script', last_run_id, 'succeeded', runs, now() from per_agent
+      on conflict (agent_id) do update set last_run_id = excluded.last_run_id, last_run_status = excluded.last_run_status,
+        total_runs = agent_runtime_state.total_runs + excluded.total_runs, updated_at = excluded.updated_at
+    )
+    update agents a set status = 'idle', last_heartbeat_at = now(), updated_at = now()
+    from agent_locks l where a.id = l.id`);
+}
