@@ -1,7 +1,7 @@
 // The bookkeeping floor, a reference for the throughput scenario: the rows a Heartbeat drain
 // writes for a no-op run, written by bare SQL with no engine at all. Each of two connections (one
 // per core) takes the 500 oldest queued runs at a time and writes, in two transactions, what the
-// engine writes around an execution:
+// engine writes around an execution (its agents as many as the drain's):
 // - claim: the run running (owner, token hash, log file), its wakeup claimed, its agents running,
 //   the `run started` event;
 // - finish: the run succeeded with its result, log summary, liveness and settle, its wakeup
@@ -17,25 +17,26 @@ import { nowMs } from '../lib/stats.ts';
 
 /** Runs a statement writes: graphile-worker's local queue in its batched mode takes as many. */
 export const FLOOR_BATCH = 500;
-const CONNECTIONS = 2;
-const AGENTS = 40;
+/** One connection per core of the bench machine. */
+export const FLOOR_CONNECTIONS = 2;
 
 /**
- * Drains `jobs` queued runs of a fresh Heartbeat database with bare SQL; jobs/s, and what
+ * Drains `jobs` queued runs of `agentCount` agents in a fresh Heartbeat database with bare SQL; jobs/s, and what
  * `startCosts` counted over the drain.
  */
 export async function bookkeepingFloorRound<C>(
   ctx: ScenarioContext,
   jobs: number,
+  agentCount: number,
   startCosts: () => Promise<(jobs: number) => Promise<C>>,
 ): Promise<{ rate: number; costs: C }> {
   const database = await ctx.pg.createHeartbeatDatabase();
-  const sql = postgres(database.url, { max: CONNECTIONS, onnotice: () => {} });
+  const sql = postgres(database.url, { max: FLOOR_CONNECTIONS, onnotice: () => {} });
   try {
     const [{ id: companyId }] = await sql<{ id: string }[]>`insert into companies (name) values ('Bench floor') returning id`;
     const agents = await sql<{ id: string }[]>`
       insert into agents (company_id, name, adapter_type, adapter_config)
-      select ${companyId}, 'floor-' || i, 'script', '{"steps": []}' from generate_series(1, ${AGENTS}) i
+      select ${companyId}, 'floor-' || i, 'script', '{"steps": []}' from generate_series(1, ${agentCount}) i
       returning id`;
     await fillQueuedRuns(sql, { companyId, agentIds: agents.map((a) => a.id), count: jobs });
     const instanceId = crypto.randomUUID();
@@ -43,7 +44,7 @@ export async function bookkeepingFloorRound<C>(
     const t0 = nowMs();
     let drained = 0;
     await Promise.all(
-      Array.from({ length: CONNECTIONS }, async () => {
+      Array.from({ length: FLOOR_CONNECTIONS }, async () => {
         for (;;) {
           const ids = await claimBatch(sql, instanceId);
           if (ids.length === 0) return;

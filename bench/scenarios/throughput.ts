@@ -10,11 +10,11 @@
 // - Reference (bare-sql): Heartbeat's rows with no engine (bookkeeping-floor.ts).
 // Also measured: single enqueues per second (one job per call, 16 callers), for all three.
 import { CpuMeter, selfCpuMs } from '../lib/cpu.ts';
-import { bookkeepingFloorRound, FLOOR_BATCH } from './bookkeeping-floor.ts';
 import { createBenchEngine, fillQueuedRuns } from '../lib/heartbeat.ts';
 import { graphileWorker, pgBoss, type PeerHandle } from '../lib/peers.ts';
 import type { System } from '../lib/results.ts';
 import type { Scenario, ScenarioContext } from '../lib/scenario.ts';
+import { bookkeepingFloorRound, FLOOR_BATCH, FLOOR_CONNECTIONS } from './bookkeeping-floor.ts';
 import { nowMs, until } from '../lib/stats.ts';
 
 const SCENARIO = 'throughput';
@@ -152,7 +152,7 @@ export const throughputScenario: Scenario = {
         `drained by one instance with a pool of ${POOL} connections. Heartbeat: ${AGENTS} script agents x maxConcurrentRuns ${PER_AGENT}, finished = settled. ` +
         `graphile-worker: concurrency ${CONCURRENCY}; batching on = localQueue.size 500 + completeJobBatchDelay 0; default mode = neither. ` +
         'pg-boss: batchSize 100, localConcurrency 4, burstWhenBatchFull (with batchSize 1 it is bound by its polling interval, so it has no comparable default mode). ' +
-        `Reference (bare-sql): the rows Heartbeat's drain writes, written by bare SQL with no engine, ${FLOOR_BATCH} runs a statement on two connections (bookkeeping-floor.ts); ` +
+        `Reference (bare-sql): the rows Heartbeat's drain writes, written by bare SQL with no engine, ${FLOOR_BATCH} runs a statement on ${FLOOR_CONNECTIONS} connections, ${AGENTS} agents (bookkeeping-floor.ts); ` +
         'the most any engine keeping those rows could drain here. ' +
         'Costs per job, over the drain: CPU of this process (where the engine or worker runs) and of PostgreSQL (all its processes; embedded only), and WAL bytes written (every heap tuple and index entry).',
     );
@@ -171,7 +171,7 @@ export const throughputScenario: Scenario = {
         recordCosts(ctx, mode === 'batched' ? DRAIN_BATCHED : DRAIN_DEFAULT, system, peer.costs);
         ctx.log(`${SCENARIO} round ${round}: ${system} (${mode}) ${peer.rate.toFixed(0)} jobs/s (enqueue ${peer.enqueueRate.toFixed(0)}/s; ${describeCosts(peer.costs)})`);
       }
-      const floor = await bookkeepingFloorRound(ctx, jobs, () => startDrainCosts(ctx));
+      const floor = await bookkeepingFloorRound(ctx, jobs, AGENTS, () => startDrainCosts(ctx));
       ctx.results.record(SCENARIO, DRAIN_BATCHED, 'jobs/s', 'higher', 'bare-sql', floor.rate);
       recordCosts(ctx, DRAIN_BATCHED, 'bare-sql', floor.costs);
       ctx.log(`${SCENARIO} round ${round}: Heartbeat's rows in bare SQL ${floor.rate.toFixed(0)} jobs/s (${describeCosts(floor.costs)})`);
