@@ -270,7 +270,7 @@ export class Engine {
     // Released with the row as it was before the cancel: a person stopped it, so no recovery run.
     const promoted = (await releaseIssueExecutionAndPromote(this.deps, previous)).promoted;
     await finalizeAgentStatus(this.deps, run.agentId, 'cancelled');
-    await this.settle(run.id);
+    await this.settleCancelled(previous);
     void this.startNext(run.agentId);
     if (promoted) void this.startNext(promoted.agentId);
     return run;
@@ -283,7 +283,7 @@ export class Engine {
       this.abortLocal(run.id);
       // Released with the row as it was before the cancel, so no recovery is attempted for it.
       const { promoted } = await releaseIssueExecutionAndPromote(this.deps, previous!);
-      await this.settle(run.id);
+      await this.settleCancelled(previous!);
       if (promoted) void this.startNext(promoted.agentId);
     }
     return cancelled.length;
@@ -355,6 +355,15 @@ export class Engine {
 
   private settle(runId: string): Promise<void> {
     return transact(this.deps, (tx, events) => settleRun(tx, events, runId, this.deps.clock.now()));
+  }
+
+  /**
+   * A cancelled run that never started settles now. One that was running settles once its
+   * executor has stopped the process and recorded what it left (execute.ts finish), or, if that
+   * executor is gone, when the reaper finds it (reaper.ts).
+   */
+  private async settleCancelled(previous: RunRow): Promise<void> {
+    if (previous.status !== 'running') await this.settle(previous.id);
   }
 
   private abortLocal(runId: string): void {

@@ -255,9 +255,15 @@ async function finish(
     written = await write({ result: unrecordedOutcome(result, error), output: null, crashed: true });
   }
   const { run, finalized } = written;
-  if (!run || !finalized) return [];
+  if (!run) return [];
+  const settle = () => withTransientRetry(() => transact(deps, (tx, events) => settleRun(tx, events, run.id, deps.clock.now())));
+  // Ended meanwhile (cancelled): its follow-up was the cancel's; what the process left is recorded now.
+  if (!finalized) {
+    await settle();
+    return [];
+  }
   const queued = await runFollowUpSteps(steps, run, crashed);
-  await withTransientRetry(() => transact(deps, (tx, events) => settleRun(tx, events, run.id, deps.clock.now())));
+  await settle();
   return queued;
 }
 

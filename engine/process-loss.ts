@@ -2,7 +2,7 @@
 // ways: its owner instance's lease lapsed (the server died, on any host), or this instance owns it
 // but lost its in-memory handle. Its process is checked and stopped where that is possible (same
 // host), the run fails as `process_lost`, and exactly one automatic retry is queued.
-import { and, eq, or, sql } from 'drizzle-orm';
+import { and, eq, isNull, or, type SQL, sql } from 'drizzle-orm';
 import type { Transaction } from '../db/client.ts';
 import { agents, heartbeatRuns } from '../db/schema.ts';
 import { type EngineDeps, transact } from './deps.ts';
@@ -24,7 +24,11 @@ export interface OrphanCandidate {
   ownerDead: boolean;
 }
 
-export async function findOrphanedRuns(deps: EngineDeps, activeRunIds: ReadonlySet<string>): Promise<OrphanCandidate[]> {
+/**
+ * Runs matching `where` that nobody executes any more: their owner's lease lapsed, or this
+ * instance owns them without a handle (activeRunIds) since the grace period.
+ */
+export async function findUnownedRuns(deps: EngineDeps, activeRunIds: ReadonlySet<string>, where: SQL): Promise<OrphanCandidate[]> {
   const now = deps.clock.now();
   const ownerDead = sql<boolean>`(${heartbeatRuns.ownerInstanceId} is null or not exists (
     select 1 from engine_instances i where i.id = ${heartbeatRuns.ownerInstanceId}
@@ -35,7 +39,7 @@ export async function findOrphanedRuns(deps: EngineDeps, activeRunIds: ReadonlyS
     .innerJoin(agents, eq(agents.id, heartbeatRuns.agentId))
     .where(
       and(
-        eq(heartbeatRuns.status, 'running'),
+        where,
         or(
           ownerDead,
           and(
@@ -46,6 +50,18 @@ export async function findOrphanedRuns(deps: EngineDeps, activeRunIds: ReadonlyS
       ),
     );
   return rows.filter((row) => !activeRunIds.has(row.run.id));
+}
+
+export function findOrphanedRuns(deps: EngineDeps, activeRunIds: ReadonlySet<string>): Promise<OrphanCandidate[]> {
+  return findUnownedRuns(deps, activeRunIds, eq(heartbeatRuns.status, 'running'));
+}
+
+/**
+ * Runs cancelled while running whose executor is gone: that executor would have stopped the
+ * process, recorded what it left and settled the run (execute.ts finish); the reaper does it.
+ */
+export function findAbandonedCancels(deps: EngineDeps, activeRunIds: ReadonlySet<string>): Promise<OrphanCandidate[]> {
+  return findUnownedRuns(deps, activeRunIds, and(eq(heartbeatRuns.status, 'cancelled'), isNull(heartbeatRuns.settledAt))!);
 }
 
 /** Spec §6.11-A, pid alive: the run stays running, flagged `process_detached` (once). */

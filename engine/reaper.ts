@@ -5,7 +5,7 @@ import { finalizeAgentStatus } from './agent-status.ts';
 import type { EngineDeps } from './deps.ts';
 import type { FinalizeSteps } from './finalize.ts';
 import { groupAlive, pidAlive, terminateGroup } from './process-groups.ts';
-import { failLostRun, findOrphanedRuns, markDetached, type OrphanCandidate, PROCESS_LOSS_MAX_RETRIES } from './process-loss.ts';
+import { failLostRun, findAbandonedCancels, findOrphanedRuns, markDetached, type OrphanCandidate, PROCESS_LOSS_MAX_RETRIES } from './process-loss.ts';
 
 export interface ReaperHooks {
   activeRunIds: ReadonlySet<string>;
@@ -20,7 +20,17 @@ export async function reapOrphanedRuns(deps: EngineDeps, hooks: ReaperHooks): Pr
   for (const candidate of candidates) {
     if (await reapOne(deps, hooks, candidate)) runIds.push(candidate.run.id);
   }
+  for (const candidate of await findAbandonedCancels(deps, hooks.activeRunIds)) await settleAbandonedCancel(deps, hooks, candidate);
   return { reaped: runIds.length, runIds };
+}
+
+/** A cancelled run whose executor died before it settled: its leftover processes stop, it settles. */
+async function settleAbandonedCancel(deps: EngineDeps, hooks: ReaperHooks, candidate: OrphanCandidate): Promise<void> {
+  const { run } = candidate;
+  const sameHost = run.ownerHost === null || run.ownerHost === deps.settings.host;
+  const pgid = run.processGroupId ?? run.processPid;
+  if (deps.adapters[candidate.adapterType].localChild && sameHost && pgid !== null && (await groupAlive(pgid))) await terminateGroup(pgid, 2).done;
+  await hooks.settle(run.id);
 }
 
 async function reapOne(deps: EngineDeps, hooks: ReaperHooks, candidate: OrphanCandidate): Promise<boolean> {

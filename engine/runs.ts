@@ -1,6 +1,6 @@
 // Shared vocabulary over heartbeat_runs and wakeup rows: status sets, row types, the live events a
 // row change produces, and the few writes every algorithm needs.
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, isNull } from 'drizzle-orm';
 import type { Executor, Transaction } from '../db/client.ts';
 import type { RunStatus, WakeupStatus } from '../db/enums.ts';
 import { heartbeatRuns, issues, wakeupRequests } from '../db/schema.ts';
@@ -161,7 +161,7 @@ export async function settleRun(db: Executor, events: LiveEvent[], runId: string
   const [run] = await db
     .update(heartbeatRuns)
     .set({ settledAt: now })
-    .where(and(eq(heartbeatRuns.id, runId), inArray(heartbeatRuns.status, [...TERMINAL_STATUSES])))
+    .where(and(eq(heartbeatRuns.id, runId), inArray(heartbeatRuns.status, [...TERMINAL_STATUSES]), isNull(heartbeatRuns.settledAt)))
     .returning();
   if (run) events.push(runStatusEvent(run));
 }

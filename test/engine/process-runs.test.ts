@@ -1,8 +1,11 @@
 // Runs of real child processes through the whole server: run tokens, outcomes, cancellation of
 // the process group, and cancellation from another instance.
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { engineInstances, heartbeatRuns, wakeupRequests } from '../../db/schema.ts';
 import { createAgent, createIssue, enqueue, gql, issueGid, runEventPayload, runFinished, runGid } from '../support/api.ts';
 import { postGraphQL } from '../support/graphql.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -91,6 +94,54 @@ describe('process runs', () => {
     // Cancelling a finished run changes nothing.
     const again = await gql(server, `mutation($id: ID!) { cancelRun(id: $id) { status } }`, { id: runGid(runId!) });
     expect(again.cancelRun.status).toBe('CANCELLED');
+  });
+
+  it('a cancelled run settles once its process is gone and what it left is recorded; nothing changes after', async () => {
+    const agentId = await createAgent(server, processAgent('agent.mjs', ['ignore-term'], { graceSec: 1 }));
+    const { runId } = await enqueue(server, { agentId });
+    await waitFor('the ready event', async () => (await server.database.db.query.runEvents.findMany({ where: { runId: runId!, eventType: 'ready' } })).length > 0);
+    await gql(server, `mutation($id: ID!) { cancelRun(id: $id) { status } }`, { id: runGid(runId!) });
+    const row = () => server.database.db.query.heartbeatRuns.findFirst({ where: { id: runId! } });
+    const settled = await waitFor('the run to settle', async () => ((await row())?.settledAt ? row() : null));
+    // The process shrugged off SIGTERM and was killed after the grace second: that is on the row.
+    expect(settled).toMatchObject({ status: 'cancelled', errorCode: 'cancelled', signal: 'SIGKILL', runTokenHash: null });
+    expect(settled!.stderrExcerpt).toContain('ignoring SIGTERM');
+    expect(settled!.logBytes).toBeGreaterThan(0);
+    expect(settled!.logSha256).toMatch(/^[0-9a-f]{64}$/);
+    await waitFor('the engine to let go of the run', () => !server.app.engine.activeRunIds().includes(runId!));
+    expect(await row()).toEqual(settled);
+  });
+
+  it('a run cancelled while its executor is gone is settled by the reaper, which stops its process group', async () => {
+    const agentId = await createAgent(server, processAgent('agent.mjs', ['sleeper']));
+    const { db } = server.database;
+    // A run an instance elsewhere was executing: its process (a group of its own) lives on this host.
+    const orphan = spawn(process.execPath, [fixture('agent.mjs'), 'sleeper'], { detached: true, stdio: 'ignore' });
+    orphan.unref();
+    const [owner] = await db.insert(engineInstances).values({ host: 'elsewhere', pid: 1, leaseExpiresAt: new Date(Date.now() + 3_600_000) }).returning();
+    const [wake] = await db.insert(wakeupRequests).values({ companyId: server.companyId, agentId, source: 'on_demand', status: 'claimed' }).returning();
+    const [run] = await db
+      .insert(heartbeatRuns)
+      .values({
+        companyId: server.companyId, agentId, status: 'running', wakeupRequestId: wake.id,
+        ownerInstanceId: owner.id, ownerHost: server.app.engine.deps.settings.host, processPid: orphan.pid, processGroupId: orphan.pid,
+      })
+      .returning();
+    try {
+      await gql(server, `mutation($id: ID!) { cancelRun(id: $id) { status } }`, { id: runGid(run.id) });
+      const row = () => db.query.heartbeatRuns.findFirst({ where: { id: run.id } });
+      // Its executor is alive, as far as anyone can tell: settling is its job.
+      expect(await row()).toMatchObject({ status: 'cancelled', settledAt: null });
+      await server.app.engine.reapOrphanedRuns();
+      expect((await row())!.settledAt).toBeNull();
+
+      await db.update(engineInstances).set({ leaseExpiresAt: new Date(Date.now() - 1_000) }).where(eq(engineInstances.id, owner.id));
+      await server.app.engine.reapOrphanedRuns();
+      expect(await row()).toMatchObject({ status: 'cancelled', settledAt: expect.any(Date) });
+      expect(alive(orphan.pid!)).toBe(false);
+    } finally {
+      if (alive(orphan.pid!)) process.kill(-orphan.pid!, 'SIGKILL');
+    }
   });
 });
 
