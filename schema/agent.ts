@@ -47,7 +47,7 @@ export const AgentRef = builder.drizzleNode('agents', {
     adapterType: t.expose('adapterType', { type: AdapterTypeEnum }),
     adapterConfig: t.field({
       type: 'JSON',
-      description: 'Adapter settings; values of env and headers are redacted.',
+      description: 'Adapter settings; values of env and headers, and the query values of url, are redacted.',
       select: { columns: { adapterConfig: true } },
       resolve: (agent) => redactAdapterConfig(agent.adapterConfig),
     }),

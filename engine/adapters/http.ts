@@ -4,7 +4,7 @@ import { Agent } from 'undici';
 import { z } from 'zod';
 import { nonNegativeSeconds, parseWith, timerMs } from './config.ts';
 import { classifyLine, LineSink, LineSplitter, MAX_LINE_CHARS, runContextPayload } from './lines.ts';
-import { REDACTED } from './redaction.ts';
+import { REDACTED, redactUrl } from './redaction.ts';
 import type { Adapter, AdapterExecution, AdapterResult } from './types.ts';
 
 // RFC 9110 field names (tokens) and values (visible characters, spaces, tabs). fetch refuses anything
@@ -146,7 +146,7 @@ async function execute(execution: AdapterExecution<HttpConfig>): Promise<Adapter
   const headers = config.headers ?? {};
   execution.onMeta({
     adapter: 'http',
-    url: config.url,
+    url: redactUrl(config.url),
     headers: Object.fromEntries(Object.keys(headers).map((name) => [name, REDACTED])),
   });
   const cancelled = (): AdapterResult => ({ exitCode: null, errorMessage: 'Cancelled', errorCode: 'cancelled' });

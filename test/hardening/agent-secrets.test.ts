@@ -1,5 +1,6 @@
-// Secrets in adapter configs survive a read-modify-write: the API shows env and header values as
-// ***REDACTED***, and sending that back keeps the stored value instead of storing the marker.
+// Secrets in adapter configs survive a read-modify-write: the API shows env and header values, and
+// an http url's query values, as ***REDACTED***, and sending that back keeps the stored value
+// instead of storing the marker.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -15,10 +16,12 @@ describe('redacted adapter secrets', () => {
   let server: TestServer;
   let http: Server;
   const headers: Array<Record<string, unknown>> = [];
+  const paths: string[] = [];
   beforeAll(async () => {
     server = await startTestServer();
     http = createServer((request, response) => {
       headers.push(request.headers);
+      paths.push(request.url!);
       request.resume();
       request.on('end', () => response.writeHead(200, { 'content-type': 'application/json' }).end('{"result":{"ok":true}}'));
     });
@@ -67,6 +70,27 @@ describe('redacted adapter secrets', () => {
     expect(headers.some((h) => h['x-api-key'] === MARKER)).toBe(false);
   });
 
+  it("an http url's query values are shown as markers, in the config and in the adapter.invoke event, and kept on write-back", async () => {
+    const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}/hook`;
+    const url = `${base}?code=s3cr%2Bt&mode=fast&flag`;
+    const agentId = await createAgent(server, { adapterType: 'http', adapterConfig: { url } });
+    const read = await readConfig(agentId);
+    expect(read.url).toBe(`${base}?code=${MARKER}&mode=${MARKER}&flag`);
+    await writeConfig(agentId, { ...read, timeoutSec: 30 });
+    expect((await storedConfig(agentId)).url).toBe(url);
+
+    const { runId } = await enqueue(server, { agentId });
+    expect((await runFinished(server, runId!)).status).toBe('succeeded');
+    expect(paths).toContain('/hook?code=s3cr%2Bt&mode=fast&flag');
+    const events = await server.database.db.query.runEvents.findMany({ where: { runId: runId! } });
+    expect(events.find((e) => e.eventType === 'adapter.invoke')?.payload).toMatchObject({ url: `${base}?code=${MARKER}&mode=${MARKER}&flag` });
+    expect(JSON.stringify(events)).not.toContain('s3cr');
+
+    // One value changed, the secret sent back as read (even percent-encoded by a URL builder).
+    await writeConfig(agentId, { url: `${base}?code=${encodeURIComponent(MARKER)}&mode=slow` });
+    expect((await storedConfig(agentId)).url).toBe(`${base}?code=s3cr%2Bt&mode=slow`);
+  });
+
   it('a marker with no stored secret behind it is refused and changes nothing', async () => {
     const agentId = await createAgent(server, {
       adapterType: 'process',
@@ -78,6 +102,12 @@ describe('redacted adapter secrets', () => {
     expect((error as GraphQLFailure).code).toBe('BAD_USER_INPUT');
     expect((error as GraphQLFailure).message).toContain('adapterConfig.env.NEW');
     expect(await storedConfig(agentId)).toEqual(before);
+    // In an http url's query: a parameter the stored url does not have.
+    const hook = await createAgent(server, { adapterType: 'http', adapterConfig: { url: 'http://127.0.0.1:9/hook?code=abc' } });
+    const urlError = await writeConfig(hook, { url: `http://127.0.0.1:9/hook?code=${MARKER}&token=${MARKER}` }).catch((e: unknown) => e);
+    expect((urlError as GraphQLFailure).code).toBe('BAD_USER_INPUT');
+    expect((urlError as GraphQLFailure).message).toContain('query parameter "token"');
+    expect((await storedConfig(hook)).url).toBe('http://127.0.0.1:9/hook?code=abc');
     // Creating from a config copied off another agent: there is nothing to restore either.
     const created = await createAgent(server, { adapterType: 'process', adapterConfig: { command: 'x', env: { SECRET: MARKER } } }).catch((e: unknown) => e);
     expect((created as GraphQLFailure).code).toBe('BAD_USER_INPUT');
