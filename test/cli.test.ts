@@ -20,7 +20,9 @@ async function heartbeat(args: string[], env: Record<string, string | undefined>
   return { code, output: child.output() };
 }
 
-describe('heartbeat CLI', () => {
+// Each command is a cold start of Node and tsx (about a second idle, several under a busy suite),
+// and a test runs up to ten of them.
+describe('heartbeat CLI', { timeout: 120_000 }, () => {
   it('wake, then watch: the events in order, the outcome, exit code 0', async () => {
     await createAgent(server, { name: 'cli-agent', adapterConfig: { steps: [{ log: 'working' }, { event: { type: 'tool.call', message: 'ran the tests' } }, { sleepMs: 200 }, { result: { ok: true }, summary: 'all green' }] } });
     const woken = await heartbeat(['wake', 'cli-agent', '--reason', 'from the cli', '--json']);
