@@ -104,7 +104,9 @@ export function outputColumns(output: RunOutputSummary | null) {
 
 /**
  * Writes the terminal status (unless the row is already terminal, e.g. cancelled meanwhile: then
- * only the output is recorded) and returns the row, with `finalized` telling which happened.
+ * only the output is recorded, and not even that once the row is settled, e.g. reaped by another
+ * instance, since nothing about a settled run changes) and returns the row, with `finalized`
+ * telling which happened.
  */
 export async function writeTerminalStatus(
   deps: EngineDeps,
@@ -119,6 +121,7 @@ export async function writeTerminalStatus(
     const output = outputColumns(input.output);
     const outcome = resolveRunOutcome(row, input.result);
     if (!outcome) {
+      if (row.settledAt) return { run: row, finalized: false };
       const [kept] = await tx
         .update(heartbeatRuns)
         .set({ ...output, exitCode: input.result.exitCode ?? null, signal: input.result.signal ?? null, runTokenHash: null })
