@@ -131,6 +131,9 @@ export async function pgBoss(options: PgBossOptions): Promise<PeerHandle> {
           batchSize: options.batchSize,
           localConcurrency: options.localConcurrency,
           pollingIntervalSeconds: 0.5,
+          // With NOTIFY on, pg-boss polls only every 30 s by default, and a worker busy fetching when
+          // a job's NOTIFY arrives misses it: jobs then wait out the 30 s. Its backstop poll is the base one.
+          notifyPollingIntervalSeconds: 0.5,
           burstWhenBatchFull: options.batchSize > 1,
         },
         async (jobs) => {

@@ -118,7 +118,7 @@ export const latencyScenario: Scenario = {
       SCENARIO,
       `${count.toLocaleString('en-US')} jobs added one at a time at a steady ${RATE}/s after ${warmup} warm-up jobs; started = the adapter / handler is called. ` +
         `Heartbeat: ${AGENTS} script agents x maxConcurrentRuns ${PER_AGENT}, in-process engine.enqueueWakeup (the API's mutation minus HTTP); finished = terminal status committed. ` +
-        `graphile-worker: concurrency ${AGENTS * PER_AGENT}, no local queue (LISTEN/NOTIFY wake-up). pg-boss: useListenNotify + queue notify, batchSize 1, localConcurrency 10.`,
+        `graphile-worker: concurrency ${AGENTS * PER_AGENT}, no local queue (LISTEN/NOTIFY wake-up). pg-boss: useListenNotify + queue notify, batchSize 1, localConcurrency 10, polling every 0.5 s behind NOTIFY.`,
     );
     for (let round = 1; round <= ctx.rounds; round++) {
       await heartbeatRound(ctx, count, warmup);
