@@ -99,6 +99,42 @@ function boundObject(value: Record<string, unknown>, depth: number, ancestors: S
   }
 }
 
+/** How deep an adapter's result and usage may nest: deeper can be neither stored (jsonb) nor serialized. */
+export const RESULT_MAX_DEPTH = 64;
+
+/**
+ * `value` with every object or array nested `maxDepth` levels deep replaced by a marker, as
+ * boundPayload marks them; `value` itself, not a copy, when nothing nests that deep. Nothing else
+ * is cut: a result keeps its size, only its depth is bounded.
+ */
+export function boundDepth(value: unknown, maxDepth: number): unknown {
+  return cutDeep(value, 0, maxDepth);
+}
+
+function cutDeep(value: unknown, depth: number, maxDepth: number): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    if (depth >= maxDepth) return { _truncated: true, type: 'array', originalLength: value.length };
+    let copy: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const item = cutDeep(value[i], depth + 1, maxDepth);
+      if (item !== value[i]) (copy ??= value.slice())[i] = item;
+    }
+    return copy ?? value;
+  }
+  const record = value as Record<string, unknown>;
+  if (depth >= maxDepth) return { _truncated: true, type: 'object', keys: Object.keys(record).slice(0, DEPTH_SUMMARY_KEYS) };
+  let copy: Record<string, unknown> | null = null;
+  for (const key of Object.keys(record)) {
+    const item = cutDeep(record[key], depth + 1, maxDepth);
+    if (item === record[key]) continue;
+    copy ??= { ...record };
+    // Assigned, a "__proto__" key (valid JSON) would set the prototype: define it.
+    Object.defineProperty(copy, key, { value: item, enumerable: true, writable: true, configurable: true });
+  }
+  return copy ?? value;
+}
+
 export const LOG_CHUNK_LIMITS = { persisted: 65_536, head: 39_321, tail: 16_384, live: 8_192 } as const;
 
 /** Below this size inline image data is left alone: it is not what bloats logs. */

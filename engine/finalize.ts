@@ -7,6 +7,7 @@ import type { AdapterType, WakeupStatus } from '../db/enums.ts';
 import { heartbeatRuns, issueComments } from '../db/schema.ts';
 import type { AdapterResult } from './adapters/types.ts';
 import { finalizeAgentStatus, updateRuntimeState } from './agent-status.ts';
+import { boundDepth, RESULT_MAX_DEPTH } from './bounding.ts';
 import { type EngineDeps, transact } from './deps.ts';
 import type { LiveEvent } from './live-events.ts';
 import { releaseIssueExecutionAndPromote } from './release.ts';
@@ -61,7 +62,6 @@ export function coreFinalizeSteps(deps: EngineDeps, adapterType: AdapterType): F
   };
 }
 
-/** The run's output summary as the columns the terminal write stores. */
 /** The columns a run's terminal write sets besides its output (§6.4 step 6), as both finishes write them. */
 export function terminalColumns(outcome: RunOutcome, result: AdapterResult, configuredTimeoutSec: unknown, now: Date) {
   const stop = stopMetadataFor({
@@ -79,12 +79,13 @@ export function terminalColumns(outcome: RunOutcome, result: AdapterResult, conf
     updatedAt: now,
     exitCode: result.exitCode ?? null,
     signal: result.signal ?? null,
-    usageJson: result.usage ?? null,
+    usageJson: result.usage == null ? null : (boundDepth(result.usage, RESULT_MAX_DEPTH) as typeof result.usage),
     resultJson: buildResultJson(result, stop),
     runTokenHash: null,
   };
 }
 
+/** The run's output summary as the columns the terminal write stores. */
 export function outputColumns(output: RunOutputSummary | null) {
   return output
     ? {

@@ -2,7 +2,7 @@
 // and the stop metadata every engine terminal write carries (spec §5).
 import type { RunStatus } from '../db/enums.ts';
 import type { AdapterResult } from './adapters/types.ts';
-import { truncateText } from './bounding.ts';
+import { boundDepth, RESULT_MAX_DEPTH, truncateText } from './bounding.ts';
 
 export type TerminalRunStatus = 'succeeded' | 'failed' | 'cancelled' | 'timed_out';
 
@@ -115,7 +115,7 @@ export function gateStopMetadata(
 
 /** The result_json stored for a finished run (§6.4 step 6). */
 export function buildResultJson(result: AdapterResult, stop: StopMetadata): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...(result.resultJson ?? {}) };
+  const out: Record<string, unknown> = { ...(boundDepth(result.resultJson ?? {}, RESULT_MAX_DEPTH) as Record<string, unknown>) };
   // Bounded retry (§6.12) reads the transient contract back from here.
   if (nonEmpty(result.errorFamily)) out.errorFamily = result.errorFamily;
   if (nonEmpty(result.retryNotBefore)) {

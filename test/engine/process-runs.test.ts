@@ -72,6 +72,18 @@ describe('process runs', () => {
     expect(wake!.status).toBe('failed');
   });
 
+  it('a result nested 100,000 deep is kept to 64 levels: the run succeeds with it', async () => {
+    const agentId = await createAgent(server, processAgent('agent.mjs', ['deep-result', '100000']));
+    const { runId } = await enqueue(server, { agentId });
+    const run = await finished(runId!);
+    expect(run).toMatchObject({ status: 'succeeded', errorCode: null, resultJson: { summary: 'deep' } });
+    let node = run.resultJson as Record<string, unknown>;
+    let depth = 0;
+    while (!node._truncated) [node, depth] = [node.n as Record<string, unknown>, depth + 1];
+    expect(depth).toBe(64);
+    expect(node).toEqual({ _truncated: true, type: 'object', keys: ['n'] });
+  });
+
   it('a timeout ends the run as timed_out and kills the process', async () => {
     const agentId = await createAgent(server, processAgent('agent.mjs', ['grandchild'], { timeoutSec: 1, graceSec: 1 }));
     const { runId } = await enqueue(server, { agentId });

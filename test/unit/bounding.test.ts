@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   appendExcerpt,
+  boundDepth,
   boundPayload,
   EXCERPT_MAX_BYTES,
   LOG_CHUNK_LIMITS,
@@ -285,5 +286,43 @@ describe('truncateText', () => {
     const out = truncateText(text, max);
     expect(out).toBe(expected);
     expect(out.length).toBeLessThanOrEqual(max);
+  });
+});
+
+describe('boundDepth', () => {
+  /** Built in a loop: far deeper than any recursion could go. */
+  const deepObjects = (levels: number) => {
+    let value: unknown = 'leaf';
+    for (let i = 0; i < levels; i++) value = { n: value, i };
+    return value;
+  };
+
+  it('returns the value itself when nothing nests that deep', () => {
+    const value = { a: [1, { b: 'x'.repeat(100_000) }], c: null };
+    expect(boundDepth(value, 3)).toBe(value);
+  });
+
+  it('replaces what nests deeper with a marker and keeps everything above it, siblings included', () => {
+    const value = { keep: 1, list: [[['too deep']]], obj: { a: { b: { c: 1 } } } };
+    expect(boundDepth(value, 3)).toEqual({
+      keep: 1,
+      list: [[{ _truncated: true, type: 'array', originalLength: 1 }]],
+      obj: { a: { b: { _truncated: true, type: 'object', keys: ['c'] } } },
+    });
+    expect(value.list).toEqual([[['too deep']]]); // the input is not changed
+  });
+
+  it('cuts a result nested 100,000 deep to one that can be serialized', () => {
+    const bounded = boundDepth(deepObjects(100_000), 64);
+    let depth = 0;
+    for (let node = bounded as Record<string, unknown>; !node._truncated; node = node.n as Record<string, unknown>) depth++;
+    expect(depth).toBe(64);
+    expect(() => JSON.stringify(bounded)).not.toThrow();
+  });
+
+  it('keeps a "__proto__" key (valid JSON) as a key on a copy', () => {
+    const bounded = boundDepth(JSON.parse('{"__proto__": {"deep": [[1]]}, "a": 1}'), 2) as Record<string, unknown>;
+    expect(JSON.stringify(bounded)).toBe('{"__proto__":{"deep":{"_truncated":true,"type":"array","originalLength":1}},"a":1}');
+    expect(Object.getPrototypeOf(bounded)).toBe(Object.prototype);
   });
 });
