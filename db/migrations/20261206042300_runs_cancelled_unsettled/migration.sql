@@ -1,0 +1,1 @@
+CREATE INDEX "runs_cancelled_unsettled_idx" ON "heartbeat_runs" ("owner_instance_id") WHERE "status" = 'cancelled' and "settled_at" is null;
