@@ -10,7 +10,7 @@ import { type EngineDeps, transact } from './deps.ts';
 import { type FinalizeSteps, runFollowUpSteps, writeTerminalStatus } from './finalize.ts';
 import { readinessOf } from './issue-readiness.ts';
 import type { RunIssueActions } from './issues.ts';
-import { appendRunEvent, type NewRunEvent } from './run-events.ts';
+import { appendExecutorEvent, appendRunEvent, type NewRunEvent } from './run-events.ts';
 import type { PlainFinish } from './finish-batch.ts';
 import { type EventGroup, type RunStart, RUNNING_FROM, runStartedEvent } from './run-batches.ts';
 import { RunOutput } from './run-output.ts';
@@ -166,7 +166,7 @@ export async function executeClaimedRun(
     }
 
     const writes = new WriteQueue((error) => deps.logger.error({ err: error, runId: run.id }, 'run write failed'));
-    const eventOne = (e: NewRunEvent) => transact(deps, (tx, events) => appendRunEvent(tx, events, e, deps.clock.now()));
+    const eventOne = (e: NewRunEvent) => transact(deps, (tx, events) => appendExecutorEvent(tx, events, e, deps.clock.now()));
     const batches = hooks.batches;
     const event = (e: NewRunEvent) => {
       if (!batches) return writes.push(() => eventOne(e), 1);

@@ -94,7 +94,7 @@ export async function startRuns(deps: EngineDeps, items: RunStart[]): Promise<Ar
     with input as (
       select * from jsonb_to_recordset(${json(input)}::jsonb) as i(run_id uuid, agent_id uuid, context text, log_ref text, payload text)
     ), locked as (
-      select r.id from heartbeat_runs r where r.id = any(${runIds}::uuid[]) order by r.id for update skip locked
+      select r.id from heartbeat_runs r where r.id = any(${runIds}::uuid[]) and r.settled_at is null order by r.id for update skip locked
     ), started as (
       update heartbeat_runs r
       set context_snapshot = i.context::jsonb, log_store = 'file', log_ref = i.log_ref, updated_at = ${iso(now)}::timestamptz,
@@ -151,7 +151,8 @@ export interface EventGroup {
 
 /**
  * Appends the events of many runs in one statement; each run's seqs follow its order. Groups of a
- * run whose row another transaction holds are left to the per-run path (PER_ITEM).
+ * run whose row another transaction holds, or that is settled, are left to the per-run path
+ * (PER_ITEM), which drops the events of a settled run (appendExecutorEvent).
  */
 export async function appendEventGroups(deps: EngineDeps, groups: EventGroup[]): Promise<Array<void | typeof PER_ITEM>> {
   const now = deps.clock.now();
@@ -172,7 +173,7 @@ export async function appendEventGroups(deps: EngineDeps, groups: EventGroup[]):
     ), counts as (
       select run_id, count(*)::int as n from input group by run_id
     ), locked as (
-      select r.id from heartbeat_runs r where r.id = any(${runIds}::uuid[]) order by r.id for update skip locked
+      select r.id from heartbeat_runs r where r.id = any(${runIds}::uuid[]) and r.settled_at is null order by r.id for update skip locked
     ), allocated as (
       update heartbeat_runs r set last_event_seq = r.last_event_seq + c.n
       from counts c join locked l on l.id = c.run_id

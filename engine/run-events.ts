@@ -34,17 +34,27 @@ export interface StoredRunEvent {
   createdAt: Date;
 }
 
-export async function appendRunEvent(
-  tx: Executor,
-  events: LiveEvent[],
-  event: NewRunEvent,
-  now: Date,
-): Promise<StoredRunEvent> {
+export async function appendRunEvent(tx: Executor, events: LiveEvent[], event: NewRunEvent, now: Date): Promise<StoredRunEvent> {
+  const stored = await insertRunEvent(tx, events, event, now, false);
+  if (!stored) throw new Error(`appendRunEvent: run ${event.runId} does not exist`);
+  return stored;
+}
+
+/**
+ * An event of the run's executor (the adapter's output): dropped, with false, once the run is
+ * settled, since nothing about a settled run changes. That happens to an executor that outlived
+ * its lease: another instance reaped its run as lost meanwhile.
+ */
+export async function appendExecutorEvent(tx: Executor, events: LiveEvent[], event: NewRunEvent, now: Date): Promise<boolean> {
+  return (await insertRunEvent(tx, events, event, now, true)) !== null;
+}
+
+async function insertRunEvent(tx: Executor, events: LiveEvent[], event: NewRunEvent, now: Date, unlessSettled: boolean): Promise<StoredRunEvent | null> {
   const payload = event.payload === undefined ? null : boundPayload(event.payload);
   const rows = await executePrepared<Record<string, unknown>>(tx, sql`
     with allocated as (
       update heartbeat_runs set last_event_seq = last_event_seq + 1
-      where id = ${event.runId}
+      where id = ${event.runId}${unlessSettled ? sql` and settled_at is null` : sql``}
       returning id, company_id, agent_id, last_event_seq
     )
     insert into heartbeat_run_events
@@ -55,7 +65,7 @@ export async function appendRunEvent(
     from allocated
     returning company_id, run_id, agent_id, seq, created_at`);
   const row = rows[0];
-  if (!row) throw new Error(`appendRunEvent: run ${event.runId} does not exist`);
+  if (!row) return null;
   const live = liveRunEvent({ companyId: row.company_id as string, id: row.run_id as string, agentId: row.agent_id as string }, Number(row.seq), event, payload);
   events.push(live);
   const { type: _type, ...fields } = live;

@@ -1,34 +1,72 @@
-// A settled run is final: an executor that finishes late (its run was cancelled, or reaped by an
-// instance that thought it dead) records nothing more on it.
-import { afterAll, beforeAll, expect, it } from 'vitest';
+// A settled run is final: an executor that finishes late (its run was reaped as lost by an instance
+// that thought its own instance dead) records nothing more on it: no output, no events.
+import { fileURLToPath } from 'node:url';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { engineInstances, heartbeatRuns } from '../../db/schema.ts';
 import { type FinalizeSteps, writeTerminalStatus } from '../../engine/finalize.ts';
 import { createAgent, enqueue, runFinished } from '../support/api.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { waitFor } from '../support/wait.ts';
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterAll(() => server?.close());
+const AGENT = fileURLToPath(new URL('../fixtures/agents/agent.mjs', import.meta.url));
 
-it('the late output of a settled run is not written onto it', async () => {
-  const agentId = await createAgent(server, { adapterConfig: { steps: [{ log: 'hi' }] } });
-  const { runId } = await enqueue(server, { agentId });
-  await runFinished(server, runId!);
-  const row = () => server.database.db.query.heartbeatRuns.findFirst({ where: { id: runId! } });
-  const settled = await waitFor('the run to settle', async () => ((await row())?.settledAt ? row() : null));
+describe('a settled run', () => {
+  let a: TestServer;
+  let b: TestServer;
+  beforeAll(async () => {
+    a = await startTestServer();
+    b = await startTestServer({ database: a.database });
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+  });
 
-  const late = {
-    logStore: 'file', logRef: 'elsewhere.ndjson', logBytes: 999, logSha256: 'f'.repeat(64), stdoutExcerpt: 'late', stderrExcerpt: null,
-    lastOutputAt: new Date(), lastOutputSeq: 9, lastOutputStream: 'stdout', lastOutputBytes: 999,
-  };
-  const agent = { id: agentId, adapterType: 'script' as const, adapterConfig: {} };
-  const written = await writeTerminalStatus(
-    server.app.engine.deps,
-    { runId: runId!, agent, result: { exitCode: 1, signal: 'SIGKILL', errorMessage: 'late' }, output: late },
-    {} as FinalizeSteps, // not reached: the run is terminal already
-  );
-  expect(written.finalized).toBe(false);
-  expect(await row()).toEqual(settled);
+  const row = (runId: string) => a.database.db.query.heartbeatRuns.findFirst({ where: { id: runId } });
+  const settledRow = (runId: string) => waitFor('the run to settle', async () => ((await row(runId))?.settledAt ? row(runId) : null));
+
+  it('takes no late output', async () => {
+    const agentId = await createAgent(a, { adapterConfig: { steps: [{ log: 'hi' }] } });
+    const { runId } = await enqueue(a, { agentId });
+    await runFinished(a, runId!);
+    const settled = await settledRow(runId!);
+    const late = {
+      logStore: 'file', logRef: 'elsewhere.ndjson', logBytes: 999, logSha256: 'f'.repeat(64), stdoutExcerpt: 'late', stderrExcerpt: null,
+      lastOutputAt: new Date(), lastOutputSeq: 9, lastOutputStream: 'stdout', lastOutputBytes: 999,
+    };
+    const agent = { id: agentId, adapterType: 'script' as const, adapterConfig: {} };
+    const written = await writeTerminalStatus(
+      a.app.engine.deps,
+      { runId: runId!, agent, result: { exitCode: 1, signal: 'SIGKILL', errorMessage: 'late' }, output: late },
+      {} as FinalizeSteps, // not reached: the run is terminal already
+    );
+    expect(written.finalized).toBe(false);
+    expect(await row(runId!)).toEqual(settled);
+  });
+
+  it('takes no events from an executor that outlived its lease: its run was reaped as lost elsewhere', async () => {
+    const agentId = await createAgent(a, { adapterType: 'process', adapterConfig: { command: process.execPath, args: [AGENT, 'term-event'], graceSec: 1 } });
+    const { runId } = await enqueue(a, { agentId });
+    const events = () => a.database.db.query.runEvents.findMany({ where: { runId: runId! }, orderBy: { seq: 'asc' } });
+    await waitFor('the ready event', async () => (await events()).some((e) => e.eventType === 'ready'));
+    const running = (await row(runId!))!;
+    const [owner, other] = running.ownerInstanceId === a.app.engine.instanceId ? [a, b] : [b, a];
+
+    // The owner looks dead to the other instance, which reaps the run; its process is on a host the
+    // other cannot reach, so it is left to the owner, which still executes the run. (Its one retry
+    // after a process loss is used up, so the reap queues none.)
+    await a.database.db.update(engineInstances).set({ stoppedAt: new Date() }).where(eq(engineInstances.id, owner.app.engine.instanceId));
+    await a.database.db.update(heartbeatRuns).set({ ownerHost: 'elsewhere', processLossRetryCount: 1 }).where(eq(heartbeatRuns.id, runId!));
+    expect((await other.app.engine.reapOrphanedRuns()).runIds).toEqual([runId]);
+    const settled = await settledRow(runId!);
+    expect(settled).toMatchObject({ status: 'failed', errorCode: 'process_lost' });
+    const eventsAtSettle = await events();
+
+    // The owner's next pass sees the run ended and stops its process, which answers SIGTERM with
+    // an event; the owner then lets go of the run. Neither the event nor the outcome is recorded.
+    await waitFor('the owner to let go of the run', () => !owner.app.engine.activeRunIds().includes(runId!), { timeoutMs: 10_000 });
+    expect(await events()).toEqual(eventsAtSettle);
+    expect(await row(runId!)).toEqual(settled);
+  });
 });
