@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engineInstances, heartbeatRuns, wakeupRequests } from '../../db/schema.ts';
 import { createAgent, createIssue, enqueue, gql, issueGid, runEventPayload, runFinished, runGid } from '../support/api.ts';
 import { postGraphQL } from '../support/graphql.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { startTestServer, type TestServer, useInstancePair } from '../support/server.ts';
 import { waitFor } from '../support/wait.ts';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/agents/${name}`, import.meta.url));
@@ -158,18 +158,10 @@ describe('process runs', () => {
 });
 
 describe('cancellation across instances', () => {
-  let a: TestServer;
-  let b: TestServer;
-  beforeAll(async () => {
-    a = await startTestServer();
-    b = await startTestServer({ database: a.database });
-  });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-  });
+  const pair = useInstancePair();
 
   it('a cancel sent to instance B kills the process instance A runs in under a second', async () => {
+    const { a, b } = pair;
     const agentId = await createAgent(a, processAgent('agent.mjs', ['grandchild']));
     const { runId } = await enqueue(a, { agentId });
     const pids = await runEventPayload<{ child: number; grandchild: number }>(a, runId!, 'pids');

@@ -2,31 +2,22 @@
 // that thought its own instance dead) records nothing more on it: no output, no events.
 import { fileURLToPath } from 'node:url';
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { engineInstances, heartbeatRuns } from '../../db/schema.ts';
 import { type FinalizeSteps, writeTerminalStatus } from '../../engine/finalize.ts';
 import { createAgent, enqueue, runFinished } from '../support/api.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { useInstancePair } from '../support/server.ts';
 import { waitFor } from '../support/wait.ts';
 
 const AGENT = fileURLToPath(new URL('../fixtures/agents/agent.mjs', import.meta.url));
 
 describe('a settled run', () => {
-  let a: TestServer;
-  let b: TestServer;
-  beforeAll(async () => {
-    a = await startTestServer();
-    b = await startTestServer({ database: a.database });
-  });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-  });
-
-  const row = (runId: string) => a.database.db.query.heartbeatRuns.findFirst({ where: { id: runId } });
+  const pair = useInstancePair();
+  const row = (runId: string) => pair.a.database.db.query.heartbeatRuns.findFirst({ where: { id: runId } });
   const settledRow = (runId: string) => waitFor('the run to settle', async () => ((await row(runId))?.settledAt ? row(runId) : null));
 
   it('takes no late output', async () => {
+    const { a } = pair;
     const agentId = await createAgent(a, { adapterConfig: { steps: [{ log: 'hi' }] } });
     const { runId } = await enqueue(a, { agentId });
     await runFinished(a, runId!);
@@ -46,6 +37,7 @@ describe('a settled run', () => {
   });
 
   it('takes no events from an executor that outlived its lease: its run was reaped as lost elsewhere', async () => {
+    const { a, b } = pair;
     const agentId = await createAgent(a, { adapterType: 'process', adapterConfig: { command: process.execPath, args: [AGENT, 'term-event'], graceSec: 1 } });
     const { runId } = await enqueue(a, { agentId });
     const events = () => a.database.db.query.runEvents.findMany({ where: { runId: runId! }, orderBy: { seq: 'asc' } });

@@ -15,7 +15,7 @@ import { agentGid, createAgent, enqueue, gql, issueGid, rawId, runFinished, runG
 import { createTestDatabase } from '../support/database.ts';
 import { closeCodeOf, collect, postGraphQL, rawRequest, wsClient } from '../support/graphql.ts';
 import { spawnHeartbeat } from '../support/process.ts';
-import { startTestServer, type TestServer } from '../support/server.ts';
+import { startTestServer, type TestServer, useInstancePair } from '../support/server.ts';
 import { waitFor } from '../support/wait.ts';
 import { openAcked } from './raw-ws.ts';
 
@@ -305,18 +305,9 @@ describe('roles', () => {
 });
 
 describe('revoking a key', () => {
-  let server: TestServer;
-  let second: TestServer;
-  beforeAll(async () => {
-    server = await startTestServer();
-    second = await startTestServer({ database: server.database });
-  }, 60_000);
-  afterAll(async () => {
-    await second?.close();
-    await server?.close();
-  });
+  const pair = useInstancePair();
 
-  const revoke = (gid: string) => gql(server, 'mutation($id: ID!) { revokeApiKey(id: $id) { revokedAt } }', { id: gid });
+  const revoke = (gid: string) => gql(pair.a, 'mutation($id: ID!) { revokeApiKey(id: $id) { revokedAt } }', { id: gid });
   /** A graphql-ws client subscribed to runStatus of the whole company (never completes by itself). */
   async function subscribed(on: TestServer, key: string) {
     const client = wsClient(on.wsUrl, { authorization: `Bearer ${key}` });
@@ -339,15 +330,15 @@ describe('revoking a key', () => {
   }
 
   it('the revoked key is refused at once over HTTP with UNAUTHENTICATED', async () => {
-    const key = await newKey(server, 'OPERATOR');
-    expect((await postGraphQL(server.graphqlUrl, '{ viewer { name } }', { key: key.key })).status).toBe(200);
+    const key = await newKey(pair.a, 'OPERATOR');
+    expect((await postGraphQL(pair.a.graphqlUrl, '{ viewer { name } }', { key: key.key })).status).toBe(200);
     const { revokeApiKey } = await revoke(key.gid);
     expect(revokeApiKey.revokedAt).not.toBeNull();
-    const { status, body } = await postGraphQL(server.graphqlUrl, '{ viewer { name } }', { key: key.key });
+    const { status, body } = await postGraphQL(pair.a.graphqlUrl, '{ viewer { name } }', { key: key.key });
     expect(status).toBe(401);
     expect(body.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
     // On the other instance too, and for mutations.
-    const other = await postGraphQL(second.graphqlUrl, 'mutation { createIssue(input: { title: "x" }) { issue { id } } }', { key: key.key });
+    const other = await postGraphQL(pair.b.graphqlUrl, 'mutation { createIssue(input: { title: "x" }) { issue { id } } }', { key: key.key });
     expect(other.status).toBe(401);
     expect(other.body.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
     // Revoking again is harmless.
@@ -355,20 +346,20 @@ describe('revoking a key', () => {
   });
 
   it("closes the revoked key's open WebSocket with 4403, and only that one", async () => {
-    const doomed = await newKey(server, 'VIEWER');
-    const kept = await newKey(server, 'VIEWER');
-    const revoked = await subscribed(server, doomed.key);
-    const survivor = await subscribed(server, kept.key);
+    const doomed = await newKey(pair.a, 'VIEWER');
+    const kept = await newKey(pair.a, 'VIEWER');
+    const revoked = await subscribed(pair.a, doomed.key);
+    const survivor = await subscribed(pair.a, kept.key);
     await revoke(doomed.gid);
     expect(await revoked.closeCode).toBe(4403);
     await revoked.done;
-    await waitFor('the revoked subscription to be released', () => server.app.hub.size === 1);
+    await waitFor('the revoked subscription to be released', () => pair.a.app.hub.size === 1);
     // The other key's socket is untouched and still serves.
     expect(await collect(survivor.client, '{ viewer { name } }')).toEqual([{ data: { viewer: { name: 'Heartbeat' } } }]);
     await survivor.client.dispose();
     await revoked.client.dispose();
     // Reconnecting with the revoked key is refused.
-    const again = wsClient(server.wsUrl, { authorization: `Bearer ${doomed.key}` });
+    const again = wsClient(pair.a.wsUrl, { authorization: `Bearer ${doomed.key}` });
     const code = closeCodeOf(again);
     await expect(collect(again, '{ viewer { name } }')).rejects.toBeDefined();
     expect(await code).toBe(4403);
@@ -376,12 +367,12 @@ describe('revoking a key', () => {
   });
 
   it('closes the WebSocket on another instance sharing the database with 4403', async () => {
-    const key = await newKey(server, 'OPERATOR');
-    const elsewhere = await subscribed(second, key.key);
+    const key = await newKey(pair.a, 'OPERATOR');
+    const elsewhere = await subscribed(pair.b, key.key);
     await revoke(key.gid); // on the first instance
     expect(await elsewhere.closeCode).toBe(4403);
     await elsewhere.done;
-    await waitFor('the second instance to release the subscription', () => second.app.hub.size === 0);
+    await waitFor('the pair.b instance to release the subscription', () => pair.b.app.hub.size === 0);
     await elsewhere.client.dispose();
   });
 });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { startHeartbeat, type HeartbeatApp, type StartOptions } from '../../server/app.ts';
 import { loadConfig } from '../../server/config.ts';
 import { createLogger } from '../../server/logger.ts';
+import { afterAll, beforeAll } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
 export interface TestServer {
@@ -51,6 +52,33 @@ export async function startTestServer(
       await app.close();
       if (!options.database) await database.drop();
       await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Two instances sharing one database for the enclosing suite: started before its tests, closed
+ * after them (`b` first). Read `a` and `b` inside tests, once they are started.
+ */
+export function useInstancePair(options: { bEnv?: Record<string, string> } = {}): { readonly a: TestServer; readonly b: TestServer } {
+  let a: TestServer | undefined;
+  let b: TestServer | undefined;
+  beforeAll(async () => {
+    a = await startTestServer();
+    b = await startTestServer({ database: a.database, env: options.bEnv });
+  }, 60_000);
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+  });
+  return {
+    get a() {
+      if (!a) throw new Error('the instance pair is not started yet (read it inside a test)');
+      return a;
+    },
+    get b() {
+      if (!b) throw new Error('the instance pair is not started yet (read it inside a test)');
+      return b;
     },
   };
 }
