@@ -94,7 +94,7 @@ export async function startRuns(deps: EngineDeps, items: RunStart[]): Promise<Ar
     with input as (
       select * from jsonb_to_recordset(${json(input)}::jsonb) as i(run_id uuid, agent_id uuid, context text, log_ref text, payload text)
     ), locked as (
-      select r.id from heartbeat_runs r where r.id = any(${runIds}::uuid[]) and r.settled_at is null order by r.id for update skip locked
+      select r.id from heartbeat_runs r where r.id = any(${runIds}::uuid[]) order by r.id for update skip locked
     ), started as (
       update heartbeat_runs r
       set context_snapshot = i.context::jsonb, log_store = 'file', log_ref = i.log_ref, updated_at = ${iso(now)}::timestamptz,
