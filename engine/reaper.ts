@@ -24,20 +24,23 @@ export async function reapOrphanedRuns(deps: EngineDeps, hooks: ReaperHooks): Pr
   return { reaped: runIds.length, runIds };
 }
 
+/** Whether the run's process (if it had one) is a child process on this host, which this instance can check and stop. */
+function processIsLocal(deps: EngineDeps, { run, adapterType }: OrphanCandidate): boolean {
+  return deps.adapters[adapterType].localChild && (run.ownerHost === null || run.ownerHost === deps.settings.host);
+}
+
 /** A cancelled run whose executor died before it settled: its leftover processes stop, it settles. */
 async function settleAbandonedCancel(deps: EngineDeps, hooks: ReaperHooks, candidate: OrphanCandidate): Promise<void> {
   const { run } = candidate;
-  const sameHost = run.ownerHost === null || run.ownerHost === deps.settings.host;
   const pgid = run.processGroupId ?? run.processPid;
-  if (deps.adapters[candidate.adapterType].localChild && sameHost && pgid !== null && (await groupAlive(pgid))) await terminateGroup(pgid, 2).done;
+  if (processIsLocal(deps, candidate) && pgid !== null && (await groupAlive(pgid))) await terminateGroup(pgid, 2).done;
   await hooks.settle(run.id);
 }
 
 async function reapOne(deps: EngineDeps, hooks: ReaperHooks, candidate: OrphanCandidate): Promise<boolean> {
   const { run, ownerDead } = candidate;
   const adapter = deps.adapters[candidate.adapterType];
-  const sameHost = run.ownerHost === null || run.ownerHost === deps.settings.host;
-  const local = adapter.localChild && sameHost;
+  const local = processIsLocal(deps, candidate);
   const pid = run.processPid;
   const pgid = run.processGroupId ?? pid;
   const childAlive = local && pidAlive(pid);
