@@ -1,6 +1,7 @@
-// Checking and stopping processes by pid and by process group (Linux /proc where it matters).
+// Checking and stopping processes by pid, by process group and by run (Linux /proc where it matters).
 import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
+import { scanRunTree } from './process-tree.ts';
 
 const POLL_MS = 50;
 
@@ -64,28 +65,83 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** Signals one process; false when it is gone (ESRCH) or not ours (EPERM). */
+function signalProcess(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** After the SIGKILL, how many more looks for what is left (forked meanwhile, or not dead yet). */
+const KILL_PASSES = 10;
+
 /**
- * SIGTERM the group, SIGKILL it if anything survives the grace period. Resolves once the group is
- * gone or has been SIGKILLed; `cancel()` stops the polling (no timer outlives the run).
+ * Stops a run's whole tree: its process group, what is below the group's members, and (on Linux) every
+ * process carrying the run's marker (process-tree.ts), also those that left the group. SIGTERM first,
+ * SIGKILL to whatever is left after the grace period. Without `marker` (the reaper knows only the
+ * group) it takes the markers the group's members carry. Resolves once the tree is gone or has been
+ * SIGKILLed; `cancel()` stops the polling (no timer outlives the run).
+ *
+ * Each process is signalled right after a look at /proc that found it alive (with the start time it had
+ * when first found): its pid could only have been reused within that look, a window of milliseconds.
  */
-export function terminateGroup(pgid: number, graceSec: number): { done: Promise<void>; cancel(): void } {
+export function terminateGroup(pgid: number, graceSec: number, marker?: string): { done: Promise<void>; cancel(): void } {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let finish!: () => void;
   const done = new Promise<void>((resolve) => (finish = resolve));
   const deadline = Date.now() + Math.max(1, graceSec) * 1000;
-  signalGroup(pgid, 'SIGTERM');
-  const check = async () => {
-    const alive = await groupAlive(pgid);
-    if (stopped) return;
-    if (!alive) return finish();
-    if (Date.now() >= deadline) {
-      signalGroup(pgid, 'SIGKILL');
-      return finish();
+  const target = { pgid, markers: new Set(marker ? [marker] : []), known: new Map<number, string>() };
+  let killPasses = 0;
+
+  /** One look and the signals it calls for; false when nothing of the tree is left. */
+  const sweep = async (signal: NodeJS.Signals, environ: boolean, everyone: boolean): Promise<boolean> => {
+    const tree = await scanRunTree(target, { environ });
+    if (stopped) return true;
+    if (tree === null) {
+      // No /proc: the group is all we can see.
+      if (everyone) signalGroup(pgid, signal);
+      return groupAlive(pgid);
     }
-    timer = setTimeout(check, POLL_MS);
+    if (everyone) signalGroup(pgid, signal);
+    for (const entry of tree) {
+      // SIGTERM once per process (a second one could restart its shutdown); SIGKILL to all.
+      if (everyone || target.known.get(entry.pid) !== entry.startTime) signalProcess(entry.pid, signal);
+      target.known.set(entry.pid, entry.startTime);
+    }
+    return tree.length > 0;
   };
-  void check();
+
+  const check = async () => {
+    if (stopped) return;
+    if (killPasses > 0) {
+      const left = await sweep('SIGKILL', true, true);
+      if (stopped) return;
+      if (!left || killPasses++ >= KILL_PASSES) return finish();
+    } else if (Date.now() >= deadline) {
+      await sweep('SIGKILL', true, true);
+      killPasses = 1;
+    } else {
+      // Stat alone each poll; the environment too before calling it done (a marked process may have
+      // been re-parented away from everything found so far).
+      const alive = (await sweep('SIGTERM', false, false)) || (await sweep('SIGTERM', true, false));
+      if (stopped) return;
+      if (!alive) return finish();
+    }
+    if (!stopped) timer = setTimeout(check, POLL_MS);
+  };
+
+  const start = async () => {
+    // Parent links (and a reaper's markers, from the group) first, while the group's members still live
+    // to show them; then every process's marker.
+    await sweep('SIGTERM', false, true);
+    await sweep('SIGTERM', true, false);
+    if (!stopped) timer = setTimeout(check, POLL_MS);
+  };
+  void start();
   return {
     done,
     cancel() {
@@ -95,4 +151,3 @@ export function terminateGroup(pgid: number, graceSec: number): { done: Promise<
     },
   };
 }
-

@@ -3,7 +3,7 @@
 import { Agent } from 'undici';
 import { z } from 'zod';
 import { nonNegativeSeconds, parseWith, timerMs } from './config.ts';
-import { classifyLine, LineSink, LineSplitter, MAX_LINE_CHARS, runContextPayload } from './lines.ts';
+import { classifyLine, LineSink, MAX_LINE_CHARS, runContextPayload } from './lines.ts';
 import { REDACTED, redactUrl } from './redaction.ts';
 import type { Adapter, AdapterExecution, AdapterResult } from './types.ts';
 
@@ -102,7 +102,8 @@ async function readBody(response: Response, sink: LineSink, execution: AdapterEx
   }
   if (!response.body) return;
   // The splitter holds at most MAX_LINE_CHARS of a line: an endless line costs no more than a long one.
-  const splitter = new LineSplitter();
+  // A result line over it fails the run (result_too_large), as for the process adapter.
+  const splitter = sink.splitter();
   const reader = response.body.getReader();
   for (;;) {
     const { done, value } = await reader.read();

@@ -1,11 +1,13 @@
-// The `process` adapter: runs the agent as a local child process leading its own process group,
-// so cancel and timeout can take down everything it started.
+// The `process` adapter: runs the agent as a local child process leading its own process group and
+// carrying its run's marker (process-tree.ts), so cancel and timeout can take down everything it
+// started, also what left the group.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { terminateGroup } from '../process-groups.ts';
+import { newTreeMarker, TREE_MARKER_VAR } from '../process-tree.ts';
 import { z } from 'zod';
 import { nonNegativeSeconds, parseWith, timerMs } from './config.ts';
-import { LineSink, LineSplitter, runContextPayload, withoutNul } from './lines.ts';
+import { LineSink, runContextPayload, withoutNul } from './lines.ts';
 import { REDACTED } from './redaction.ts';
 import type { Adapter, AdapterExecution, AdapterResult } from './types.ts';
 
@@ -59,6 +61,8 @@ function execute(execution: AdapterExecution<ProcessConfig>): Promise<AdapterRes
   const args = config.args ?? [];
   const cwd = config.cwd ?? process.cwd();
   const configEnv = config.env ?? {};
+  // Inherited by every descendant: cancel and timeout find by it those that left the process group.
+  const treeMarker = newTreeMarker();
   const env: NodeJS.ProcessEnv = {
     ...baseEnv(process.env),
     ...configEnv,
@@ -69,6 +73,7 @@ function execute(execution: AdapterExecution<ProcessConfig>): Promise<AdapterRes
     HEARTBEAT_AGENT_ID: execution.apiIds.agentId,
     HEARTBEAT_ISSUE_ID: execution.apiIds.issueId ?? '',
     HEARTBEAT_COMPANY_ID: execution.apiIds.companyId,
+    [TREE_MARKER_VAR]: treeMarker,
   };
   execution.onMeta({
     adapter: 'process',
@@ -88,7 +93,7 @@ function execute(execution: AdapterExecution<ProcessConfig>): Promise<AdapterRes
     }
 
     const sink = new LineSink(execution);
-    const splitter = new LineSplitter();
+    const splitter = sink.splitter();
     let pgid: number | undefined;
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let openStreams = 2;
@@ -136,7 +141,7 @@ function execute(execution: AdapterExecution<ProcessConfig>): Promise<AdapterRes
     const kill = (reason: 'timeout' | 'cancel') => {
       if (stop || settled || pgid === undefined) return;
       stop = reason;
-      termination = terminateGroup(pgid, config.graceSec ?? 2);
+      termination = terminateGroup(pgid, config.graceSec ?? 2, treeMarker);
       void termination.done.then(maybeFinish);
     };
 

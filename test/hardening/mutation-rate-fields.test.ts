@@ -12,7 +12,7 @@ describe('mutation rate limit per field', () => {
   let server: TestServer;
   let agent: string;
   beforeAll(async () => {
-    // The documented burst of 100; refills too slowly (one token per 10 s) to matter within a test.
+    // A burst of 100; refills too slowly (one token per 10 s) to matter within a test.
     server = await startTestServer({ env: { HEARTBEAT_MUTATION_RATE: '0.1', HEARTBEAT_MUTATION_BURST: '100' } });
     agent = agentGid(await createAgent(server, {}));
   });

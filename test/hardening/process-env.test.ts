@@ -46,7 +46,7 @@ describe('process agent environment', () => {
     const env = (run.resultJson as { env: Record<string, string> }).env;
 
     for (const name of ['DATABASE_URL', 'HEARTBEAT_BOOTSTRAP_KEY', 'REDIS_URL', 'AWS_SECRET_ACCESS_KEY']) expect(env).not.toHaveProperty(name);
-    const allowed = new Set<string>([...INHERITED_ENV, ...RUN_VARIABLES, 'CUSTOM', 'OPENAI_API_KEY']);
+    const allowed = new Set<string>([...INHERITED_ENV, ...RUN_VARIABLES, 'CUSTOM', 'OPENAI_API_KEY', '_HEARTBEAT_PROCESS_TREE']);
     // The child's own runtime may add a variable or two (node sets none; a shell would set PWD/SHLVL/_).
     expect(Object.keys(env).filter((name) => !allowed.has(name) && !name.startsWith('LC_'))).toEqual([]);
     expect(env).toMatchObject({ PATH: process.env.PATH, LC_HEARTBEAT_PROBE: 'C.UTF-8', CUSTOM: 'custom', OPENAI_API_KEY: 'configured-key' });
