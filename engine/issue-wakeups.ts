@@ -1,6 +1,8 @@
 // enqueueWakeup on an issue (spec §6.1 step 3): serialised by a row lock on the issue; the request
-// joins the run that owns the issue's execution (coalesced), waits behind another agent's
-// (deferred), is skipped while the issue's dependencies are blocked, or becomes a queued run.
+// joins the run that owns the issue's execution (coalesced), waits behind another agent's, or
+// behind its own agent's running run when it brings that run something it did not receive
+// (deferred: the follow-up), is skipped while the issue's dependencies are blocked, or becomes a
+// queued run.
 import { and, asc, desc, eq, inArray, or, sql } from 'drizzle-orm';
 import type { Transaction } from '../db/client.ts';
 import { heartbeatRuns, issues, wakeupRequests } from '../db/schema.ts';
@@ -11,7 +13,7 @@ import { EXEC_PATH_STATUSES, type IssueRow, isExecPath, issueLockEvent, type Run
 import { cancelStaleScheduledRetry, staleRetryReason } from './stale-retry.ts';
 import { withTransientRetry } from './transient.ts';
 import { isInteractionWake, mergeWakeContext, type WakeContext } from './wake-context.ts';
-import { coalesceInto, createQueuedRun, type EnqueueResult, insertSkipped, isFollowup, type PreparedWakeup, wakeValues } from './wakeup-rows.ts';
+import { coalesceInto, createQueuedRun, type EnqueueResult, insertSkipped, needsFollowup, type PreparedWakeup, wakeValues } from './wakeup-rows.ts';
 
 /** Spec §6.1 step 3: the issue path, serialised by a row lock on the issue. */
 export async function enqueueOnIssue(deps: EngineDeps, p: PreparedWakeup, issueId: string): Promise<EnqueueResult> {
@@ -54,8 +56,10 @@ async function enqueueOnIssueOnce(deps: EngineDeps, p: PreparedWakeup, issueId: 
 
     if (active) {
       const same = active.agentId === p.agent.id; // Decisions 7: ids, not name keys
-      const followup = isFollowup(p) && active.status === 'running' && same;
-      if (same && !followup) {
+      // The agent's own run already executing and the request brings it something it did not
+      // receive: the follow-up is the deferred wakeup behind it (one per agent and issue, later
+      // such requests merge into it), promoted to a queued run when the run releases the issue.
+      if (same && !needsFollowup(p, active)) {
         const { wake, run } = await coalesceInto(tx, p, active, 'issue_execution_same_name');
         return { outcome: 'coalesced', wakeupRequest: wake, run, startAgentId: p.agent.id };
       }

@@ -1,6 +1,8 @@
 // enqueueWakeup without an issue (spec §6.1 step 4): serialised per agent by its advisory lock, the
 // request folds into the run of its task scope already on its way (coalesced) or becomes a queued
 // run, which the engine may claim and start in the same transaction (plain-claims.ts claimNewRun).
+// A request that brings a running run something it did not receive becomes that run's follow-up
+// (wakeup-rows.ts needsFollowup): a new queued run, which the requests after it join.
 // The common case (a new run, nothing to coalesce into, no gate in the way) has a pipelined path
 // of two round trips, whether or not the run is claimed at once; every other case goes the general
 // way, through drizzle's transaction.
@@ -19,7 +21,7 @@ import {
   createQueuedRun,
   type EnqueueResult,
   type EnqueueWakeupInput,
-  isFollowup,
+  needsFollowup,
   PREPARED,
   type PreparedWakeup,
 } from './wakeup-rows.ts';
@@ -32,13 +34,12 @@ export async function enqueueWithoutIssue(deps: EngineDeps, p: PreparedWakeup, c
     const reads = startScopeReads(connectionOf(tx), p.agent.id, p.agent.companyId, wakeScopeKey(p.ctx), claim ? 'slot' : null);
     const [, [raw], slotRow] = await Promise.all([reads.locked, reads.picked, reads.agent]);
     const found = raw ? runRowFromDriver(raw) : null;
-    const running = found?.status === 'running' ? found : null;
-    const followup = running !== null && isFollowup(p);
-    const target = found && !(running && followup) ? found : null;
-    if (target) {
-      const { wake, run } = await coalesceInto(tx, p, target, p.input.reason ?? null);
+    if (found && !needsFollowup(p, found)) {
+      const { wake, run } = await coalesceInto(tx, p, found, p.input.reason ?? null);
       return { outcome: 'coalesced', wakeupRequest: wake, run, startAgentId: null };
     }
+    // A new run; when `found` is running, the follow-up that receives what it did not (QUEUED).
+    // Later wakeups of the scope find it queued, ahead of the running run, and join it.
     const agent = slotRow ? freeSlot(deps, slotRow) : null;
     return createQueuedRun(tx, events, p, null, agent ? (run, claimEvents) => claimNewRun(deps, tx, claimEvents, agent, run) : null);
   });
@@ -50,8 +51,9 @@ export async function enqueueWithoutIssue(deps: EngineDeps, p: PreparedWakeup, c
  * and run, their claim (when asked for and a slot is free) and COMMIT go out together. Only for a
  * request the general way would turn into a new queued run, with the same rows: no idempotency
  * key, the default canInvoke port, an agent that exists, can be invoked and is woken on demand,
- * and no run of the same task scope on its way. Anything else rolls back and answers null, and the
- * caller goes the general way.
+ * and no run of the same task scope on its way (one that is running, which may need a follow-up,
+ * included: whether it does is the general way's to decide). Anything else rolls back and answers
+ * null, and the caller goes the general way.
  */
 export async function enqueuePipelined(
   deps: EngineDeps,

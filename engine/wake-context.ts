@@ -167,6 +167,72 @@ export function isInteractionWake(ctx: WakeContext): boolean {
   );
 }
 
+/**
+ * Reasons that ask the run for something of their own, so that a run started for another reason
+ * did not receive the request: the comment-required reasons (§6.10: the run must answer on its
+ * issue) and an approval. Any other reason (a timer tick, `ping`, a
+ * caller's free-form label) only says why the agent was woken; what the wake asks for travels in
+ * its payload and comment ids.
+ */
+export const DIRECTIVE_REASONS: readonly string[] = [...COMMENT_REQUIRED_REASONS, 'approval_approved'];
+
+/** Payload keys that restate the task scope, which the context also carries at its top level. */
+const SCOPE_KEYS: readonly string[] = ['issueId', 'taskId', 'taskKey'];
+
+/** What a wake brings that a run did not receive (unreceivedWakeParts). */
+export interface UnreceivedWake {
+  /** Keys of the wake's payload the run got with another value, or not at all. */
+  payloadKeys: string[];
+  /** The wake's comment ids the run was not woken for. */
+  commentIds: string[];
+  /** The wake's reason, when it is a directive one the run was not started for. */
+  reason: string | null;
+}
+
+/** JSON equality: objects compare key by key whatever their order (jsonb reorders), absent = undefined. */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((value, i) => jsonEqual(value, b[i]));
+  }
+  if (!isObject(a) || !isObject(b)) return false;
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const key of keys) if (!jsonEqual(a[key], b[key])) return false;
+  return true;
+}
+
+/**
+ * What the wake context `incoming` carries that a run started with the context `received` did not
+ * get; null when nothing. A wake that joins a run already executing cannot reach its process (its
+ * context was handed over at the start), so anything listed here needs a follow-up run. Counted:
+ * - a payload key the run did not get with an equal (JSON) value; the scope keys (issueId, taskId,
+ *   taskKey) also count as received when the context carries them at its top level, and
+ *   `commentId` is judged as a comment id;
+ * - a comment id the run was not woken for;
+ * - a directive reason (DIRECTIVE_REASONS) other than the one the run was started for.
+ * Not counted: the rest of the context, which is the engine's bookkeeping about the wake, not
+ * something asked of the run (wakeReason for other reasons, wakeSource, wakeTriggerDetail, a
+ * timer's `now`, blocker summaries, the scope keys, which are equal by construction).
+ */
+export function unreceivedWakeParts(received: WakeContext | null | undefined, incoming: WakeContext | null | undefined): UnreceivedWake | null {
+  const had = received ?? {};
+  const wake = incoming ?? {};
+  const hadPayload = isObject(had.payload) ? had.payload : {};
+  const payload = isObject(wake.payload) ? wake.payload : {};
+  const payloadKeys = Object.keys(payload).filter((key) => {
+    const value = payload[key];
+    if (value === undefined || key === 'commentId') return false;
+    if (jsonEqual(hadPayload[key], value)) return false;
+    return !(SCOPE_KEYS.includes(key) && jsonEqual(had[key], value));
+  });
+  const hadComments = new Set(wakeCommentIdsOf(had));
+  const commentIds = wakeCommentIdsOf(wake).filter((id) => !hadComments.has(id));
+  const reason = text(wake.wakeReason);
+  const newReason = reason !== null && DIRECTIVE_REASONS.includes(reason) && reason !== had.wakeReason ? reason : null;
+  if (payloadKeys.length === 0 && commentIds.length === 0 && newReason === null) return null;
+  return { payloadKeys, commentIds, reason: newReason };
+}
+
 /** Counters read back from stored JSON (e.g. livenessContinuationAttempt): anything odd counts as 0. */
 export function positiveIntOrZero(value: unknown): number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : 0;

@@ -12,7 +12,7 @@ import type { LiveEvent } from './live-events.ts';
 import type { PipelinedTransaction } from './pipelined-transaction.ts';
 import { connectionOf, newRunRow, runRowFromDriver, wakeupRowFromDriver } from './run-rows.ts';
 import { type RunRow, runQueuedEvent, type WakeupRow } from './runs.ts';
-import { latestWakeCommentId, mergeWakeContext, positiveIntOrZero, type WakeContext } from './wake-context.ts';
+import { mergeWakeContext, positiveIntOrZero, unreceivedWakeParts, type WakeContext } from './wake-context.ts';
 
 export interface EnqueueWakeupInput {
   companyId: string;
@@ -161,6 +161,8 @@ function newQueuedRun(id: string, wakeupRequestId: string, p: PreparedWakeup, is
  * Folds the wakeup into `target`: its context absorbs the new one and a `coalesced` row records it
  * (coalesced_count 1, as spec §6.1 step 3e writes it). The wakeup `target` was created from counts
  * the wakeups merged into it, as a deferred wakeup does (same step), so both ends show the merge.
+ * A running `target` keeps its context: that is what its process was started with, and what later
+ * wakeups are compared with (needsFollowup); only wakeups that bring nothing new join it.
  */
 export async function coalesceInto(
   tx: Transaction,
@@ -168,11 +170,14 @@ export async function coalesceInto(
   target: RunRow,
   reason: string | null,
 ): Promise<{ wake: WakeupRow; run: RunRow }> {
-  const [run] = await tx
-    .update(heartbeatRuns)
-    .set({ contextSnapshot: mergeWakeContext(target.contextSnapshot, p.ctx), updatedAt: p.now })
-    .where(eq(heartbeatRuns.id, target.id))
-    .returning();
+  const [run] =
+    target.status === 'running'
+      ? [target]
+      : await tx
+          .update(heartbeatRuns)
+          .set({ contextSnapshot: mergeWakeContext(target.contextSnapshot, p.ctx), updatedAt: p.now })
+          .where(eq(heartbeatRuns.id, target.id))
+          .returning();
   if (target.wakeupRequestId) {
     await tx
       .update(wakeupRequests)
@@ -186,4 +191,15 @@ export async function coalesceInto(
   return { wake, run };
 }
 
-export const isFollowup = (p: PreparedWakeup) => latestWakeCommentId(p.ctx) !== null || p.input.reason === 'approval_approved';
+/**
+ * Whether the wakeup, about to join `target` (the run of its task scope on its way), needs a
+ * follow-up run instead: `target` is already executing and the wakeup carries something it did
+ * not receive (wake-context.ts unreceivedWakeParts: payload keys or values, comment ids, a
+ * directive reason). A queued or scheduled run gets the merged context when it starts, so joining
+ * it is enough. The follow-up is ONE run per running run and scope: without an issue a new queued
+ * run, which later such wakeups join like any queued run; on an issue the deferred wakeup behind
+ * the run holding the issue's execution lock, which they merge into and which is promoted to a
+ * queued run when that run releases the issue (§6.9).
+ */
+export const needsFollowup = (p: PreparedWakeup, target: RunRow) =>
+  target.status === 'running' && unreceivedWakeParts(target.contextSnapshot, p.ctx) !== null;

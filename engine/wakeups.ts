@@ -1,7 +1,9 @@
 // enqueueWakeup (spec §6.1): a wakeup request becomes a queued run, is folded into a run already
 // on its way (coalesced), waits behind another agent's run on the same issue (deferred), is skipped
-// by a policy gate, or is recognised as a duplicate of an earlier request with the same key. This
-// file reads the request and picks the path: issue-wakeups.ts or plain-wakeups.ts.
+// by a policy gate, or is recognised as a duplicate of an earlier request with the same key. One
+// that brings a run already executing something it did not receive becomes (or joins) that run's
+// follow-up instead (wakeup-rows.ts needsFollowup). This file reads the request and picks the
+// path: issue-wakeups.ts or plain-wakeups.ts.
 import { sql } from 'drizzle-orm';
 import type { ClaimedRun } from './claim.ts';
 import type { EngineDeps } from './deps.ts';
