@@ -1,5 +1,6 @@
 // Lifecycle of the embedded PostgreSQL cluster that backs a local Heartbeat server.
 import { execFile } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -23,6 +24,13 @@ export interface EmbeddedPostgresOptions {
   database?: string;
   /** Receives postgres/initdb output lines; default: discard. */
   log?: (line: string) => void;
+  /**
+   * Run the postmaster in a process group (and session) of its own (default false), so that a
+   * signal to this process's group, such as Ctrl-C in a terminal, does not stop the database under
+   * a server that is still draining; stop() (or this process's exit) stops it. The server sets it;
+   * short-lived users (tests, CLI commands) keep the default, so that Ctrl-C also ends their cluster.
+   */
+  detached?: boolean;
 }
 
 const USER = 'heartbeat';
@@ -34,6 +42,39 @@ const OUTPUT_TAIL_LINES = 20;
 
 /** Data dirs started (or starting) by this module instance, to reject a second start early. */
 const active = new Set<string>();
+
+/** Detached postmasters this process started and has not stopped yet: what stopOnExit shuts down. */
+const detachedRunning = new Map<string, { pid: number; ownerFile: string }>();
+let exitHookInstalled = false;
+
+/**
+ * When this process exits without having stopped its detached clusters (process.exit after a
+ * second Ctrl-C, an uncaught exception), ask each postmaster for a fast shutdown, which it finishes
+ * on its own: nothing else would stop it until the next start takes it over. Synchronous, as 'exit'
+ * listeners must be. (A SIGKILL runs nothing: then the next start stops the orphan.)
+ */
+function stopOnExit(): void {
+  for (const [dataDir, { pid, ownerFile }] of detachedRunning) {
+    if (process.platform === 'linux') {
+      // Only our postmaster: its pid may have been reused if it died on its own.
+      const argv = (() => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+        } catch {
+          return [];
+        }
+      })();
+      if (!isPostmasterFor(argv, dataDir)) continue;
+    }
+    signal(pid, 'SIGINT', true);
+    try {
+      if (Number.parseInt(readFileSync(ownerFile, 'utf8'), 10) === process.pid) rmSync(ownerFile, { force: true });
+    } catch {
+      // No owner file: nothing to remove.
+    }
+  }
+  detachedRunning.clear();
+}
 
 let library: Promise<typeof EmbeddedPostgresClass> | undefined;
 
@@ -94,6 +135,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
       authMethod: 'scram-sha-256',
       persistent: true,
       createPostgresUser: process.getuid?.() === 0,
+      detached: opts.detached === true && process.platform !== 'win32',
       postgresFlags: [
         '-c', 'listen_addresses=127.0.0.1',
         // No unix socket: nothing needs it, and a killed postmaster would leave a stale lock in /tmp.
@@ -118,10 +160,18 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     }
 
     const pid = Number((await readPostmasterFile(dataDir))[0]);
+    if (opts.detached) {
+      detachedRunning.set(dataDir, { pid, ownerFile });
+      if (!exitHookInstalled) {
+        exitHookInstalled = true;
+        process.on('exit', stopOnExit);
+      }
+    }
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> =>
       (stopping ??= (async () => {
         await stopPostmaster(pid, dataDir, () => void pg.stop());
+        detachedRunning.delete(dataDir);
         await removeOwnerFile(ownerFile);
         active.delete(dataDir);
       })());
@@ -320,11 +370,11 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   return true;
 }
 
-function signal(pid: number, sig: NodeJS.Signals): void {
+function signal(pid: number, sig: NodeJS.Signals, quiet = false): void {
   try {
     process.kill(pid, sig);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH' && !quiet) throw err;
   }
 }
 
