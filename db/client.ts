@@ -1,6 +1,7 @@
 // The one way the process connects to PostgreSQL: postgres.js underneath, drizzle on top.
 import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { assertStatementAllowed, boundedTransaction } from '../engine/request-deadline.ts';
 import { relations } from './relations.ts';
 
 export interface DatabaseOptions {
@@ -15,6 +16,12 @@ export interface DatabaseOptions {
 export function connectDatabase(url: string, options: DatabaseOptions = {}) {
   const sql = postgres(url, {
     max: options.max ?? 10,
+    // A connection that cannot be made fails within this, not postgres.js' 30 s (seconds): a
+    // request waiting for it is answered within HEARTBEAT_REQUEST_TIMEOUT_MS anyway.
+    connect_timeout: CONNECT_TIMEOUT_SEC,
+    // Between attempts to reconnect a connection, at most about half a second (postgres.js waits up
+    // to 20 s after a few failures): the pool is back within a second of the database.
+    backoff: reconnectDelaySec,
     onnotice: () => {},
     connection: { application_name: options.applicationName ?? 'heartbeat' },
   });
@@ -25,6 +32,14 @@ export function connectDatabase(url: string, options: DatabaseOptions = {}) {
     db,
     close: () => sql.end({ timeout: 5 }),
   };
+}
+
+/** Seconds a connection attempt may take. */
+export const CONNECT_TIMEOUT_SEC = 5;
+
+/** Seconds before reconnecting after `retries` failed attempts: 15-30 ms at first, then growing to 0.25-0.5 s. */
+export function reconnectDelaySec(retries: number): number {
+  return (0.5 + Math.random() / 2) * Math.min(3 ** retries / 100, 0.5);
 }
 
 type Client = postgres.Sql | postgres.TransactionSql;
@@ -42,14 +57,19 @@ function preparing<T extends Client>(client: T): T {
   return new Proxy(client, {
     get(target, property, receiver) {
       if (property === 'unsafe') {
-        return (text: string, params?: unknown[], options?: Record<string, unknown>) =>
-          target.unsafe(text, params as never[], { ...options, prepare: true });
+        return (text: string, params?: unknown[], options?: Record<string, unknown>) => {
+          // A write of a request whose time is up never reaches the driver (engine/request-deadline.ts).
+          assertStatementAllowed(text);
+          return target.unsafe(text, params as never[], { ...options, prepare: true });
+        };
       }
       if (property === 'begin' || property === 'savepoint') {
         return (...args: unknown[]) => {
           const callback = args.pop() as Callback;
           const scoped = (tx: postgres.TransactionSql) => callback(preparing(tx));
-          return (target as unknown as Record<string, (...a: unknown[]) => unknown>)[property](...args, scoped);
+          const start = (body: Callback) => (target as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[property](...args, body);
+          // A transaction of a request whose time is up rolls back instead of committing (engine/request-deadline.ts).
+          return property === 'begin' ? boundedTransaction(start, scoped) : start(scoped);
         };
       }
       return Reflect.get(target, property, receiver);

@@ -11,6 +11,8 @@ export const errorCodes = [
   'SLOW_CONSUMER',
   /** The caller sent more than its rate allows. */
   'RATE_LIMITED',
+  /** The database is unreachable, or did not answer within the request's time (engine/request-deadline.ts): try again shortly. */
+  'SERVICE_UNAVAILABLE',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 

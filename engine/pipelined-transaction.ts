@@ -6,6 +6,7 @@
 import type postgres from 'postgres';
 import type { EngineDeps } from './deps.ts';
 import type { LiveEvent } from './live-events.ts';
+import { currentRequestDeadline } from './request-deadline.ts';
 import type { StatementSession } from './run-rows.ts';
 
 export interface PipelinedTransaction {
@@ -30,14 +31,30 @@ type Work<T> = (tx: PipelinedTransaction, events: LiveEvent[]) => Promise<T>;
  */
 export async function pipelinedTransaction<T>(deps: Pick<EngineDeps, 'db' | 'bus'>, work: Work<T>): Promise<T | null> {
   const database = deps.db as unknown as { $client: postgres.Sql; session: { logger: StatementSession['logger'] } };
+  // Inside a request whose time is up (engine/request-deadline.ts), nothing starts and COMMIT is not
+  // sent: checked before the connection is reserved, once it is (that may have waited for a
+  // reconnect), and in commit() right before COMMIT goes out.
+  const deadline = currentRequestDeadline();
+  deadline?.assertMayWrite();
   const client = await database.$client.reserve();
   let committed: Promise<void> | null = null;
+  let commitTicket: { settle(committed: boolean): void } | undefined;
   const events: LiveEvent[] = [];
   try {
+    deadline?.assertMayWrite();
     const begun = client.unsafe('begin').execute();
+    const sendCommit = (): Promise<void> => {
+      try {
+        commitTicket = deadline?.beginCommit();
+      } catch (error) {
+        // Refused: no COMMIT goes out, and the catch below rolls back what was sent.
+        return Promise.reject(error);
+      }
+      return client.unsafe('commit').execute().then(() => undefined);
+    };
     const tx: PipelinedTransaction = {
       session: { client, logger: database.session.logger },
-      commit: () => (committed ??= client.unsafe('commit').execute().then(() => undefined)),
+      commit: () => (committed ??= sendCommit()),
     };
     const [, result] = await Promise.all([begun, work(tx, events)]);
     if (!committed) {
@@ -45,9 +62,12 @@ export async function pipelinedTransaction<T>(deps: Pick<EngineDeps, 'db' | 'bus
       return null;
     }
     await committed;
+    // Only now is it known to have committed: a statement that failed turns COMMIT into a rollback.
+    commitTicket?.settle(true);
     if (events.length > 0) deps.bus.publish(events);
     return result;
   } catch (error) {
+    commitTicket?.settle(false);
     // A failed statement already turned the COMMIT into a rollback; if COMMIT was never sent, the
     // transaction is still open. Either way the connection leaves here outside any transaction.
     await client.unsafe('rollback').catch(() => {});

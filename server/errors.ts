@@ -2,11 +2,19 @@
 // `extensions.code`; everything else becomes "Unexpected error." with code INTERNAL_SERVER_ERROR
 // and is logged with its stack server-side only.
 import { PothosValidationError } from '@pothos/core';
-import { GraphQLError } from 'graphql';
+import { type ExecutionResult, getOperationAST, GraphQLError } from 'graphql';
 import { maskError as yogaMaskError, type Plugin } from 'graphql-yoga';
+import { isDatabaseUnavailable } from '../engine/database-unavailable.ts';
 import { HeartbeatError } from '../engine/errors.ts';
 
-const httpStatusOf: Record<string, number> = { UNAUTHENTICATED: 401, FORBIDDEN: 403 };
+/** Seconds a client is told to wait (Retry-After) before sending again what met an unavailable database. */
+export const SERVICE_UNAVAILABLE_RETRY_AFTER_SEC = 2;
+
+const httpOf: Record<string, { status: number; headers?: Record<string, string> }> = {
+  UNAUTHENTICATED: { status: 401 },
+  FORBIDDEN: { status: 403 },
+  SERVICE_UNAVAILABLE: { status: 503, headers: { 'retry-after': String(SERVICE_UNAVAILABLE_RETRY_AFTER_SEC) } },
+};
 
 export function toGraphQLError(error: HeartbeatError, source?: GraphQLError): GraphQLError {
   return new GraphQLError(error.message, {
@@ -15,9 +23,18 @@ export function toGraphQLError(error: HeartbeatError, source?: GraphQLError): Gr
     extensions: {
       ...error.details,
       code: error.code,
-      ...(httpStatusOf[error.code] ? { http: { status: httpStatusOf[error.code] } } : {}),
+      ...(httpOf[error.code] ? { http: { ...httpOf[error.code] } } : {}),
     },
   });
+}
+
+/** What a client is told when the database cannot be reached: 503 SERVICE_UNAVAILABLE, Retry-After. */
+export const databaseUnavailable = () => new HeartbeatError('SERVICE_UNAVAILABLE', 'The database is unavailable; try again shortly.');
+
+/** Failures of the database connection (engine/database-unavailable.ts), however they were wrapped. */
+export function isUnavailableError(error: unknown): boolean {
+  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  return isDatabaseUnavailable(original);
 }
 
 /** Failures raised on purpose (bad input, not found, ...): reported to the client, not logged as errors. */
@@ -31,6 +48,8 @@ export function maskError(error: unknown, message: string, isDev?: boolean): Err
   const source = error instanceof GraphQLError ? error : undefined;
   const original = source?.originalError ?? error;
   if (original instanceof HeartbeatError) return toGraphQLError(original, source);
+  // The database could not be reached: the same request may succeed shortly (HTTP 503, Retry-After).
+  if (isDatabaseUnavailable(original)) return toGraphQLError(databaseUnavailable(), source);
   if (original instanceof PothosValidationError) {
     return new GraphQLError(original.message, {
       nodes: source?.nodes,
@@ -80,6 +99,41 @@ export function useErrorCodes(): Plugin {
           if (error instanceof GraphQLError) assignErrorCode(error);
         }
       }
+    },
+  };
+}
+
+const httpStatusOfError = (error: GraphQLError) => (error.extensions?.http as { status?: number } | undefined)?.status;
+
+/**
+ * A mutation field that failed unexpectedly was not carried out: the answer is HTTP 500, not 200.
+ * yoga answers 200 whenever the result has a `data` entry (GraphQL over HTTP's "partial response"),
+ * and a mutation's result has one even when every field failed (`{"createAgent": null}`). Here, when
+ * a root field of a mutation is null and an INTERNAL_SERVER_ERROR is reported at it (or at a field
+ * under it), that error gets status 500. An error that has its own status keeps it (and yoga uses
+ * the highest): SERVICE_UNAVAILABLE 503, RATE_LIMITED 429, UNAUTHENTICATED 401, FORBIDDEN 403.
+ * Expected refusals (BAD_USER_INPUT, NOT_FOUND, CONFLICT) stay 200 with the error, and so do queries
+ * (partial data is normal there); over WebSocket there is no status to set.
+ */
+export function useFailedMutationStatus(): Plugin {
+  const mutations = new WeakSet<object>();
+  return {
+    onExecute({ args }) {
+      const request = (args.contextValue as { request?: object }).request;
+      if (request && getOperationAST(args.document, args.operationName)?.operation === 'mutation') mutations.add(request);
+    },
+    onResultProcess({ request, result }) {
+      if (Array.isArray(result) || !mutations.has(request)) return;
+      const { data, errors } = result as ExecutionResult;
+      if (!errors?.length || errors.some((error) => error instanceof GraphQLError && httpStatusOfError(error) !== undefined)) return;
+      const failedField = (error: GraphQLError) => {
+        const root = error.path?.[0];
+        return typeof root === 'string' && (data === null || data === undefined || data[root] === null);
+      };
+      const unexpected = errors.find(
+        (error): error is GraphQLError => error instanceof GraphQLError && error.extensions?.code === 'INTERNAL_SERVER_ERROR' && failedField(error),
+      );
+      if (unexpected) (unexpected.extensions as Record<string, unknown>).http = { status: 500 };
     },
   };
 }

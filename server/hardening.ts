@@ -1,6 +1,6 @@
 // Protections for an exposed server: operation limits (graphql-armor, and a cost that counts list
-// sizes), a per-key rate limit for mutations, subscriptions over WebSocket only, and introspection
-// off in production.
+// sizes), a per-key rate limit for mutations, subscriptions over WebSocket only, introspection off
+// in production, and a time bound on every query and mutation (HEARTBEAT_REQUEST_TIMEOUT_MS).
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import {
   BREAK,
@@ -16,6 +16,7 @@ import {
 } from 'graphql';
 import { createGraphQLError, isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { badInput, HeartbeatError } from '../engine/errors.ts';
+import { currentRequestDeadline, RequestDeadline, RequestTimeoutError, runWithRequestDeadline } from '../engine/request-deadline.ts';
 import type { HeartbeatContext } from '../schema/context.ts';
 import { toGraphQLError } from './errors.ts';
 import { rememberedOperationCost } from './operation-cost.ts';
@@ -269,6 +270,41 @@ export function useMalformedParamsAsBadRequest(): Plugin {
     // Before yoga's own check, which would answer the same with `spec: true`.
     onParams({ params }) {
       if (params.query === undefined || params.query === null) throw badRequest('Must provide query string.');
+    },
+  };
+}
+
+/**
+ * Every operation is answered within `timeoutMs` of its first database work (HEARTBEAT_REQUEST_TIMEOUT_MS),
+ * or refused: 503 SERVICE_UNAVAILABLE, and what it left running may no longer commit
+ * (engine/request-deadline.ts). Over HTTP the deadline was set around the whole request by the
+ * server (its clock starts when the key is checked); over WebSocket each query or mutation gets its
+ * own here. Subscriptions have none: they last as long as the client wants.
+ * Registered last, so that its race wraps every other plugin's execution (the response cache's too).
+ */
+export function useRequestDeadline(options: { timeoutMs: number }): Plugin {
+  return {
+    onExecute({ executeFn, setExecuteFn }) {
+      const outer = currentRequestDeadline();
+      const deadline = outer ?? new RequestDeadline(options.timeoutMs);
+      setExecuteFn((executionArgs) => {
+        const run = () => {
+          deadline.arm();
+          return deadline.race(Promise.resolve(executeFn(executionArgs)));
+        };
+        return (outer ? run() : runWithRequestDeadline(deadline, run)).then(
+          (result) => {
+            // Answered in time: what the operation handed on (a run it claimed, ...) is not bounded.
+            deadline.release();
+            return result;
+          },
+          (error: unknown) => {
+            if (error instanceof RequestTimeoutError && deadline.isExpired) return { errors: [toGraphQLError(error)] };
+            deadline.release();
+            throw error;
+          },
+        );
+      });
     },
   };
 }

@@ -4,10 +4,11 @@ import type { Database } from '../db/client.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { LiveFeed } from '../engine/live-signals.ts';
 import type { Principal } from '../engine/principal.ts';
+import { currentRequestDeadline, DEFAULT_REQUEST_TIMEOUT_MS } from '../engine/request-deadline.ts';
 import type { HeartbeatContext } from '../schema/context.ts';
 import { schema } from '../schema/index.ts';
 import { authenticateAuthorization, useRequireAuthentication } from './authentication.ts';
-import { isExpectedError, maskError, useErrorCodes } from './errors.ts';
+import { isExpectedError, isUnavailableError, maskError, useErrorCodes, useFailedMutationStatus } from './errors.ts';
 import { renderGraphiQL } from './graphiql.ts';
 import {
   useDisableIntrospection,
@@ -16,6 +17,7 @@ import {
   useOperationCost,
   useOperationLimits,
   useRejectNulCharacters,
+  useRequestDeadline,
   useSubscriptionsOverWebSocketOnly,
 } from './hardening.ts';
 import type { Logger } from './logger.ts';
@@ -53,6 +55,8 @@ export function createHeartbeatYoga(options: {
   /** Hears how each cacheable query was answered (metrics). */
   onResponseCacheLookup?: (outcome: ResponseCacheOutcome) => void;
   hardening: { production: boolean; introspection: boolean; mutationRate: number; mutationBurst: number };
+  /** Time an operation has to be answered once its database work begins (HEARTBEAT_REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs?: number;
 }): HeartbeatYoga {
   const { hardening } = options;
   const { db, engine, live, logger } = options;
@@ -76,7 +80,11 @@ export function createHeartbeatYoga(options: {
     // carry their key in the Authorization header.
     context: async (initial) => {
       if (initial.principal !== undefined) return { db, engine, live, principal: initial.principal, readSnapshot: null, transport: 'websocket' };
-      const authentication = await authenticateAuthorization(db, initial.request.headers.get('authorization'));
+      // The request's clock starts with its first database work (the server set the deadline up).
+      const deadline = currentRequestDeadline();
+      deadline?.arm();
+      const checking = authenticateAuthorization(db, initial.request.headers.get('authorization'));
+      const authentication = await (deadline ? deadline.race(checking) : checking);
       return { db, engine, live, principal: authentication?.principal ?? null, readSnapshot: authentication?.snapshot ?? null, transport: 'http' };
     },
     maskedErrors: { maskError },
@@ -87,6 +95,8 @@ export function createHeartbeatYoga(options: {
       // yoga reports here every error it masked or translated; only the unexpected ones are errors.
       error: (error, ...rest) => {
         if (isExpectedError(error)) logger.debug({ err: error }, 'request failed with an expected error');
+        // An outage fails every request alike: one line each, without the stack.
+        else if (isUnavailableError(error)) logger.warn({ reason: String((error as Error)?.message ?? error) }, 'request met an unavailable database');
         else logger.error({ err: error, details: rest.map(String) }, 'unexpected error');
       },
     },
@@ -101,8 +111,12 @@ export function createHeartbeatYoga(options: {
       useRejectNulCharacters(),
       useMutationRateLimit({ ratePerSec: hardening.mutationRate, burst: hardening.mutationBurst }),
       useErrorCodes(),
-      // Last: only operations every check above let through are served from it.
+      // After the codes are assigned: a mutation that failed unexpectedly is HTTP 500, not 200.
+      useFailedMutationStatus(),
+      // Last but one: only operations every check above let through are served from it.
       useResponseCache({ maxBytes: options.responseCacheBytes ?? DEFAULT_RESPONSE_CACHE_BYTES, onLookup: options.onResponseCacheLookup }),
+      // Last: its bound covers everything above, the response cache's wait for a shared answer too.
+      useRequestDeadline({ timeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS }),
     ],
   });
 }
