@@ -17,6 +17,11 @@ export interface EngineSettings {
   host: string;
   /** The GraphQL endpoint agents call back with their run token. */
   apiUrl: string;
+  /**
+   * How long a run's start, event and outcome writes wait out an unreachable database, holding
+   * what they carry in memory, before the run is given up to recovery (which retries it).
+   */
+  databaseOutageMs: number;
 }
 
 /** The out-of-scope gates (budgets, pause holds) as one port; the default allows everything. */

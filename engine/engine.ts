@@ -9,9 +9,9 @@ import type { AdapterType } from '../db/enums.ts';
 import { heartbeatRuns } from '../db/schema.ts';
 import { type BoundedRetryOutcome, promoteDueScheduledRetries, scheduleBoundedRetry, type ScheduleOptions } from './bounded-retry.ts';
 import { backfillIssueLiveness } from './liveness-backfill.ts';
-import { reportRunActivity } from './process-loss.ts';
+import { reportRunActivity, runningRunsById } from './process-loss.ts';
 import { enqueueManualRetry, type ManualRetryInput } from './manual-retry.ts';
-import { reapOrphanedRuns } from './reaper.ts';
+import { reapOrphanedRuns, type ReaperHooks, type ReapResult, reapRuns } from './reaper.ts';
 import { reconcileStrandedAssignedIssues, type StrandedResult } from './stranded.ts';
 import { builtInAdapters } from './adapters/index.ts';
 import type { Adapter } from './adapters/types.ts';
@@ -26,7 +26,9 @@ import { type ActiveRun, executeClaimedRun } from './execute.ts';
 import { claimBatcher, runBatchPorts } from './engine-batches.ts';
 import type { FinalizeSteps } from './finalize.ts';
 import { engineFinalizeSteps } from './engine-steps.ts';
-import { deregisterInstance, LEASE_BEAT_MS, registerInstance, renewInstanceLease } from './instances.ts';
+import { LEASE_TTL_MS } from './instances.ts';
+import { isDatabaseUnavailable } from './database-unavailable.ts';
+import { InstanceLease } from './leases.ts';
 import * as issueService from './issues.ts';
 import { createInProcessEventBus, type LiveEventBus } from './live-events.ts';
 import { releaseIssueExecutionAndPromote } from './release.ts';
@@ -51,6 +53,12 @@ export interface EngineOptions {
   maxConcurrentRunsLimit?: number;
   /** Period of the loop (timers, resuming queued runs, cancel sweep). 0 disables the loop. */
   tickIntervalMs?: number;
+  /** A connection of the lease's own (see leases.ts); the engine's pool when not given. */
+  leaseDb?: Database;
+  /** The name of this host in the lease (default: the OS hostname); see leases.ts. */
+  hostName?: string;
+  /** How long run writes wait out an unreachable database (EngineSettings.databaseOutageMs); default 5 minutes. */
+  databaseOutageMs?: number;
   /** How long stop() lets in-flight runs finish before aborting them. */
   shutdownGraceMs?: number;
   onFirstHeartbeat?: EngineDeps['onFirstHeartbeat'];
@@ -98,6 +106,7 @@ export class Engine {
         instanceId: '',
         host: '',
         apiUrl: '',
+        databaseOutageMs: options.databaseOutageMs ?? 5 * 60_000,
       },
       adapters: { ...builtInAdapters, ...options.adapters } as EngineDeps['adapters'],
       canInvoke: options.canInvoke ?? allowAll,
@@ -107,7 +116,21 @@ export class Engine {
     this.control.add((message) => {
       if (message.kind === 'cancel') this.abortLocal(message.runId);
     });
+    this.lease = new InstanceLease({
+      db: options.leaseDb ?? options.db,
+      clock: this.deps.clock,
+      host: options.hostName,
+      logger: options.logger,
+      onTakenOver: async () => this.abortAll('fenced'),
+      onRegistered: (id) => (this.deps.settings.instanceId = id),
+      onNextLapse: (at) => this.reapAt(at),
+    });
   }
+
+  /** This instance's lease; whether others are dead is its call (leases.ts). */
+  private readonly lease: InstanceLease;
+  /** Counted for /metrics. */
+  readonly counters = { runsReaped: 0, instancesDeclaredDead: 0 };
 
   get instanceId(): string {
     return this.deps.settings.instanceId;
@@ -116,12 +139,12 @@ export class Engine {
   /** Registers the instance, listens for control messages, resumes queued runs, starts the loop. */
   async start(input: { apiUrl: string }): Promise<void> {
     if (this.state !== 'new') throw new Error(`Engine cannot start from state ${this.state}`);
-    const { id, host } = await registerInstance(this.deps.db, this.deps.clock);
-    Object.assign(this.deps.settings, { instanceId: id, host, apiUrl: input.apiUrl });
+    await this.lease.register();
+    Object.assign(this.deps.settings, { host: this.lease.host, apiUrl: input.apiUrl });
     const listener = await this.options.sql.listen(CONTROL_CHANNEL, (payload) => this.control.receive(payload));
     this.unlisten = () => listener.unlisten();
     this.state = 'running';
-    this.timers.push(setInterval(() => void this.guard('lease renewal', () => renewInstanceLease(this.deps.db, this.deps.clock, id)), LEASE_BEAT_MS));
+    this.lease.start();
     const tickMs = this.options.tickIntervalMs ?? 1_000;
     if (tickMs > 0) this.timers.push(setInterval(() => void this.guard('engine tick', () => this.tick()), tickMs));
     // Startup: what a previous life of this server (or a dead peer) left behind comes first.
@@ -135,6 +158,7 @@ export class Engine {
   async stop(): Promise<void> {
     if (this.state !== 'running') return;
     this.state = 'stopping';
+    if (this.reapTimer) clearTimeout(this.reapTimer);
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
     await Promise.allSettled([...this.starting.values(), ...this.claimingEnqueues]);
@@ -143,13 +167,13 @@ export class Engine {
     const graceOver = new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, grace)));
     await Promise.race([Promise.allSettled([...this.executing]), graceOver]);
     clearTimeout(graceTimer);
-    for (const run of this.active.values()) {
-      run.abortReason ??= 'shutdown';
-      run.controller.abort();
-    }
+    const unfinished = [...this.active.keys()];
+    this.abortAll('shutdown');
     await Promise.allSettled([...this.executing]);
+    // Their processes are stopped: recovery takes them now, each failed as lost and retried once.
+    await this.guard('handing unfinished runs to recovery', () => this.handOver(unfinished));
     await this.unlisten?.();
-    await deregisterInstance(this.deps.db, this.deps.clock, this.instanceId);
+    await this.lease.stop();
     this.state = 'stopped';
   }
 
@@ -215,13 +239,40 @@ export class Engine {
   }
 
   /** Spec §6.11: fails (and retries once) runs whose process or server is gone. */
-  reapOrphanedRuns(): Promise<{ reaped: number; runIds: string[] }> {
-    return reapOrphanedRuns(this.deps, {
+  reapOrphanedRuns(): Promise<Pick<ReapResult, 'reaped' | 'runIds'>> {
+    // One pass at a time (the tick's and the lease-lapse timer's take turns).
+    const pass = this.reaping.then(() => this.reapPass());
+    this.reaping = pass.catch(() => {});
+    return pass;
+  }
+
+  private async handOver(runIds: string[]): Promise<void> {
+    const candidates = await runningRunsById(this.deps, runIds, 'the server shut down before the run finished');
+    const { runIds: reaped } = await reapRuns(this.deps, this.reaperHooks(new Set(runIds)), candidates);
+    this.counters.runsReaped += reaped.length;
+  }
+
+  private reaping: Promise<unknown> = Promise.resolve();
+  private reaperHooks(abandoned: ReadonlySet<string>): ReaperHooks {
+    return {
       activeRunIds: new Set(this.active.keys()),
       stepsFor: (type) => this.stepsFor(type),
       settle: (runId) => this.settle(runId),
       startNext: (agentId) => void this.startNext(agentId),
-    });
+      judge: (ownerInstanceId, owner) => this.lease.judge(ownerInstanceId, owner, this.deps.settings.instanceId),
+      abandoned,
+    };
+  }
+
+  /** Runs whose executor gave up on the database (reaper.ts retries them). */
+  private readonly abandoned = new Set<string>();
+
+  private async reapPass(): Promise<Pick<ReapResult, 'reaped' | 'runIds'>> {
+    const result = await reapOrphanedRuns(this.deps, this.reaperHooks(this.abandoned));
+    for (const runId of result.runIds) this.abandoned.delete(runId);
+    this.counters.runsReaped += result.reaped;
+    this.counters.instancesDeclaredDead += result.declaredDead.length;
+    return { reaped: result.reaped, runIds: result.runIds };
   }
 
   /** Spec §8: classifies the issue's finished runs that never were (in the background, once at a time). */
@@ -344,7 +395,11 @@ export class Engine {
       .then((queued) => {
         for (const run of queued) void this.startNext(run.agentId);
       })
-      .catch((error: unknown) => this.deps.logger.error({ err: error, runId: active.runId }, 'run execution failed'))
+      .catch((error: unknown) => {
+        // The database stayed away past the bound: the reaper fails the run and retries it.
+        if (isDatabaseUnavailable(error)) this.abandoned.add(active.runId);
+        this.deps.logger.error({ err: error, runId: active.runId }, 'run execution failed');
+      })
       .finally(() => {
         this.active.delete(active.runId);
         this.executing.delete(work);
@@ -364,6 +419,29 @@ export class Engine {
    */
   private async settleCancelled(previous: RunRow): Promise<void> {
     if (previous.status !== 'running') await this.settle(previous.id);
+  }
+
+  private reapTimer: NodeJS.Timeout | null = null;
+
+  /**
+   * A reaper pass when another instance's lease lapses (if it has not renewed by then), so that a
+   * dead instance's runs are reaped within the lease plus a moment, not plus a tick.
+   */
+  private reapAt(at: Date): void {
+    const ms = at.getTime() - this.deps.clock.now().getTime() + 50;
+    if (this.reapTimer || ms <= 0 || ms > LEASE_TTL_MS + 1_000 || this.state !== 'running') return;
+    this.reapTimer = setTimeout(() => {
+      this.reapTimer = null;
+      if (this.state === 'running') void this.guard('reaping', () => this.reapOrphanedRuns());
+    }, ms);
+  }
+
+  /** Stops every run this instance executes: at shutdown, or when another instance declared it dead. */
+  private abortAll(reason: 'shutdown' | 'fenced'): void {
+    for (const run of this.active.values()) {
+      run.abortReason ??= reason;
+      run.controller.abort();
+    }
   }
 
   private abortLocal(runId: string): void {

@@ -15,14 +15,15 @@ import type { PlainFinish } from './finish-batch.ts';
 import { type EventGroup, type RunStart, RUNNING_FROM, runStartedEvent } from './run-batches.ts';
 import { RunOutput } from './run-output.ts';
 import { type RunRow, settleRun } from './runs.ts';
-import { isTransientDatabaseError, withTransientRetry } from './transient.ts';
+import { isDatabaseUnavailable } from './database-unavailable.ts';
+import { withOutageRetry } from './transient.ts';
 
 export interface ActiveRun {
   runId: string;
   agentId: string;
   controller: AbortController;
   /** Set when the abort comes from a shutdown rather than a cancel. */
-  abortReason: 'cancel' | 'shutdown' | null;
+  abortReason: 'cancel' | 'shutdown' | 'fenced' | null;
 }
 
 export interface ExecuteHooks {
@@ -124,12 +125,6 @@ export class WriteQueue {
   }
 }
 
-const SHUTDOWN_RESULT: AdapterResult = {
-  exitCode: null,
-  errorMessage: 'Process lost -- server shut down before the run finished',
-  errorCode: 'process_lost',
-};
-
 /** Returns the runs its follow-up steps queued (promotions, recoveries), which the caller starts. */
 export async function executeClaimedRun(
   deps: EngineDeps,
@@ -152,21 +147,24 @@ export async function executeClaimedRun(
   }
   const steps = hooks.stepsFor(agent.adapterType);
   const adapter = deps.adapters[agent.adapterType];
+  // A run's own writes wait out a database outage (up to settings.databaseOutageMs), holding what
+  // they carry: the agent is never stopped, nor its outcome lost, because the database was away.
+  const durably = <T>(write: () => Promise<T>) => withOutageRetry(write, deps.settings.databaseOutageMs);
   let output: RunOutput | null = null;
   try {
     const config = adapter.parseConfig(agent.adapterConfig);
     // The claim may have started the run already (claim.ts ClaimOptions.start).
-    const context = claimed.started?.context ?? (await autoCheckout(deps, run, agent.id));
+    const context = claimed.started?.context ?? (await durably(() => autoCheckout(deps, run, agent.id)));
     output = new RunOutput(deps, run);
     if (!claimed.started) {
       const start: RunStart = { run, agent, context, logRef: output.logRef };
-      const startOne = () => transact(deps, (tx, events) => writeRunStart(tx, events, start, deps.clock.now()));
+      const startOne = () => durably(() => transact(deps, (tx, events) => writeRunStart(tx, events, start, deps.clock.now())));
       // Without an issue, the context is the claimed one as it was (no checkout): batchable.
       await (hooks.batches && !run.issueId ? hooks.batches.start(start, startOne) : startOne());
     }
 
     const writes = new WriteQueue((error) => deps.logger.error({ err: error, runId: run.id }, 'run write failed'));
-    const eventOne = (e: NewRunEvent) => transact(deps, (tx, events) => appendExecutorEvent(tx, events, e, deps.clock.now()));
+    const eventOne = (e: NewRunEvent) => durably(() => transact(deps, (tx, events) => appendExecutorEvent(tx, events, e, deps.clock.now())));
     const batches = hooks.batches;
     const event = (e: NewRunEvent) => {
       if (!batches) return writes.push(() => eventOne(e), 1);
@@ -198,16 +196,18 @@ export async function executeClaimedRun(
       },
       signal: active.controller.signal,
       onLog: (stream, chunk) => {
-        if (runOutput.append(stream, chunk)) writes.push(() => runOutput.persistProgress());
+        if (runOutput.append(stream, chunk)) writes.push(() => durably(() => runOutput.persistProgress()));
       },
       onEvent: (e) => event({ runId: run.id, eventType: e.type, message: e.message, level: e.level, stream: e.stream, color: e.color, payload: e.payload }),
       backlog: () => writes.backlog(),
       onSpawn: (info) =>
         writes.push(() =>
-          deps.db
-            .update(heartbeatRuns)
-            .set({ processPid: info.pid, processGroupId: info.processGroupId, processStartedAt: deps.clock.now() })
-            .where(eq(heartbeatRuns.id, run.id)),
+          durably(() =>
+            deps.db
+              .update(heartbeatRuns)
+              .set({ processPid: info.pid, processGroupId: info.processGroupId, processStartedAt: deps.clock.now() })
+              .where(eq(heartbeatRuns.id, run.id)),
+          ),
         ),
       onMeta: (meta) => event({ runId: run.id, eventType: 'adapter.invoke', level: 'info', message: 'adapter invoked', payload: meta }),
       issue: hooks.issueActions(run),
@@ -217,7 +217,9 @@ export async function executeClaimedRun(
     // A batched finish writes the run's last events, if their write has not started, with it.
     const lastEvents = finishBatch ? writes.takeEvents() : [];
     await writes.drain();
-    if (active.abortReason === 'shutdown') result = SHUTDOWN_RESULT;
+    // Declared dead by another instance, which reaped the run (and retried it), or stopping, which
+    // hands the run to recovery (engine.ts stop): nothing to record here.
+    if (active.abortReason === 'fenced' || active.abortReason === 'shutdown') return [];
     const summary = await output.finish();
     const finishOne = async () => {
       for (const e of lastEvents) await eventOne(e).catch((error: unknown) => deps.logger.error({ err: error, runId: run.id }, 'run write failed'));
@@ -225,6 +227,8 @@ export async function executeClaimedRun(
     };
     return await (finishBatch ? finishBatch({ runId: run.id, agent, result, output: summary, events: lastEvents }, finishOne) : finishOne());
   } catch (error) {
+    // The database stayed away past the bound: the run is left to recovery, which retries it.
+    if (isDatabaseUnavailable(error) || active.abortReason === 'fenced' || active.abortReason === 'shutdown') throw error;
     deps.logger.warn({ err: error, runId: run.id }, 'adapter failed before finishing the run');
     const message = error instanceof Error ? error.message : String(error);
     const summary = output ? await output.finish() : null;
@@ -241,14 +245,15 @@ async function finish(
   output: Awaited<ReturnType<RunOutput['finish']>> | null,
   crashed: boolean,
 ): Promise<RunRow[]> {
-  // The outcome is what matters most: its write is retried through a database hiccup.
+  // The outcome is what matters most: its write waits out a database outage, up to the bound.
   const write = (input: { result: AdapterResult; output: typeof output; crashed: boolean }) =>
-    withTransientRetry(() => writeTerminalStatus(deps, { runId, agent, ...input }, steps), 8);
+    withOutageRetry(() => writeTerminalStatus(deps, { runId, agent, ...input }, steps), deps.settings.databaseOutageMs);
   let written: Awaited<ReturnType<typeof write>>;
   try {
     written = await write({ result, output, crashed });
   } catch (error) {
-    if (isTransientDatabaseError(error)) throw error; // the database is gone: recovery takes the run over
+    // Still away after the bound: the run stays running until recovery takes it over and retries it.
+    if (isDatabaseUnavailable(error)) throw error;
     // The database refuses what the run produced: the run still ends, without it, rather than
     // stay running until it is reaped as lost (and retried, though it did its work).
     deps.logger.error({ err: error, runId }, 'the run outcome could not be recorded; recording it failed without its output');
@@ -256,7 +261,7 @@ async function finish(
   }
   const { run, finalized } = written;
   if (!run) return [];
-  const settle = () => withTransientRetry(() => transact(deps, (tx, events) => settleRun(tx, events, run.id, deps.clock.now())));
+  const settle = () => withOutageRetry(() => transact(deps, (tx, events) => settleRun(tx, events, run.id, deps.clock.now())), deps.settings.databaseOutageMs);
   // Ended meanwhile (cancelled): its follow-up was the cancel's; what the process left is recorded now.
   if (!finalized) {
     await settle();

@@ -1,15 +1,16 @@
 // Process loss (spec §6.11, Decisions 9). A `running` run nobody executes any more is found two
-// ways: its owner instance's lease lapsed (the server died, on any host), or this instance owns it
-// but lost its in-memory handle. Its process is checked and stopped where that is possible (same
+// ways: its owner instance is dead (declared so by the lease rules of leases.ts, or stopped), or
+// this instance owns it but lost its in-memory handle. Its process is checked and stopped where that is possible (same
 // host), the run fails as `process_lost`, and exactly one automatic retry is queued.
-import { and, eq, isNull, or, type SQL, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, isNull, lte, ne, or, type SQL, sql } from 'drizzle-orm';
 import type { Transaction } from '../db/client.ts';
-import { agents, heartbeatRuns } from '../db/schema.ts';
+import { agents, engineInstances, heartbeatRuns } from '../db/schema.ts';
 import { type EngineDeps, transact } from './deps.ts';
+import type { OwnerRow, OwnerVerdict } from './leases.ts';
 import type { LiveEvent } from './live-events.ts';
 import { stopMetadataFor } from './run-outcome.ts';
 import { appendRunEvent } from './run-events.ts';
-import { handIssueLockToRetry, type RunRow, runQueuedEvent, runStatusEvent, setWakeStatus } from './runs.ts';
+import { handIssueLockToRetry, type RunRow, runQueuedEvent, runStatusEvent, setWakeStatus, settleRun } from './runs.ts';
 import { insertSystemWakeup } from './system-wakeup.ts';
 
 /** A run this instance owns is left alone this long after its last write: it may be mid-claim. */
@@ -20,36 +21,90 @@ export interface OrphanCandidate {
   run: RunRow;
   adapterType: (typeof agents.$inferSelect)['adapterType'];
   agentName: string;
-  /** The owner instance's lease lapsed (or it never had one): nobody can finish this run. */
+  /** The owner instance is dead, stopped or gone: nobody can finish this run. */
   ownerDead: boolean;
+  /** The owner's row, when it has one. */
+  owner: OwnerRow | null;
+  /** Why the run is lost, when the reaper is told rather than finds out (a stopping instance's runs). */
+  lostBecause?: string;
+}
+
+/** Tells whether an instance is dead (the engine's lease: leases.ts judgeOwner). */
+export type OwnerJudge = (ownerInstanceId: string | null, owner: OwnerRow | null) => OwnerVerdict;
+
+export interface DeadInstance {
+  instance: OwnerRow;
+  why: Extract<OwnerVerdict, { dead: true }>['why'];
 }
 
 /**
- * Runs matching `where` that nobody executes any more: their owner's lease lapsed, or this
- * instance owns them without a handle (activeRunIds) since the grace period.
+ * Declares dead the instances `judge` finds dead, by ending their leases (stopped_at), in one
+ * statement: from then on their runs are anyone's to reap, and an instance that was only cut off
+ * finds its lease taken over when it renews, and stops executing (leases.ts).
+ */
+export async function declareDeadInstances(deps: EngineDeps, judge: OwnerJudge): Promise<DeadInstance[]> {
+  const now = deps.clock.now();
+  const live = await deps.db.select().from(engineInstances).where(and(isNull(engineInstances.stoppedAt), ne(engineInstances.id, deps.settings.instanceId)));
+  const dead = live.flatMap((instance) => {
+    const verdict = judge(instance.id, instance);
+    return verdict.dead ? [{ instance, why: verdict.why }] : [];
+  });
+  if (dead.length === 0) return [];
+  // A lapsed lease is checked again in the statement: a renewal that landed meanwhile wins.
+  const certain = dead.filter((d) => d.why !== 'lease_lapsed').map((d) => d.instance.id);
+  const declared = await deps.db
+    .update(engineInstances)
+    .set({ stoppedAt: now })
+    .where(
+      and(
+        inArray(engineInstances.id, dead.map((d) => d.instance.id)),
+        isNull(engineInstances.stoppedAt),
+        or(lte(engineInstances.leaseExpiresAt, now), ...(certain.length > 0 ? [inArray(engineInstances.id, certain)] : [])),
+      ),
+    )
+    .returning({ id: engineInstances.id });
+  const ids = new Set(declared.map((row) => row.id));
+  return dead.filter((d) => ids.has(d.instance.id));
+}
+
+/**
+ * Runs matching `where` that nobody executes any more: their owner instance is dead (stopped, or
+ * declared dead by declareDeadInstances), or this instance owns them without a handle
+ * (activeRunIds) since the grace period.
  */
 export async function findUnownedRuns(deps: EngineDeps, activeRunIds: ReadonlySet<string>, where: SQL): Promise<OrphanCandidate[]> {
   const now = deps.clock.now();
-  const ownerDead = sql<boolean>`(${heartbeatRuns.ownerInstanceId} is null or not exists (
-    select 1 from engine_instances i where i.id = ${heartbeatRuns.ownerInstanceId}
-    and i.stopped_at is null and i.lease_expires_at > ${now.toISOString()}::timestamptz))`;
+  const self = deps.settings.instanceId;
   const rows = await deps.db
-    .select({ run: heartbeatRuns, adapterType: agents.adapterType, agentName: agents.name, ownerDead })
+    .select({ run: heartbeatRuns, adapterType: agents.adapterType, agentName: agents.name, owner: engineInstances })
     .from(heartbeatRuns)
     .innerJoin(agents, eq(agents.id, heartbeatRuns.agentId))
+    .leftJoin(engineInstances, eq(engineInstances.id, heartbeatRuns.ownerInstanceId))
     .where(
       and(
         where,
         or(
-          ownerDead,
-          and(
-            eq(heartbeatRuns.ownerInstanceId, deps.settings.instanceId),
-            sql`${heartbeatRuns.updatedAt} < ${new Date(now.getTime() - OWN_RUN_GRACE_MS).toISOString()}::timestamptz`,
-          ),
+          isNull(heartbeatRuns.ownerInstanceId),
+          isNull(engineInstances.id),
+          isNotNull(engineInstances.stoppedAt),
+          and(eq(heartbeatRuns.ownerInstanceId, self), sql`${heartbeatRuns.updatedAt} < ${new Date(now.getTime() - OWN_RUN_GRACE_MS).toISOString()}::timestamptz`),
         ),
       ),
     );
-  return rows.filter((row) => !activeRunIds.has(row.run.id));
+  return rows
+    .filter((row) => !activeRunIds.has(row.run.id))
+    .map((row) => ({ run: row.run, adapterType: row.adapterType, agentName: row.agentName, owner: row.owner, ownerDead: row.run.ownerInstanceId !== self }));
+}
+
+/** The runs `runIds` that are still running, as runs to reap (their executor stopped: a shutdown). */
+export async function runningRunsById(deps: EngineDeps, runIds: string[], lostBecause: string): Promise<OrphanCandidate[]> {
+  if (runIds.length === 0) return [];
+  const rows = await deps.db
+    .select({ run: heartbeatRuns, adapterType: agents.adapterType, agentName: agents.name })
+    .from(heartbeatRuns)
+    .innerJoin(agents, eq(agents.id, heartbeatRuns.agentId))
+    .where(and(inArray(heartbeatRuns.id, runIds), eq(heartbeatRuns.status, 'running')));
+  return rows.map((row) => ({ ...row, owner: null, ownerDead: true, lostBecause }));
 }
 
 export function findOrphanedRuns(deps: EngineDeps, activeRunIds: ReadonlySet<string>): Promise<OrphanCandidate[]> {
@@ -104,45 +159,55 @@ export interface LostRun {
   descendantOnlyCleanup: boolean;
 }
 
+/** A lost run to fail, with what the reaper found out about it and how its liveness is classified. */
+export interface LostRunItem {
+  candidate: OrphanCandidate;
+  lost: LostRun;
+  classifyLiveness: (tx: Transaction, events: LiveEvent[], run: RunRow) => Promise<RunRow>;
+}
+
 /**
- * Fails a lost run and, when allowed, queues its one retry (spec §6.11-A/B), in one transaction.
- * Null when another instance got there first.
+ * Fails lost runs and, where allowed, queues each one's retry (spec §6.11-A/B), all in one
+ * transaction; settled at once when retried (nothing follows for them). Per item: null when
+ * another instance got there first. Called with one item when a set fails as a whole.
  */
-export async function failLostRun(
-  deps: EngineDeps,
-  candidate: OrphanCandidate,
-  lost: LostRun,
-  classifyLiveness: (tx: Transaction, events: LiveEvent[], run: RunRow) => Promise<RunRow>,
-): Promise<{ failed: RunRow; retry: RunRow | null } | null> {
+export async function failLostRuns(deps: EngineDeps, items: LostRunItem[]): Promise<Array<{ failed: RunRow; retry: RunRow | null } | null>> {
   return transact(deps, async (tx, events) => {
-    const now = deps.clock.now();
-    const [locked] = await tx.select().from(heartbeatRuns).where(eq(heartbeatRuns.id, candidate.run.id)).for('update', { skipLocked: true });
-    if (!locked || locked.status !== 'running') return null;
-    const agent = await tx.query.agents.findFirst({ where: { id: locked.agentId }, columns: { adapterConfig: true } });
-    const stop = stopMetadataFor({ status: 'failed', errorCode: 'process_lost', error: lost.message, configuredTimeoutSec: agent?.adapterConfig.timeoutSec, adapterDefaultTimeoutSec: 0 });
-    const [failed] = await tx
-      .update(heartbeatRuns)
-      .set({ status: 'failed', error: lost.message, errorCode: 'process_lost', finishedAt: now, updatedAt: now, runTokenHash: null, resultJson: { ...(locked.resultJson ?? {}), ...stop } })
-      .where(eq(heartbeatRuns.id, locked.id))
-      .returning();
-    await setWakeStatus(tx, locked.wakeupRequestId, 'failed', now, { error: lost.message });
-    const classified = await classifyLiveness(tx, events, failed);
-    const retry = lost.retry ? await queueProcessLossRetry(tx, events, classified, candidate.agentName, now) : null;
-    await appendRunEvent(
-      tx,
-      events,
-      {
-        runId: failed.id,
-        eventType: 'error',
-        level: 'error',
-        message: retry ? `${lost.message}; queued retry ${retry.id}` : lost.message,
-        payload: { pid: lost.pid, pgid: lost.pgid, descendantOnlyCleanup: lost.descendantOnlyCleanup, retryRunId: retry?.id ?? null },
-      },
-      now,
-    );
-    events.push(runStatusEvent(classified));
-    return { failed: classified, retry };
+    const results: Array<{ failed: RunRow; retry: RunRow | null } | null> = [];
+    for (const item of items) results.push(await failLostRunIn(tx, events, deps.clock.now(), item));
+    return results;
   });
+}
+
+async function failLostRunIn(tx: Transaction, events: LiveEvent[], now: Date, { candidate, lost, classifyLiveness }: LostRunItem) {
+  const [locked] = await tx.select().from(heartbeatRuns).where(eq(heartbeatRuns.id, candidate.run.id)).for('update', { skipLocked: true });
+  if (!locked || locked.status !== 'running') return null;
+  const agent = await tx.query.agents.findFirst({ where: { id: locked.agentId }, columns: { adapterConfig: true } });
+  const stop = stopMetadataFor({ status: 'failed', errorCode: 'process_lost', error: lost.message, configuredTimeoutSec: agent?.adapterConfig.timeoutSec, adapterDefaultTimeoutSec: 0 });
+  const [failed] = await tx
+    .update(heartbeatRuns)
+    .set({ status: 'failed', error: lost.message, errorCode: 'process_lost', finishedAt: now, updatedAt: now, runTokenHash: null, resultJson: { ...(locked.resultJson ?? {}), ...stop } })
+    .where(eq(heartbeatRuns.id, locked.id))
+    .returning();
+  await setWakeStatus(tx, locked.wakeupRequestId, 'failed', now, { error: lost.message });
+  const classified = await classifyLiveness(tx, events, failed);
+  const retry = lost.retry ? await queueProcessLossRetry(tx, events, classified, candidate.agentName, now) : null;
+  await appendRunEvent(
+    tx,
+    events,
+    {
+      runId: failed.id,
+      eventType: 'error',
+      level: 'error',
+      message: retry ? `${lost.message}; queued retry ${retry.id}` : lost.message,
+      payload: { pid: lost.pid, pgid: lost.pgid, descendantOnlyCleanup: lost.descendantOnlyCleanup, retryRunId: retry?.id ?? null },
+    },
+    now,
+  );
+  // A retried run has nothing left to follow it (its retry holds what it held): it settles now.
+  if (retry) await settleRun(tx, events, classified.id, now);
+  else events.push(runStatusEvent(classified));
+  return { failed: classified, retry };
 }
 
 /** Spec §6.11-B: the one retry of a lost run, holding the issue's lock in its place. */

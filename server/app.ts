@@ -51,17 +51,42 @@ export async function startHeartbeat(
         dataDir: resolve(join(config.dataDir, 'pg')),
         port: config.embeddedPostgresPort,
         log: (line) => logger.debug({ postgres: line.trimEnd() }, 'embedded postgres'),
+        // Its own process group: Ctrl-C in the terminal reaches the server, which drains its runs
+        // and then stops the database itself (last, below), not the database under the drain.
+        detached: true,
       });
   const databaseUrl = config.databaseUrl ?? embedded!.url;
-  const cleanups: Array<() => Promise<unknown>> = embedded ? [() => embedded.stop()] : [];
+  // Run in reverse order of pushing: the engine drains first, while the API (which agents call back
+  // with their run token) and the database are up; then the HTTP server, live signals, metrics, the
+  // connection; the embedded PostgreSQL last. A failed step is logged and the later ones still run,
+  // so that the database is stopped and the port released whatever failed before.
+  const cleanups: Array<() => Promise<unknown>> = embedded
+    ? [
+        async () => {
+          await embedded.stop();
+          logger.info({ dataDir: embedded.dataDir }, 'embedded postgres stopped');
+        },
+      ]
+    : [];
   const closeAll = async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    let firstError: unknown;
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        logger.error({ err: error }, 'shutdown step failed');
+        firstError ??= error;
+      }
+    }
+    if (firstError !== undefined) throw firstError;
   };
 
   try {
     await migrateDatabase(databaseUrl);
     const connection = connectDatabase(databaseUrl, { onQuery: options.onQuery });
     cleanups.push(() => connection.close());
+    const leaseConnection = connectDatabase(databaseUrl, { max: 1, applicationName: 'heartbeat-lease' });
+    cleanups.push(() => leaseConnection.close());
     const bootstrap = await bootstrapIfEmpty(connection.db, {
       companyName: config.companyName,
       adminKey: config.bootstrapKey,
@@ -73,6 +98,10 @@ export async function startHeartbeat(
       logDir: resolve(join(config.dataDir, 'logs')),
       maxConcurrentRunsLimit: config.maxConcurrentRunsLimit,
       shutdownGraceMs: config.shutdownGraceMs,
+      databaseOutageMs: config.databaseOutageMs,
+      hostName: config.hostName,
+      // The lease renews on a connection of its own, never queued behind the engine's work.
+      leaseDb: leaseConnection.db,
       tickIntervalMs: config.tickMs,
       encodeApiId: encodeGlobalId,
       ...options.engine,
@@ -105,6 +134,7 @@ export async function startHeartbeat(
       port: config.port,
       graphiql: config.graphiql,
       responseCacheBytes: config.responseCacheMb * 1024 * 1024,
+      availability: { requestTimeoutMs: config.requestTimeoutMs, databaseUrl, embeddedDataDir: embedded?.dataDir },
       hardening: {
         production: config.production,
         introspection: config.introspection,
@@ -113,10 +143,21 @@ export async function startHeartbeat(
         maxBodyBytes: config.maxBodyBytes,
       },
     });
-    cleanups.push(() => http.close());
+    cleanups.push(async () => {
+      await http.close();
+      logger.info({ port: http.port }, 'http server closed');
+    });
     // The engine starts once the API is reachable: agents call it back with their run token.
     await engine.start({ apiUrl: http.graphqlUrl });
-    cleanups.push(() => engine.stop());
+    // engine.stop() stops claiming at once (a wakeup sent meanwhile stays queued for the next start),
+    // lets the runs in flight finish within the grace, and aborts the rest for recovery ('shutdown').
+    cleanups.push(async () => {
+      const running = engine.activeRunIds().length;
+      const graceMs = options.engine?.shutdownGraceMs ?? config.shutdownGraceMs;
+      logger.info({ runs: running, graceMs }, running ? 'draining runs' : 'stopping the engine');
+      await engine.stop();
+      logger.info('engine stopped');
+    });
     logger.info({ url: http.graphqlUrl, embeddedPostgres: !!embedded }, 'heartbeat started');
 
     let closing: Promise<void> | undefined;
@@ -133,7 +174,8 @@ export async function startHeartbeat(
       close: () => (closing ??= closeAll()),
     };
   } catch (error) {
-    await closeAll();
+    // What failed to close is logged; the caller hears why the start failed.
+    await closeAll().catch(() => {});
     throw error;
   }
 }

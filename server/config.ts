@@ -29,10 +29,17 @@ const envSchema = z.object({
   HEARTBEAT_GRAPHIQL: flag.optional(),
   HEARTBEAT_INTROSPECTION: flag.optional(),
   HEARTBEAT_MAX_BODY_BYTES: z.coerce.number().int().min(1_024).max(100 * 1024 * 1024).default(1024 * 1024),
-  HEARTBEAT_MUTATION_RATE: z.coerce.number().min(0.1).max(100_000).default(20),
-  HEARTBEAT_MUTATION_BURST: z.coerce.number().int().min(1).max(100_000).default(100),
+  HEARTBEAT_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  // Sized for automation: 50 wakeups/s from one key use a quarter of the rate, leaving room for what goes
+  // with them (assigning, commenting), and a batch of 1,000 (5 s of the rate) goes through at once. Still
+  // about a tenth of the single enqueues one instance serves (README, Performance): one key cannot
+  // take an instance for itself.
+  HEARTBEAT_MUTATION_RATE: z.coerce.number().min(0.1).max(100_000).default(200),
+  HEARTBEAT_MUTATION_BURST: z.coerce.number().int().min(1).max(100_000).default(1_000),
   HEARTBEAT_MAX_CONCURRENT_RUNS_LIMIT: z.coerce.number().int().min(1).max(1000).default(10),
   HEARTBEAT_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
+  HEARTBEAT_DATABASE_OUTAGE_MS: z.coerce.number().int().min(0).max(86_400_000).default(300_000),
+  HEARTBEAT_HOST_NAME: z.string().min(1).max(200).optional(),
   HEARTBEAT_RESPONSE_CACHE_MB: z.coerce.number().min(0).max(65_536).default(64),
   HEARTBEAT_TICK_MS: z.coerce.number().int().min(0).max(3_600_000).default(1_000),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -54,6 +61,8 @@ export type HeartbeatConfig = {
   introspection: boolean;
   /** Largest request body accepted, bytes. */
   maxBodyBytes: number;
+  /** Time a request has to be answered once its database work begins; after it: 503, and nothing of it commits any more. */
+  requestTimeoutMs: number;
   /** Mutations per second per API key or run token, and the burst allowed. */
   mutationRate: number;
   mutationBurst: number;
@@ -61,6 +70,13 @@ export type HeartbeatConfig = {
   maxConcurrentRunsLimit: number;
   /** How long a graceful shutdown lets in-flight runs finish. */
   shutdownGraceMs: number;
+  /** How long a run's writes wait out an unreachable database before the run is left to recovery. */
+  databaseOutageMs: number;
+  /**
+   * The name this instance's host goes by in its lease (default: the OS hostname). Instances with
+   * the same name must share one process table: a live process there is never taken for dead.
+   */
+  hostName: string | undefined;
   /** Memory for query answers served again while the database is unchanged; 0 turns the cache off. */
   responseCacheMb: number;
   /** Period of the engine loop (timers, resuming queued runs); 0 turns the loop off. */
@@ -95,10 +111,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeartbeatConfi
     graphiql: e.HEARTBEAT_GRAPHIQL ?? !production,
     introspection: e.HEARTBEAT_INTROSPECTION ?? !production,
     maxBodyBytes: e.HEARTBEAT_MAX_BODY_BYTES,
+    requestTimeoutMs: e.HEARTBEAT_REQUEST_TIMEOUT_MS,
     mutationRate: e.HEARTBEAT_MUTATION_RATE,
     mutationBurst: e.HEARTBEAT_MUTATION_BURST,
     maxConcurrentRunsLimit: e.HEARTBEAT_MAX_CONCURRENT_RUNS_LIMIT,
     shutdownGraceMs: e.HEARTBEAT_SHUTDOWN_GRACE_MS,
+    databaseOutageMs: e.HEARTBEAT_DATABASE_OUTAGE_MS,
+    hostName: e.HEARTBEAT_HOST_NAME,
     responseCacheMb: e.HEARTBEAT_RESPONSE_CACHE_MB,
     tickMs: e.HEARTBEAT_TICK_MS,
     logLevel: e.LOG_LEVEL,

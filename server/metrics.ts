@@ -68,6 +68,22 @@ export function createMetrics(options: { db: Database; engine: Engine; hub: Sign
       this.set(engine.activeRunIds().length);
     },
   });
+  // The engine counts; the counters here follow it at every scrape.
+  const followed = (name: string, help: string, read: () => number) => {
+    let seen = 0;
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const now = read();
+        if (now > seen) this.inc(now - seen);
+        seen = now;
+      },
+    });
+  };
+  followed('heartbeat_runs_reaped_total', 'Runs this instance reaped as lost (their process or their instance was gone).', () => engine.counters.runsReaped);
+  followed('heartbeat_instances_declared_dead_total', 'Other instances this instance declared dead (process gone, or lease lapsed while the database was reachable).', () => engine.counters.instancesDeclaredDead);
   new Gauge({
     name: 'heartbeat_subscribers',
     help: 'Live subscriptions (runEvents, runStatus) held by this instance.',

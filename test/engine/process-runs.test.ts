@@ -1,7 +1,7 @@
 // Runs of real child processes through the whole server: run tokens, outcomes, cancellation of
 // the process group, and cancellation from another instance.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { pidAlive } from '../../engine/process-groups.ts';
 import { fileURLToPath } from 'node:url';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,14 +16,8 @@ const processAgent = (script: string, args: string[] = [], extra: Record<string,
   adapterType: 'process' as const,
   adapterConfig: { command: process.execPath, args: [fixture(script), ...args], ...extra },
 });
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-};
+/** Alive and not a zombie. */
+const alive = (pid: number) => pidAlive(pid);
 
 describe('process runs', () => {
   let server: TestServer;
@@ -147,8 +141,13 @@ describe('process runs', () => {
       await server.app.engine.reapOrphanedRuns();
       expect((await row())!.settledAt).toBeNull();
 
+      // Its lease lapses: once this instance has renewed its own for a full lease (the database was
+      // reachable all along), the owner is dead.
       await db.update(engineInstances).set({ leaseExpiresAt: new Date(Date.now() - 1_000) }).where(eq(engineInstances.id, owner.id));
-      await server.app.engine.reapOrphanedRuns();
+      await waitFor('the reaper to settle the run', async () => {
+        await server.app.engine.reapOrphanedRuns();
+        return (await row())!.settledAt !== null;
+      }, { timeoutMs: 15_000, intervalMs: 200 });
       expect(await row()).toMatchObject({ status: 'cancelled', settledAt: expect.any(Date) });
       expect(alive(orphan.pid!)).toBe(false);
     } finally {
@@ -180,7 +179,7 @@ describe('cancellation across instances', () => {
 });
 
 describe('graceful shutdown', () => {
-  it('a run still going when the grace ends is failed as process_lost and its process is killed', async () => {
+  it('a run still going when the grace ends is handed to recovery: its process is killed, it fails as process_lost and is retried once', async () => {
     const server = await startTestServer({ env: { HEARTBEAT_SHUTDOWN_GRACE_MS: '0' } });
     try {
       const agentId = await createAgent(server, processAgent('agent.mjs', ['grandchild']));
@@ -190,7 +189,11 @@ describe('graceful shutdown', () => {
       const run = await server.database.db.query.heartbeatRuns.findFirst({ where: { id: runId! } });
       expect(run).toMatchObject({ status: 'failed', errorCode: 'process_lost' });
       expect(run!.resultJson).toMatchObject({ stopReason: 'process_lost' });
+      expect(run!.error).toContain('the server shut down before the run finished; retrying once');
       await waitFor('child and grandchild to die', () => !alive(pids.child) && !alive(pids.grandchild), { timeoutMs: 5_000 });
+      // Its one retry waits, queued, for the next instance to start.
+      const retries = await server.database.db.query.heartbeatRuns.findMany({ where: { retryOfRunId: runId! } });
+      expect(retries.map((r) => r.status)).toEqual(['queued']);
     } finally {
       // close() is idempotent: it only drops the database and data dir when the app already stopped.
       await server.close();

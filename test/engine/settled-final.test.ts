@@ -45,20 +45,25 @@ describe('a settled run', () => {
     const running = (await row(runId!))!;
     const [owner, other] = running.ownerInstanceId === a.app.engine.instanceId ? [a, b] : [b, a];
 
-    // The owner looks dead to the other instance, which reaps the run; its process is on a host the
+    // The owner is declared dead (its lease ended, as when it was cut off from the database while
+    // its peer was not), and the other instance reaps the run; its process is on a host the
     // other cannot reach, so it is left to the owner, which still executes the run. (Its one retry
     // after a process loss is used up, so the reap queues none.)
-    await a.database.db.update(engineInstances).set({ stoppedAt: new Date() }).where(eq(engineInstances.id, owner.app.engine.instanceId));
+    const ownerInstanceId = owner.app.engine.instanceId;
+    await a.database.db.update(engineInstances).set({ stoppedAt: new Date() }).where(eq(engineInstances.id, ownerInstanceId));
     await a.database.db.update(heartbeatRuns).set({ ownerHost: 'elsewhere', processLossRetryCount: 1 }).where(eq(heartbeatRuns.id, runId!));
     expect((await other.app.engine.reapOrphanedRuns()).runIds).toEqual([runId]);
     const settled = await settledRow(runId!);
     expect(settled).toMatchObject({ status: 'failed', errorCode: 'process_lost' });
     const eventsAtSettle = await events();
 
-    // The owner's next pass sees the run ended and stops its process, which answers SIGTERM with
+    // The owner finds its lease taken over (fencing) and stops its process, which answers SIGTERM with
     // an event; the owner then lets go of the run. Neither the event nor the outcome is recorded.
     await waitFor('the owner to let go of the run', () => !owner.app.engine.activeRunIds().includes(runId!), { timeoutMs: 10_000 });
     expect(await events()).toEqual(eventsAtSettle);
     expect(await row(runId!)).toEqual(settled);
+    // And it goes on as a new instance, with a lease of its own.
+    await waitFor('the owner to register anew', () => owner.app.engine.instanceId !== ownerInstanceId, { timeoutMs: 10_000 });
+    expect(await a.database.db.query.engineInstances.findFirst({ where: { id: owner.app.engine.instanceId } })).toMatchObject({ stoppedAt: null });
   });
 });

@@ -1,6 +1,6 @@
 // Fault: PostgreSQL restarts while Heartbeat is under load (100 wakeups/s for 30 s, two instances).
-// Proves: no accepted wakeup and no run is lost; the engines and their LISTEN connections come back
-// by themselves; a subscriber is either kept or told to resume, and sees runs again afterwards.
+// Proves: no accepted wakeup and no run is lost or harmed (every run succeeds); the engines and
+// their LISTEN connections come back by themselves; a subscriber is either kept or told to resume, and sees runs again afterwards.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,18 +84,20 @@ describe('a PostgreSQL restart under load', () => {
 
     const accepted: string[] = [];
     let refused = 0;
-    let restarted = false;
+    let restart: Promise<void> | null = null;
     const started = Date.now();
     const inFlight = new Set<Promise<void>>();
     for (let i = 0; Date.now() - started < LOAD_MS; i++) {
       const due = started + (i * 1000) / RATE_PER_SEC;
       if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
-      if (!restarted && Date.now() - started >= RESTART_AT_MS) {
-        restarted = true;
+      // The load goes on while PostgreSQL restarts.
+      if (!restart && Date.now() - started >= RESTART_AT_MS) {
         const port = postgres.port;
-        await postgres.stop();
-        postgres = await startEmbeddedPostgres({ dataDir: postgres.dataDir, port });
-        expect(postgres.port).toBe(port);
+        restart = (async () => {
+          await postgres.stop();
+          postgres = await startEmbeddedPostgres({ dataDir: postgres.dataDir, port });
+          expect(postgres.port).toBe(port);
+        })();
       }
       const request = gql(i % 2 ? a : b, `mutation($input: EnqueueWakeupInput!) { enqueueWakeup(input: $input) { outcome run { id } } }`, {
         input: { agentId: agents[i % agents.length], payload: { taskKey: `t${i}` } },
@@ -107,6 +109,7 @@ describe('a PostgreSQL restart under load', () => {
         .finally(() => inFlight.delete(request));
       inFlight.add(request);
     }
+    await restart;
     await Promise.all(inFlight);
     expect(accepted.length).toBeGreaterThan(RATE_PER_SEC * 20); // most of the load was taken
 
@@ -123,7 +126,8 @@ describe('a PostgreSQL restart under load', () => {
       const ids = accepted.map(rawId);
       const rows = await sql<{ id: string; status: string }[]>`select id, status from heartbeat_runs where id = any(${ids})`;
       expect(rows).toHaveLength(accepted.length);
-      expect(rows.filter((r) => !['succeeded', 'failed', 'cancelled', 'timed_out'].includes(r.status))).toEqual([]);
+      // Every run was healthy: one that ended anything but succeeded was harmed by the restart.
+      expect(rows.filter((r) => r.status !== 'succeeded')).toEqual([]);
       const wakes = await sql<{ n: number }[]>`select count(*)::int as n from agent_wakeup_requests w where w.run_id = any(${ids})`;
       expect(wakes[0].n).toBe(accepted.length);
     } finally {
