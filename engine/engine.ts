@@ -409,7 +409,7 @@ export class Engine {
   }
 
   private settle(runId: string): Promise<void> {
-    return transact(this.deps, (tx, events) => settleRun(tx, events, runId, this.deps.clock.now()));
+    return transact(this.deps, async (tx, events) => void (await settleRun(tx, events, runId, this.deps.clock.now())));
   }
 
   /**

@@ -10,7 +10,9 @@ import type { OwnerRow, OwnerVerdict } from './leases.ts';
 import type { LiveEvent } from './live-events.ts';
 import { stopMetadataFor } from './run-outcome.ts';
 import { appendRunEvent } from './run-events.ts';
-import { handIssueLockToRetry, type RunRow, runQueuedEvent, runStatusEvent, setWakeStatus, settleRun } from './runs.ts';
+import { handIssueLockToRetry, type RunRow, runQueuedEvent, runStatusEvent, settleRun } from './runs.ts';
+import { executePrepared, runRowFromDriver } from './run-rows.ts';
+import { iso, json } from './run-batches.ts';
 import { insertSystemWakeup } from './system-wakeup.ts';
 
 /** A run this instance owns is left alone this long after its last write: it may be mid-claim. */
@@ -168,46 +170,71 @@ export interface LostRunItem {
 
 /**
  * Fails lost runs and, where allowed, queues each one's retry (spec §6.11-A/B), all in one
- * transaction; settled at once when retried (nothing follows for them). Per item: null when
- * another instance got there first. Called with one item when a set fails as a whole.
+ * transaction: the runs locked, failed, their wakeups closed and the retried ones settled in one
+ * statement each for the set; liveness, retry and error event per run. Per item: null when another
+ * instance got there first. Called with one item when a set fails as a whole.
  */
 export async function failLostRuns(deps: EngineDeps, items: LostRunItem[]): Promise<Array<{ failed: RunRow; retry: RunRow | null } | null>> {
   return transact(deps, async (tx, events) => {
-    const results: Array<{ failed: RunRow; retry: RunRow | null } | null> = [];
-    for (const item of items) results.push(await failLostRunIn(tx, events, deps.clock.now(), item));
-    return results;
+    const now = deps.clock.now();
+    const ids = items.map((item) => item.candidate.run.id);
+    const locked = await tx
+      .select()
+      .from(heartbeatRuns)
+      .where(and(inArray(heartbeatRuns.id, ids), eq(heartbeatRuns.status, 'running')))
+      .orderBy(heartbeatRuns.id)
+      .for('update', { skipLocked: true });
+    if (locked.length === 0) return items.map(() => null);
+    const agentIds = [...new Set(locked.map((run) => run.agentId))];
+    const timeouts = new Map(
+      (await tx.select({ id: agents.id, adapterConfig: agents.adapterConfig }).from(agents).where(inArray(agents.id, agentIds))).map((agent) => [
+        agent.id,
+        agent.adapterConfig.timeoutSec,
+      ]),
+    );
+    const byId = new Map(items.map((item) => [item.candidate.run.id, item]));
+    const input = locked.map((run) => {
+      const { lost } = byId.get(run.id)!;
+      const stop = stopMetadataFor({ status: 'failed', errorCode: 'process_lost', error: lost.message, configuredTimeoutSec: timeouts.get(run.agentId), adapterDefaultTimeoutSec: 0 });
+      return { id: run.id, wakeup_request_id: run.wakeupRequestId, error: lost.message, result_json: { ...(run.resultJson ?? {}), ...stop } };
+    });
+    const failedRows = await executePrepared(tx, sql`
+      update heartbeat_runs r
+      set status = 'failed', error = i.error, error_code = 'process_lost', finished_at = ${iso(now)}::timestamptz,
+          updated_at = ${iso(now)}::timestamptz, run_token_hash = null, result_json = i.result_json
+      from jsonb_to_recordset(${json(input)}::jsonb) as i(id uuid, error text, result_json jsonb)
+      where r.id = i.id
+      returning r.*`);
+    await executePrepared(tx, sql`
+      update agent_wakeup_requests w
+      set status = 'failed', error = i.error, finished_at = ${iso(now)}::timestamptz, updated_at = ${iso(now)}::timestamptz
+      from jsonb_to_recordset(${json(input.filter((row) => row.wakeup_request_id))}::jsonb) as i(wakeup_request_id uuid, error text)
+      where w.id = i.wakeup_request_id`);
+    const results = new Map<string, { failed: RunRow; retry: RunRow | null }>();
+    for (const run of failedRows.map((row) => runRowFromDriver(row))) {
+      const item = byId.get(run.id)!;
+      const classified = await item.classifyLiveness(tx, events, run);
+      const retry = item.lost.retry ? await queueProcessLossRetry(tx, events, classified, item.candidate.agentName, now) : null;
+      await appendRunEvent(
+        tx,
+        events,
+        {
+          runId: run.id,
+          eventType: 'error',
+          level: 'error',
+          message: retry ? `${item.lost.message}; queued retry ${retry.id}` : item.lost.message,
+          payload: { pid: item.lost.pid, pgid: item.lost.pgid, descendantOnlyCleanup: item.lost.descendantOnlyCleanup, retryRunId: retry?.id ?? null },
+        },
+        now,
+      );
+      results.set(run.id, { failed: classified, retry });
+    }
+    // A retried run has nothing left to follow it (its retry holds what it held): it settles now.
+    const retried = [...results.values()].filter((result) => result.retry).map((result) => result.failed.id);
+    const settled = new Set((await settleRun(tx, events, retried, now)).map((run) => run.id));
+    for (const result of results.values()) if (!settled.has(result.failed.id)) events.push(runStatusEvent(result.failed));
+    return items.map((item) => results.get(item.candidate.run.id) ?? null);
   });
-}
-
-async function failLostRunIn(tx: Transaction, events: LiveEvent[], now: Date, { candidate, lost, classifyLiveness }: LostRunItem) {
-  const [locked] = await tx.select().from(heartbeatRuns).where(eq(heartbeatRuns.id, candidate.run.id)).for('update', { skipLocked: true });
-  if (!locked || locked.status !== 'running') return null;
-  const agent = await tx.query.agents.findFirst({ where: { id: locked.agentId }, columns: { adapterConfig: true } });
-  const stop = stopMetadataFor({ status: 'failed', errorCode: 'process_lost', error: lost.message, configuredTimeoutSec: agent?.adapterConfig.timeoutSec, adapterDefaultTimeoutSec: 0 });
-  const [failed] = await tx
-    .update(heartbeatRuns)
-    .set({ status: 'failed', error: lost.message, errorCode: 'process_lost', finishedAt: now, updatedAt: now, runTokenHash: null, resultJson: { ...(locked.resultJson ?? {}), ...stop } })
-    .where(eq(heartbeatRuns.id, locked.id))
-    .returning();
-  await setWakeStatus(tx, locked.wakeupRequestId, 'failed', now, { error: lost.message });
-  const classified = await classifyLiveness(tx, events, failed);
-  const retry = lost.retry ? await queueProcessLossRetry(tx, events, classified, candidate.agentName, now) : null;
-  await appendRunEvent(
-    tx,
-    events,
-    {
-      runId: failed.id,
-      eventType: 'error',
-      level: 'error',
-      message: retry ? `${lost.message}; queued retry ${retry.id}` : lost.message,
-      payload: { pid: lost.pid, pgid: lost.pgid, descendantOnlyCleanup: lost.descendantOnlyCleanup, retryRunId: retry?.id ?? null },
-    },
-    now,
-  );
-  // A retried run has nothing left to follow it (its retry holds what it held): it settles now.
-  if (retry) await settleRun(tx, events, classified.id, now);
-  else events.push(runStatusEvent(classified));
-  return { failed: classified, retry };
 }
 
 /** Spec §6.11-B: the one retry of a lost run, holding the issue's lock in its place. */

@@ -154,14 +154,18 @@ export async function lockRuns(tx: Transaction, ids: string[]): Promise<RunRow[]
 }
 
 /**
- * Marks a terminal run settled: its follow-up work is done, so its events and state are final.
+ * Marks terminal runs settled (one or many): their follow-up work is done, so their events and state
+ * are final.
  * Subscribers to the run's event stream complete on it.
  */
-export async function settleRun(db: Executor, events: LiveEvent[], runId: string, now: Date): Promise<void> {
-  const [run] = await db
+export async function settleRun(db: Executor, events: LiveEvent[], runIds: string | string[], now: Date): Promise<RunRow[]> {
+  const ids = typeof runIds === 'string' ? [runIds] : runIds;
+  if (ids.length === 0) return [];
+  const settled = await db
     .update(heartbeatRuns)
     .set({ settledAt: now })
-    .where(and(eq(heartbeatRuns.id, runId), inArray(heartbeatRuns.status, [...TERMINAL_STATUSES]), isNull(heartbeatRuns.settledAt)))
+    .where(and(inArray(heartbeatRuns.id, ids), inArray(heartbeatRuns.status, [...TERMINAL_STATUSES]), isNull(heartbeatRuns.settledAt)))
     .returning();
-  if (run) events.push(runStatusEvent(run));
+  for (const run of settled) events.push(runStatusEvent(run));
+  return settled;
 }
