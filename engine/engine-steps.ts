@@ -8,7 +8,7 @@ import { enqueueLivenessContinuation } from './continuation.ts';
 import type { EngineDeps } from './deps.ts';
 import { coreFinalizeSteps, type FinalizeSteps } from './finalize.ts';
 import type { Wake } from './issues.ts';
-import { classifyRunLiveness } from './liveness-evidence.ts';
+import { classifyRunsLiveness } from './liveness-evidence.ts';
 import { immediateRecovery } from './recovery.ts';
 import { releaseIssueExecutionAndPromote } from './release.ts';
 import { transientContract } from './retry-rules.ts';
@@ -17,7 +17,7 @@ import { transientContract } from './retry-rules.ts';
 export function engineFinalizeSteps(deps: EngineDeps, adapterType: AdapterType, wake: Wake): FinalizeSteps {
   return {
     ...coreFinalizeSteps(deps, adapterType),
-    classifyLiveness: classifyRunLiveness,
+    classifyLiveness: (tx, _events, runs) => classifyRunsLiveness(tx, runs),
     scheduleTransientRetry: async (run) => {
       if (run.status === 'failed' && transientContract(run)) await scheduleBoundedRetry(deps, run.id);
     },

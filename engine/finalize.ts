@@ -27,8 +27,8 @@ export interface FinalizeInput {
 
 /** The follow-up steps, in spec order. Each is given the terminal run row. */
 export interface FinalizeSteps {
-  /** §6.7, inside the terminal transaction; returns the classified row. */
-  classifyLiveness(tx: Transaction, events: LiveEvent[], run: RunRow): Promise<RunRow>;
+  /** §6.7, inside the terminal transaction, for one run or many; returns the classified rows, in order. */
+  classifyLiveness(tx: Transaction, events: LiveEvent[], runs: RunRow[]): Promise<RunRow[]>;
   postRunSummaryComment(run: RunRow): Promise<void>;
   /** §6.12 */
   scheduleTransientRetry(run: RunRow): Promise<void>;
@@ -51,7 +51,7 @@ export const WAKE_STATUS_FOR: Record<TerminalRunStatus, WakeupStatus> = {
 
 export function coreFinalizeSteps(deps: EngineDeps, adapterType: AdapterType): FinalizeSteps {
   return {
-    classifyLiveness: async (_tx, _events, run) => run,
+    classifyLiveness: async (_tx, _events, runs) => runs,
     postRunSummaryComment: (run) => postRunSummaryComment(deps, run),
     scheduleTransientRetry: async () => {},
     applyIssueCommentPolicy: async () => null,
@@ -135,7 +135,7 @@ export async function writeTerminalStatus(
       .set({ ...output, ...terminalColumns(outcome, input.result, input.agent.adapterConfig.timeoutSec, now) })
       .where(eq(heartbeatRuns.id, row.id))
       .returning();
-    const run = await steps.classifyLiveness(tx, events, terminal);
+    const [run] = await steps.classifyLiveness(tx, events, [terminal]);
     await setWakeStatus(tx, run.wakeupRequestId, WAKE_STATUS_FOR[outcome.status], now, outcome.error ? { error: outcome.error } : {});
     await appendRunEvent(
       tx,

@@ -267,7 +267,7 @@ type Tally = { n: number | string; latest: unknown } | undefined;
 
 /**
  * What the liveness classifier needs of runs without an issue (their activity and tool events: the
- * only evidence such a run can leave, as gatherLivenessInput counts it), and whether an issue's
+ * only evidence such a run can leave, as classifyRunsLiveness counts it), and whether an issue's
  * execution lock points at any of them, in one statement.
  */
 function plainRunEvidence(tx: StatementTarget, ids: string) {

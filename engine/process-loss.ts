@@ -12,8 +12,9 @@ import { stopMetadataFor } from './run-outcome.ts';
 import { appendRunEvent } from './run-events.ts';
 import { handIssueLockToRetry, type RunRow, runQueuedEvent, runStatusEvent, settleRun } from './runs.ts';
 import { executePrepared, runRowFromDriver } from './run-rows.ts';
-import { iso, json } from './run-batches.ts';
-import { insertSystemWakeup } from './system-wakeup.ts';
+import { PER_ITEM } from './batcher.ts';
+import { type EventGroup, insertEventGroups, iso, json } from './run-batches.ts';
+import { insertSystemWakeups } from './system-wakeup.ts';
 
 /** A run this instance owns is left alone this long after its last write: it may be mid-claim. */
 const OWN_RUN_GRACE_MS = 10_000;
@@ -165,7 +166,7 @@ export interface LostRun {
 export interface LostRunItem {
   candidate: OrphanCandidate;
   lost: LostRun;
-  classifyLiveness: (tx: Transaction, events: LiveEvent[], run: RunRow) => Promise<RunRow>;
+  classifyLiveness: (tx: Transaction, events: LiveEvent[], runs: RunRow[]) => Promise<RunRow[]>;
 }
 
 /**
@@ -210,52 +211,84 @@ export async function failLostRuns(deps: EngineDeps, items: LostRunItem[]): Prom
       set status = 'failed', error = i.error, finished_at = ${iso(now)}::timestamptz, updated_at = ${iso(now)}::timestamptz
       from jsonb_to_recordset(${json(input.filter((row) => row.wakeup_request_id))}::jsonb) as i(wakeup_request_id uuid, error text)
       where w.id = i.wakeup_request_id`);
-    const results = new Map<string, { failed: RunRow; retry: RunRow | null }>();
-    for (const run of failedRows.map((row) => runRowFromDriver(row))) {
-      const item = byId.get(run.id)!;
-      const classified = await item.classifyLiveness(tx, events, run);
-      const retry = item.lost.retry ? await queueProcessLossRetry(tx, events, classified, item.candidate.agentName, now) : null;
-      await appendRunEvent(
-        tx,
-        events,
-        {
-          runId: run.id,
-          eventType: 'error',
-          level: 'error',
-          message: retry ? `${item.lost.message}; queued retry ${retry.id}` : item.lost.message,
-          payload: { pid: item.lost.pid, pgid: item.lost.pgid, descendantOnlyCleanup: item.lost.descendantOnlyCleanup, retryRunId: retry?.id ?? null },
-        },
-        now,
-      );
-      results.set(run.id, { failed: classified, retry });
+    const failed = failedRows.map((row) => runRowFromDriver(row));
+    // Liveness, by each item's classifier (the same one for every adapter's runs, as a rule).
+    const classifiers = new Map<LostRunItem['classifyLiveness'], RunRow[]>();
+    for (const run of failed) {
+      const classify = byId.get(run.id)!.classifyLiveness;
+      classifiers.set(classify, [...(classifiers.get(classify) ?? []), run]);
     }
+    const classified = new Map<string, RunRow>();
+    for (const [classify, runs] of classifiers) for (const run of await classify(tx, events, runs)) classified.set(run.id, run);
+    const retried = failed.filter((run) => byId.get(run.id)!.lost.retry).map((run) => classified.get(run.id)!);
+    const retries = await queueProcessLossRetries(tx, events, retried.map((run) => ({ lost: run, agentName: byId.get(run.id)!.candidate.agentName })), now);
+    const retryOf = new Map(retries.map((retry) => [retry.retryOfRunId!, retry]));
+    const errorEvents = failed.map((run) => {
+      const { lost } = byId.get(run.id)!;
+      const retry = retryOf.get(run.id) ?? null;
+      return {
+        run,
+        events: [
+          {
+            runId: run.id,
+            eventType: 'error',
+            level: 'error' as const,
+            message: retry ? `${lost.message}; queued retry ${retry.id}` : lost.message,
+            payload: { pid: lost.pid, pgid: lost.pgid, descendantOnlyCleanup: lost.descendantOnlyCleanup, retryRunId: retry?.id ?? null },
+          },
+        ],
+      };
+    });
+    await appendEventsIn(tx, events, errorEvents, now);
+    const results = new Map(failed.map((run) => [run.id, { failed: classified.get(run.id)!, retry: retryOf.get(run.id) ?? null }]));
     // A retried run has nothing left to follow it (its retry holds what it held): it settles now.
-    const retried = [...results.values()].filter((result) => result.retry).map((result) => result.failed.id);
-    const settled = new Set((await settleRun(tx, events, retried, now)).map((run) => run.id));
-    for (const result of results.values()) if (!settled.has(result.failed.id)) events.push(runStatusEvent(result.failed));
+    const settled = await settleRun(tx, events, retried.map((run) => run.id), now);
+    for (const run of settled) results.set(run.id, { ...results.get(run.id)!, failed: run });
+    const settledIds = new Set(settled.map((run) => run.id));
+    for (const result of results.values()) if (!settledIds.has(result.failed.id)) events.push(runStatusEvent(result.failed));
     return items.map((item) => results.get(item.candidate.run.id) ?? null);
   });
 }
 
-/** Spec §6.11-B: the one retry of a lost run, holding the issue's lock in its place. */
-async function queueProcessLossRetry(tx: Transaction, events: LiveEvent[], lost: RunRow, agentName: string, now: Date): Promise<RunRow> {
-  const retry = await insertSystemWakeup(tx, {
-    companyId: lost.companyId,
-    agentId: lost.agentId,
-    issueId: lost.issueId,
-    reason: 'process_lost_retry',
-    payload: { ...(lost.issueId ? { issueId: lost.issueId } : {}), retryOfRunId: lost.id },
-    run: {
-      status: 'queued',
-      contextSnapshot: { ...lost.contextSnapshot, retryOfRunId: lost.id, wakeReason: 'process_lost_retry', retryReason: 'process_lost' },
-      retryOfRunId: lost.id,
-      processLossRetryCount: lost.processLossRetryCount + 1,
-      continuationAttempt: lost.continuationAttempt,
-    },
+/** Spec §6.11-B: the one retry of each lost run, holding its issue's lock in its place. */
+async function queueProcessLossRetries(tx: Transaction, events: LiveEvent[], lostRuns: Array<{ lost: RunRow; agentName: string }>, now: Date): Promise<RunRow[]> {
+  const retries = await insertSystemWakeups(
+    tx,
+    lostRuns.map(({ lost }) => ({
+      companyId: lost.companyId,
+      agentId: lost.agentId,
+      issueId: lost.issueId,
+      reason: 'process_lost_retry',
+      payload: { ...(lost.issueId ? { issueId: lost.issueId } : {}), retryOfRunId: lost.id },
+      run: {
+        status: 'queued' as const,
+        contextSnapshot: { ...lost.contextSnapshot, retryOfRunId: lost.id, wakeReason: 'process_lost_retry', retryReason: 'process_lost' },
+        retryOfRunId: lost.id,
+        processLossRetryCount: lost.processLossRetryCount + 1,
+        continuationAttempt: lost.continuationAttempt,
+      },
+      now,
+    })),
+  );
+  for (const [i, retry] of retries.entries()) await handIssueLockToRetry(tx, events, retry, lostRuns[i].agentName, now);
+  await appendEventsIn(
+    tx,
+    events,
+    retries.map((retry) => ({
+      run: retry,
+      events: [{ runId: retry.id, eventType: 'lifecycle', level: 'warn' as const, message: `Queued to retry run ${retry.retryOfRunId}, whose process was lost`, payload: { retryOfRunId: retry.retryOfRunId } }],
+    })),
     now,
-  });
-  await handIssueLockToRetry(tx, events, retry, agentName, now);
-  await appendRunEvent(tx, events, { runId: retry.id, eventType: 'lifecycle', level: 'warn', message: `Queued to retry run ${lost.id}, whose process was lost`, payload: { retryOfRunId: lost.id } }, now);
-  events.push(runQueuedEvent(retry));
-  return retry;
+  );
+  for (const retry of retries) events.push(runQueuedEvent(retry));
+  return retries;
+}
+
+/** Events of many runs in one statement, in the caller's transaction. */
+async function appendEventsIn(tx: Transaction, events: LiveEvent[], groups: EventGroup[], now: Date): Promise<void> {
+  const results = await insertEventGroups(tx, events, groups, now);
+  // Left out only when another transaction holds the run or it is settled: never one of ours here.
+  for (const [i, result] of results.entries()) {
+    if (result === PER_ITEM) for (const event of groups[i].events) await appendRunEvent(tx, events, event, now);
+  }
 }

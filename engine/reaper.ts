@@ -102,7 +102,7 @@ export async function reapRuns(deps: EngineDeps, hooks: ReaperHooks, candidates:
 }
 
 /** Lost runs failed in one transaction. */
-const REAP_SET_SIZE = 10;
+const REAP_SET_SIZE = 50;
 
 type PreparedReap = LostRunItem & { lost: LostRun & { groupTerminated: boolean }; steps: FinalizeSteps };
 

@@ -14,7 +14,7 @@ import { boundPayload } from './bounding.ts';
 import type { EngineDeps } from './deps.ts';
 import type { LiveEvent } from './live-events.ts';
 import { liveRunEvent, type NewRunEvent } from './run-events.ts';
-import { executePrepared, uuidArray } from './run-rows.ts';
+import { executePrepared, type StatementTarget, uuidArray } from './run-rows.ts';
 import type { RunRow } from './runs.ts';
 
 export type AgentRow = typeof agents.$inferSelect;
@@ -155,7 +155,14 @@ export interface EventGroup {
  * (PER_ITEM), which drops the events of a settled run (appendExecutorEvent).
  */
 export async function appendEventGroups(deps: EngineDeps, groups: EventGroup[]): Promise<Array<void | typeof PER_ITEM>> {
-  const now = deps.clock.now();
+  const events: LiveEvent[] = [];
+  const results = await insertEventGroups(deps.db, events, groups, deps.clock.now());
+  if (events.length > 0) deps.bus.publish(events);
+  return results;
+}
+
+/** appendEventGroups on `target` (the pool, or an open transaction), its live events pushed to `events`. */
+export async function insertEventGroups(target: StatementTarget, events: LiveEvent[], groups: EventGroup[], now: Date): Promise<Array<void | typeof PER_ITEM>> {
   const prepared = groups.map((group) => group.events.map((event): PreparedEvent => ({ event, payload: payloadText(event.payload) })));
   // Two groups of one run in a batch: the second one's events continue the first one's order.
   const nextOrd = new Map<string, number>();
@@ -167,7 +174,7 @@ export async function appendEventGroups(deps: EngineDeps, groups: EventGroup[]):
     }),
   );
   const runIds = uuidArray([...new Set(groups.map((group) => group.run.id))]);
-  const rows = await executePrepared<{ run_id: string; first: number }>(deps.db, sql`
+  const rows = await executePrepared<{ run_id: string; first: number }>(target, sql`
     with input as (
       select * from jsonb_to_recordset(${json(input)}::jsonb) as i(${EVENT_INPUT_COLUMNS})
     ), counts as (
@@ -187,14 +194,11 @@ export async function appendEventGroups(deps: EngineDeps, groups: EventGroup[]):
     )
     select id as run_id, last_event_seq - n as first from allocated`);
   const next = new Map(rows.map((row) => [row.run_id, Number(row.first)]));
-  const events: LiveEvent[] = [];
-  const results = groups.map((group, g) => {
+  return groups.map((group, g) => {
     let seq = next.get(group.run.id);
     if (seq === undefined) return PER_ITEM;
     for (const { event, payload } of prepared[g]) events.push(liveRunEvent(group.run, ++seq, event, payload.bounded));
     next.set(group.run.id, seq);
     return undefined;
   });
-  if (events.length > 0) deps.bus.publish(events);
-  return results;
 }
