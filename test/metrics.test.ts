@@ -1,5 +1,7 @@
 // GET /metrics speaks Prometheus and counts what happened.
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { engineInstances, heartbeatRuns, wakeupRequests } from '../db/schema.ts';
 import { createAgent, enqueue, runFinished } from './support/api.ts';
 import { startTestServer, type TestServer } from './support/server.ts';
 import { waitFor } from './support/wait.ts';
@@ -40,6 +42,24 @@ describe('/metrics', () => {
     expect(value(text, 'heartbeat_runs_executing')).toBe(0);
     expect(text).toContain('heartbeat_notify_lag_seconds_bucket');
     expect(text).toMatch(/^heartbeat_process_resident_memory_bytes \d+/m);
+  });
+
+  it('counts the instances declared dead and the runs reaped', async () => {
+    const { db } = server.database;
+    const agentId = await createAgent(server, { adapterConfig: { steps: [] } });
+    // An instance of this host whose process has exited, with a run it was executing.
+    const exited = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const [dead] = await db
+      .insert(engineInstances)
+      .values({ host: server.app.engine.deps.settings.host, pid: exited, leaseExpiresAt: new Date(Date.now() + 60_000) })
+      .returning();
+    const [wake] = await db.insert(wakeupRequests).values({ companyId: server.companyId, agentId: agentId, source: 'on_demand', status: 'claimed' }).returning();
+    await db.insert(heartbeatRuns).values({ companyId: server.companyId, agentId: agentId, status: 'running', wakeupRequestId: wake.id, ownerInstanceId: dead.id });
+    const before = await scrape();
+    expect(await server.app.engine.reapOrphanedRuns()).toMatchObject({ reaped: 1 });
+    const after = await scrape();
+    expect(value(after, 'heartbeat_instances_declared_dead_total')).toBe((value(before, 'heartbeat_instances_declared_dead_total') ?? 0) + 1);
+    expect(value(after, 'heartbeat_runs_reaped_total')).toBe((value(before, 'heartbeat_runs_reaped_total') ?? 0) + 1);
   });
 });
 
