@@ -20,6 +20,19 @@ export function checkTargets(results: Results): Target[] {
     });
   }
 
+  // Runs on issues against runs without, measured in the same rounds at the same size (issue-throughput.ts).
+  const withIssues = metric('issue-throughput', 'drain, each run on its own issue');
+  const withoutIssues = metric('issue-throughput', 'drain, runs without an issue (same rounds, same size)')?.median.heartbeat;
+  const issueShare = withIssues?.median.heartbeat !== undefined && withoutIssues ? withIssues.median.heartbeat / withoutIssues : undefined;
+  targets.push({
+    name: 'drain with issues vs the drain without issues',
+    bar: '>= 0.5x',
+    measured:
+      `${fmt(issueShare)}x (${fmt(withIssues?.median.heartbeat, 0)} vs ${fmt(withoutIssues, 0)} jobs/s); ` +
+      `its rows in bare SQL, no engine: ${fmt(withIssues?.median['bare-sql'], 0)} jobs/s (${fmt(withIssues?.ratio['bare-sql'])}x of them)`,
+    met: issueShare !== undefined && issueShare >= 0.5,
+  });
+
   const started = metric('latency', 'enqueue -> started p50')?.median.heartbeat;
   targets.push({ name: 'enqueue -> run started p50', bar: '<= 5 ms', measured: `${fmt(started)} ms`, met: started !== undefined && started <= 5 });
 

@@ -9,10 +9,10 @@
 //   documented high-throughput settings) and, for graphile-worker, also in its default mode.
 // - Reference (bare-sql): Heartbeat's rows with no engine (bookkeeping-floor.ts).
 // Also measured: single enqueues per second (one job per call, 16 callers), for all three.
-import { CpuMeter, selfCpuMs } from '../lib/cpu.ts';
 import { createBenchEngine, fillQueuedRuns } from '../lib/heartbeat.ts';
 import { graphileWorker, pgBoss, type PeerHandle } from '../lib/peers.ts';
 import type { System } from '../lib/results.ts';
+import { type DrainCosts, startDrainCosts } from '../lib/drain-costs.ts';
 import type { Scenario, ScenarioContext } from '../lib/scenario.ts';
 import { bookkeepingFloorRound, FLOOR_BATCH, FLOOR_CONNECTIONS } from './bookkeeping-floor.ts';
 import { nowMs, until } from '../lib/stats.ts';
@@ -29,31 +29,6 @@ const CALLERS = 16;
 const DRAIN_BATCHED = 'drain (peers with their batching on)';
 const DRAIN_DEFAULT = 'drain (graphile-worker in its default mode)';
 const ENQUEUE = `enqueue, one job per call, ${CALLERS} callers`;
-
-interface DrainCosts {
-  /** CPU milliseconds per job of this process, where the engine or the worker runs. */
-  workerCpu?: number;
-  /** CPU milliseconds per job of PostgreSQL (embedded only). */
-  postgresCpu?: number;
-  /** WAL bytes per job: every heap tuple and index entry written, as PostgreSQL logs it. */
-  walBytes: number;
-}
-
-/** Starts counting what a drain costs; the returned function stops and divides by `jobs`. */
-async function startDrainCosts(ctx: ScenarioContext): Promise<(jobs: number) => Promise<DrainCosts>> {
-  const meter = new CpuMeter({ worker: selfCpuMs, postgres: () => ctx.pg.cpuMs() });
-  const walBefore = await ctx.pg.walBytes();
-  meter.start();
-  return async (jobs) => {
-    const cpu = meter.stop();
-    const wal = (await ctx.pg.walBytes()) - walBefore;
-    return {
-      workerCpu: cpu.worker === undefined ? undefined : cpu.worker / jobs,
-      postgresCpu: cpu.postgres === undefined ? undefined : cpu.postgres / jobs,
-      walBytes: wal / jobs,
-    };
-  };
-}
 
 function recordCosts(ctx: ScenarioContext, drain: string, system: System, costs: DrainCosts): void {
   if (costs.workerCpu !== undefined) ctx.results.record(SCENARIO, `${drain}: CPU per job, worker process`, 'ms', 'lower', system, costs.workerCpu);

@@ -1,0 +1,168 @@
+// The bookkeeping floor of the issue drain (issue-throughput.ts): the rows a Heartbeat drain writes
+// for runs that each work on their own issue, written by bare SQL with no engine at all, the way
+// bookkeeping-floor.ts does for runs without an issue. Each of two connections takes the 500 oldest
+// queued runs at a time and writes, in three statements (its agents as many as the drain's):
+// - claim (one transaction): the run running (owner, token hash, log file, its context with the
+//   issue checked out), its wakeup claimed, its issue checked out to it and locked by it
+//   (in_progress, checkout run, execution run, agent name key, locked at), its agents running, the
+//   `run started` event;
+// - the run's work: its comment on its issue (what the agent's step writes while it runs);
+// - finish (one transaction): the run succeeded with its result, log summary, liveness (`advanced`
+//   by its comment), comment status (satisfied by that comment) and settle, its wakeup completed,
+//   the `adapter invoked` and `run succeeded` events, its issue's execution lock released, its
+//   agents idle with their runtime counters.
+// Nothing is decided: no concurrency limit is counted, no issue lock or readiness checked, no
+// evidence read, no row mapped, no event published. Every row the engine's drain leaves is here, in
+// as few versions as its states need: the engine writes the run row 9 times (claim, start, 3 event
+// seqs, terminal, liveness, comment status, settle), the issue 3 times (checkout, lock, release) and
+// each agent twice per run; the floor writes the run twice, the issue twice and each agent twice
+// per statement.
+import postgres from 'postgres';
+import { fillQueuedIssueRuns, ISSUE_COMMENT, ISSUE_SCRIPT } from '../lib/issues.ts';
+import type { ScenarioContext } from '../lib/scenario.ts';
+import { nowMs } from '../lib/stats.ts';
+import { FLOOR_BATCH, FLOOR_CONNECTIONS } from './bookkeeping-floor.ts';
+
+/** A claimed run, as the claim returns it to the statements after it (nothing is read again). */
+interface ClaimedIssueRun {
+  id: string;
+  company_id: string;
+  agent_id: string;
+  issue_id: string;
+}
+
+/**
+ * Drains `jobs` queued issue runs of `agentCount` agents in a fresh Heartbeat database with bare SQL;
+ * jobs/s, and what `startCosts` counted over the drain.
+ */
+export async function issueBookkeepingFloorRound<C>(
+  ctx: ScenarioContext,
+  jobs: number,
+  agentCount: number,
+  startCosts: () => Promise<(jobs: number) => Promise<C>>,
+): Promise<{ rate: number; costs: C }> {
+  const database = await ctx.pg.createHeartbeatDatabase();
+  const sql = postgres(database.url, { max: FLOOR_CONNECTIONS, onnotice: () => {} });
+  try {
+    const [{ id: companyId }] = await sql<{ id: string }[]>`insert into companies (name) values ('Bench issue floor') returning id`;
+    const agents = await sql<{ id: string }[]>`
+      insert into agents (company_id, name, adapter_type, adapter_config)
+      select ${companyId}, 'floor-' || i, 'script', ${JSON.stringify(ISSUE_SCRIPT)}::text::jsonb from generate_series(1, ${agentCount}) i
+      returning id`;
+    await fillQueuedIssueRuns(sql, { companyId, agentIds: agents.map((a) => a.id), from: 0, count: jobs });
+    const instanceId = crypto.randomUUID();
+    const stopCosts = await startCosts();
+    const t0 = nowMs();
+    let drained = 0;
+    await Promise.all(
+      Array.from({ length: FLOOR_CONNECTIONS }, async () => {
+        for (;;) {
+          const runs = await claimBatch(sql, instanceId);
+          if (runs.length === 0) return;
+          const comments = await commentBatch(sql, runs);
+          await finishBatch(sql, runs, comments);
+          drained += runs.length;
+        }
+      }),
+    );
+    const rate = jobs / ((nowMs() - t0) / 1000);
+    const costs = await stopCosts(jobs);
+    if (drained !== jobs) throw new Error(`the issue bookkeeping floor drained ${drained} of ${jobs} runs`);
+    const [check] = await sql<{ runs: number; comments: number; released: number }[]>`
+      select (select count(*) from heartbeat_runs where status = 'succeeded' and settled_at is not null and issue_comment_status = 'satisfied')::int as runs,
+        (select count(*) from issue_comments)::int as comments,
+        (select count(*) from issues where status = 'in_progress' and execution_run_id is null and checkout_run_id is not null)::int as released`;
+    if (check.runs !== jobs || check.comments !== jobs || check.released !== jobs) {
+      throw new Error(`the issue bookkeeping floor left ${check.runs} finished runs, ${check.comments} comments, ${check.released} released issues of ${jobs}`);
+    }
+    return { rate, costs };
+  } finally {
+    await sql.end({ timeout: 5 });
+    await database.drop();
+  }
+}
+
+async function claimBatch(sql: postgres.Sql, instanceId: string): Promise<ClaimedIssueRun[]> {
+  return sql.begin((tx) => tx<ClaimedIssueRun[]>`
+    with candidates as (
+      select id from heartbeat_runs where status = 'queued' order by created_at, id limit ${FLOOR_BATCH} for update skip locked
+    ), claimed as (
+      update heartbeat_runs r
+      set status = 'running', started_at = now(), owner_instance_id = ${instanceId}, owner_host = 'bench', run_token_hash = md5(r.id::text),
+          context_snapshot = r.context_snapshot || '{"issueCheckedOut": true}', log_store = 'file', log_ref = r.company_id || '/' || r.id || '.ndjson',
+          last_event_seq = r.last_event_seq + 1, updated_at = now()
+      from candidates c where r.id = c.id
+      returning r.id, r.company_id, r.agent_id, r.issue_id, r.wakeup_request_id, r.last_event_seq
+    ), wakes as (
+      update agent_wakeup_requests w set status = 'claimed', claimed_at = now(), updated_at = now()
+      from claimed c where w.id = c.wakeup_request_id
+    ), agent_locks as (
+      select id, name from agents where id in (select agent_id from claimed) order by id for no key update
+    ), running as (
+      update agents a set status = 'running', updated_at = now() from agent_locks l where a.id = l.id
+    ), checked_out as (
+      update issues i
+      set status = 'in_progress', checkout_run_id = c.id, execution_run_id = c.id, execution_agent_name_key = lower(trim(l.name)),
+          execution_locked_at = now(), updated_at = now()
+      from claimed c join agent_locks l on l.id = c.agent_id where i.id = c.issue_id
+    ), started as (
+      insert into heartbeat_run_events (company_id, run_id, agent_id, seq, event_type, level, message, payload, created_at)
+      select company_id, id, agent_id, last_event_seq, 'lifecycle', 'info', 'run started',
+        '{"adapterType": "script", "invocationSource": "assignment", "wakeReason": "issue_assigned"}', now()
+      from claimed
+    )
+    select id, company_id, agent_id, issue_id from claimed`);
+}
+
+/** The agents' own write while they run: one comment each on its run's issue. Returns the comment ids, in `runs` order. */
+async function commentBatch(sql: postgres.Sql, runs: ClaimedIssueRun[]): Promise<string[]> {
+  const rows = await sql<{ id: string; run_id: string }[]>`
+    insert into issue_comments (company_id, issue_id, body, author_agent_id, created_by_run_id, created_at, updated_at)
+    select company_id, issue_id, ${ISSUE_COMMENT}, agent_id, run_id, now(), now()
+    from unnest(${runs.map((r) => r.id)}::uuid[], ${runs.map((r) => r.company_id)}::uuid[], ${runs.map((r) => r.agent_id)}::uuid[],
+      ${runs.map((r) => r.issue_id)}::uuid[]) as x(run_id, company_id, agent_id, issue_id)
+    returning id, created_by_run_id as run_id`;
+  const byRun = new Map(rows.map((row) => [row.run_id, row.id]));
+  return runs.map((run) => byRun.get(run.id)!);
+}
+
+async function finishBatch(sql: postgres.Sql, runs: ClaimedIssueRun[], comments: string[]): Promise<void> {
+  await sql.begin((tx) => tx`
+    with input as (
+      select * from unnest(${runs.map((r) => r.id)}::uuid[], ${comments}::uuid[]) as x(run_id, comment_id)
+    ), finished as (
+      update heartbeat_runs r
+      set status = 'succeeded', finished_at = now(), exit_code = 0, run_token_hash = null,
+          result_json = '{"stopReason": "completed", "timeoutFired": false, "timeoutSource": "default", "timeoutConfigured": false, "effectiveTimeoutSec": 0}',
+          log_bytes = 0, log_sha256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+          liveness_state = 'advanced', liveness_reason = 'Run produced concrete action evidence: 1 comment', last_useful_action_at = now(),
+          issue_comment_status = 'satisfied', issue_comment_satisfied_by_comment_id = x.comment_id,
+          last_event_seq = r.last_event_seq + 2, settled_at = now(), updated_at = now()
+      from input x where r.id = x.run_id
+      returning r.id, r.company_id, r.agent_id, r.issue_id, r.wakeup_request_id, r.last_event_seq
+    ), wakes as (
+      update agent_wakeup_requests w set status = 'completed', finished_at = now(), updated_at = now()
+      from finished f where w.id = f.wakeup_request_id
+    ), events as (
+      insert into heartbeat_run_events (company_id, run_id, agent_id, seq, event_type, level, message, payload, created_at)
+      select company_id, id, agent_id, last_event_seq - 1, 'adapter.invoke', 'info', 'adapter invoked', '{"steps": 1, "adapter": "script"}'::jsonb, now()
+      from finished
+      union all
+      select company_id, id, agent_id, last_event_seq, 'lifecycle', 'info', 'run succeeded', '{"status": "succeeded", "exitCode": 0}'::jsonb, now()
+      from finished
+    ), released as (
+      update issues i set execution_run_id = null, execution_agent_name_key = null, execution_locked_at = null, updated_at = now()
+      from finished f where i.id = f.issue_id
+    ), per_agent as (
+      select agent_id, company_id, (array_agg(id))[1] as last_run_id, count(*)::int as runs from finished group by agent_id, company_id
+    ), agent_locks as (
+      select id from agents where id in (select agent_id from per_agent) order by id for no key update
+    ), runtime as (
+      insert into agent_runtime_state (agent_id, company_id, adapter_type, last_run_id, last_run_status, total_runs, updated_at)
+      select agent_id, company_id, 'script', last_run_id, 'succeeded', runs, now() from per_agent
+      on conflict (agent_id) do update set last_run_id = excluded.last_run_id, last_run_status = excluded.last_run_status,
+        total_runs = agent_runtime_state.total_runs + excluded.total_runs, updated_at = excluded.updated_at
+    )
+    update agents a set status = 'idle', last_heartbeat_at = now(), updated_at = now()
+    from agent_locks l where a.id = l.id`);
+}
