@@ -1,5 +1,5 @@
-import { redactAdapterConfig } from '../engine/adapters/redaction.ts';
-import { readHeartbeatPolicy, type HeartbeatPolicy } from '../engine/policy.ts';
+import { redactAdapterConfig } from '../engine/index.ts';
+import { readHeartbeatPolicy, type HeartbeatPolicy } from '../engine/index.ts';
 import { builder } from './builder.ts';
 import { cursorFieldsOf, relatedRunsOptions, RUN_CURSORS } from './connection-cursors.ts';
 import { HeartbeatRunRef } from './run.ts';

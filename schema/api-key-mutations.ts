@@ -1,5 +1,5 @@
-import { createApiKey, type CreatedApiKey, revokeApiKey } from '../engine/api-keys.ts';
-import { badInput } from '../engine/errors.ts';
+import { createApiKey, type CreatedApiKey, revokeApiKey } from '../engine/index.ts';
+import { badInput } from '../engine/index.ts';
 import { builder } from './builder.ts';
 import { encodeGlobalId } from './global-id.ts';
 import { ApiKeyRoleEnum } from './enums.ts';

@@ -6,7 +6,7 @@
 import { completeValue, decodeCursorChunk, type MaybePromise } from '@pothos/core';
 import type { PageInfoShape } from '@pothos/plugin-relay';
 import type { GraphQLNamedType } from 'graphql';
-import { badInput, type HeartbeatError } from '../engine/errors.ts';
+import { badInput, type HeartbeatError } from '../engine/index.ts';
 import { builder } from './builder.ts';
 import { isUuid } from '../db/columns.ts';
 

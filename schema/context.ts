@@ -1,7 +1,7 @@
 import type { Database } from '../db/client.ts';
-import type { Engine } from '../engine/engine.ts';
-import type { LiveFeed } from '../engine/live-signals.ts';
-import type { Principal } from '../engine/principal.ts';
+import type { Engine } from '../engine/index.ts';
+import type { LiveFeed } from '../engine/index.ts';
+import type { Principal } from '../engine/index.ts';
 
 /**
  * Field extension marking a field that reads something besides the database (a log file): the

@@ -1,6 +1,6 @@
 // Relay global ids: base64("Type:uuid"). Decoding validates the shape up front so a malformed id is
 // a clear BAD_USER_INPUT error instead of a database error on a bad uuid.
-import { badInput } from '../engine/errors.ts';
+import { badInput } from '../engine/index.ts';
 import { isUuid } from '../db/columns.ts';
 
 

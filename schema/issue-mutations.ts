@@ -1,8 +1,8 @@
 // Issues: create, change, assign (wakes the assignee), comment (wakes the assignee), documents and
 // blockers. A run token may comment on and write documents of its own run's issue only.
-import type { RunTokenPrincipal } from '../engine/principal.ts';
-import { forbidden } from '../engine/errors.ts';
-import type { EnqueueResult } from '../engine/wakeups.ts';
+import type { RunTokenPrincipal } from '../engine/index.ts';
+import { forbidden } from '../engine/index.ts';
+import type { EnqueueResult } from '../engine/index.ts';
 import { AgentRef } from './agent.ts';
 import { builder } from './builder.ts';
 import type { HeartbeatContext } from './context.ts';

@@ -4,7 +4,7 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { agents, apiKeys, companies, heartbeatRuns, issueComments, issueDocuments, issues, wakeupRequests } from '../db/schema.ts';
-import { badInput } from '../engine/errors.ts';
+import { badInput } from '../engine/index.ts';
 import type { HeartbeatContext } from './context.ts';
 
 type Scoped = { table: PgTable; id: PgColumn; company: PgColumn; adminOnly?: boolean };

@@ -1,7 +1,7 @@
 // Waking agents and stopping runs.
 import { Buffer } from 'node:buffer';
-import { badInput } from '../engine/errors.ts';
-import type { EnqueueResult } from '../engine/wakeups.ts';
+import { badInput } from '../engine/index.ts';
+import type { EnqueueResult } from '../engine/index.ts';
 import { AgentRef } from './agent.ts';
 import { builder } from './builder.ts';
 import { TriggerDetailEnum, WakeupSourceEnum } from './enums.ts';

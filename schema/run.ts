@@ -1,7 +1,7 @@
 // HeartbeatRun and its parts: events, liveness and retry state.
-import { badInput } from '../engine/errors.ts';
-import { readRunLog } from '../engine/run-output.ts';
-import { BOUNDED_RETRY_MAX_ATTEMPTS, RETRY_EXHAUSTED_PREFIX, safeResultJson } from '../engine/run-read-model.ts';
+import { badInput } from '../engine/index.ts';
+import { readRunLog } from '../engine/index.ts';
+import { BOUNDED_RETRY_MAX_ATTEMPTS, RETRY_EXHAUSTED_PREFIX, safeResultJson } from '../engine/index.ts';
 import { builder } from './builder.ts';
 import { READS_OUTSIDE_DATABASE } from './context.ts';
 import { LivenessStateEnum, RunStatusEnum, TriggerDetailEnum, WakeupSourceEnum } from './enums.ts';

@@ -1,7 +1,7 @@
 // One database read per change, however many subscribers are told about it. A run's state change
 // reaches every runStatus subscriber watching the run, and each needs the row as of that change:
 // those selecting the same fields share one read instead of each issuing the same statement.
-import type { RunStateSnapshot } from '../engine/live-events.ts';
+import type { RunStateSnapshot } from '../engine/index.ts';
 
 type Reads = Map<string, Promise<unknown>>;
 

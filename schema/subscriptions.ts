@@ -3,11 +3,11 @@
 // order, without gaps or duplicates, however it connected or reconnected.
 import { eq } from 'drizzle-orm';
 import { heartbeatRuns, runEvents } from '../db/schema.ts';
-import { badInput, HeartbeatError, notFound } from '../engine/errors.ts';
-import type { RunRow } from '../engine/runs.ts';
-import { isTerminal, runStateSnapshot } from '../engine/runs.ts';
-import type { RunStateSnapshot } from '../engine/live-events.ts';
-import type { LiveSignal, SignalFilter } from '../engine/live-signals.ts';
+import { badInput, HeartbeatError, notFound } from '../engine/index.ts';
+import type { RunRow } from '../engine/index.ts';
+import { isTerminal, runStateSnapshot } from '../engine/index.ts';
+import type { RunStateSnapshot } from '../engine/index.ts';
+import type { LiveSignal, SignalFilter } from '../engine/index.ts';
 import { AgentRef } from './agent.ts';
 import { builder } from './builder.ts';
 import type { HeartbeatContext } from './context.ts';

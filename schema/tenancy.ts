@@ -1,8 +1,8 @@
 // Tenant isolation and roles. Every row carries its company; an API key sees only its own company,
 // and a run token sees nothing through the read API.
 import type { ApiKeyRole } from '../db/enums.ts';
-import { forbidden, unauthenticated } from '../engine/errors.ts';
-import type { ApiKeyPrincipal } from '../engine/principal.ts';
+import { forbidden, unauthenticated } from '../engine/index.ts';
+import type { ApiKeyPrincipal } from '../engine/index.ts';
 import type { HeartbeatContext } from './context.ts';
 
 const ROLE_RANK: Record<ApiKeyRole, number> = { viewer: 0, operator: 1, admin: 2 };

@@ -4,8 +4,8 @@
 import { type DocumentNode, Kind, type SelectionSetNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Database } from '../db/client.ts';
-import { type Authentication, authenticateBearer, parseBearer } from '../engine/api-keys.ts';
-import { forbidden, type HeartbeatError, unauthenticated } from '../engine/errors.ts';
+import { type Authentication, authenticateBearer, parseBearer } from '../engine/index.ts';
+import { forbidden, type HeartbeatError, unauthenticated } from '../engine/index.ts';
 import type { HeartbeatContext } from '../schema/context.ts';
 import { toGraphQLError } from './errors.ts';
 import { runTokenMayRun } from './run-token-scope.ts';

@@ -14,7 +14,7 @@ const serverModules = async () => ({
 });
 const databaseModules = async () => ({
   ...(await import('./cli-database.ts')),
-  ...(await import('../engine/api-keys.ts')),
+  ...(await import('../engine/index.ts')),
 });
 
 const program = new Command()

@@ -1,6 +1,6 @@
 // Every setting, read from the environment and validated once at start with a readable message.
 import { z } from 'zod';
-import { MIN_API_KEY_LENGTH } from '../engine/api-keys.ts';
+import { MIN_API_KEY_LENGTH } from '../engine/index.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');

@@ -4,8 +4,8 @@
 import { PothosValidationError } from '@pothos/core';
 import { type ExecutionResult, getOperationAST, GraphQLError } from 'graphql';
 import { maskError as yogaMaskError, type Plugin } from 'graphql-yoga';
-import { isDatabaseUnavailable } from '../engine/database-unavailable.ts';
-import { HeartbeatError } from '../engine/errors.ts';
+import { isDatabaseUnavailable } from '../engine/index.ts';
+import { HeartbeatError } from '../engine/index.ts';
 
 /** Seconds a client is told to wait (Retry-After) before sending again what met an unavailable database. */
 export const SERVICE_UNAVAILABLE_RETRY_AFTER_SEC = 2;

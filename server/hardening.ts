@@ -15,8 +15,8 @@ import {
   type ValidationContext,
 } from 'graphql';
 import { createGraphQLError, isAsyncIterable, type Plugin } from 'graphql-yoga';
-import { badInput, HeartbeatError } from '../engine/errors.ts';
-import { currentRequestDeadline, RequestDeadline, RequestTimeoutError, runWithRequestDeadline } from '../engine/request-deadline.ts';
+import { badInput, HeartbeatError } from '../engine/index.ts';
+import { currentRequestDeadline, RequestDeadline, RequestTimeoutError, runWithRequestDeadline } from '../engine/index.ts';
 import type { HeartbeatContext } from '../schema/context.ts';
 import { toGraphQLError } from './errors.ts';
 import { rememberedOperationCost } from './operation-cost.ts';

@@ -2,8 +2,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
-import type { Engine } from '../engine/engine.ts';
-import type { LiveEvent } from '../engine/live-events.ts';
+import type { Engine } from '../engine/index.ts';
+import type { LiveEvent } from '../engine/index.ts';
 import type { ResponseCacheOutcome } from './response-cache.ts';
 import type { SignalHub } from './live/hub.ts';
 

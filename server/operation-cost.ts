@@ -19,7 +19,7 @@ import {
   type SelectionSetNode,
   valueFromASTUntyped,
 } from 'graphql';
-import { badInput } from '../engine/errors.ts';
+import { badInput } from '../engine/index.ts';
 import { cursorError, cursorListOf, unwrapCursor } from '../schema/connection-cursors.ts';
 
 export const COST_MODEL = {

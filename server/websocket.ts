@@ -6,8 +6,8 @@ import { type ExecutionArgs, getOperationAST, GraphQLError, type ExecutionResult
 import { useServer } from 'graphql-ws/use/ws';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Database } from '../db/client.ts';
-import type { Engine } from '../engine/engine.ts';
-import type { Principal } from '../engine/principal.ts';
+import type { Engine } from '../engine/index.ts';
+import type { Principal } from '../engine/index.ts';
 import { authenticateAuthorization } from './authentication.ts';
 import { assignErrorCode, isExpectedError, maskError } from './errors.ts';
 import type { Logger } from './logger.ts';

@@ -1,10 +1,10 @@
 // The GraphQL-over-HTTP endpoint and GraphiQL, served by graphql-yoga.
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Database } from '../db/client.ts';
-import type { Engine } from '../engine/engine.ts';
-import type { LiveFeed } from '../engine/live-signals.ts';
-import type { Principal } from '../engine/principal.ts';
-import { currentRequestDeadline, DEFAULT_REQUEST_TIMEOUT_MS } from '../engine/request-deadline.ts';
+import type { Engine } from '../engine/index.ts';
+import type { LiveFeed } from '../engine/index.ts';
+import type { Principal } from '../engine/index.ts';
+import { currentRequestDeadline, DEFAULT_REQUEST_TIMEOUT_MS } from '../engine/index.ts';
 import type { HeartbeatContext } from '../schema/context.ts';
 import { schema } from '../schema/index.ts';
 import { authenticateAuthorization, useRequireAuthentication } from './authentication.ts';

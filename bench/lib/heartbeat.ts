@@ -8,10 +8,10 @@ import { pino } from 'pino';
 import type postgres from 'postgres';
 import { connectDatabase, type DatabaseConnection } from '../../db/client.ts';
 import { agents, companies } from '../../db/schema.ts';
-import { scriptAdapter } from '../../engine/adapters/script.ts';
-import type { Adapter } from '../../engine/adapters/types.ts';
-import { Engine } from '../../engine/engine.ts';
-import { enrichWakeContext } from '../../engine/wake-context.ts';
+import { scriptAdapter } from '../../engine/index.ts';
+import type { Adapter } from '../../engine/index.ts';
+import { Engine } from '../../engine/index.ts';
+import { enrichWakeContext } from '../../engine/index.ts';
 import { nowMs } from './stats.ts';
 
 export interface BenchEngineOptions {

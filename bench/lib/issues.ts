@@ -5,7 +5,7 @@
 // created with an assignee (the issue, its company's counter, and the `issue_assigned` wakeup with
 // its queued run).
 import type postgres from 'postgres';
-import { enrichWakeContext } from '../../engine/wake-context.ts';
+import { enrichWakeContext } from '../../engine/index.ts';
 
 /** What every run says on its issue: concrete evidence, no plan, no blocker (liveness.ts: `advanced`). */
 export const ISSUE_COMMENT = 'Fixed the failing check and pushed the change.';

@@ -4,7 +4,7 @@
 // Nothing is written meanwhile, so the default server answers repeats from its response cache;
 // a second server with the cache off shows what executing every request costs (as under writes).
 import autocannon from 'autocannon';
-import { generateApiKey } from '../../engine/api-keys.ts';
+import { generateApiKey } from '../../engine/index.ts';
 import { type ChildServer, startChild } from '../lib/child.ts';
 import { CpuMeter, processCpuMs, selfCpuMs } from '../lib/cpu.ts';
 import type { System } from '../lib/results.ts';

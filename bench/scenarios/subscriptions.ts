@@ -6,7 +6,7 @@
 // RSS per subscriber: (RSS with N - RSS with none) / N, both after a GC.
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { generateApiKey } from '../../engine/api-keys.ts';
+import { generateApiKey } from '../../engine/index.ts';
 import { type ChildServer, startChild } from '../lib/child.ts';
 import type { Scenario, ScenarioContext } from '../lib/scenario.ts';
 import { latencySummary, nowMs, sleep, until } from '../lib/stats.ts';

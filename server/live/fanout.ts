@@ -8,8 +8,8 @@ import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import type { Logger } from 'pino';
-import type { LiveEventBus } from '../../engine/live-events.ts';
-import { type LiveSignal, signalOf } from '../../engine/live-signals.ts';
+import type { LiveEventBus } from '../../engine/index.ts';
+import { type LiveSignal, signalOf } from '../../engine/index.ts';
 import type { SignalHub } from './hub.ts';
 
 export const SIGNAL_CHANNEL = 'heartbeat_signals';

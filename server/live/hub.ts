@@ -1,6 +1,6 @@
 // This instance's subscribers, indexed by the most specific id they filter on, so a signal only
 // visits the subscribers it can concern (10,000 subscribers must not mean 10,000 checks each).
-import { type LiveFeed, type LiveSignal, type SignalFilter, signalMatches } from '../../engine/live-signals.ts';
+import { type LiveFeed, type LiveSignal, type SignalFilter, signalMatches } from '../../engine/index.ts';
 
 type Listener = { filter: SignalFilter; notify: (signal: LiveSignal) => void };
 
