@@ -1,7 +1,7 @@
 // Whether a failure means the database could not be reached, or would not take work right now: the
 // request may succeed when sent again shortly (HTTP 503 SERVICE_UNAVAILABLE, server/errors.ts).
 //
-// Narrower than engine/transient.ts `isTransientDatabaseError`: a deadlock or a serialization
+// Narrower than engine/database-retry.ts `isTransientDatabaseError`: a deadlock or a serialization
 // failure is worth retrying, but the database answered; it is not "unavailable".
 
 /** Socket errors of a connection that could not be made, or that broke. */

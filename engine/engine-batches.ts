@@ -8,7 +8,7 @@ import type { EngineDeps } from './deps.ts';
 import type { RunBatchPorts } from './execute.ts';
 import { finishPlainRuns } from './finish-batch.ts';
 import { appendEventGroups, startRuns } from './run-batches.ts';
-import { withTransientRetry } from './transient.ts';
+import { withTransientRetry } from './database-retry.ts';
 
 type OnBatchFailure = (error: unknown) => void;
 

@@ -9,7 +9,7 @@ import type { EngineDeps } from './deps.ts';
 import { coreFinalizeSteps, type FinalizeSteps } from './finalize.ts';
 import type { Wake } from './issues.ts';
 import { classifyRunsLiveness } from './liveness-evidence.ts';
-import { immediateRecovery } from './recovery.ts';
+import { immediateRecovery } from './issue-recovery.ts';
 import { releaseIssueExecutionAndPromote } from './release.ts';
 import { transientContract } from './retry-rules.ts';
 

@@ -16,7 +16,7 @@ import { type EventGroup, type RunStart, RUNNING_FROM, runStartedEvent } from '.
 import { RunOutput } from './run-output.ts';
 import { type RunRow, settleRun } from './runs.ts';
 import { isDatabaseUnavailable } from './database-unavailable.ts';
-import { withOutageRetry } from './transient.ts';
+import { withOutageRetry } from './database-retry.ts';
 
 export interface ActiveRun {
   runId: string;

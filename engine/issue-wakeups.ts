@@ -11,7 +11,7 @@ import { readinessOf } from './issue-readiness.ts';
 import type { LiveEvent } from './live-events.ts';
 import { EXEC_PATH_STATUSES, type IssueRow, isExecPath, issueLockEvent, type RunRow, stampIssueLock, type WakeupRow } from './runs.ts';
 import { cancelStaleScheduledRetry, staleRetryReason } from './stale-retry.ts';
-import { withTransientRetry } from './transient.ts';
+import { withTransientRetry } from './database-retry.ts';
 import { isInteractionWake, mergeWakeContext, type WakeContext } from './wake-context.ts';
 import { coalesceInto, createQueuedRun, type EnqueueResult, insertSkipped, needsFollowup, type PreparedWakeup, wakeValues } from './wakeup-rows.ts';
 

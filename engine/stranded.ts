@@ -6,7 +6,7 @@ import { heartbeatRuns, issues, wakeupRequests } from '../db/schema.ts';
 import { type EngineDeps, transact } from './deps.ts';
 import type { Wake } from './issues.ts';
 import { isInvokable } from './policy.ts';
-import { escalateIssue, recoveryFor } from './recovery.ts';
+import { escalateIssue, recoveryFor } from './issue-recovery.ts';
 import { EXEC_PATH_STATUSES, type IssueRow, type RunRow } from './runs.ts';
 
 export interface StrandedResult {
