@@ -20,47 +20,72 @@ export const FLOOR_BATCH = 500;
 /** One connection per core of the bench machine. */
 export const FLOOR_CONNECTIONS = 2;
 
+/** What one bookkeeping floor writes: its agents' config, its queue, one batch of its drain, a final check. */
+export interface FloorDrain {
+  /** The company's name. */
+  name: string;
+  /** The agents' adapter config. */
+  adapterConfig: unknown;
+  fill(sql: postgres.Sql, input: { companyId: string; agentIds: string[]; count: number }): Promise<void>;
+  /** Claims and finishes the next batch of queued runs as `instanceId`; how many (0: the queue is empty). */
+  batch(sql: postgres.Sql, instanceId: string): Promise<number>;
+  /** Throws when the drained database lacks what the drain should have written. */
+  check?(sql: postgres.Sql, jobs: number): Promise<void>;
+}
+
 /**
- * Drains `jobs` queued runs of `agentCount` agents in a fresh Heartbeat database with bare SQL; jobs/s, and what
- * `startCosts` counted over the drain.
+ * Drains `jobs` queued runs of `agentCount` agents in a fresh Heartbeat database with bare SQL,
+ * `drain` saying what is written; jobs/s, and what `startCosts` counted over the drain.
  */
-export async function bookkeepingFloorRound<C>(
+export async function floorRound<C>(
   ctx: ScenarioContext,
   jobs: number,
   agentCount: number,
+  drain: FloorDrain,
   startCosts: () => Promise<(jobs: number) => Promise<C>>,
 ): Promise<{ rate: number; costs: C }> {
   const database = await ctx.pg.createHeartbeatDatabase();
   const sql = postgres(database.url, { max: FLOOR_CONNECTIONS, onnotice: () => {} });
   try {
-    const [{ id: companyId }] = await sql<{ id: string }[]>`insert into companies (name) values ('Bench floor') returning id`;
+    const [{ id: companyId }] = await sql<{ id: string }[]>`insert into companies (name) values (${drain.name}) returning id`;
     const agents = await sql<{ id: string }[]>`
       insert into agents (company_id, name, adapter_type, adapter_config)
-      select ${companyId}, 'floor-' || i, 'script', '{"steps": []}' from generate_series(1, ${agentCount}) i
+      select ${companyId}, 'floor-' || i, 'script', ${JSON.stringify(drain.adapterConfig)}::text::jsonb from generate_series(1, ${agentCount}) i
       returning id`;
-    await fillQueuedRuns(sql, { companyId, agentIds: agents.map((a) => a.id), count: jobs });
+    await drain.fill(sql, { companyId, agentIds: agents.map((a) => a.id), count: jobs });
     const instanceId = crypto.randomUUID();
     const stopCosts = await startCosts();
     const t0 = nowMs();
     let drained = 0;
     await Promise.all(
       Array.from({ length: FLOOR_CONNECTIONS }, async () => {
-        for (;;) {
-          const ids = await claimBatch(sql, instanceId);
-          if (ids.length === 0) return;
-          await finishBatch(sql, ids);
-          drained += ids.length;
-        }
+        for (let n = await drain.batch(sql, instanceId); n > 0; n = await drain.batch(sql, instanceId)) drained += n;
       }),
     );
     const rate = jobs / ((nowMs() - t0) / 1000);
     const costs = await stopCosts(jobs);
-    if (drained !== jobs) throw new Error(`the bookkeeping floor drained ${drained} of ${jobs} runs`);
+    if (drained !== jobs) throw new Error(`${drain.name} drained ${drained} of ${jobs} runs`);
+    await drain.check?.(sql, jobs);
     return { rate, costs };
   } finally {
     await sql.end({ timeout: 5 });
     await database.drop();
   }
+}
+
+/** The floor of the drain without issues. */
+export function bookkeepingFloorRound<C>(ctx: ScenarioContext, jobs: number, agentCount: number, startCosts: () => Promise<(jobs: number) => Promise<C>>) {
+  const drain: FloorDrain = {
+    name: 'Bench floor',
+    adapterConfig: { steps: [] },
+    fill: fillQueuedRuns,
+    batch: async (sql, instanceId) => {
+      const ids = await claimBatch(sql, instanceId);
+      if (ids.length > 0) await finishBatch(sql, ids);
+      return ids.length;
+    },
+  };
+  return floorRound(ctx, jobs, agentCount, drain, startCosts);
 }
 
 async function claimBatch(sql: postgres.Sql, instanceId: string): Promise<string[]> {

@@ -17,11 +17,10 @@
 // seqs, terminal, liveness, comment status, settle), the issue 3 times (checkout, lock, release) and
 // each agent twice per run; the floor writes the run twice, the issue twice and each agent twice
 // per statement.
-import postgres from 'postgres';
+import type postgres from 'postgres';
 import { fillQueuedIssueRuns, ISSUE_COMMENT, ISSUE_SCRIPT } from '../lib/issues.ts';
 import type { ScenarioContext } from '../lib/scenario.ts';
-import { nowMs } from '../lib/stats.ts';
-import { FLOOR_BATCH, FLOOR_CONNECTIONS } from './bookkeeping-floor.ts';
+import { FLOOR_BATCH, type FloorDrain, floorRound } from './bookkeeping-floor.ts';
 
 /** A claimed run, as the claim returns it to the statements after it (nothing is read again). */
 interface ClaimedIssueRun {
@@ -31,55 +30,28 @@ interface ClaimedIssueRun {
   issue_id: string;
 }
 
-/**
- * Drains `jobs` queued issue runs of `agentCount` agents in a fresh Heartbeat database with bare SQL;
- * jobs/s, and what `startCosts` counted over the drain.
- */
-export async function issueBookkeepingFloorRound<C>(
-  ctx: ScenarioContext,
-  jobs: number,
-  agentCount: number,
-  startCosts: () => Promise<(jobs: number) => Promise<C>>,
-): Promise<{ rate: number; costs: C }> {
-  const database = await ctx.pg.createHeartbeatDatabase();
-  const sql = postgres(database.url, { max: FLOOR_CONNECTIONS, onnotice: () => {} });
-  try {
-    const [{ id: companyId }] = await sql<{ id: string }[]>`insert into companies (name) values ('Bench issue floor') returning id`;
-    const agents = await sql<{ id: string }[]>`
-      insert into agents (company_id, name, adapter_type, adapter_config)
-      select ${companyId}, 'floor-' || i, 'script', ${JSON.stringify(ISSUE_SCRIPT)}::text::jsonb from generate_series(1, ${agentCount}) i
-      returning id`;
-    await fillQueuedIssueRuns(sql, { companyId, agentIds: agents.map((a) => a.id), from: 0, count: jobs });
-    const instanceId = crypto.randomUUID();
-    const stopCosts = await startCosts();
-    const t0 = nowMs();
-    let drained = 0;
-    await Promise.all(
-      Array.from({ length: FLOOR_CONNECTIONS }, async () => {
-        for (;;) {
-          const runs = await claimBatch(sql, instanceId);
-          if (runs.length === 0) return;
-          const comments = await commentBatch(sql, runs);
-          await finishBatch(sql, runs, comments);
-          drained += runs.length;
-        }
-      }),
-    );
-    const rate = jobs / ((nowMs() - t0) / 1000);
-    const costs = await stopCosts(jobs);
-    if (drained !== jobs) throw new Error(`the issue bookkeeping floor drained ${drained} of ${jobs} runs`);
-    const [check] = await sql<{ runs: number; comments: number; released: number }[]>`
-      select (select count(*) from heartbeat_runs where status = 'succeeded' and settled_at is not null and issue_comment_status = 'satisfied')::int as runs,
-        (select count(*) from issue_comments)::int as comments,
-        (select count(*) from issues where status = 'in_progress' and execution_run_id is null and checkout_run_id is not null)::int as released`;
-    if (check.runs !== jobs || check.comments !== jobs || check.released !== jobs) {
-      throw new Error(`the issue bookkeeping floor left ${check.runs} finished runs, ${check.comments} comments, ${check.released} released issues of ${jobs}`);
-    }
-    return { rate, costs };
-  } finally {
-    await sql.end({ timeout: 5 });
-    await database.drop();
-  }
+/** The floor of the drain with issues. */
+export function issueBookkeepingFloorRound<C>(ctx: ScenarioContext, jobs: number, agentCount: number, startCosts: () => Promise<(jobs: number) => Promise<C>>) {
+  const drain: FloorDrain = {
+    name: 'Bench issue floor',
+    adapterConfig: ISSUE_SCRIPT,
+    fill: (sql, input) => fillQueuedIssueRuns(sql, { ...input, from: 0 }),
+    batch: async (sql, instanceId) => {
+      const runs = await claimBatch(sql, instanceId);
+      if (runs.length > 0) await finishBatch(sql, runs, await commentBatch(sql, runs));
+      return runs.length;
+    },
+    check: async (sql) => {
+      const [check] = await sql<{ runs: number; comments: number; released: number }[]>`
+        select (select count(*) from heartbeat_runs where status = 'succeeded' and settled_at is not null and issue_comment_status = 'satisfied')::int as runs,
+          (select count(*) from issue_comments)::int as comments,
+          (select count(*) from issues where status = 'in_progress' and execution_run_id is null and checkout_run_id is not null)::int as released`;
+      if (check.runs !== jobs || check.comments !== jobs || check.released !== jobs) {
+        throw new Error(`the issue bookkeeping floor left ${check.runs} finished runs, ${check.comments} comments, ${check.released} released issues of ${jobs}`);
+      }
+    },
+  };
+  return floorRound(ctx, jobs, agentCount, drain, startCosts);
 }
 
 async function claimBatch(sql: postgres.Sql, instanceId: string): Promise<ClaimedIssueRun[]> {
