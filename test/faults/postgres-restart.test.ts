@@ -124,7 +124,7 @@ describe('a PostgreSQL restart under load', () => {
     const sql = pgClient(postgres.url);
     try {
       const ids = accepted.map(rawId);
-      const rows = await sql<{ id: string; status: string }[]>`select id, status from heartbeat_runs where id = any(${ids})`;
+      const rows = await sql<{ id: string; status: string; error_code: string | null; error: string | null }[]>`select id, status, error_code, error from heartbeat_runs where id = any(${ids})`;
       expect(rows).toHaveLength(accepted.length);
       // Every run was healthy: one that ended anything but succeeded was harmed by the restart.
       expect(rows.filter((r) => r.status !== 'succeeded')).toEqual([]);
