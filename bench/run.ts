@@ -8,15 +8,17 @@ import { startBenchPostgres } from './lib/postgres.ts';
 import { Results } from './lib/results.ts';
 import type { Scenario } from './lib/scenario.ts';
 import { checkTargets } from './lib/targets.ts';
+import { cancelScenario } from './scenarios/cancel.ts';
 import { dbCeilingScenario } from './scenarios/db-ceiling.ts';
 import { issueThroughputScenario } from './scenarios/issue-throughput.ts';
 import { latencyScenario } from './scenarios/latency.ts';
+import { probeRefusalScenario } from './scenarios/probe-refusal.ts';
 import { queriesScenario } from './scenarios/queries.ts';
 import { reapingScenario } from './scenarios/reaping.ts';
 import { subscriptionsScenario } from './scenarios/subscriptions.ts';
 import { throughputScenario } from './scenarios/throughput.ts';
 
-const SCENARIOS: Scenario[] = [dbCeilingScenario, throughputScenario, issueThroughputScenario, latencyScenario, subscriptionsScenario, queriesScenario, reapingScenario];
+const SCENARIOS: Scenario[] = [dbCeilingScenario, throughputScenario, issueThroughputScenario, latencyScenario, subscriptionsScenario, queriesScenario, reapingScenario, cancelScenario, probeRefusalScenario];
 
 const { values } = parseArgs({
   options: {

@@ -16,6 +16,7 @@ export type { LiveEvent, LiveEventBus, RunStateSnapshot } from './live-events.ts
 export { signalMatches, signalOf } from './live-signals.ts';
 export type { LiveFeed, LiveSignal, SignalFilter } from './live-signals.ts';
 export { readHeartbeatPolicy } from './policy.ts';
+export { groupAlive } from './process-groups.ts';
 export type { HeartbeatPolicy } from './policy.ts';
 export type { ApiKeyPrincipal, Principal, RunTokenPrincipal } from './principal.ts';
 export { DEFAULT_REQUEST_TIMEOUT_MS, RequestDeadline, RequestTimeoutError, currentRequestDeadline, runWithRequestDeadline } from './request-deadline.ts';

@@ -1,8 +1,7 @@
 // Issue mutations answer what they actually did: never an error while the change is stored; an
 // issue wakeup survives a deadlock with a claim; bad assignee input is refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eq } from 'drizzle-orm';
-import { companies, heartbeatRuns, issues } from '../../db/schema.ts';
+import { companies, heartbeatRuns } from '../../db/schema.ts';
 import { createApiKey } from '../../engine/api-keys.ts';
 import type { CanInvokePort } from '../../engine/deps.ts';
 import { agentGid, createAgent, createIssue, enqueue, gql, gqlFailure, issueGid, rawId, runGid } from '../support/api.ts';
@@ -91,32 +90,69 @@ describe('a change to an issue whose agent cannot be woken is stored, and the wa
 });
 
 describe('an issue wakeup that meets a claim taking the same locks in the other order', () => {
+  // The one deadlock the lock order (docs/engine.md §6.17) leaves: the wakeup locks the issue's runs,
+  // then the issue; a run the issue gains between the two is locked after the issue, and a claim of
+  // that run holds the run, then stamps the issue. PostgreSQL aborts one of them; when it is the
+  // wakeup, the whole enqueue is tried again.
   it('is tried again once PostgreSQL breaks the deadlock, instead of answering an internal error', async () => {
     const agentId = await createAgent(server, {});
-    // A backlog issue is not dispatched; its lock is held by a retry due in an hour, which the
+    // A backlog issue is not dispatched, and the run it gains is a retry due in an hour, which the
     // engine leaves alone meanwhile: this test alone takes the locks below.
     const { issueId } = await createIssue(server, { title: 'Contended', status: 'BACKLOG', assigneeAgentId: agentId });
-    const [retry] = await db()
-      .insert(heartbeatRuns)
-      .values({ companyId: server.companyId, agentId, issueId, status: 'scheduled_retry', scheduledRetryAt: new Date(Date.now() + 3_600_000), contextSnapshot: { issueId } })
-      .returning();
-    await db().update(issues).set({ executionRunId: retry.id }).where(eq(issues.id, issueId));
     const sql = postgres(server.database.url);
+    const sessions = postgres(server.database.url);
+    const other = await sessions.reserve();
+    const claim = await sessions.reserve();
+    const pidOf = async (session: typeof other) => (await session<{ pid: number }[]>`select pg_backend_pid() as pid`)[0].pid;
+    /** The backends of this database that wait for a lock `pid` holds. */
+    const waitingFor = async (pid: number) =>
+      (await sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = current_database() and ${pid} = any(pg_blocking_pids(pid))`).map((row) => row.pid);
     try {
-      let enqueued: Promise<unknown> = Promise.resolve();
-      await sql.begin(async (tx) => {
-        // What a claim does: its run's row first, then the issue's.
-        await tx`select id from heartbeat_runs where id = ${retry.id} for update`;
-        enqueued = enqueue(server, { agentId, issueId }).catch((error: unknown) => error);
-        await waitFor('the wakeup to wait for the run row, holding the issue', async () => {
-          const [row] = await sql`select count(*)::int as n from pg_locks l join pg_stat_activity a using (pid)
-            where a.datname = current_database() and not l.granted and a.pid <> ${(await tx`select pg_backend_pid() as pid`)[0].pid}`;
-          return row.n > 0;
-        });
-        await tx`update issues set updated_at = now() where id = ${issueId}`;
+      const otherPid = await pidOf(other);
+      const claimPid = await pidOf(claim);
+      // Another transaction holds the issue: the wakeup locks the issue's runs (it has none yet),
+      // then waits for the issue.
+      await other`begin`;
+      await other`select id from issues where id = ${issueId} for no key update`;
+      const enqueued = enqueue(server, { agentId, issueId }).catch((error: unknown) => error);
+      const [wakeupPid] = await waitFor('the wakeup to wait for the issue, its runs locked', async () => {
+        const waiting = await waitingFor(otherPid);
+        return waiting.length === 1 ? waiting : null;
       });
+      // Meanwhile the issue gains a run, and a claim of that run holds it, then asks for the issue:
+      // it queues for the issue behind the wakeup.
+      const [retry] = await db()
+        .insert(heartbeatRuns)
+        .values({ companyId: server.companyId, agentId, issueId, status: 'scheduled_retry', scheduledRetryAt: new Date(Date.now() + 3_600_000), contextSnapshot: { issueId } })
+        .returning();
+      await claim`begin`;
+      // The claim puts off its own deadlock check: the cycle is found from the wakeup's side, and
+      // the wakeup is the transaction PostgreSQL aborts.
+      await claim`set local deadlock_timeout = '10min'`;
+      await claim`select id from heartbeat_runs where id = ${retry.id} for update`;
+      let stamp: 'stamped' | unknown = null;
+      const stamping = claim`update issues set updated_at = now() where id = ${issueId}`.then(
+        () => (stamp = 'stamped'),
+        (error: unknown) => (stamp = error),
+      );
+      await waitFor('the claim to wait for the issue behind the wakeup', async () => (await waitingFor(wakeupPid)).includes(claimPid));
+
+      // The other transaction ends: the wakeup takes the issue and asks for the run the claim holds,
+      // while the claim waits for the issue.
+      await other`commit`;
+      // The claim stamps the issue while it still holds the run: the wakeup's transaction, which held
+      // the issue, was aborted.
+      await waitFor('PostgreSQL to break the deadlock by aborting the wakeup, letting the claim stamp the issue', () => stamp, { timeoutMs: 30_000 });
+      expect(stamp).toBe('stamped');
+      // The wakeup is tried again: it waits for the run the claim holds.
+      await waitFor('the wakeup to be tried again, waiting for the run the claim holds', async () => (await waitingFor(claimPid)).length > 0);
+      await claim`commit`;
+      await stamping;
       expect(await enqueued).toMatchObject({ outcome: 'COALESCED', runId: retry.id });
     } finally {
+      other.release();
+      claim.release();
+      await sessions.end({ timeout: 0 });
       await sql.end();
     }
   });
