@@ -2,12 +2,13 @@
 // same time, and the starts, events and finishes of many runs (run-batches.ts, finish-batch.ts).
 // Each batch falls back to the per-item path for what it cannot write, and for everything when it
 // fails as a whole.
-import { Batcher, type BatcherOptions, eachOnFailure, type PER_ITEM } from './batcher.ts';
+import { Batcher, type BatcherOptions, eachOnFailure, PER_ITEM } from './batcher.ts';
 import { agentsWithQueuedRuns, claimNextRunsForAgents, type ClaimedRun } from './claim.ts';
 import type { EngineDeps } from './deps.ts';
 import type { RunBatchPorts } from './execute.ts';
-import { finishPlainRuns } from './finish-batch.ts';
-import { appendEventGroups, startRuns } from './run-batches.ts';
+import { finishRuns } from './finish.ts';
+import { appendRunEvents, type EventGroup } from './run-events.ts';
+import type { LiveEvent } from './live-events.ts';
 import { withTransientRetry } from './database-retry.ts';
 
 type OnBatchFailure = (error: unknown) => void;
@@ -25,35 +26,47 @@ function batched<I, O>(write: (items: I[]) => Promise<Array<O | typeof PER_ITEM>
   return (item: I, perRun: () => Promise<O>) => batcher.submit({ item, perRun });
 }
 
-/**
- * Claims (startNextQueuedRunForAgent) for many agents in one transaction, which also starts the
- * plain runs it claims (claim.ts ClaimOptions) when run writes are batched.
- */
-export function claimBatcher(deps: () => EngineDeps, batching: () => boolean, onBatchFailure: OnBatchFailure): Batcher<string, ClaimedRun[]> {
-  return new Batcher<string, ClaimedRun[]>((agentIds) => {
-    const options = { start: batching() };
-    return eachOnFailure(
-      agentIds,
-      async (ids) => {
-        // Most finished runs leave nothing queued behind them: those agents need no claim.
-        const queued = options.start ? await agentsWithQueuedRuns(deps(), ids) : new Set(ids);
-        const claimable = ids.filter((id) => queued.has(id));
-        if (claimable.length === 0) return ids.map(() => []);
-        const claims = await withTransientRetry(() => claimNextRunsForAgents(deps(), claimable, options));
-        const byAgent = new Map(claimable.map((id, i) => [id, claims[i]]));
-        return ids.map((id) => byAgent.get(id) ?? []);
-      },
-      (id) => withTransientRetry(async () => (await claimNextRunsForAgents(deps(), [id], options))[0]),
-      onBatchFailure,
-      );
-  }, { maxBatch: 50, maxInFlight: 2 });
+/** Claims (startNextQueuedRunForAgent) for many agents in one transaction, which also starts the runs it claims. */
+export function claimBatcher(deps: () => EngineDeps, onBatchFailure: OnBatchFailure): Batcher<string, ClaimedRun[]> {
+  return new Batcher<string, ClaimedRun[]>(
+    (agentIds) =>
+      eachOnFailure(
+        agentIds,
+        async (ids) => {
+          // Most finished runs leave nothing queued behind them: those agents need no claim.
+          const queued = await agentsWithQueuedRuns(deps(), ids);
+          const claimable = ids.filter((id) => queued.has(id));
+          if (claimable.length === 0) return ids.map(() => []);
+          const claims = await withTransientRetry(() => claimNextRunsForAgents(deps(), claimable));
+          const byAgent = new Map(claimable.map((id, i) => [id, claims[i]]));
+          return ids.map((id) => byAgent.get(id) ?? []);
+        },
+        (id) => withTransientRetry(async () => (await claimNextRunsForAgents(deps(), [id]))[0]),
+        onBatchFailure,
+      ),
+    { maxBatch: 50, maxInFlight: 2 },
+  );
 }
 
 /** Run starts, events and finishes, each written for a batch of runs at once. */
 export function runBatchPorts(deps: () => EngineDeps, onBatchFailure: OnBatchFailure): RunBatchPorts {
   return {
-    start: batched((items) => startRuns(deps(), items), { maxBatch: 100, maxInFlight: 2 }, onBatchFailure),
-    events: batched((groups) => appendEventGroups(deps(), groups), { maxBatch: 200, maxInFlight: 2 }, onBatchFailure),
-    finish: batched((items) => withTransientRetry(() => finishPlainRuns(deps(), items), 8), { maxBatch: 100, maxInFlight: 2 }, onBatchFailure),
+    events: batched((groups) => appendEventBatch(deps(), groups), { maxBatch: 200, maxInFlight: 2 }, onBatchFailure),
+    finish: batched(
+      async (items) => (await withTransientRetry(() => finishRuns(deps(), items, { wait: false }), 8)).map((answer) => (answer.kind === 'held' ? PER_ITEM : answer)),
+      { maxBatch: 100, maxInFlight: 2 },
+      onBatchFailure,
+    ),
   };
+}
+
+/**
+ * The events of many runs in one statement on the pool; a group whose run another transaction holds
+ * is left to its own write (PER_ITEM), as is one of a settled run (which that write drops).
+ */
+async function appendEventBatch(deps: EngineDeps, groups: EventGroup[]): Promise<Array<void | typeof PER_ITEM>> {
+  const events: LiveEvent[] = [];
+  const written = await appendRunEvents(deps.db, events, groups, deps.clock.now(), { wait: false, unlessSettled: true });
+  if (events.length > 0) deps.bus.publish(events);
+  return written.map((ok) => (ok ? undefined : PER_ITEM));
 }

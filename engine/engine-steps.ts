@@ -1,23 +1,20 @@
-// The finalize steps the engine runs after every run (spec §6.4 steps 7-8): finalize.ts's core
-// steps with the recovery ones plugged in (liveness, bounded retry, comment policy, issue release
-// with immediate recovery, liveness continuation).
-import type { AdapterType } from '../db/enums.ts';
+// The follow-up steps the engine runs after a run that needs them (§6.4 steps 7-8): finalize.ts's
+// core steps with the recovery ones plugged in (bounded retry, comment policy, issue release with
+// immediate recovery, liveness continuation).
 import { scheduleBoundedRetry } from './bounded-retry.ts';
 import { applyIssueCommentPolicy } from './comment-policy.ts';
 import { enqueueLivenessContinuation } from './continuation.ts';
 import type { EngineDeps } from './deps.ts';
 import { coreFinalizeSteps, type FinalizeSteps } from './finalize.ts';
 import type { Wake } from './issues.ts';
-import { classifyRunsLiveness } from './liveness-evidence.ts';
 import { immediateRecovery } from './issue-recovery.ts';
 import { releaseIssueExecutionAndPromote } from './release.ts';
 import { transientContract } from './retry-rules.ts';
 
-/** Closes over nothing that changes per run: an engine builds it once per adapter type. */
-export function engineFinalizeSteps(deps: EngineDeps, adapterType: AdapterType, wake: Wake): FinalizeSteps {
+/** Closes over nothing that changes per run: an engine builds it once. */
+export function engineFinalizeSteps(deps: EngineDeps, wake: Wake): FinalizeSteps {
   return {
-    ...coreFinalizeSteps(deps, adapterType),
-    classifyLiveness: (tx, _events, runs) => classifyRunsLiveness(tx, runs),
+    ...coreFinalizeSteps(deps),
     scheduleTransientRetry: async (run) => {
       if (run.status === 'failed' && transientContract(run)) await scheduleBoundedRetry(deps, run.id);
     },

@@ -84,7 +84,7 @@ export class Engine {
   /** Agents whose queues changed at about the same time, claimed in one transaction. */
   /** Control messages: a run cancelled on another instance is aborted here too. */
   private readonly control = new ControlListeners(() => this.deps.logger);
-  private readonly claims = claimBatcher(() => this.deps, () => this.batching, this.onBatchFailure);
+  private readonly claims = claimBatcher(() => this.deps, this.onBatchFailure);
   /** Run starts, events and finishes of many runs, each written for a batch of runs at once. */
   private readonly runBatches = runBatchPorts(() => this.deps, this.onBatchFailure);
   private timers: NodeJS.Timeout[] = [];
@@ -256,7 +256,7 @@ export class Engine {
   private reaperHooks(abandoned: ReadonlySet<string>): ReaperHooks {
     return {
       activeRunIds: new Set(this.active.keys()),
-      stepsFor: (type) => this.stepsFor(type),
+      steps: this.steps,
       settle: (runId) => this.settle(runId),
       startNext: (agentId) => void this.startNext(agentId),
       judge: (ownerInstanceId, owner) => this.lease.judge(ownerInstanceId, owner, this.deps.settings.instanceId),
@@ -320,7 +320,7 @@ export class Engine {
     this.abortLocal(run.id);
     // Released with the row as it was before the cancel: a person stopped it, so no recovery run.
     const promoted = (await releaseIssueExecutionAndPromote(this.deps, previous)).promoted;
-    await finalizeAgentStatus(this.deps, run.agentId, 'cancelled');
+    await finalizeAgentStatus(this.deps, [{ agentId: run.agentId, outcome: 'cancelled' }]);
     await this.settleCancelled(previous);
     void this.startNext(run.agentId);
     if (promoted) void this.startNext(promoted.agentId);
@@ -375,20 +375,18 @@ export class Engine {
 
   private readonly wake = (input: EnqueueWakeupInput) => this.enqueueWakeup(input);
 
-  /** Built once per adapter type (engine-steps.ts): the same steps serve every run. */
-  private readonly steps = new Map<AdapterType, FinalizeSteps>();
+  /** Built once (engine-steps.ts): the same follow-up steps serve every run. */
+  private followUpSteps: FinalizeSteps | null = null;
 
-  protected stepsFor(adapterType: AdapterType): FinalizeSteps {
-    let steps = this.steps.get(adapterType);
-    if (!steps) this.steps.set(adapterType, (steps = engineFinalizeSteps(this.deps, adapterType, this.wake)));
-    return steps;
+  protected get steps(): FinalizeSteps {
+    return (this.followUpSteps ??= engineFinalizeSteps(this.deps, this.wake));
   }
 
   private execute(claimed: ClaimedRun): void {
     const active: ActiveRun = { runId: claimed.run.id, agentId: claimed.run.agentId, controller: new AbortController(), abortReason: null };
     this.active.set(active.runId, active);
     const work = executeClaimedRun(this.deps, claimed, active, {
-      stepsFor: (type) => this.stepsFor(type),
+      steps: this.steps,
       issueActions: (run) => issueService.runIssueActions(this.deps, this.wake, run),
       batches: this.batching ? this.runBatches : undefined,
     })

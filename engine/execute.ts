@@ -1,18 +1,14 @@
 // executeRun (spec §6.4): from a claimed run to its terminal row. The adapter's callbacks are
 // synchronous; the writes they cause go through one queue per run so events keep their order.
-import { and, eq, inArray } from 'drizzle-orm';
-import type { Transaction } from '../db/client.ts';
-import { agents, heartbeatRuns, issues } from '../db/schema.ts';
-import type { LiveEvent } from './live-events.ts';
+import { eq } from 'drizzle-orm';
+import { type agents, heartbeatRuns } from '../db/schema.ts';
 import type { AdapterResult } from './adapters/types.ts';
 import type { ClaimedRun } from './claim.ts';
 import { type EngineDeps, transact } from './deps.ts';
-import { type FinalizeSteps, runFollowUpSteps, writeTerminalStatus } from './finalize.ts';
-import { readinessOf } from './issue-readiness.ts';
+import { type FinalizeSteps, runFollowUpSteps } from './finalize.ts';
+import { finishRuns, type RunFinish, type RunFinished } from './finish.ts';
 import type { RunIssueActions } from './issues.ts';
-import { appendExecutorEvent, appendRunEvent, type NewRunEvent } from './run-events.ts';
-import type { PlainFinish } from './finish-batch.ts';
-import { type EventGroup, type RunStart, RUNNING_FROM, runStartedEvent } from './run-batches.ts';
+import { appendExecutorEvent, type EventGroup, type NewRunEvent } from './run-events.ts';
 import { RunOutput } from './run-output.ts';
 import { type RunRow, settleRun } from './runs.ts';
 import { isDatabaseUnavailable } from './database-unavailable.ts';
@@ -27,20 +23,20 @@ export interface ActiveRun {
 }
 
 export interface ExecuteHooks {
-  stepsFor(adapterType: (typeof agents.$inferSelect)['adapterType']): FinalizeSteps;
+  /** What follows the finish of a run that needs it (finalize.ts). */
+  steps: FinalizeSteps;
   issueActions(run: RunRow): RunIssueActions;
   /**
-   * Where the engine batches the writes of many runs (run-batches.ts). Each takes the per-run
-   * write as well, which it uses for what it does not batch. Without it, every write is per run.
+   * Where the engine batches the writes of many runs (engine-batches.ts). Each takes the write of
+   * the one item as well, which it uses for what the batch did not write. Without it, every write
+   * is that of its one item.
    */
   batches?: RunBatchPorts;
 }
 
 export interface RunBatchPorts {
-  start(item: RunStart, perRun: () => Promise<void>): Promise<void>;
-  events(group: EventGroup, perRun: () => Promise<void>): Promise<void>;
-  /** Only for runs with the engine's own finalize steps, without an issue, not crashed. */
-  finish(item: PlainFinish, perRun: () => Promise<RunRow[]>): Promise<RunRow[]>;
+  events(group: EventGroup, one: () => Promise<void>): Promise<void>;
+  finish(item: RunFinish, one: () => Promise<RunFinished>): Promise<RunFinished>;
 }
 
 /** Events a run may have queued but not written before its adapter is asked to stop reading. */
@@ -136,16 +132,15 @@ export async function executeClaimedRun(
   // The claim read the agent under its lock a moment ago; a claim from elsewhere did not.
   const agent = claimed.agent ?? (await deps.db.query.agents.findFirst({ where: { id: run.agentId } }));
   if (!agent) {
-    // Spec §6.4 step 1: record the failure and release the issue; there is no agent to update.
-    const steps = hooks.stepsFor('script');
+    // §6.4 step 1: record the failure and release the issue; there is no agent to update.
     const missing = { id: run.agentId, adapterType: 'script' as const, adapterConfig: {} };
     const result = { errorMessage: 'Agent not found', errorCode: 'agent_not_found' };
-    const { run: failed } = await writeTerminalStatus(deps, { runId: run.id, agent: missing, result, output: null }, steps);
-    const promoted = failed ? await steps.releaseIssueExecution(failed) : null;
-    await transact(deps, (tx, events) => settleRun(tx, events, run.id, deps.clock.now()));
+    const [answer] = await finishRuns(deps, [{ runId: run.id, agent: missing, result, output: null, crashed: false, events: [] }], { wait: true });
+    if (answer.kind !== 'finished' || !answer.followUp) return [];
+    const promoted = await hooks.steps.releaseIssueExecution(answer.run);
+    await settle(deps, answer.run.id);
     return promoted ? [promoted] : [];
   }
-  const steps = hooks.stepsFor(agent.adapterType);
   const adapter = deps.adapters[agent.adapterType];
   // A run's own writes wait out a database outage (up to settings.databaseOutageMs), holding what
   // they carry: the agent is never stopped, nor its outcome lost, because the database was away.
@@ -153,15 +148,10 @@ export async function executeClaimedRun(
   let output: RunOutput | null = null;
   try {
     const config = adapter.parseConfig(agent.adapterConfig);
-    // The claim may have started the run already (claim.ts ClaimOptions.start).
-    const context = claimed.started?.context ?? (await durably(() => autoCheckout(deps, run, agent.id)));
+    // The claim started the run (claim.ts): its issue checked out, its log file, `run started`.
+    if (!claimed.started) throw new Error('The run was claimed without being started');
+    const { context } = claimed.started;
     output = new RunOutput(deps, run);
-    if (!claimed.started) {
-      const start: RunStart = { run, agent, context, logRef: output.logRef };
-      const startOne = () => durably(() => transact(deps, (tx, events) => writeRunStart(tx, events, start, deps.clock.now())));
-      // Without an issue, the context is the claimed one as it was (no checkout): batchable.
-      await (hooks.batches && !run.issueId ? hooks.batches.start(start, startOne) : startOne());
-    }
 
     const writes = new WriteQueue((error) => deps.logger.error({ err: error, runId: run.id }, 'run write failed'));
     const eventOne = (e: NewRunEvent) => durably(() => transact(deps, (tx, events) => appendExecutorEvent(tx, events, e, deps.clock.now())));
@@ -169,7 +159,7 @@ export async function executeClaimedRun(
     const event = (e: NewRunEvent) => {
       if (!batches) return writes.push(() => eventOne(e), 1);
       writes.pushEvent(e, (group) =>
-        batches.events({ run, events: group }, async () => {
+        batches.events({ runId: run.id, events: group }, async () => {
           // On its own, each event is its own write, as if it had never been batched.
           for (const single of group) {
             await eventOne(single).catch((error: unknown) => deps.logger.error({ err: error, runId: run.id }, 'run write failed'));
@@ -212,64 +202,56 @@ export async function executeClaimedRun(
       onMeta: (meta) => event({ runId: run.id, eventType: 'adapter.invoke', level: 'info', message: 'adapter invoked', payload: meta }),
       issue: hooks.issueActions(run),
     });
-    const plain = run.issueId === null && typeof run.contextSnapshot.issueId !== 'string';
-    const finishBatch = plain ? batches?.finish : undefined;
-    // A batched finish writes the run's last events, if their write has not started, with it.
-    const lastEvents = finishBatch ? writes.takeEvents() : [];
+    // The finish writes the run's last events, if their own write has not started, with it.
+    const lastEvents = writes.takeEvents();
     await writes.drain();
     // Declared dead by another instance, which reaped the run (and retried it), or stopping, which
     // hands the run to recovery (engine.ts stop): nothing to record here.
     if (active.abortReason === 'fenced' || active.abortReason === 'shutdown') return [];
     const summary = await output.finish();
-    const finishOne = async () => {
-      for (const e of lastEvents) await eventOne(e).catch((error: unknown) => deps.logger.error({ err: error, runId: run.id }, 'run write failed'));
-      return finish(deps, steps, run.id, agent, result, summary, false);
-    };
-    return await (finishBatch ? finishBatch({ runId: run.id, agent, result, output: summary, events: lastEvents }, finishOne) : finishOne());
+    return await finish(deps, hooks, { runId: run.id, agent, result, output: summary, crashed: false, events: lastEvents });
   } catch (error) {
     // The database stayed away past the bound: the run is left to recovery, which retries it.
     if (isDatabaseUnavailable(error) || active.abortReason === 'fenced' || active.abortReason === 'shutdown') throw error;
     deps.logger.warn({ err: error, runId: run.id }, 'adapter failed before finishing the run');
     const message = error instanceof Error ? error.message : String(error);
     const summary = output ? await output.finish() : null;
-    return finish(deps, steps, run.id, agent, { exitCode: null, errorMessage: message, errorCode: 'adapter_failed' }, summary, true);
+    return finish(deps, hooks, { runId: run.id, agent, result: { exitCode: null, errorMessage: message, errorCode: 'adapter_failed' }, output: summary, crashed: true, events: [] });
   }
 }
 
-async function finish(
-  deps: EngineDeps,
-  steps: FinalizeSteps,
-  runId: string,
-  agent: { id: string; adapterType: (typeof agents.$inferSelect)['adapterType']; adapterConfig: Record<string, unknown> },
-  result: AdapterResult,
-  output: Awaited<ReturnType<RunOutput['finish']>> | null,
-  crashed: boolean,
-): Promise<RunRow[]> {
+/** Finishes the run (finish.ts), then runs its follow-up steps and settles it if it needs them. */
+async function finish(deps: EngineDeps, hooks: ExecuteHooks, item: RunFinish): Promise<RunRow[]> {
   // The outcome is what matters most: its write waits out a database outage, up to the bound.
-  const write = (input: { result: AdapterResult; output: typeof output; crashed: boolean }) =>
-    withOutageRetry(() => writeTerminalStatus(deps, { runId, agent, ...input }, steps), deps.settings.databaseOutageMs);
-  let written: Awaited<ReturnType<typeof write>>;
-  try {
-    written = await write({ result, output, crashed });
-  } catch (error) {
-    // Still away after the bound: the run stays running until recovery takes it over and retries it.
-    if (isDatabaseUnavailable(error)) throw error;
-    // The database refuses what the run produced: the run still ends, without it, rather than
-    // stay running until it is reaped as lost (and retried, though it did its work).
-    deps.logger.error({ err: error, runId }, 'the run outcome could not be recorded; recording it failed without its output');
-    written = await write({ result: unrecordedOutcome(result, error), output: null, crashed: true });
-  }
-  const { run, finalized } = written;
-  if (!run) return [];
-  const settle = () => withOutageRetry(() => transact(deps, (tx, events) => settleRun(tx, events, run.id, deps.clock.now())), deps.settings.databaseOutageMs);
-  // Ended meanwhile (cancelled): its follow-up was the cancel's; what the process left is recorded now.
-  if (!finalized) {
-    await settle();
-    return [];
-  }
-  const queued = await runFollowUpSteps(steps, run, crashed);
-  await settle();
+  const write = (one: RunFinish) => withOutageRetry(async () => (await finishRuns(deps, [one], { wait: true }))[0], deps.settings.databaseOutageMs);
+  const finishOne = async (): Promise<RunFinished> => {
+    try {
+      return await write(item);
+    } catch (error) {
+      // Still away after the bound: the run stays running until recovery takes it over and retries it.
+      if (isDatabaseUnavailable(error)) throw error;
+      // The database refuses what the run produced: the run still ends, without it, rather than
+      // stay running until it is reaped as lost (and retried, though it did its work).
+      deps.logger.error({ err: error, runId: item.runId }, 'the run outcome could not be recorded; recording it failed without its output');
+      for (const e of item.events) {
+        await withOutageRetry(() => transact(deps, (tx, events) => appendExecutorEvent(tx, events, e, deps.clock.now())), deps.settings.databaseOutageMs).catch(
+          (refused: unknown) => deps.logger.error({ err: refused, runId: item.runId }, 'run write failed'),
+        );
+      }
+      return write({ ...item, result: unrecordedOutcome(item.result, error), output: null, crashed: true, events: [] });
+    }
+  };
+  const answer = await (hooks.batches ? hooks.batches.finish(item, finishOne) : finishOne());
+  // Ended meanwhile (cancelled: its follow-up was the cancel's), gone, or settled with its finish.
+  if (answer.kind !== 'finished' || !answer.followUp) return [];
+  const queued = await runFollowUpSteps(hooks.steps, answer.run, item.crashed);
+  await settle(deps, answer.run.id);
   return queued;
+}
+
+/** Settles a run whose follow-up steps ran: its events and state are final. */
+function settle(deps: EngineDeps, runId: string): Promise<unknown> {
+  return withOutageRetry(() => transact(deps, (tx, events) => settleRun(tx, events, runId, deps.clock.now())), deps.settings.databaseOutageMs);
 }
 
 /**
@@ -289,40 +271,4 @@ export function unrecordedOutcome(result: AdapterResult, error: unknown): Adapte
     errorMessage: `The run ended (${ended}) but its outcome could not be recorded: ${reason}`,
     errorCode: result.errorCode === 'cancelled' ? 'cancelled' : 'outcome_not_recorded',
   };
-}
-
-/** Spec §6.4 step 3: the run records its context and log file, the agent is running, `run started`. */
-export async function writeRunStart(tx: Transaction, events: LiveEvent[], item: RunStart, now: Date): Promise<void> {
-  const { run, agent, context, logRef } = item;
-  await tx.update(heartbeatRuns).set({ contextSnapshot: context, logStore: 'file', logRef, updatedAt: now }).where(eq(heartbeatRuns.id, run.id));
-  const [running] = await tx
-    .update(agents)
-    .set({ status: 'running', updatedAt: now })
-    .where(and(eq(agents.id, agent.id), inArray(agents.status, [...RUNNING_FROM])))
-    .returning();
-  if (running) {
-    events.push({ type: 'agent.status', companyId: agent.companyId, agentId: agent.id, status: 'running', lastHeartbeatAt: running.lastHeartbeatAt?.toISOString() ?? null, outcome: 'running' });
-  }
-  await appendRunEvent(tx, events, runStartedEvent(item), now);
-}
-
-/**
- * Spec §6.4 step 2: an assigned, ready issue in an open state is checked out to the run; the
- * context records whether that worked.
- */
-async function autoCheckout(deps: EngineDeps, run: RunRow, agentId: string): Promise<Record<string, unknown>> {
-  const context = { ...run.contextSnapshot };
-  const reason = typeof context.wakeReason === 'string' ? context.wakeReason : null;
-  if (!run.issueId || !reason || reason === 'issue_comment_mentioned' || reason.startsWith('execution_')) return context;
-  const issue = await deps.db.query.issues.findFirst({ where: { id: run.issueId } });
-  if (!issue || issue.assigneeAgentId !== agentId) return context;
-  if (!['todo', 'backlog', 'blocked', 'in_progress'].includes(issue.status)) return context;
-  if (!(await readinessOf(deps.db, issue.id)).isDependencyReady) return context;
-  const [checkedOut] = await deps.db
-    .update(issues)
-    .set({ status: 'in_progress', checkoutRunId: run.id, updatedAt: deps.clock.now() })
-    .where(and(eq(issues.id, issue.id), inArray(issues.status, ['todo', 'backlog', 'blocked'])))
-    .returning({ id: issues.id });
-  context.issueCheckedOut = !!checkedOut;
-  return context;
 }

@@ -1,34 +1,18 @@
-// The end of a run (spec §6.4 steps 6–8): the terminal row, then the follow-up steps in their
-// fixed order. Steps that belong to recovery (liveness, retries, comment policy, continuations)
-// are named seams here; the recovery work fills them in.
-import { eq } from 'drizzle-orm';
-import type { Transaction } from '../db/client.ts';
-import type { AdapterType, WakeupStatus } from '../db/enums.ts';
-import { heartbeatRuns, issueComments } from '../db/schema.ts';
+// What follows a run's finish (docs/engine.md §6.4 steps 7-8), for the runs that need it
+// (finish.ts needsFollowUp), in their fixed order. Steps that belong to recovery (retries, comment
+// policy, continuations) are named seams here; the recovery work fills them in.
+import type { WakeupStatus } from '../db/enums.ts';
+import { issueComments } from '../db/schema.ts';
 import type { AdapterResult } from './adapters/types.ts';
-import { finalizeAgentStatus, updateRuntimeState } from './agent-status.ts';
 import { boundDepth, RESULT_MAX_DEPTH } from './bounding.ts';
-import { type EngineDeps, transact } from './deps.ts';
-import type { LiveEvent } from './live-events.ts';
+import type { EngineDeps } from './deps.ts';
 import { releaseIssueExecutionAndPromote } from './release.ts';
-import { buildResultJson, resolveRunOutcome, type RunOutcome, runSummaryText, stopMetadataFor, type TerminalRunStatus } from './run-outcome.ts';
-import { appendRunEvent } from './run-events.ts';
+import { buildResultJson, type RunOutcome, runSummaryText, stopMetadataFor, type TerminalRunStatus } from './run-outcome.ts';
 import type { RunOutputSummary } from './run-output.ts';
-import { type RunRow, runStatusEvent, setWakeStatus } from './runs.ts';
-
-export interface FinalizeInput {
-  runId: string;
-  agent: { id: string; adapterType: AdapterType; adapterConfig: Record<string, unknown> };
-  result: AdapterResult;
-  output: RunOutputSummary | null;
-  /** Set when the adapter (or the setup before it) threw instead of resolving. */
-  crashed?: boolean;
-}
+import type { RunRow } from './runs.ts';
 
 /** The follow-up steps, in spec order. Each is given the terminal run row. */
 export interface FinalizeSteps {
-  /** §6.7, inside the terminal transaction, for one run or many; returns the classified rows, in order. */
-  classifyLiveness(tx: Transaction, events: LiveEvent[], runs: RunRow[]): Promise<RunRow[]>;
   postRunSummaryComment(run: RunRow): Promise<void>;
   /** §6.12 */
   scheduleTransientRetry(run: RunRow): Promise<void>;
@@ -38,8 +22,6 @@ export interface FinalizeSteps {
   releaseIssueExecution(run: RunRow): Promise<RunRow | null>;
   /** §6.8 */
   enqueueLivenessContinuation(run: RunRow): Promise<void>;
-  updateRuntimeState(run: RunRow): Promise<void>;
-  finalizeAgentStatus(run: RunRow): Promise<void>;
 }
 
 export const WAKE_STATUS_FOR: Record<TerminalRunStatus, WakeupStatus> = {
@@ -49,20 +31,17 @@ export const WAKE_STATUS_FOR: Record<TerminalRunStatus, WakeupStatus> = {
   timed_out: 'timed_out',
 };
 
-export function coreFinalizeSteps(deps: EngineDeps, adapterType: AdapterType): FinalizeSteps {
+export function coreFinalizeSteps(deps: EngineDeps): FinalizeSteps {
   return {
-    classifyLiveness: async (_tx, _events, runs) => runs,
     postRunSummaryComment: (run) => postRunSummaryComment(deps, run),
     scheduleTransientRetry: async () => {},
     applyIssueCommentPolicy: async () => null,
     releaseIssueExecution: async (run) => (await releaseIssueExecutionAndPromote(deps, run)).promoted,
     enqueueLivenessContinuation: async () => {},
-    updateRuntimeState: (run) => updateRuntimeState(deps, run, adapterType),
-    finalizeAgentStatus: (run) => finalizeAgentStatus(deps, run.agentId, run.status as TerminalRunStatus),
   };
 }
 
-/** The columns a run's terminal write sets besides its output (§6.4 step 6), as both finishes write them. */
+/** The columns a run's terminal write sets besides its output (§6.4 step 6). */
 export function terminalColumns(outcome: RunOutcome, result: AdapterResult, configuredTimeoutSec: unknown, now: Date) {
   const stop = stopMetadataFor({
     status: outcome.status,
@@ -104,59 +83,9 @@ export function outputColumns(output: RunOutputSummary | null) {
 }
 
 /**
- * Writes the terminal status (unless the row is already terminal, e.g. cancelled meanwhile: then
- * only the output is recorded, and not even that once the row is settled, e.g. reaped by another
- * instance, since nothing about a settled run changes) and returns the row, with `finalized`
- * telling which happened.
- */
-export async function writeTerminalStatus(
-  deps: EngineDeps,
-  input: FinalizeInput,
-  steps: FinalizeSteps,
-): Promise<{ run: RunRow | null; finalized: boolean }> {
-  return transact(deps, async (tx, events) => {
-    const now = deps.clock.now();
-    const [row] = await tx.select().from(heartbeatRuns).where(eq(heartbeatRuns.id, input.runId)).for('update');
-    // Deleting an agent deletes its runs; there is nothing left to record.
-    if (!row) return { run: null, finalized: false };
-    const output = outputColumns(input.output);
-    const outcome = resolveRunOutcome(row, input.result);
-    if (!outcome) {
-      if (row.settledAt) return { run: row, finalized: false };
-      const [kept] = await tx
-        .update(heartbeatRuns)
-        .set({ ...output, exitCode: input.result.exitCode ?? null, signal: input.result.signal ?? null, runTokenHash: null })
-        .where(eq(heartbeatRuns.id, row.id))
-        .returning();
-      return { run: kept, finalized: false };
-    }
-    const [terminal] = await tx
-      .update(heartbeatRuns)
-      .set({ ...output, ...terminalColumns(outcome, input.result, input.agent.adapterConfig.timeoutSec, now) })
-      .where(eq(heartbeatRuns.id, row.id))
-      .returning();
-    const [run] = await steps.classifyLiveness(tx, events, [terminal]);
-    await setWakeStatus(tx, run.wakeupRequestId, WAKE_STATUS_FOR[outcome.status], now, outcome.error ? { error: outcome.error } : {});
-    await appendRunEvent(
-      tx,
-      events,
-      {
-        runId: run.id,
-        eventType: input.crashed ? 'error' : 'lifecycle',
-        level: outcome.status === 'succeeded' ? 'info' : 'error',
-        message: `run ${outcome.status}`,
-        payload: { status: outcome.status, exitCode: run.exitCode, ...(outcome.error ? { error: outcome.error } : {}) },
-      },
-      now,
-    );
-    events.push(runStatusEvent(run));
-    return { run, finalized: true };
-  });
-}
-
-/**
- * Runs the follow-up steps of a run that was just finalized. A crashed adapter gets no retry and
- * no continuation (spec §6.4 step 9). Returns the runs they queued, which the engine starts.
+ * Runs the follow-up steps of a run that was just finished (its agent's status and counters were
+ * written with it). A crashed adapter gets no retry and no continuation (§6.4 step 9). Returns the
+ * runs they queued, which the engine starts.
  */
 export async function runFollowUpSteps(steps: FinalizeSteps, run: RunRow, crashed: boolean): Promise<RunRow[]> {
   if (run.status === 'succeeded') await steps.postRunSummaryComment(run);
@@ -164,8 +93,6 @@ export async function runFollowUpSteps(steps: FinalizeSteps, run: RunRow, crashe
   const commentRetry = await steps.applyIssueCommentPolicy(run);
   const promoted = await steps.releaseIssueExecution(run);
   if (!crashed) await steps.enqueueLivenessContinuation(run);
-  await steps.updateRuntimeState(run);
-  await steps.finalizeAgentStatus(run);
   return [commentRetry, promoted].filter((queued): queued is RunRow => queued !== null);
 }
 

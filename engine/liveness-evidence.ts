@@ -12,13 +12,13 @@ import type { RunRow } from './runs.ts';
 
 /** Activity that is not evidence of work. */
 export const IGNORED_ACTIVITY = ['environment.lease_acquired', 'environment.lease_released'];
-const CONTINUATION_SUMMARY_KEY = 'continuation-summary';
+export const CONTINUATION_SUMMARY_KEY = 'continuation-summary';
 
 const newest = (...dates: Array<Date | null | undefined>) =>
   dates.reduce<Date | null>((latest, date) => (date && (!latest || date > latest) ? date : latest), null);
 const asDate = (value: unknown) => (value ? new Date(value as string) : null);
 
-type Tally = { n: number | string; latest: unknown } | undefined;
+export type Tally = { n: number | string; latest: unknown } | undefined;
 
 /** The classifier's input from the evidence rows gathered for `run` (see classifyRunsLiveness). */
 export function livenessInputFrom(

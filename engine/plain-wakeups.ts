@@ -1,6 +1,6 @@
 // enqueueWakeup without an issue (spec §6.1 step 4): serialised per agent by its advisory lock, the
 // request folds into the run of its task scope already on its way (coalesced) or becomes a queued
-// run, which the engine may claim and start in the same transaction (plain-claims.ts claimNewRun).
+// run, which the engine may claim and start in the same transaction (claim.ts claimNewRun).
 // A request that brings a running run something it did not receive becomes that run's follow-up
 // (wakeup-rows.ts needsFollowup): a new queued run, which the requests after it join.
 // The common case (a new run, nothing to coalesce into, no gate in the way) has a pipelined path
@@ -9,7 +9,7 @@
 import type postgres from 'postgres';
 import { AGENT_LOCK_NAMESPACE } from './agent-lock.ts';
 import type { ClaimedRun } from './claim.ts';
-import { claimNewRun } from './plain-claims.ts';
+import { claimNewRun } from './claim.ts';
 import { allowAll, type EngineDeps, transact } from './deps.ts';
 import { pipelinedTransaction } from './pipelined-transaction.ts';
 import { isInvokable, readHeartbeatPolicy } from './policy.ts';

@@ -13,7 +13,9 @@ import { appendRunEvent } from './run-events.ts';
 import { handIssueLockToRetry, type RunRow, runQueuedEvent, runStatusEvent, settleRun } from './runs.ts';
 import { executePrepared, runRowFromDriver } from './run-rows.ts';
 import { PER_ITEM } from './batcher.ts';
-import { type EventGroup, insertEventGroups, iso, json } from './run-batches.ts';
+import { classifyRunsLiveness } from './liveness-evidence.ts';
+import { appendRunEvents, type EventGroup } from './run-events.ts';
+import { iso, json } from './run-rows.ts';
 import { insertSystemWakeups } from './system-wakeup.ts';
 
 /** A run this instance owns is left alone this long after its last write: it may be mid-claim. */
@@ -162,11 +164,10 @@ export interface LostRun {
   descendantOnlyCleanup: boolean;
 }
 
-/** A lost run to fail, with what the reaper found out about it and how its liveness is classified. */
+/** A lost run to fail, with what the reaper found out about it. */
 export interface LostRunItem {
   candidate: OrphanCandidate;
   lost: LostRun;
-  classifyLiveness: (tx: Transaction, events: LiveEvent[], runs: RunRow[]) => Promise<RunRow[]>;
 }
 
 /**
@@ -212,14 +213,7 @@ export async function failLostRuns(deps: EngineDeps, items: LostRunItem[]): Prom
       from jsonb_to_recordset(${json(input.filter((row) => row.wakeup_request_id))}::jsonb) as i(wakeup_request_id uuid, error text)
       where w.id = i.wakeup_request_id`);
     const failed = failedRows.map((row) => runRowFromDriver(row));
-    // Liveness, by each item's classifier (the same one for every adapter's runs, as a rule).
-    const classifiers = new Map<LostRunItem['classifyLiveness'], RunRow[]>();
-    for (const run of failed) {
-      const classify = byId.get(run.id)!.classifyLiveness;
-      classifiers.set(classify, [...(classifiers.get(classify) ?? []), run]);
-    }
-    const classified = new Map<string, RunRow>();
-    for (const [classify, runs] of classifiers) for (const run of await classify(tx, events, runs)) classified.set(run.id, run);
+    const classified = new Map((await classifyRunsLiveness(tx, failed)).map((run) => [run.id, run]));
     const retried = failed.filter((run) => byId.get(run.id)!.lost.retry).map((run) => classified.get(run.id)!);
     const retries = await queueProcessLossRetries(tx, events, retried.map((run) => ({ lost: run, agentName: byId.get(run.id)!.candidate.agentName })), now);
     const retryOf = new Map(retries.map((retry) => [retry.retryOfRunId!, retry]));
@@ -227,7 +221,7 @@ export async function failLostRuns(deps: EngineDeps, items: LostRunItem[]): Prom
       const { lost } = byId.get(run.id)!;
       const retry = retryOf.get(run.id) ?? null;
       return {
-        run,
+        runId: run.id,
         events: [
           {
             runId: run.id,
@@ -275,7 +269,7 @@ async function queueProcessLossRetries(tx: Transaction, events: LiveEvent[], los
     tx,
     events,
     retries.map((retry) => ({
-      run: retry,
+      runId: retry.id,
       events: [{ runId: retry.id, eventType: 'lifecycle', level: 'warn' as const, message: `Queued to retry run ${retry.retryOfRunId}, whose process was lost`, payload: { retryOfRunId: retry.retryOfRunId } }],
     })),
     now,
@@ -284,11 +278,7 @@ async function queueProcessLossRetries(tx: Transaction, events: LiveEvent[], los
   return retries;
 }
 
-/** Events of many runs in one statement, in the caller's transaction. */
+/** Events of many runs in one statement, in the caller's transaction (its own runs: none is held elsewhere). */
 async function appendEventsIn(tx: Transaction, events: LiveEvent[], groups: EventGroup[], now: Date): Promise<void> {
-  const results = await insertEventGroups(tx, events, groups, now);
-  // Left out only when another transaction holds the run or it is settled: never one of ours here.
-  for (const [i, result] of results.entries()) {
-    if (result === PER_ITEM) for (const event of groups[i].events) await appendRunEvent(tx, events, event, now);
-  }
+  await appendRunEvents(tx, events, groups, now, { wait: true, unlessSettled: false });
 }

@@ -21,7 +21,7 @@ import {
 
 export interface ReaperHooks {
   activeRunIds: ReadonlySet<string>;
-  stepsFor(adapterType: AdapterType): FinalizeSteps;
+  steps: FinalizeSteps;
   settle(runId: string): Promise<void>;
   startNext(agentId: string): void;
   /** Whether an instance is dead (the engine's lease). */
@@ -78,7 +78,7 @@ export async function reapRuns(deps: EngineDeps, hooks: ReaperHooks, candidates:
   const runIds: string[] = [];
   for (const [i, result] of results.entries()) {
     if (!result) continue;
-    const { candidate, lost, steps } = prepared[i];
+    const { candidate, lost } = prepared[i];
     const { run } = candidate;
     runIds.push(run.id);
     deps.logger.warn(
@@ -87,15 +87,13 @@ export async function reapRuns(deps: EngineDeps, hooks: ReaperHooks, candidates:
     );
     agentIds.add(run.agentId);
     if (result.retry) continue; // settled with its failure
-    const promoted = await steps.releaseIssueExecution(result.failed);
+    const promoted = await hooks.steps.releaseIssueExecution(result.failed);
     if (promoted) agentIds.add(promoted.agentId);
     await hooks.settle(run.id);
   }
   // Then each agent once: its status from what is left running, and its next runs (the retries)
   // claimed, instead of one agent lock per reaped run fighting the others.
-  for (const agentId of new Set(results.flatMap((result) => (result ? [result.failed.agentId] : [])))) {
-    await finalizeAgentStatus(deps, agentId, 'failed');
-  }
+  await finalizeAgentStatus(deps, [...new Set(results.flatMap((result) => (result ? [result.failed.agentId] : [])))].map((agentId) => ({ agentId, outcome: 'failed' as const })));
   for (const agentId of agentIds) hooks.startNext(agentId);
   if (runIds.length > 0) deps.logger.info({ runs: runIds.length, ms: Math.round(performance.now() - started) }, `reaped ${runIds.length} lost run(s)`);
   return { runIds };
@@ -104,7 +102,7 @@ export async function reapRuns(deps: EngineDeps, hooks: ReaperHooks, candidates:
 /** Lost runs failed in one transaction. */
 const REAP_SET_SIZE = 50;
 
-type PreparedReap = LostRunItem & { lost: LostRun & { groupTerminated: boolean }; steps: FinalizeSteps };
+type PreparedReap = LostRunItem & { lost: LostRun & { groupTerminated: boolean } };
 
 /** The set in one transaction; if it fails as a whole, each run on its own (the same function, one item). */
 async function failLostSet(deps: EngineDeps, set: PreparedReap[]) {
@@ -181,11 +179,8 @@ async function prepareReap(deps: EngineDeps, hooks: ReaperHooks, candidate: Orph
             ? `Process lost -- process group ${pgid} is no longer running`
             : 'Process lost -- server may have restarted') + (retry ? '; retrying once' : '');
   const why = candidate.lostBecause ? `Process lost -- ${candidate.lostBecause}${retry ? '; retrying once' : ''}` : message;
-  const steps = hooks.stepsFor(candidate.adapterType);
   return {
     candidate,
     lost: { message: why, retry, pid, pgid, descendantOnlyCleanup: groupLeft && !childAlive, groupTerminated: groupLeft },
-    classifyLiveness: steps.classifyLiveness,
-    steps,
   };
 }

@@ -7,8 +7,8 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import { postgresJsCodecs } from 'drizzle-orm/postgres-js/codecs';
 import type postgres from 'postgres';
 import type { Executor, Transaction } from '../db/client.ts';
-import { agents, heartbeatRuns, wakeupRequests } from '../db/schema.ts';
-import type { RunRow, WakeupRow } from './runs.ts';
+import { agents, heartbeatRuns, issues, wakeupRequests } from '../db/schema.ts';
+import type { IssueRow, RunRow, WakeupRow } from './runs.ts';
 import { isUuid } from '../db/columns.ts';
 
 type Column = { name: string; codec?: string; mapFromDriverValue(value: unknown): unknown };
@@ -58,7 +58,11 @@ export const newRunRow = newRowBuilder<RunRow>(heartbeatRuns);
 export const runRowFromDriver = rowMapper<RunRow>(heartbeatRuns);
 export const wakeupRowFromDriver = rowMapper<WakeupRow>(wakeupRequests);
 export const agentRowFromDriver = rowMapper<typeof agents.$inferSelect>(agents);
+export const issueRowFromDriver = rowMapper<IssueRow>(issues);
 
+
+export const iso = (date: Date) => date.toISOString();
+export const json = (value: unknown) => JSON.stringify(value);
 
 /** A Postgres array literal of uuids, for one `$n::uuid[]` parameter (uuids need no quoting). */
 export function uuidArray(ids: readonly string[]): string {

@@ -24,7 +24,7 @@ export interface EnqueueOptions {
   /**
    * The engine is running and will execute what this returns in `claimed`: a new run of an agent
    * without an issue is claimed and started in the enqueue's own transaction when nothing else is
-   * queued for the agent and a slot is free (plain-claims.ts claimNewRun), saving a transaction.
+   * queued for the agent and a slot is free (claim.ts claimNewRun), saving a transaction.
    */
   claim?: boolean;
 }

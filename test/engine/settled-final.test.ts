@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { engineInstances, heartbeatRuns } from '../../db/schema.ts';
-import { type FinalizeSteps, writeTerminalStatus } from '../../engine/finalize.ts';
+import { finishRuns } from '../../engine/finish.ts';
 import { createAgent, enqueue, runFinished } from '../support/api.ts';
 import { useInstancePair } from '../support/server.ts';
 import { waitFor } from '../support/wait.ts';
@@ -27,12 +27,12 @@ describe('a settled run', () => {
       lastOutputAt: new Date(), lastOutputSeq: 9, lastOutputStream: 'stdout', lastOutputBytes: 999,
     };
     const agent = { id: agentId, adapterType: 'script' as const, adapterConfig: {} };
-    const written = await writeTerminalStatus(
+    const [written] = await finishRuns(
       a.app.engine.deps,
-      { runId: runId!, agent, result: { exitCode: 1, signal: 'SIGKILL', errorMessage: 'late' }, output: late },
-      {} as FinalizeSteps, // not reached: the run is terminal already
+      [{ runId: runId!, agent, result: { exitCode: 1, signal: 'SIGKILL', errorMessage: 'late' }, output: late, crashed: false, events: [] }],
+      { wait: true },
     );
-    expect(written.finalized).toBe(false);
+    expect(written).toEqual({ kind: 'ended', run: settled });
     expect(await row(runId!)).toEqual(settled);
   });
 
