@@ -1,7 +1,6 @@
 // The one way the process connects to PostgreSQL: postgres.js underneath, drizzle on top.
 import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
-import { assertStatementAllowed, boundedTransaction } from '../engine/request-deadline.ts';
 import { relations } from './relations.ts';
 
 export interface DatabaseOptions {
@@ -11,7 +10,19 @@ export interface DatabaseOptions {
   applicationName?: string;
   /** Called with every statement drizzle sends (tests count them). */
   onQuery?: (query: string) => void;
+  /** What may still be sent (the server's request deadline, engine/store/request-deadline.ts); everything by default. */
+  guard?: StatementGuard;
 }
+
+/** Decides, as statements and transactions start, whether they may: a refusal is thrown. */
+export interface StatementGuard {
+  /** Throws if the statement may not reach the driver. */
+  statement(text: string): void;
+  /** Runs `begin(body)`, the start of a transaction, or refuses it or its COMMIT. */
+  transaction<Tx, T>(begin: (body: (tx: Tx) => unknown) => Promise<T>, body: (tx: Tx) => unknown): Promise<T>;
+}
+
+const allowEverything: StatementGuard = { statement: () => {}, transaction: (begin, body) => begin(body) };
 
 export function connectDatabase(url: string, options: DatabaseOptions = {}) {
   const sql = postgres(url, {
@@ -26,7 +37,7 @@ export function connectDatabase(url: string, options: DatabaseOptions = {}) {
     connection: { application_name: options.applicationName ?? 'heartbeat' },
   });
   const onQuery = options.onQuery;
-  const db = drizzle({ client: preparing(sql), relations, ...(onQuery ? { logger: { logQuery: (query: string) => onQuery(query) } } : {}) });
+  const db = drizzle({ client: preparing(sql, options.guard ?? allowEverything), relations, ...(onQuery ? { logger: { logQuery: (query: string) => onQuery(query) } } : {}) });
   return {
     sql,
     db,
@@ -53,23 +64,23 @@ type Callback = (client: postgres.TransactionSql) => unknown;
  * statements depends only on the code that builds them). Transactions and savepoints hand their
  * callbacks the same kind of client.
  */
-function preparing<T extends Client>(client: T): T {
+function preparing<T extends Client>(client: T, guard: StatementGuard): T {
   return new Proxy(client, {
     get(target, property, receiver) {
       if (property === 'unsafe') {
         return (text: string, params?: unknown[], options?: Record<string, unknown>) => {
-          // A write of a request whose time is up never reaches the driver (engine/request-deadline.ts).
-          assertStatementAllowed(text);
+          // A write of a request whose time is up never reaches the driver (engine/store/request-deadline.ts).
+          guard.statement(text);
           return target.unsafe(text, params as never[], { ...options, prepare: true });
         };
       }
       if (property === 'begin' || property === 'savepoint') {
         return (...args: unknown[]) => {
           const callback = args.pop() as Callback;
-          const scoped = (tx: postgres.TransactionSql) => callback(preparing(tx));
+          const scoped = (tx: postgres.TransactionSql) => callback(preparing(tx, guard));
           const start = (body: Callback) => (target as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[property](...args, body);
-          // A transaction of a request whose time is up rolls back instead of committing (engine/request-deadline.ts).
-          return property === 'begin' ? boundedTransaction(start, scoped) : start(scoped);
+          // A transaction of a request whose time is up rolls back instead of committing (engine/store/request-deadline.ts).
+          return property === 'begin' ? guard.transaction(start, scoped) : start(scoped);
         };
       }
       return Reflect.get(target, property, receiver);

@@ -116,9 +116,9 @@ export const heartbeatRuns = pgTable(
     index('runs_retry_of_idx').on(t.retryOfRunId).where(sql`${t.retryOfRunId} is not null`),
     index('runs_owner_status_idx').on(t.ownerInstanceId, t.status).where(sql`${t.status} = 'running'`),
     // Runs cancelled while running whose executor has not settled them yet: the reaper looks for
-    // those whose executor is gone on every pass (engine/process-loss.ts findAbandonedCancels).
+    // those whose executor is gone on every pass (engine/recovery/process-loss.ts findAbandonedCancels).
     index('runs_cancelled_unsettled_idx').on(t.ownerInstanceId).where(sql`${t.status} = 'cancelled' and ${t.settledAt} is null`),
-    // Runs changed since a moment (live catch-up after a gap in signals, engine/live-catch-up.ts).
+    // Runs changed since a moment (live catch-up after a gap in signals, engine/live/live-catch-up.ts).
     // A BRIN index keeps only a range summary per block of pages, so the run writes barely pay for
     // it: rows are appended in about the order they change. Pages not summarized yet are always
     // read; autosummarize has autovacuum summarize each range as soon as it is full.

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { connectDatabase, type Database } from '../db/client.ts';
 import { startEmbeddedPostgres } from '../db/embedded.ts';
 import { migrateDatabase } from '../db/migrate.ts';
-import { bootstrapIfEmpty, type BootstrapResult } from '../engine/index.ts';
+import { bootstrapIfEmpty, type BootstrapResult, requestDeadlineGuard } from '../engine/index.ts';
 import { Engine, type EngineOptions } from '../engine/index.ts';
 import { changedRunSignals } from '../engine/index.ts';
 import { encodeGlobalId } from '../schema/global-id.ts';
@@ -83,7 +83,7 @@ export async function startHeartbeat(
 
   try {
     await migrateDatabase(databaseUrl);
-    const connection = connectDatabase(databaseUrl, { onQuery: options.onQuery });
+    const connection = connectDatabase(databaseUrl, { onQuery: options.onQuery, guard: requestDeadlineGuard });
     cleanups.push(() => connection.close());
     const leaseConnection = connectDatabase(databaseUrl, { max: 1, applicationName: 'heartbeat-lease' });
     cleanups.push(() => leaseConnection.close());

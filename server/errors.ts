@@ -31,7 +31,7 @@ export function toGraphQLError(error: HeartbeatError, source?: GraphQLError): Gr
 /** What a client is told when the database cannot be reached: 503 SERVICE_UNAVAILABLE, Retry-After. */
 export const databaseUnavailable = () => new HeartbeatError('SERVICE_UNAVAILABLE', 'The database is unavailable; try again shortly.');
 
-/** Failures of the database connection (engine/database-unavailable.ts), however they were wrapped. */
+/** Failures of the database connection (engine/store/database-unavailable.ts), however they were wrapped. */
 export function isUnavailableError(error: unknown): boolean {
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
   return isDatabaseUnavailable(original);

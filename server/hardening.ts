@@ -277,7 +277,7 @@ export function useMalformedParamsAsBadRequest(): Plugin {
 /**
  * Every operation is answered within `timeoutMs` of its first database work (HEARTBEAT_REQUEST_TIMEOUT_MS),
  * or refused: 503 SERVICE_UNAVAILABLE, and what it left running may no longer commit
- * (engine/request-deadline.ts). Over HTTP the deadline was set around the whole request by the
+ * (engine/store/request-deadline.ts). Over HTTP the deadline was set around the whole request by the
  * server (its clock starts when the key is checked); over WebSocket each query or mutation gets its
  * own here. Subscriptions have none: they last as long as the client wants.
  * Registered last, so that its race wraps every other plugin's execution (the response cache's too).

@@ -192,7 +192,7 @@ export async function startHttpServer(options: {
     if (dashboard(req, res)) return;
     if (req.method === 'POST' && refuseBody(req, res, options.hardening.maxBodyBytes)) return;
     // The request is answered, or refused with 503, within requestTimeoutMs of its first database
-    // work; what it has not committed by then never is (engine/request-deadline.ts).
+    // work; what it has not committed by then never is (engine/store/request-deadline.ts).
     const deadline = new RequestDeadline(requestTimeoutMs);
     // Answered before the time was up (a refusal, a cached answer, ...): nothing more is bounded.
     res.once('finish', () => deadline.release());

@@ -41,7 +41,7 @@ const WIDE_FIELDS: Record<string, number> = {
   'HeartbeatRun.stdoutExcerpt': 50, // up to 32 KiB
   'HeartbeatRun.stderrExcerpt': 50,
   'HeartbeatRun.log': 1_000, // a whole file, however long
-  'IssueComment.body': 20, // up to 100,000 characters (engine/issues.ts)
+  'IssueComment.body': 20, // up to 100,000 characters (engine/issues/issues.ts)
   'IssueDocument.body': 50, // up to 1,000,000 characters
   'Issue.description': 20, // up to 100,000 characters
 };

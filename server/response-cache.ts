@@ -1,7 +1,7 @@
 // Answers to queries, kept per API key and served again while the database has not changed.
 //
 // Every authenticated HTTP request learns the database snapshot (`pg_current_snapshot()`) in the
-// statement that checks its key (engine/api-keys.ts). An answer is stored with the snapshot of the
+// statement that checks its key (engine/access/api-keys.ts). An answer is stored with the snapshot of the
 // request that computed it. A later request with the same key, document, operation and variables
 // gets the stored bytes back only when its own snapshot is identical: then no transaction has
 // committed, on any instance, since the first request began, so executing again would read the

@@ -1,7 +1,8 @@
 // Cancelling across instances: two engines on one database; a run of a process agent executes on
 // one, and the cancel is sent to the other (its NOTIFY reaches the owner, which stops the process
 // group). Measured: from the cancel call to when the run's process group is gone, in ms, polled
-// every millisecond. (test/engine/process-runs.test.ts checks that it happens; this is how fast.)
+// every millisecond. (test/engine/adapters/process-runs.test.ts checks that it happens; this is how
+// fast.)
 import { agents } from '../../db/schema.ts';
 import { groupAlive } from '../../engine/index.ts';
 import { type BenchEngine, createBenchEngine } from '../lib/heartbeat.ts';

@@ -1,6 +1,6 @@
 // Refusing an oversized probe: `nodes(ids:)` with 14,000 ids in a variable, asking for each agent's
 // runs and their events, sent to a Heartbeat server in its own process. It is refused with
-// BAD_USER_INPUT before anything is loaded (test/hardening/operation-cost.test.ts checks that);
+// BAD_USER_INPUT before anything is loaded (test/server/operation-cost.test.ts checks that);
 // measured here: how long the answer takes, request to response, in ms, one request at a time.
 import { generateApiKey } from '../../engine/index.ts';
 import { type ChildServer, startChild } from '../lib/child.ts';

@@ -1,6 +1,6 @@
 // Adapter config validation: zod schemas in, one BAD_USER_INPUT error naming the field out.
 import { z } from 'zod';
-import { badInput } from '../errors.ts';
+import { badInput } from '../model/errors.ts';
 
 /** `adapterConfig.steps[3].sleepMs` — the path as a user would write it. */
 export function formatPath(prefix: string, path: ReadonlyArray<PropertyKey>): string {

@@ -1,6 +1,6 @@
 // The adapters that ship with Heartbeat, by type. The engine may substitute its own (tests do).
 import type { AdapterType } from '../../db/enums.ts';
-import { badInput } from '../errors.ts';
+import { badInput } from '../model/errors.ts';
 import { httpAdapter } from './http.ts';
 import { processAdapter } from './process.ts';
 import { scriptAdapter } from './script.ts';

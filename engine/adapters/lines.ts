@@ -1,7 +1,7 @@
 // The wire protocol shared by the process and http adapters: the run context goes out as one JSON
 // object; what comes back is a stream of lines, each an event, the result, or plain log output.
 import { StringDecoder } from 'node:string_decoder';
-import { LOG_CHUNK_LIMITS } from '../bounding.ts';
+import { LOG_CHUNK_LIMITS } from '../rules/bounding.ts';
 import { type AdapterEvent, type AdapterExecution, type AdapterResult, ENGINE_EVENT_TYPES, type LogStream } from './types.ts';
 
 /** The JSON object an agent receives on stdin (process) or as the request body (http). */

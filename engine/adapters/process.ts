@@ -3,8 +3,8 @@
 // started, also what left the group.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { terminateGroup } from '../process-groups.ts';
-import { newTreeMarker, TREE_MARKER_VAR } from '../process-tree.ts';
+import { terminateGroup } from './process-groups.ts';
+import { newTreeMarker, TREE_MARKER_VAR } from './process-tree.ts';
 import { z } from 'zod';
 import { nonNegativeSeconds, parseWith, timerMs } from './config.ts';
 import { LineSink, runContextPayload, withoutNul } from './lines.ts';

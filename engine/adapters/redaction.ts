@@ -2,7 +2,7 @@
 // values of `url` (http: webhook tokens ride there, `?code=`, `?token=`), are shown as a marker,
 // never as stored. A config read back and sent again keeps the stored secrets wherever the marker
 // stands, so "read, change one field, write back" never destroys them.
-import { badInput } from '../errors.ts';
+import { badInput } from '../model/errors.ts';
 
 export const REDACTED = '***REDACTED***';
 

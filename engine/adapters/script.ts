@@ -1,7 +1,7 @@
 // The `script` adapter: deterministic steps from its config, executed in-process. It powers the
 // demo, the tests and the benchmarks without any external agent.
 import { z } from 'zod';
-import { badInput } from '../errors.ts';
+import { badInput } from '../model/errors.ts';
 import { formatPath, jsonObject, parseWith } from './config.ts';
 import { type Adapter, type AdapterExecution, type AdapterResult, ENGINE_EVENT_TYPES } from './types.ts';
 

@@ -3,7 +3,7 @@
 // Postgres NOTIFY (default) or Redis pub/sub (REDIS_URL). Receivers re-read rows, so a signal
 // never corrupts what a subscriber sees. None is lost for good either: a batch that cannot be
 // sent is sent again once it can, and after its own connection dropped an instance catches its
-// subscribers up on the runs that changed meanwhile (engine/live-catch-up.ts).
+// subscribers up on the runs that changed meanwhile (engine/live/live-catch-up.ts).
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
@@ -40,7 +40,7 @@ export interface LiveWiring {
   close(): Promise<void>;
 }
 
-/** The runs of these companies changed since `since`, as signals (engine/live-catch-up.ts). */
+/** The runs of these companies changed since `since`, as signals (engine/live/live-catch-up.ts). */
 export type CatchUp = (companyIds: string[], since: Date) => Promise<{ signals: LiveSignal[]; truncated: boolean }>;
 
 /**

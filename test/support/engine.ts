@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import type { AgentStatus, IssueStatus, RunStatus } from '../../db/enums.ts';
 import { agents, companies, heartbeatRuns, issueRelations, issues, wakeupRequests } from '../../db/schema.ts';
-import { ManualClock } from '../../engine/clock.ts';
+import { ManualClock } from '../../engine/model/clock.ts';
 import { Engine, type EngineOptions } from '../../engine/engine.ts';
-import { registerInstance } from '../../engine/instances.ts';
-import type { LiveEvent } from '../../engine/live-events.ts';
+import { registerInstance } from '../../engine/cluster/instances.ts';
+import type { LiveEvent } from '../../engine/live/live-events.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
 export interface EngineFixture {

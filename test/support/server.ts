@@ -1,6 +1,6 @@
 // A real Heartbeat server on an ephemeral port, over a test database of its own.
 import { companies } from '../../db/schema.ts';
-import { generateApiKey } from '../../engine/api-keys.ts';
+import { generateApiKey } from '../../engine/access/api-keys.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../db/embedded.ts';
 import { migrateDatabase } from '../../db/migrate.ts';
-import { LEASE_TTL_MS } from '../../engine/instances.ts';
+import { LEASE_TTL_MS } from '../../engine/cluster/instances.ts';
 import { startHeartbeat, type HeartbeatApp } from '../../server/app.ts';
 import { loadConfig } from '../../server/config.ts';
 import { createLogger } from '../../server/logger.ts';

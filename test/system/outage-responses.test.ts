@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../db/embedded.ts';
 import { migrateDatabase } from '../../db/migrate.ts';
-import { AGENT_LOCK_NAMESPACE } from '../../engine/agent-lock.ts';
+import { AGENT_LOCK_NAMESPACE } from '../../engine/cluster/agent-locks.ts';
 import { startHeartbeat, type HeartbeatApp } from '../../server/app.ts';
 import { loadConfig } from '../../server/config.ts';
 import { createLogger } from '../../server/logger.ts';

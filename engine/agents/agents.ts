@@ -1,0 +1,117 @@
+// Creating and changing agents. Adapter configs and heartbeat policies are validated here, so
+// nothing invalid is ever stored.
+import { and, eq } from 'drizzle-orm';
+import type { AdapterType } from '../../db/enums.ts';
+import { agents } from '../../db/schema.ts';
+import { restoreRedactedSecrets } from '../adapters/redaction.ts';
+import type { EngineDeps } from '../model/deps.ts';
+import { badInput, conflict, notFound } from '../model/errors.ts';
+import { validateHeartbeatPolicyInput } from '../rules/heartbeat-policy.ts';
+
+export type AgentRow = typeof agents.$inferSelect;
+
+const LIMITS = { name: 200, role: 100 };
+
+function label(field: string, value: string, max: number): string {
+  const trimmed = value.trim();
+  if (!trimmed) throw badInput(`${field} must not be empty`, { field });
+  if (trimmed.length > max) throw badInput(`${field} is longer than ${max} characters`, { field });
+  return trimmed;
+}
+
+function parseAdapterConfig(deps: EngineDeps, adapterType: AdapterType, config: unknown): Record<string, unknown> {
+  return deps.adapters[adapterType].parseConfig(config ?? {}) as Record<string, unknown>;
+}
+
+export async function findAgent(deps: EngineDeps, companyId: string, agentId: string): Promise<AgentRow> {
+  const agent = await deps.db.query.agents.findFirst({ where: { id: agentId, companyId } });
+  if (!agent) throw notFound('Agent');
+  return agent;
+}
+
+export interface CreateAgentInput {
+  companyId: string;
+  name: string;
+  role?: string | null;
+  adapterType: AdapterType;
+  adapterConfig?: unknown;
+  heartbeat?: unknown;
+}
+
+export async function createAgent(deps: EngineDeps, input: CreateAgentInput): Promise<AgentRow> {
+  const name = label('name', input.name, LIMITS.name);
+  const role = input.role == null ? 'general' : label('role', input.role, LIMITS.role);
+  // Validated for the error; the raw input is stored so defaults stay defaults. A redaction
+  // marker has no stored secret behind it here: refused rather than stored as the value.
+  const adapterConfig = restoreRedactedSecrets(input.adapterConfig ?? {}, null);
+  parseAdapterConfig(deps, input.adapterType, adapterConfig);
+  const heartbeat = validateHeartbeatPolicyInput(input.heartbeat, deps.settings);
+  const now = deps.clock.now();
+  const [agent] = await deps.db
+    .insert(agents)
+    .values({
+      companyId: input.companyId,
+      name,
+      role,
+      adapterType: input.adapterType,
+      adapterConfig: adapterConfig as Record<string, unknown>,
+      runtimeConfig: { heartbeat },
+      createdAt: now,
+      updatedAt: now,
+    })
+    .returning();
+  return agent;
+}
+
+export interface UpdateAgentInput {
+  companyId: string;
+  agentId: string;
+  name?: string | null;
+  role?: string | null;
+  adapterType?: AdapterType | null;
+  adapterConfig?: unknown;
+  heartbeat?: unknown;
+}
+
+export async function updateAgent(deps: EngineDeps, input: UpdateAgentInput): Promise<AgentRow> {
+  const agent = await findAgent(deps, input.companyId, input.agentId);
+  const patch: Partial<AgentRow> = { updatedAt: deps.clock.now() };
+  if (input.name != null) patch.name = label('name', input.name, LIMITS.name);
+  if (input.role != null) patch.role = label('role', input.role, LIMITS.role);
+  const adapterType = input.adapterType ?? agent.adapterType;
+  if (input.adapterType != null || input.adapterConfig !== undefined) {
+    if (input.adapterType != null && input.adapterType !== agent.adapterType && input.adapterConfig === undefined) {
+      throw badInput('Changing adapterType needs an adapterConfig for the new adapter', { field: 'adapterConfig' });
+    }
+    // A config read from the API carries redaction markers for its secrets: they keep the stored ones.
+    const config = input.adapterConfig === undefined ? agent.adapterConfig : restoreRedactedSecrets(input.adapterConfig, agent.adapterConfig);
+    parseAdapterConfig(deps, adapterType, config);
+    patch.adapterType = adapterType;
+    patch.adapterConfig = (config ?? {}) as Record<string, unknown>;
+  }
+  if (input.heartbeat !== undefined) {
+    patch.runtimeConfig = { ...agent.runtimeConfig, heartbeat: validateHeartbeatPolicyInput(input.heartbeat, deps.settings) };
+  }
+  const [updated] = await deps.db.update(agents).set(patch).where(eq(agents.id, agent.id)).returning();
+  return updated;
+}
+
+/** Sets the agent's status if it is in one of `from`; refuses otherwise. */
+export async function transitionAgentStatus(
+  deps: EngineDeps,
+  input: { companyId: string; agentId: string },
+  to: AgentRow['status'],
+  from: readonly AgentRow['status'][],
+): Promise<AgentRow> {
+  const agent = await findAgent(deps, input.companyId, input.agentId);
+  if (agent.status === to) return agent;
+  if (!from.includes(agent.status)) throw conflict(`Agent is ${agent.status}`);
+  const [updated] = await deps.db
+    .update(agents)
+    .set({ status: to, updatedAt: deps.clock.now() })
+    .where(and(eq(agents.id, agent.id), eq(agents.status, agent.status)))
+    .returning();
+  if (!updated) throw conflict('Agent changed meanwhile; try again');
+  deps.bus.publish([{ type: 'agent.status', companyId: updated.companyId, agentId: updated.id, status: updated.status, lastHeartbeatAt: updated.lastHeartbeatAt?.toISOString() ?? null, outcome: to }]);
+  return updated;
+}

@@ -1,0 +1,59 @@
+// What every engine module works with. Passed explicitly, so each module is a set of functions
+// over (deps, input) and tests can build the engine with their own clock, bus and adapters.
+import type { Logger } from 'pino';
+import type { Database, Transaction } from '../../db/client.ts';
+import type { AdapterType } from '../../db/enums.ts';
+import type { Adapter } from '../adapters/types.ts';
+import type { Clock } from './clock.ts';
+import type { LiveEvent, LiveEventBus } from '../live/live-events.ts';
+
+export interface EngineSettings {
+  /** Upper bound of any agent's maxConcurrentRuns (Decisions 1). */
+  maxConcurrentRunsLimit: number;
+  /** Directory for run log files. */
+  logDir: string;
+  /** This engine instance's id (its `engine_instances` row). */
+  instanceId: string;
+  host: string;
+  /** The GraphQL endpoint agents call back with their run token. */
+  apiUrl: string;
+  /**
+   * How long a run's start, event and outcome writes wait out an unreachable database, holding
+   * what they carry in memory, before the run is given up to recovery (which retries it).
+   */
+  databaseOutageMs: number;
+}
+
+/** The out-of-scope gates (budgets, pause holds) as one port; the default allows everything. */
+export interface CanInvokePort {
+  check(input: { companyId: string; agentId: string }): Promise<{ allowed: true } | { allowed: false; reason: string }>;
+}
+export const allowAll: CanInvokePort = { check: async () => ({ allowed: true }) };
+
+export interface EngineDeps {
+  db: Database;
+  clock: Clock;
+  bus: LiveEventBus;
+  logger: Logger;
+  settings: EngineSettings;
+  adapters: Record<AdapterType, Adapter<unknown>>;
+  canInvoke: CanInvokePort;
+  /** How the API spells an id (the server passes its global-id encoder); identity by default. */
+  encodeApiId: (typename: 'HeartbeatRun' | 'Agent' | 'Issue' | 'Company', id: string) => string;
+  /** Called once per agent the first time it records a heartbeat (spec §6.15). */
+  onFirstHeartbeat?: (input: { agentId: string; agentRole: string }) => void;
+}
+
+/**
+ * Runs `work` in one transaction and publishes the live events it collected only after the commit,
+ * so no subscriber ever hears of a change that was rolled back.
+ */
+export async function transact<T>(
+  deps: Pick<EngineDeps, 'db' | 'bus'>,
+  work: (tx: Transaction, events: LiveEvent[]) => Promise<T>,
+): Promise<T> {
+  const events: LiveEvent[] = [];
+  const result = await deps.db.transaction((tx) => work(tx, events));
+  if (events.length > 0) deps.bus.publish(events);
+  return result;
+}

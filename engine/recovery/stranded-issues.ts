@@ -1,0 +1,102 @@
+// reconcileStrandedAssignedIssues (spec §6.14): assigned open issues with nothing on the way to
+// execution are dispatched again once; when that was already tried, they are escalated.
+import { linkRetryOf } from '../runs/annotations.ts';
+import { and, desc, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
+import type { WakeupStatus } from '../../db/enums.ts';
+import { heartbeatRuns, issues, wakeupRequests } from '../../db/schema.ts';
+import { type EngineDeps, transact } from '../model/deps.ts';
+import type { Wake } from '../issues/issues.ts';
+import { isInvokable } from '../rules/heartbeat-policy.ts';
+import { escalateIssue, recoveryFor } from './issue-recovery.ts';
+import { EXEC_PATH_STATUSES, type IssueRow, type RunRow } from '../model/runs.ts';
+
+export interface StrandedResult {
+  assignmentDispatched: number;
+  dispatchRequeued: number;
+  continuationRequeued: number;
+  escalated: number;
+  skipped: number;
+  issueIds: string[];
+}
+
+export async function reconcileStrandedAssignedIssues(deps: EngineDeps, wake: Wake): Promise<StrandedResult> {
+  const result: StrandedResult = { assignmentDispatched: 0, dispatchRequeued: 0, continuationRequeued: 0, escalated: 0, skipped: 0, issueIds: [] };
+  const candidates = await deps.db
+    .select()
+    .from(issues)
+    .where(and(inArray(issues.status, ['todo', 'in_progress']), isNotNull(issues.assigneeAgentId), isNull(issues.assigneeUserId)));
+  for (const issue of candidates) {
+    const outcome = await reconcileIssue(deps, wake, issue);
+    result[outcome] += 1;
+    if (outcome !== 'skipped') result.issueIds.push(issue.id);
+  }
+  return result;
+}
+
+type Outcome = Exclude<keyof StrandedResult, 'issueIds'>;
+
+async function reconcileIssue(deps: EngineDeps, wake: Wake, issue: IssueRow): Promise<Outcome> {
+  const agent = await deps.db.query.agents.findFirst({ where: { id: issue.assigneeAgentId!, companyId: issue.companyId } });
+  if (!agent || !isInvokable(agent.status)) return 'skipped';
+  const onTheWay = await deps.db.query.heartbeatRuns.findFirst({ where: { issueId: issue.id, status: { in: [...EXEC_PATH_STATUSES] } }, columns: { id: true } });
+  if (onTheWay) return 'skipped';
+  if (await hasWakeupForIssue(deps, issue.id, 'deferred_issue_execution')) return 'skipped';
+  const [latest] = await deps.db
+    .select()
+    .from(heartbeatRuns)
+    .where(eq(heartbeatRuns.issueId, issue.id))
+    .orderBy(desc(heartbeatRuns.createdAt), desc(heartbeatRuns.id))
+    .limit(1);
+  const recovery = recoveryFor(issue.status);
+
+  if (issue.status === 'todo' && !latest) {
+    if (await hasWakeupForIssue(deps, issue.id, 'queued')) return 'skipped';
+    if (!(await deps.canInvoke.check({ companyId: issue.companyId, agentId: agent.id })).allowed) return 'skipped';
+    await wake({
+      companyId: issue.companyId,
+      agentId: agent.id,
+      source: 'assignment',
+      triggerDetail: 'system',
+      reason: 'issue_assigned',
+      payload: { issueId: issue.id },
+      actor: { type: 'system', id: 'heartbeat' },
+      context: { issueId: issue.id, taskId: issue.id, source: 'issue.assigned_todo_liveness_dispatch' },
+    });
+    return 'assignmentDispatched';
+  }
+  if (issue.status === 'in_progress' && !latest && !issue.checkoutRunId && !issue.executionRunId) return 'skipped';
+  if (latest?.status === 'succeeded') return 'skipped';
+  if (latest && latest.contextSnapshot.retryReason === recovery.retryReason) {
+    await transact(deps, (tx, events) => escalateIssue(tx, events, { issue, kind: recovery.kind, during: 'reconciliation', latest, now: deps.clock.now() }));
+    return 'escalated';
+  }
+  const retryOfRunId = latest?.id ?? issue.checkoutRunId ?? null;
+  const result = await wake({
+    companyId: issue.companyId,
+    agentId: agent.id,
+    source: 'automation',
+    triggerDetail: 'system',
+    reason: recovery.reason,
+    payload: { issueId: issue.id, retryOfRunId },
+    actor: { type: 'system', id: 'heartbeat' },
+    context: { issueId: issue.id, taskId: issue.id, wakeReason: recovery.reason, retryReason: recovery.retryReason, source: recovery.source, retryOfRunId },
+  });
+  if (result.run && retryOfRunId) await linkRetry(deps, result.run, retryOfRunId);
+  return recovery.kind === 'dispatch' ? 'dispatchRequeued' : 'continuationRequeued';
+}
+
+/** Whether a wakeup in `status` waits for the issue (a wakeup names its issue in its payload). */
+async function hasWakeupForIssue(deps: EngineDeps, issueId: string, status: WakeupStatus): Promise<boolean> {
+  const [waiting] = await deps.db
+    .select({ id: wakeupRequests.id })
+    .from(wakeupRequests)
+    .where(and(eq(wakeupRequests.status, status), sql`${wakeupRequests.payload}->>'issueId' = ${issueId}`))
+    .limit(1);
+  return waiting !== undefined;
+}
+
+async function linkRetry(deps: EngineDeps, run: RunRow, retryOfRunId: string): Promise<void> {
+  const exists = await deps.db.query.heartbeatRuns.findFirst({ where: { id: retryOfRunId }, columns: { id: true } });
+  if (!exists) return;
+  await linkRetryOf(deps.db, run.id, retryOfRunId);
+}

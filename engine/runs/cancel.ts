@@ -1,0 +1,144 @@
+// Cancellation (spec §6.13). The row change commits first (so it wins any race with the run
+// finishing); the process is killed by whichever instance runs it: this one directly, another one
+// when it hears the NOTIFY sent with the commit.
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { Transaction } from '../../db/client.ts';
+import { heartbeatRuns } from '../../db/schema.ts';
+import { type EngineDeps, transact } from '../model/deps.ts';
+import { notFound } from '../model/errors.ts';
+import type { LiveEvent } from '../live/live-events.ts';
+import { gateStopMetadata, stopMetadataFor } from '../rules/run-outcome.ts';
+import { clearIssueLockIfHeldBy } from './issue-lock.ts';
+import { appendRunEvent } from './events.ts';
+import { EXEC_PATH_STATUSES, isExecPath, type RunRow, runStatusEvent } from '../model/runs.ts';
+import { setWakeStatus } from './wake-status.ts';
+
+/** Channel on which instances tell each other to stop a run's process. */
+export const CONTROL_CHANNEL = 'heartbeat_control';
+
+export type ControlMessage = { kind: 'cancel'; runId: string } | { kind: 'revoke-key'; keyId: string };
+
+export interface CancelResult {
+  /** The run after the call. */
+  run: RunRow;
+  /** The run as it was before; set only when this call cancelled it. */
+  previous: RunRow | null;
+}
+
+async function cancelLockedRun(
+  deps: EngineDeps,
+  tx: Transaction,
+  events: LiveEvent[],
+  run: RunRow,
+  reason: string,
+  options: { event: boolean },
+): Promise<RunRow> {
+  const now = deps.clock.now();
+  const agent = await tx.query.agents.findFirst({ where: { id: run.agentId }, columns: { adapterType: true, adapterConfig: true } });
+  const stop = stopMetadataFor({
+    status: 'cancelled',
+    errorCode: 'cancelled',
+    error: reason,
+    configuredTimeoutSec: agent?.adapterConfig.timeoutSec,
+    adapterDefaultTimeoutSec: 0,
+  });
+  const [cancelled] = await tx
+    .update(heartbeatRuns)
+    .set({
+      status: 'cancelled',
+      error: reason,
+      errorCode: 'cancelled',
+      finishedAt: now,
+      updatedAt: now,
+      resultJson: { ...(run.resultJson ?? {}), ...stop },
+    })
+    .where(eq(heartbeatRuns.id, run.id))
+    .returning();
+  await setWakeStatus(tx, run.wakeupRequestId, 'cancelled', now);
+  if (options.event) {
+    await appendRunEvent(tx, events, { runId: run.id, eventType: 'lifecycle', level: 'warn', message: 'run cancelled', payload: { reason } }, now);
+  }
+  if (run.status === 'running') {
+    const message: ControlMessage = { kind: 'cancel', runId: run.id };
+    await tx.execute(sql`select pg_notify(${CONTROL_CHANNEL}, ${JSON.stringify(message)})`);
+  }
+  events.push(runStatusEvent(cancelled));
+  return cancelled;
+}
+
+/** cancelRun: a run on its way to execution becomes cancelled; any other run is returned unchanged. */
+export async function cancelRunRecord(
+  deps: EngineDeps,
+  runId: string,
+  options: { companyId?: string; reason?: string } = {},
+): Promise<CancelResult> {
+  return transact(deps, async (tx, events) => {
+    const [run] = await tx
+      .select()
+      .from(heartbeatRuns)
+      .where(and(eq(heartbeatRuns.id, runId), options.companyId ? eq(heartbeatRuns.companyId, options.companyId) : undefined))
+      .for('update');
+    if (!run) throw notFound('Run');
+    if (!isExecPath(run.status)) return { run, previous: null };
+    const cancelled = await cancelLockedRun(deps, tx, events, run, options.reason ?? 'Cancelled by control plane', { event: true });
+    return { run: cancelled, previous: run };
+  });
+}
+
+/** cancelActiveForAgent: every run of the agent on its way to execution; returns what was cancelled. */
+export async function cancelActiveRunRecordsForAgent(
+  deps: EngineDeps,
+  agentId: string,
+  reason = 'Cancelled due to agent pause',
+): Promise<CancelResult[]> {
+  return transact(deps, async (tx, events) => {
+    const runs = await tx
+      .select()
+      .from(heartbeatRuns)
+      .where(and(eq(heartbeatRuns.agentId, agentId), inArray(heartbeatRuns.status, [...EXEC_PATH_STATUSES])))
+      .for('update');
+    const results: CancelResult[] = [];
+    for (const run of runs) {
+      results.push({ run: await cancelLockedRun(deps, tx, events, run, reason, { event: false }), previous: run });
+    }
+    return results;
+  });
+}
+
+/** Why a run that never started is stopped: a claim gate (§6.3) or a stale scheduled retry (§6.11-C). */
+export interface StopBeforeStart {
+  code: string;
+  message: string;
+  timeoutSource: 'dependency_gate' | 'stale_queued_run_gate';
+  /** What its wakeup becomes: skipped (a gate) or cancelled (a stale retry). */
+  wakeStatus: 'skipped' | 'cancelled';
+  /** The payload of the `lifecycle` warning it records. */
+  payload: Record<string, unknown>;
+}
+
+/**
+ * Cancels a run that never started (queued or a scheduled retry), in the caller's transaction,
+ * which holds its row: cancelled and settled at once (nothing follows it), its wakeup closed, the
+ * issue lock cleared if it held it, a warning recorded; no release, promotion or agent status
+ * change (Decisions 10).
+ */
+export async function cancelBeforeStart(tx: Transaction, events: LiveEvent[], run: RunRow, stop: StopBeforeStart, now: Date): Promise<RunRow> {
+  const [cancelled] = await tx
+    .update(heartbeatRuns)
+    .set({
+      status: 'cancelled',
+      error: stop.message,
+      errorCode: stop.code,
+      finishedAt: now,
+      settledAt: now,
+      updatedAt: now,
+      resultJson: { ...(run.resultJson ?? {}), ...gateStopMetadata(stop.code, stop.timeoutSource) },
+    })
+    .where(eq(heartbeatRuns.id, run.id))
+    .returning();
+  await setWakeStatus(tx, run.wakeupRequestId, stop.wakeStatus, now);
+  if (run.issueId) await clearIssueLockIfHeldBy(tx, events, run.issueId, run.id, now);
+  await appendRunEvent(tx, events, { runId: run.id, eventType: 'lifecycle', level: 'warn', message: stop.message, payload: stop.payload }, now);
+  events.push(runStatusEvent(cancelled));
+  return cancelled;
+}

@@ -1,0 +1,416 @@
+// The claim (docs/engine.md §6.2, §6.3): queued runs become running under their agent's limit. One
+// transaction for any number of agents, under their advisory locks: count each agent's running
+// runs, lock its first queued runs in claim order, cancel those a gate stops, and claim the rest
+// in one statement, which also takes the issue lock, checks the issue out and starts the run. No
+// instance can claim for the agent meanwhile, so the limit holds exactly across instances. Runs
+// with and without an issue go through the same statements.
+import { randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import type { Transaction } from '../../db/client.ts';
+import type { agents } from '../../db/schema.ts';
+import { agentAdvisoryLocks } from '../cluster/agent-locks.ts';
+import { hashApiKey, RUN_TOKEN_PREFIX } from '../access/api-keys.ts';
+import { claimGate, type Gate } from '../rules/claim-gates.ts';
+import { cancelBeforeStart } from './cancel.ts';
+import { withOutageRetry } from '../store/database-retry.ts';
+import { isDatabaseUnavailable } from '../store/database-unavailable.ts';
+import { allowAll, type EngineDeps, transact } from '../model/deps.ts';
+import { issueReadiness, type IssueReadiness } from '../issues/readiness.ts';
+import type { LiveEvent } from '../live/live-events.ts';
+import { isInvokable, readHeartbeatPolicy } from '../rules/heartbeat-policy.ts';
+import { logRefFor } from './output.ts';
+import { agentRowFromDriver, executePrepared, issueRowFromDriver, runRowFromDriver, type StatementTarget, uuidArray } from '../store/statements.ts';
+import { agentNameKey, issueLockEvent, type IssueRow, type RunRow, runStatusEvent } from '../model/runs.ts';
+import { clearIssueLockIfHeldBy } from './issue-lock.ts';
+import { setWakeStatus } from './wake-status.ts';
+import { liveRunEvent, type NewRunEvent, payloadText } from './events.ts';
+
+export interface ClaimedRun {
+  run: RunRow;
+  /** Plaintext bearer token for the agent; only its digest is stored. */
+  runToken: string;
+  /** The agent row as the claim read it, under the agent's lock. */
+  agent?: Agent;
+  /** Set when the claim also started the run (every run whose adapter config parses): its context and log file. */
+  started?: { context: Record<string, unknown>; logRef: string };
+}
+
+type Agent = typeof agents.$inferSelect;
+
+export interface RunStart {
+  run: RunRow;
+  agent: Agent;
+  context: Record<string, unknown>;
+  logRef: string;
+}
+
+/** The `run started` event of a run (written by its claim, claim.ts). */
+export function runStartedEvent(item: RunStart): NewRunEvent {
+  return {
+    runId: item.run.id,
+    eventType: 'lifecycle',
+    level: 'info',
+    message: 'run started',
+    payload: { adapterType: item.agent.adapterType, invocationSource: item.run.invocationSource, wakeReason: item.context.wakeReason ?? null },
+  };
+}
+
+interface Plan {
+  agent: Agent;
+  slots: number;
+}
+
+/** A queued run the claim takes, with what it read of its issue. */
+interface ClaimItem {
+  agent: Agent;
+  run: RunRow;
+  issue: IssueRow | null;
+  readiness: IssueReadiness | null;
+}
+
+/**
+ * The agents among `agentIds` that have queued runs right now (read without their locks). The
+ * engine claims only for those: an agent whose run is queued after this read gets its claim from
+ * whoever queued it (they call startNext after their commit, which runs another claim round).
+ */
+export async function agentsWithQueuedRuns(deps: EngineDeps, agentIds: readonly string[]): Promise<Set<string>> {
+  const rows = await executePrepared<{ agent_id: string }>(
+    deps.db,
+    // One index probe per agent that stops at its first queued run: a deep queue costs nothing here.
+    sql`select a.id as agent_id from unnest(${uuidArray(agentIds)}::uuid[]) as a(id)
+        where exists (select 1 from heartbeat_runs r where r.agent_id = a.id and r.status = 'queued')`,
+  );
+  return new Set(rows.map((row) => row.agent_id));
+}
+
+export async function claimNextRunsForAgent(deps: EngineDeps, agentId: string): Promise<ClaimedRun[]> {
+  return (await claimNextRunsForAgents(deps, [agentId]))[0];
+}
+
+/**
+ * startNextQueuedRunForAgent for several agents in one transaction (the engine batches the agents
+ * whose queues changed at about the same time). Each agent is claimed exactly as on its own: its
+ * lock, its running count, its candidates in order, its gates. Returns the claims per agent id given.
+ */
+export async function claimNextRunsForAgents(
+  deps: EngineDeps,
+  agentIds: readonly string[],
+): Promise<ClaimedRun[][]> {
+  const unique = [...new Set(agentIds)];
+  // What the transaction did, once its work is done: if its COMMIT then gets no answer, whether it
+  // committed is read back by the claims' run tokens (claimCommitted).
+  let done: { byAgent: Map<string, ClaimedRun[]>; events: LiveEvent[] } | null = null;
+  const claim = transact(deps, async (tx, events) => {
+    // The locks first, and the reads sent right behind them in the same round trip: the server runs
+    // them once the locks are granted, so they see everything committed before.
+    const ids = uuidArray(unique);
+    const [, agentRows, runningRows] = await Promise.all([
+      agentAdvisoryLocks(tx, unique),
+      executePrepared(tx, sql`select * from agents where id = any(${ids}::uuid[])`),
+      executePrepared<{ agent_id: string; running: number }>(
+        tx,
+        sql`select agent_id, count(*)::int as running from heartbeat_runs where agent_id = any(${ids}::uuid[]) and status = 'running' group by agent_id`,
+      ),
+    ]);
+    const agentById = new Map(agentRows.map(agentRowFromDriver).map((row) => [row.id, row]));
+    const runningByAgent = new Map(runningRows.map((row) => [row.agent_id, Number(row.running)]));
+    let plans: Plan[] = [];
+    for (const id of unique) {
+      const agent = agentById.get(id);
+      if (!agent || !isInvokable(agent.status)) continue;
+      const { maxConcurrentRuns } = readHeartbeatPolicy(agent.runtimeConfig, deps.settings);
+      const slots = maxConcurrentRuns - (runningByAgent.get(id) ?? 0);
+      if (slots > 0) plans.push({ agent, slots });
+    }
+    const claimedByAgent = new Map<string, ClaimedRun[]>(plans.map((plan) => [plan.agent.id, []]));
+    // Rounds: each agent's next `slots` candidates; a gate-cancelled one frees its slot for the next round.
+    while (plans.length > 0) {
+      const candidates = await lockCandidates(tx, plans);
+      const { issues, readiness } = await readIssues(tx, [...candidates.values()].flat());
+      const toClaim: ClaimItem[] = [];
+      const next: Plan[] = [];
+      for (const plan of plans) {
+        const runs = candidates.get(plan.agent.id)!;
+        let gated = 0;
+        for (const run of runs) {
+          const issueId = issueIdOf(run);
+          const issue = issueId ? (issues.get(issueId) ?? null) : null;
+          const ready = issue ? readiness.get(issue.id)! : null;
+          const gate = await gateFor(deps, plan.agent, run, issue, ready);
+          if (gate) {
+            await cancelBeforeStart(tx, events, run, { ...gate, wakeStatus: 'skipped', payload: { errorCode: gate.code } }, deps.clock.now());
+            gated += 1;
+          } else {
+            toClaim.push({ agent: plan.agent, run, issue, readiness: ready });
+          }
+        }
+        // All its candidates were taken and some were gated: there may be more queued behind them.
+        if (gated > 0 && runs.length === plan.slots) next.push({ agent: plan.agent, slots: gated });
+      }
+      for (const claimed of await claimRuns(deps, tx, events, toClaim)) {
+        claimedByAgent.get(claimed.run.agentId)!.push(claimed);
+      }
+      plans = next;
+    }
+    done = { byAgent: claimedByAgent, events };
+    return claimedByAgent;
+  });
+  const byAgent = await claim.catch(async (error: unknown) => {
+    const attempted = done as typeof done;
+    if (!attempted || !isDatabaseUnavailable(error) || !(await claimCommitted(deps, attempted.byAgent))) throw error;
+    deps.bus.publish(attempted.events);
+    return attempted.byAgent;
+  });
+  return agentIds.map((id) => byAgent.get(id) ?? []);
+}
+
+/**
+ * Whether a claim whose COMMIT got no answer (the connection broke as it was sent) committed: its
+ * runs carry its run tokens exactly when it did. Without this, runs it did claim would be running
+ * with nobody executing them, until reaped as lost; and their retry would count as a failure.
+ */
+async function claimCommitted(deps: EngineDeps, byAgent: Map<string, ClaimedRun[]>): Promise<boolean> {
+  const claims = [...byAgent.values()].flat();
+  if (claims.length === 0) return false;
+  const rows = await withOutageRetry(
+    () =>
+      executePrepared<{ n: number }>(
+        deps.db,
+        sql`select count(*)::int as n from heartbeat_runs where id = any(${uuidArray(claims.map((c) => c.run.id))}::uuid[]) and run_token_hash = any(${`{${claims.map((c) => c.run.runTokenHash).join(',')}}`}::text[])`,
+      ),
+    deps.settings.databaseOutageMs,
+  );
+  return Number(rows[0].n) === claims.length;
+}
+
+/** The issue a run works on (a run queued for an issue that was deleted keeps its id in its context). */
+const issueIdOf = (run: RunRow): string | null => run.issueId ?? (typeof run.contextSnapshot.issueId === 'string' ? run.contextSnapshot.issueId : null);
+
+/** §6.3 step 2: the budget and pause port (canInvoke), then the issue gates. */
+async function gateFor(deps: EngineDeps, agent: Agent, run: RunRow, issue: IssueRow | null, readiness: IssueReadiness | null): Promise<Gate | null> {
+  const budget = await deps.canInvoke.check({ companyId: agent.companyId, agentId: agent.id });
+  if (!budget.allowed) return { code: 'cancelled', message: budget.reason, timeoutSource: 'stale_queued_run_gate' };
+  return claimGate(run, issue, readiness);
+}
+
+/** The issues of the candidates and whether each is ready (its blockers resolved), read together. */
+async function readIssues(tx: Transaction, runs: RunRow[]) {
+  const ids = [...new Set(runs.flatMap((run) => issueIdOf(run) ?? []))];
+  if (ids.length === 0) return { issues: new Map<string, IssueRow>(), readiness: new Map<string, IssueReadiness>() };
+  const [rows, readiness] = await Promise.all([executePrepared(tx, sql`select * from issues where id = any(${uuidArray(ids)}::uuid[])`), issueReadiness(tx, ids)]);
+  return { issues: new Map(rows.map(issueRowFromDriver).map((issue) => [issue.id, issue])), readiness };
+}
+
+/**
+ * The first `slots` queued runs of every agent in claim order, locked, in one statement. Claim
+ * order (§6.2): by group (issue ready and in progress, issue ready, no issue, issue blocked), then
+ * issue priority, then age. Rows another transaction holds are skipped. An agent with no queued
+ * issue run (the common case) has all its runs in one group, so its candidates are simply its
+ * oldest queued runs, read off runs_agent_queued_plain_idx instead of ranking its whole queue.
+ */
+async function lockCandidates(tx: Transaction, plans: Plan[]): Promise<Map<string, RunRow[]>> {
+  const rows = await executePrepared<Record<string, unknown> & { claim_group: number; claim_priority: number }>(tx, sql`
+    select c.* from unnest(${uuidArray(plans.map((p) => p.agent.id))}::uuid[], ${`{${plans.map((p) => p.slots).join(',')}}`}::int[]) as x(agent_id, lim)
+    cross join lateral (
+      select exists (select 1 from heartbeat_runs q where q.agent_id = x.agent_id and q.status = 'queued' and q.issue_id is not null) as ranked
+    ) m
+    cross join lateral (
+      select * from (
+        select r.*,
+          case when r.issue_id is null then 2
+               when i.id is null then 1
+               when exists (
+                 select 1 from issue_relations rel join issues b on b.id = rel.issue_id
+                 where rel.related_issue_id = i.id and rel.type = 'blocks' and b.status not in ('done', 'cancelled')) then 3
+               when i.status = 'in_progress' then 0 else 1 end as claim_group,
+          case i.priority when 'critical' then 0 when 'high' then 1 when 'medium' then 2 when 'low' then 3 else 4 end as claim_priority
+        from heartbeat_runs r left join issues i on i.id = r.issue_id
+        where m.ranked and r.agent_id = x.agent_id and r.status = 'queued'
+        order by claim_group, claim_priority, r.created_at asc, r.id asc
+        limit x.lim
+        for update of r skip locked
+      ) ranked
+      union all
+      select * from (
+        select r.*, 2 as claim_group, 4 as claim_priority
+        from heartbeat_runs r
+        where not m.ranked and r.agent_id = x.agent_id and r.status = 'queued' and r.issue_id is null
+        order by r.created_at asc, r.id asc
+        limit x.lim
+        for update of r skip locked
+      ) oldest
+    ) c`);
+  const byAgent = new Map<string, Array<{ run: RunRow; group: number; priority: number }>>(plans.map((p) => [p.agent.id, []]));
+  for (const raw of rows) {
+    const run = runRowFromDriver(raw);
+    byAgent.get(run.agentId)!.push({ run, group: Number(raw.claim_group), priority: Number(raw.claim_priority) });
+  }
+  const order = (a: { run: RunRow; group: number; priority: number }, b: typeof a) =>
+    a.group - b.group || a.priority - b.priority || a.run.createdAt.getTime() - b.run.createdAt.getTime() || (a.run.id < b.run.id ? -1 : a.run.id > b.run.id ? 1 : 0);
+  return new Map([...byAgent.entries()].map(([id, list]) => [id, list.sort(order).map((c) => c.run)]));
+}
+
+/**
+ * §6.4 step 2, whether the run checks its issue out when it starts: an assigned, ready issue in an
+ * open state, for a wake that is not a mention or an execution follow-up. (Whether it worked, the
+ * issue being in todo, backlog or blocked, is recorded in the context as `issueCheckedOut`.)
+ */
+export function wantsCheckout(run: RunRow, issue: IssueRow | null, readiness: IssueReadiness | null, agentId: string): boolean {
+  const reason = typeof run.contextSnapshot.wakeReason === 'string' ? run.contextSnapshot.wakeReason : null;
+  if (!run.issueId || !reason || reason === 'issue_comment_mentioned' || reason.startsWith('execution_')) return false;
+  if (!issue || issue.assigneeAgentId !== agentId) return false;
+  if (!['todo', 'backlog', 'blocked', 'in_progress'].includes(issue.status)) return false;
+  return readiness?.isDependencyReady ?? true;
+}
+
+/**
+ * §6.3 step 3, the claim itself, for any number of runs locked by this transaction (so each guarded
+ * update matches), in one statement: each run turns running with a fresh run token, its wakeup is
+ * claimed, and the issue lock is stamped with it when its issue is assigned to its agent and the
+ * lock is free or already its own. The runs whose adapter config parses are also started (§6.4
+ * steps 2-3; a run whose config does not parse is failed by execution/execute-run.ts before it
+ * would start): the issue checked out where wanted, the log file, the agent running, `run
+ * started`. The row is not read back: the candidate is current and the update sets known values,
+ * so the claimed row is the candidate with them applied (the start's columns included).
+ */
+async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: LiveEvent[], items: ClaimItem[]): Promise<ClaimedRun[]> {
+  if (items.length === 0) return [];
+  const now = deps.clock.now();
+  const at = now.toISOString();
+  const tokens = items.map(() => RUN_TOKEN_PREFIX + randomBytes(32).toString('base64url'));
+  const parses = new Map<string, boolean>();
+  const input = items.map(({ agent, run, issue, readiness }, i) => {
+    if (!parses.has(agent.id)) parses.set(agent.id, configParses(deps, agent));
+    const starts = parses.get(agent.id)!;
+    const locks = !!issue && issue.assigneeAgentId === agent.id && (issue.executionRunId === null || issue.executionRunId === run.id);
+    return {
+      id: run.id,
+      token_hash: hashApiKey(tokens[i]),
+      start: starts,
+      checkout: starts && wantsCheckout(run, issue, readiness, agent.id),
+      log_ref: starts ? logRefFor(run) : null,
+      payload: starts ? payloadText(runStartedEvent({ run, agent, context: run.contextSnapshot, logRef: '' }).payload).text : null,
+      issue_id: locks || (starts && issue) ? issue!.id : null,
+      lock: locks,
+      agent_name_key: agentNameKey(agent.name),
+    };
+  });
+  const startedAgents = [...new Set(items.flatMap(({ agent }, i) => (input[i].start ? [agent.id] : [])))];
+  const issueIds = [...new Set(input.flatMap((row) => (row.issue_id && (row.lock || row.checkout) ? [row.issue_id] : [])))];
+  const wakeIds = items.flatMap(({ run }) => (run.wakeupRequestId ? [run.wakeupRequestId] : []));
+  const rows = await executePrepared<{
+    id: string;
+    started_seq: number | null;
+    checked_out: boolean | null;
+    locked: boolean | null;
+    issue_id: string | null;
+    issue_company_id: string | null;
+    agent_heartbeat: string | null;
+    agent_running: boolean;
+  }>(tx, sql`
+      with input as (
+        select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb)
+          as t(id uuid, token_hash text, start boolean, checkout boolean, log_ref text, payload text, issue_id uuid, lock boolean, agent_name_key text)
+      ), issue_writes as (
+        update issues i set
+          execution_run_id = case when t.lock and (i.execution_run_id is null or i.execution_run_id = t.id) then t.id else i.execution_run_id end,
+          execution_agent_name_key = case when t.lock and (i.execution_run_id is null or i.execution_run_id = t.id) then t.agent_name_key else i.execution_agent_name_key end,
+          execution_locked_at = case when t.lock and (i.execution_run_id is null or i.execution_run_id = t.id) then ${at}::timestamptz else i.execution_locked_at end,
+          status = case when t.checkout and i.status in ('todo', 'backlog', 'blocked') then 'in_progress'::issue_status else i.status end,
+          checkout_run_id = case when t.checkout and i.status in ('todo', 'backlog', 'blocked') then t.id else i.checkout_run_id end,
+          updated_at = ${at}::timestamptz
+        from input t
+        where i.id = t.issue_id and i.id = any(${uuidArray(issueIds)}::uuid[])
+          and ((t.lock and (i.execution_run_id is null or i.execution_run_id = t.id)) or (t.checkout and i.status in ('todo', 'backlog', 'blocked')))
+        returning i.id, i.company_id, t.id as run_id, i.execution_run_id = t.id as locked, i.checkout_run_id = t.id and i.status = 'in_progress' as checked_out
+      ), claimed as (
+        update heartbeat_runs r
+        set status = 'running', started_at = coalesce(r.started_at, ${at}::timestamptz), owner_instance_id = ${deps.settings.instanceId},
+            owner_host = ${deps.settings.host}, run_token_hash = t.token_hash, updated_at = ${at}::timestamptz,
+            context_snapshot = case when t.checkout
+              then r.context_snapshot || jsonb_build_object('issueCheckedOut', exists (select 1 from issue_writes w where w.run_id = r.id and w.checked_out))
+              else r.context_snapshot end,
+            log_store = case when t.start then 'file' else r.log_store end,
+            log_ref = case when t.start then t.log_ref else r.log_ref end,
+            last_event_seq = r.last_event_seq + case when t.start then 1 else 0 end
+        from input t
+        where r.id = t.id and r.id = any(${uuidArray(items.map(({ run }) => run.id))}::uuid[]) and r.status = 'queued'
+        returning r.id, r.company_id, r.agent_id, r.last_event_seq, t.start as claim_started
+      ), agent_locks as (
+        select a.id from agents a
+        where a.id = any(${uuidArray(startedAgents)}::uuid[]) and a.status in ('active', 'idle', 'running', 'error')
+        order by a.id for no key update
+      ), running as (
+        update agents a set status = 'running', updated_at = ${at}::timestamptz
+        from agent_locks l where a.id = l.id
+        returning a.id, a.last_heartbeat_at::text as last_heartbeat_at
+      ), started as (
+        insert into heartbeat_run_events (company_id, run_id, agent_id, seq, event_type, level, message, payload, created_at)
+        select c.company_id, c.id, c.agent_id, c.last_event_seq, 'lifecycle', 'info', 'run started', t.payload::jsonb, ${at}::timestamptz
+        from claimed c join input t on t.id = c.id
+        where c.claim_started
+        returning run_id, seq
+      ), wakes as (
+        update agent_wakeup_requests set status = 'claimed', updated_at = ${at}::timestamptz, claimed_at = ${at}::timestamptz
+        where id = any(${uuidArray(wakeIds)}::uuid[])
+      )
+      select c.id, s.seq as started_seq, w.checked_out, w.locked, w.id as issue_id, w.company_id as issue_company_id,
+        a.last_heartbeat_at as agent_heartbeat, a.id is not null as agent_running
+      from claimed c
+      left join started s on s.run_id = c.id
+      left join running a on a.id = c.agent_id
+      left join issue_writes w on w.run_id = c.id`);
+  const claimed = new Map(rows.map((raw) => [raw.id, raw]));
+  if (claimed.size !== items.length) throw new Error('A queued run locked for claiming was no longer queued');
+  const agentAnnounced = new Set<string>();
+  return items.map(({ agent, run: candidate }, i) => {
+    const raw = claimed.get(candidate.id)!;
+    const run: RunRow = {
+      ...candidate,
+      status: 'running',
+      startedAt: candidate.startedAt ?? now,
+      ownerInstanceId: deps.settings.instanceId,
+      ownerHost: deps.settings.host,
+      runTokenHash: input[i].token_hash,
+      updatedAt: now,
+    };
+    events.push(runStatusEvent(run));
+    if (raw.locked && raw.issue_id && raw.issue_company_id) events.push(issueLockEvent({ id: raw.issue_id, companyId: raw.issue_company_id }, run.id));
+    if (!input[i].start) return { run, runToken: tokens[i], agent };
+    const context = input[i].checkout ? { ...candidate.contextSnapshot, issueCheckedOut: raw.checked_out === true } : { ...candidate.contextSnapshot };
+    const item: RunStart = { run, agent, context, logRef: input[i].log_ref! };
+    // The start's columns, as stored.
+    Object.assign(run, { contextSnapshot: context, logStore: 'file', logRef: item.logRef, lastEventSeq: Number(raw.started_seq) } satisfies Partial<RunRow>);
+    if (raw.agent_running && !agentAnnounced.has(agent.id)) {
+      agentAnnounced.add(agent.id);
+      const heartbeat = raw.agent_heartbeat;
+      events.push({ type: 'agent.status', companyId: agent.companyId, agentId: agent.id, status: 'running', lastHeartbeatAt: heartbeat ? new Date(heartbeat).toISOString() : null, outcome: 'running' });
+    }
+    const event = runStartedEvent(item);
+    events.push(liveRunEvent(run, Number(raw.started_seq), event, payloadText(event.payload).bounded));
+    return { run, runToken: tokens[i], agent, started: { context, logRef: item.logRef } };
+  });
+}
+
+/**
+ * enqueueWakeup's shortcut for the engine: a run just created by this transaction, under its
+ * agent's lock, is claimed and started in the same transaction when nothing else is queued for the
+ * agent and a slot is free, which is exactly what startNextQueuedRunForAgent would do right after
+ * the commit. The caller has checked the counts; null when the run has an issue (its gates and
+ * lock are the claim round's), a budget port may refuse it, or its adapter config does not parse.
+ * Its statements are sent at once (pipelined behind the caller's inserts of the run).
+ */
+export function claimNewRun(deps: EngineDeps, tx: StatementTarget, events: LiveEvent[], agent: Agent, run: RunRow): Promise<ClaimedRun> | null {
+  if (deps.canInvoke !== allowAll || issueIdOf(run) !== null || !configParses(deps, agent)) return null;
+  return claimRuns(deps, tx, events, [{ agent, run, issue: null, readiness: null }]).then(([claimed]) => claimed);
+}
+
+/** Whether the agent's adapter accepts its config: if not, execution/execute-run.ts fails the run before starting it. */
+function configParses(deps: EngineDeps, agent: Agent): boolean {
+  try {
+    deps.adapters[agent.adapterType].parseConfig(agent.adapterConfig);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,374 @@
+// The finish of runs (docs/engine.md §6.4 steps 6-7 and the settle), for one run or many, with an
+// issue or without, in one pipelined transaction (pipelined-transaction.ts: BEGIN travels with the
+// reads, COMMIT with the writes). For every run: its last events (those whose own write had not
+// started, execution/execute-run.ts takeEvents), the terminal row with its liveness (§6.7, from
+// what it left behind), its wakeup, the terminal event, the agent's runtime counters and status
+// (§6.15). A run that nothing follows (no issue, no lock, no retry to schedule) is settled in the
+// same statement; the others are settled by their caller once their follow-up steps ran
+// (execution/follow-up.ts runFollowUpSteps). The engine batches finishes; without batching, or for
+// a run a batch could not take, this same function is called with that one run.
+import { sql } from 'drizzle-orm';
+import type { AdapterType, WakeupStatus } from '../../db/enums.ts';
+import type { AdapterResult } from '../adapters/types.ts';
+import { finalizeAgents } from './agent-status.ts';
+import type { EngineDeps } from '../model/deps.ts';
+import { classifyLiveness } from '../rules/liveness.ts';
+import { collectEvidence, livenessInputFrom, runEvidence, withPendingTools } from './liveness-evidence.ts';
+import { pipelinedTransaction } from '../store/pipelined-transaction.ts';
+import { transientContract } from '../rules/retry-schedule.ts';
+import { EVENT_INPUT_COLUMNS, eventInputRow, liveRunEvent, type NewRunEvent, payloadText, type PreparedEvent } from './events.ts';
+import { buildResultJson, resolveRunOutcome, type RunOutcome, stopMetadataFor, type TerminalRunStatus } from '../rules/run-outcome.ts';
+import { boundDepth, RESULT_MAX_DEPTH } from '../rules/bounding.ts';
+import type { RunOutputSummary } from './output.ts';
+import { executePrepared, iso, json, runRowFromDriver, type StatementTarget, uuidArray } from '../store/statements.ts';
+import { type RunRow, runStatusEvent } from '../model/runs.ts';
+
+export interface RunFinish {
+  runId: string;
+  agent: { id: string; adapterType: AdapterType; adapterConfig: Record<string, unknown> };
+  result: AdapterResult;
+  /** What the run printed; null when nothing of it can be recorded (the row keeps what it has). */
+  output: RunOutputSummary | null;
+  /** The adapter (or the setup before it) threw instead of resolving: no retry, no continuation (§6.4 step 9). */
+  crashed: boolean;
+  /** The run's last events, not written yet: written first, in this transaction, in order. */
+  events: NewRunEvent[];
+}
+
+/** What became of a run given to finishRuns. */
+export type RunFinished =
+  /** Another transaction held its row (a batch never waits on one run): nothing was written; finish it alone. */
+  | { kind: 'held' }
+  /** No such run any more (deleting an agent deletes its runs). */
+  | { kind: 'gone' }
+  /** It had ended already (cancelled meanwhile): what the process left is recorded and the run settled, unless it was settled. */
+  | { kind: 'ended'; run: RunRow }
+  /** Terminal now. Settled too, unless `followUp`: then its follow-up steps run, and its caller settles it. */
+  | { kind: 'finished'; run: RunRow; followUp: boolean };
+
+interface Terminal {
+  item: RunFinish;
+  /** The terminal row, before any settle. */
+  run: RunRow;
+  /** The row as this transaction leaves it (settled when nothing follows). */
+  stored: RunRow;
+  followUp: boolean;
+  wakeError: string | null;
+  pending: PreparedEvent[];
+  event: NewRunEvent;
+  payload: ReturnType<typeof payloadText>;
+}
+
+/** The wakeup's status for each terminal status of its run. */
+const WAKE_STATUS_FOR: Record<TerminalRunStatus, WakeupStatus> = {
+  succeeded: 'completed',
+  failed: 'failed',
+  cancelled: 'cancelled',
+  timed_out: 'timed_out',
+};
+
+/** The columns a run's terminal write sets besides its output (§6.4 step 6). */
+function terminalColumns(outcome: RunOutcome, result: AdapterResult, configuredTimeoutSec: unknown, now: Date) {
+  const stop = stopMetadataFor({
+    status: outcome.status,
+    errorCode: outcome.errorCode,
+    error: outcome.error,
+    configuredTimeoutSec,
+    adapterDefaultTimeoutSec: 0,
+  });
+  return {
+    status: outcome.status,
+    error: outcome.error,
+    errorCode: outcome.errorCode,
+    finishedAt: now,
+    updatedAt: now,
+    exitCode: result.exitCode ?? null,
+    signal: result.signal ?? null,
+    usageJson: result.usage == null ? null : (boundDepth(result.usage, RESULT_MAX_DEPTH) as typeof result.usage),
+    resultJson: buildResultJson(result, stop),
+    runTokenHash: null,
+  };
+}
+
+/** The run's output summary as the columns the terminal write stores. */
+function outputColumns(output: RunOutputSummary | null) {
+  return output
+    ? {
+        logStore: output.logStore,
+        logRef: output.logRef,
+        logBytes: output.logBytes,
+        logSha256: output.logSha256,
+        stdoutExcerpt: output.stdoutExcerpt,
+        stderrExcerpt: output.stderrExcerpt,
+        lastOutputAt: output.lastOutputAt,
+        lastOutputSeq: output.lastOutputSeq,
+        lastOutputStream: output.lastOutputStream,
+        lastOutputBytes: output.lastOutputBytes,
+      }
+    : {};
+}
+
+/**
+ * Whether anything follows a run's finish (execution/follow-up.ts runFollowUpSteps): it works on
+ * an issue, an issue's lock points at it, or its transient failure gets a bounded retry (§6.12).
+ */
+export function needsFollowUp(run: RunRow, crashed: boolean, holdsIssueLock: boolean): boolean {
+  if (run.issueId !== null || typeof run.contextSnapshot.issueId === 'string' || holdsIssueLock) return true;
+  return !crashed && run.status === 'failed' && transientContract(run) !== null;
+}
+
+/**
+ * Finishes `items` in one transaction. `wait`: wait for rows other transactions hold (a single
+ * finish), or leave those runs unwritten as `held` (a batch). Answers per item, in order.
+ */
+export async function finishRuns(deps: EngineDeps, items: RunFinish[], { wait }: { wait: boolean }): Promise<RunFinished[]> {
+  const firstHeartbeats: Array<{ agentId: string; agentRole: string }> = [];
+  const answers: RunFinished[] = [];
+  await pipelinedTransaction(deps, async (tx, events) => {
+    const now = deps.clock.now();
+    const ids = uuidArray(items.map((item) => item.runId));
+    // The runs and what they left behind. The agents' rows are locked only at the end, right before
+    // the commit (finalizeAgents): every enqueue, claim and start of those agents waits for that
+    // lock, so it is held as briefly as possible.
+    const [rawRows, evidenceRows] = await Promise.all([
+      executePrepared(tx, sql`select * from heartbeat_runs where id = any(${ids}::uuid[]) order by id for update ${wait ? sql`` : sql`skip locked`}`),
+      runEvidence(tx, ids),
+    ]);
+    const rowById = new Map(rawRows.map(runRowFromDriver).map((row) => [row.id, row]));
+    const evidence = collectEvidence(evidenceRows);
+    const terminals: Terminal[] = [];
+    const ended: Array<{ item: RunFinish; row: RunRow }> = [];
+    for (const item of items) {
+      const row = rowById.get(item.runId);
+      if (!row) {
+        answers.push(wait ? { kind: 'gone' } : { kind: 'held' });
+        continue;
+      }
+      const outcome = resolveRunOutcome(row, item.result);
+      if (!outcome) {
+        // Ended meanwhile (cancelled): its follow-up was the cancel's. Nothing about a settled run changes.
+        if (!row.settledAt) ended.push({ item, row });
+        answers.push({ kind: 'ended', run: row });
+        continue;
+      }
+      const written: RunRow = { ...row, ...outputColumns(item.output), ...terminalColumns(outcome, item.result, item.agent.adapterConfig.timeoutSec, now) };
+      const of = evidence.get(row.id);
+      const issue = written.issueId ? (of?.issue ?? null) : null;
+      const liveness = classifyLiveness(
+        livenessInputFrom(written, issue, issue ? (of?.comments ?? []) : [], issue ? (of?.revisions ?? []) : [], of?.activity, withPendingTools(of?.toolEvents, item.events, now)),
+      );
+      const run: RunRow = {
+        ...written,
+        lastEventSeq: row.lastEventSeq + item.events.length + 1,
+        livenessState: liveness.state,
+        livenessReason: liveness.reason,
+        nextAction: liveness.nextAction,
+        lastUsefulActionAt: liveness.lastUsefulActionAt,
+      };
+      const followUp = needsFollowUp(run, item.crashed, of?.holdsIssueLock ?? false);
+      // The row as stored: settled at once when nothing follows.
+      const stored: RunRow = followUp ? run : { ...run, issueCommentStatus: 'not_applicable', settledAt: now };
+      const event: NewRunEvent = {
+        runId: row.id,
+        eventType: item.crashed ? 'error' : 'lifecycle',
+        level: outcome.status === 'succeeded' ? 'info' : 'error',
+        message: `run ${outcome.status}`,
+        payload: { status: outcome.status, exitCode: run.exitCode, ...(outcome.error ? { error: outcome.error } : {}) },
+      };
+      const pending = item.events.map((e) => ({ event: e, payload: payloadText(e.payload) }));
+      terminals.push({ item, run, stored, followUp, wakeError: outcome.error, pending, event, payload: payloadText(event.payload) });
+      answers.push({ kind: 'finished', run: stored, followUp });
+    }
+    // Nothing to write: no COMMIT, the transaction rolls back.
+    if (terminals.length === 0 && ended.length === 0) return;
+
+    // Sent together: the server runs them one after the other, in one round trip.
+    const [seqs, endedRows, agentEvents] = await Promise.all([
+      writeTerminals(tx, terminals, now),
+      recordEnded(tx, ended, now),
+      finalizeAgents(tx, terminals.map((t) => ({ agentId: t.run.agentId, outcome: t.run.status as keyof typeof WAKE_STATUS_FOR })), now, firstHeartbeats),
+      tx.commit(),
+    ]);
+    for (const t of terminals) {
+      const { run } = t;
+      const terminalSeq = seqs.get(run.id)!;
+      t.pending.forEach(({ event, payload }, i) => events.push(liveRunEvent(run, terminalSeq - t.pending.length + i, event, payload.bounded)));
+      // Terminal, then settled: a subscriber (and /metrics) sees the outcome before the run is final.
+      events.push(liveRunEvent(run, terminalSeq, t.event, t.payload.bounded), runStatusEvent(run));
+      if (!t.followUp) events.push(runStatusEvent(t.stored));
+    }
+    events.push(...agentEvents);
+    for (const row of endedRows) {
+      const at = answers.findIndex((a, i) => a.kind === 'ended' && items[i].runId === row.id);
+      answers[at] = { kind: 'ended', run: row };
+      events.push(runStatusEvent(row));
+    }
+  });
+  for (const hook of firstHeartbeats) deps.onFirstHeartbeat?.(hook);
+  return answers;
+}
+
+/** The terminal rows (settled where nothing follows), their wakeups, events and the agents' runtime counters. */
+async function writeTerminals(tx: StatementTarget, terminals: Terminal[], now: Date): Promise<Map<string, number>> {
+  if (terminals.length === 0) return new Map();
+  const runs = terminals.map(({ item, run: t, followUp, wakeError, pending, event, payload }) => ({
+    run_id: t.id,
+    pending_events: pending.length,
+    settle: !followUp,
+    has_output: item.output !== null,
+    status: t.status,
+    error: t.error,
+    error_code: t.errorCode,
+    exit_code: t.exitCode,
+    signal: t.signal,
+    usage_json: t.usageJson === null ? null : json(t.usageJson),
+    result_json: t.resultJson === null ? null : json(t.resultJson),
+    log_store: t.logStore,
+    log_ref: t.logRef,
+    log_bytes: t.logBytes,
+    log_sha256: t.logSha256,
+    stdout_excerpt: t.stdoutExcerpt,
+    stderr_excerpt: t.stderrExcerpt,
+    last_output_at: t.lastOutputAt ? iso(t.lastOutputAt) : null,
+    last_output_seq: t.lastOutputSeq,
+    last_output_stream: t.lastOutputStream,
+    last_output_bytes: t.lastOutputBytes,
+    liveness_state: t.livenessState,
+    liveness_reason: t.livenessReason,
+    next_action: t.nextAction,
+    last_useful_action_at: t.lastUsefulActionAt ? iso(t.lastUsefulActionAt) : null,
+    wake_id: t.wakeupRequestId,
+    wake_status: WAKE_STATUS_FOR[t.status as keyof typeof WAKE_STATUS_FOR],
+    wake_error: wakeError,
+    event_type: event.eventType,
+    event_level: event.level,
+    event_message: event.message,
+    event_payload: payload.text,
+    adapter_type: item.agent.adapterType,
+  }));
+  const pendingRows = terminals.flatMap(({ run: t, pending }) => pending.map((item, i) => eventInputRow(t.id, i + 1, item)));
+  // The runtime counters per agent, in order: the totals add up and the last run wins.
+  const byAgent = new Map<string, { agent_id: string; company_id: string; adapter_type: string; last_run_id: string; last_run_status: string; last_error: string | null; input: number; output: number; cached: number; cost: number; runs: number }>();
+  for (const { item, run: t } of terminals) {
+    const usage = t.usageJson;
+    const entry = byAgent.get(t.agentId) ?? { agent_id: t.agentId, company_id: t.companyId, adapter_type: '', last_run_id: '', last_run_status: '', last_error: null, input: 0, output: 0, cached: 0, cost: 0, runs: 0 };
+    Object.assign(entry, { adapter_type: item.agent.adapterType, last_run_id: t.id, last_run_status: t.status, last_error: t.error });
+    entry.input += usageCounter(usage, 'inputTokens', 'input_tokens');
+    entry.output += usageCounter(usage, 'outputTokens', 'output_tokens');
+    entry.cached += usageCounter(usage, 'cachedInputTokens', 'cached_input_tokens');
+    entry.cost += usageCounter(usage, 'costCents', 'cost_cents');
+    entry.runs += 1;
+    byAgent.set(t.agentId, entry);
+  }
+  const keep = (column: string) => sql.raw(`${column} = case when i.has_output then i.${column} else r.${column} end`);
+  const rows = await executePrepared<{ run_id: string; seq: number }>(tx, sql`
+    with input as (
+      select * from jsonb_to_recordset(${json(runs)}::jsonb) as i(
+        run_id uuid, status run_status, error text, error_code text, exit_code int, signal text, usage_json text, result_json text,
+        log_store text, log_ref text, log_bytes bigint, log_sha256 text, stdout_excerpt text, stderr_excerpt text,
+        last_output_at timestamptz, last_output_seq int, last_output_stream text, last_output_bytes bigint,
+        liveness_state liveness_state, liveness_reason text, next_action text, last_useful_action_at timestamptz,
+        wake_id uuid, wake_status wakeup_status, wake_error text, event_type text, event_level text, event_message text, event_payload text,
+        adapter_type adapter_type, pending_events int, settle boolean, has_output boolean)
+    ), pending as (
+      select * from jsonb_to_recordset(${json(pendingRows)}::jsonb) as p(${EVENT_INPUT_COLUMNS})
+    ), finished as (
+      update heartbeat_runs r set
+        status = i.status, error = i.error, error_code = i.error_code, finished_at = ${iso(now)}::timestamptz,
+        exit_code = i.exit_code, signal = i.signal, usage_json = i.usage_json::jsonb, result_json = i.result_json::jsonb,
+        run_token_hash = null, ${keep('log_store')}, ${keep('log_ref')}, ${keep('log_bytes')}, ${keep('log_sha256')},
+        ${keep('stdout_excerpt')}, ${keep('stderr_excerpt')}, ${keep('last_output_at')},
+        ${keep('last_output_seq')}, ${keep('last_output_stream')}, ${keep('last_output_bytes')},
+        liveness_state = i.liveness_state, liveness_reason = i.liveness_reason, next_action = i.next_action,
+        last_useful_action_at = i.last_useful_action_at,
+        issue_comment_status = case when i.settle then 'not_applicable'::issue_comment_status else r.issue_comment_status end,
+        settled_at = case when i.settle then ${iso(now)}::timestamptz else r.settled_at end,
+        updated_at = ${iso(now)}::timestamptz,
+        last_event_seq = r.last_event_seq + i.pending_events + 1
+      from input i where r.id = i.run_id and r.id = any(${uuidArray(terminals.map((t) => t.run.id))}::uuid[])
+      returning r.id, r.company_id, r.agent_id, r.last_event_seq, i.pending_events
+    ), wakes as (
+      update agent_wakeup_requests w set status = i.wake_status, updated_at = ${iso(now)}::timestamptz, finished_at = ${iso(now)}::timestamptz,
+        error = case when i.wake_error is null then w.error else i.wake_error end
+      from input i where w.id = i.wake_id and w.id = any(${uuidArray(terminals.flatMap((t) => (t.run.wakeupRequestId ? [t.run.wakeupRequestId] : [])))}::uuid[])
+      returning w.id
+    ), inserted as (
+      insert into heartbeat_run_events (company_id, run_id, agent_id, seq, event_type, stream, level, color, message, payload, created_at)
+      select f.company_id, f.id, f.agent_id, f.last_event_seq - f.pending_events - 1 + p.ord, p.event_type, p.stream, p.level, p.color, p.message,
+        p.payload::jsonb, ${iso(now)}::timestamptz
+      from finished f join pending p on p.run_id = f.id
+      union all
+      select f.company_id, f.id, f.agent_id, f.last_event_seq, i.event_type, null, i.event_level, null, i.event_message, i.event_payload::jsonb,
+        ${iso(now)}::timestamptz
+      from finished f join input i on i.run_id = f.id
+    ), runtime as (
+      insert into agent_runtime_state (agent_id, company_id, adapter_type, last_run_id, last_run_status, last_error,
+        total_input_tokens, total_output_tokens, total_cached_input_tokens, total_cost_cents, total_runs, updated_at)
+      select x.agent_id, x.company_id, x.adapter_type, x.last_run_id, x.last_run_status, x.last_error, x.input, x.output, x.cached, x.cost, x.runs,
+        ${iso(now)}::timestamptz
+      from jsonb_to_recordset(${json([...byAgent.values()])}::jsonb) as x(agent_id uuid, company_id uuid, adapter_type adapter_type,
+        last_run_id uuid, last_run_status run_status, last_error text, input bigint, output bigint, cached bigint, cost bigint, runs int)
+      where exists (select 1 from agents a where a.id = x.agent_id)
+      on conflict (agent_id) do update set
+        adapter_type = excluded.adapter_type, last_run_id = excluded.last_run_id, last_run_status = excluded.last_run_status,
+        last_error = excluded.last_error,
+        total_input_tokens = agent_runtime_state.total_input_tokens + excluded.total_input_tokens,
+        total_output_tokens = agent_runtime_state.total_output_tokens + excluded.total_output_tokens,
+        total_cached_input_tokens = agent_runtime_state.total_cached_input_tokens + excluded.total_cached_input_tokens,
+        total_cost_cents = agent_runtime_state.total_cost_cents + excluded.total_cost_cents,
+        total_runs = agent_runtime_state.total_runs + excluded.total_runs,
+        updated_at = excluded.updated_at
+      returning agent_id
+    )
+    select id as run_id, last_event_seq as seq from finished`);
+  const seqs = new Map(rows.map((row) => [row.run_id, Number(row.seq)]));
+  if (seqs.size !== terminals.length) throw new Error('finishRuns: a locked run was not written');
+  return seqs;
+}
+
+/**
+ * Runs that had ended already (cancelled while their process ran): what the process left is
+ * recorded (output, exit code, signal), its run token revoked, and the run settled.
+ */
+async function recordEnded(tx: StatementTarget, ended: Array<{ item: RunFinish; row: RunRow }>, now: Date): Promise<RunRow[]> {
+  if (ended.length === 0) return [];
+  const input = ended.map(({ item, row }) => {
+    const kept = { ...row, ...outputColumns(item.output) };
+    return {
+      id: row.id,
+      has_output: item.output !== null,
+      log_store: kept.logStore,
+      log_ref: kept.logRef,
+      log_bytes: kept.logBytes,
+      log_sha256: kept.logSha256,
+      stdout_excerpt: kept.stdoutExcerpt,
+      stderr_excerpt: kept.stderrExcerpt,
+      last_output_at: kept.lastOutputAt ? iso(kept.lastOutputAt) : null,
+      last_output_seq: kept.lastOutputSeq,
+      last_output_stream: kept.lastOutputStream,
+      last_output_bytes: kept.lastOutputBytes,
+      exit_code: item.result.exitCode ?? null,
+      signal: item.result.signal ?? null,
+    };
+  });
+  const keep = (column: string) => sql.raw(`${column} = case when i.has_output then i.${column} else r.${column} end`);
+  const rows = await executePrepared(tx, sql`
+    update heartbeat_runs r set
+      ${keep('log_store')}, ${keep('log_ref')}, ${keep('log_bytes')}, ${keep('log_sha256')}, ${keep('stdout_excerpt')}, ${keep('stderr_excerpt')},
+      ${keep('last_output_at')}, ${keep('last_output_seq')}, ${keep('last_output_stream')}, ${keep('last_output_bytes')},
+      exit_code = i.exit_code, signal = i.signal, run_token_hash = null, settled_at = ${iso(now)}::timestamptz
+    from jsonb_to_recordset(${json(input)}::jsonb) as i(id uuid, has_output boolean, log_store text, log_ref text, log_bytes bigint, log_sha256 text,
+      stdout_excerpt text, stderr_excerpt text, last_output_at timestamptz, last_output_seq int, last_output_stream text, last_output_bytes bigint,
+      exit_code int, signal text)
+    where r.id = i.id and r.id = any(${uuidArray(ended.map((e) => e.row.id))}::uuid[]) and r.settled_at is null
+    returning r.*`);
+  return rows.map(runRowFromDriver);
+}
+
+const usageCounter = (usage: Record<string, unknown> | null, ...keys: string[]) => {
+  for (const key of keys) {
+    const value = usage?.[key];
+    if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return Math.floor(value);
+  }
+  return 0;
+};

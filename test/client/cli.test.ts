@@ -1,0 +1,141 @@
+// The real `heartbeat` binary against a live server: wake, watch, list, show, cancel, and the
+// one-line errors people get.
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agents } from '../../db/schema.ts';
+import { createAgent, runGid } from '../support/api.ts';
+import { spawnHeartbeat } from '../support/process.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server?.close());
+
+async function heartbeat(args: string[], env: Record<string, string | undefined> = {}) {
+  const child = spawnHeartbeat(args, { HEARTBEAT_URL: server.graphqlUrl, HEARTBEAT_API_KEY: server.adminKey, ...env });
+  const code = await child.exited;
+  return { code, output: child.output() };
+}
+
+// Each command is a cold start of Node and tsx (about a second idle, several under a busy suite),
+// and a test runs up to ten of them.
+describe('heartbeat CLI', { timeout: 120_000 }, () => {
+  it('wake, then watch: the events in order, the outcome, exit code 0', async () => {
+    await createAgent(server, { name: 'cli-agent', adapterConfig: { steps: [{ log: 'working' }, { event: { type: 'tool.call', message: 'ran the tests' } }, { sleepMs: 200 }, { result: { ok: true }, summary: 'all green' }] } });
+    const woken = await heartbeat(['wake', 'cli-agent', '--reason', 'from the cli', '--json']);
+    expect(woken.code).toBe(0);
+    const result = JSON.parse(woken.output);
+    expect(result).toMatchObject({ outcome: 'QUEUED', run: { agent: { name: 'cli-agent' } } });
+
+    const watched = await heartbeat(['runs', 'watch', result.run.id]);
+    expect(watched.code).toBe(0);
+    const lines = watched.output.split('\n');
+    const seqs = lines.map((line) => /^\s*(\d+)\s{2}/.exec(line)?.[1]).filter(Boolean).map(Number);
+    expect(seqs).toEqual([1, 2, 3, 4]);
+    expect(watched.output).toMatch(/run started[\s\S]*adapter invoked[\s\S]*ran the tests[\s\S]*run succeeded/);
+    expect(watched.output).toMatch(/status\s+SUCCEEDED/);
+
+    const json = await heartbeat(['runs', 'watch', result.run.id, '--json']);
+    const events = json.output.trim().split('\n').map((line) => JSON.parse(line));
+    expect(events.slice(0, -1).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+    expect(events.at(-1).outcome.status).toBe('SUCCEEDED');
+
+    // show: its summary and the end of its output; log: all of the output, or one stream, or its tail.
+    const shown = await heartbeat(['runs', 'show', result.run.id]);
+    expect(shown.output).toMatch(/^summary\s+all green$/m);
+    expect(shown.output).toMatch(/^stdout\s+\(its last lines.*\)\n  working$/m);
+    const log = await heartbeat(['runs', 'log', result.run.id]);
+    expect(log).toEqual({ code: 0, output: 'working\n' });
+    expect(await heartbeat(['runs', 'log', result.run.id, '--stream', 'stdout', '--tail', '4'])).toEqual({ code: 0, output: 'ing\n' });
+    const noStderr = await heartbeat(['runs', 'log', result.run.id, '--stream', 'stderr']);
+    expect(noStderr).toEqual({ code: 0, output: `heartbeat: run ${result.run.id} has no stored stderr output\n` });
+    expect(JSON.parse((await heartbeat(['runs', 'log', result.run.id, '--json'])).output)).toEqual({ id: result.run.id, log: 'working\n' });
+  });
+
+  it('watch exits non-zero for a run that did not succeed', async () => {
+    await createAgent(server, { name: 'cli-failer', adapterConfig: { steps: [{ exit: 3 }] } });
+    const woken = JSON.parse((await heartbeat(['wake', 'cli-failer', '--json'])).output);
+    const watched = await heartbeat(['runs', 'watch', woken.run.id]);
+    expect(watched.code).toBe(1);
+    expect(watched.output).toMatch(/status\s+FAILED \(adapter_failed\), exit code 3/);
+  });
+
+  it('lists agents and runs as tables, shows and cancels a run', async () => {
+    await createAgent(server, { name: 'cli-sleeper', adapterConfig: { steps: [{ sleepMs: 60_000 }] } });
+    const agents = await heartbeat(['agents', 'list']);
+    expect(agents.output).toMatch(/^ID\s+NAME\s+STATUS/m);
+    expect(agents.output).toContain('cli-sleeper');
+    const woken = JSON.parse((await heartbeat(['wake', 'cli-sleeper', '--json'])).output);
+    const listed = await heartbeat(['runs', 'list', '--agent', 'cli-sleeper']);
+    expect(listed.output).toContain(woken.run.id);
+    const shown = await heartbeat(['runs', 'show', woken.run.id]);
+    expect(shown.output).toMatch(/agent\s+cli-sleeper/);
+    const cancelled = await heartbeat(['runs', 'cancel', woken.run.id]);
+    expect(cancelled).toMatchObject({ code: 0 });
+    expect(cancelled.output).toContain('is CANCELLED');
+  });
+
+  it('pauses an agent (its running run is cancelled, wakes are refused) and resumes it', async () => {
+    await createAgent(server, { name: 'cli-pausable', adapterConfig: { steps: [{ sleepMs: 60_000 }] } });
+    const woken = JSON.parse((await heartbeat(['wake', 'cli-pausable', '--json'])).output);
+    const paused = await heartbeat(['agents', 'pause', 'cli-pausable']);
+    expect(paused).toEqual({ code: 0, output: 'agent cli-pausable is PAUSED\n' });
+    expect(JSON.parse((await heartbeat(['runs', 'show', woken.run.id, '--json'])).output).status).toBe('CANCELLED');
+    const refused = await heartbeat(['wake', 'cli-pausable']);
+    expect(refused.code).toBe(1);
+    expect(refused.output).toMatch(/^heartbeat: .*paused.* \(CONFLICT\)\n$/);
+    const resumed = await heartbeat(['agents', 'resume', 'cli-pausable', '--json']);
+    expect(JSON.parse(resumed.output)).toMatchObject({ name: 'cli-pausable', status: 'IDLE' });
+    expect((await heartbeat(['wake', 'cli-pausable'])).code).toBe(0);
+    await heartbeat(['agents', 'pause', 'cli-pausable']);
+  });
+
+  it('finds agents beyond the first page (the API serves 100 at a time)', async () => {
+    await server.database.db.insert(agents).values(
+      Array.from({ length: 120 }, (_, i) => ({ companyId: server.companyId, name: `cli-bulk-${String(i).padStart(3, '0')}`, adapterType: 'script' as const, adapterConfig: { steps: [] } })),
+    );
+    const listed = JSON.parse((await heartbeat(['agents', 'list', '--json'])).output) as Array<{ name: string }>;
+    const bulk = listed.map((agent) => agent.name).filter((name) => name.startsWith('cli-bulk-'));
+    expect(bulk.sort()).toEqual(Array.from({ length: 120 }, (_, i) => `cli-bulk-${String(i).padStart(3, '0')}`));
+    for (const name of ['cli-bulk-000', 'cli-bulk-119']) {
+      const woken = await heartbeat(['wake', name, '--json']);
+      expect(woken.code).toBe(0);
+      expect(JSON.parse(woken.output).run.agent.name).toBe(name);
+    }
+  });
+
+  it('refuses a bad --limit or --stream before asking the server', async () => {
+    for (const args of [['runs', 'list', '--limit', 'abc'], ['runs', 'list', '--limit', '0'], ['runs', 'list', '--limit', '101'], ['runs', 'log', 'x', '--stream', 'stdin']]) {
+      const refused = await heartbeat(args);
+      expect(refused.code).toBe(1);
+      expect(refused.output).toMatch(/^error: option '--(limit|stream) <\w+>' argument '\w+' is invalid/);
+    }
+  });
+
+  it('fails with one clear line: bad key, unknown id, unknown agent, server down', async () => {
+    const badKey = await heartbeat(['agents', 'list'], { HEARTBEAT_API_KEY: 'hb_not_a_real_key_not_a_real_key' });
+    expect(badKey.code).toBe(1);
+    expect(badKey.output.trim()).toBe('heartbeat: the API key was refused (UNAUTHENTICATED); check HEARTBEAT_API_KEY');
+    const unknownRun = await heartbeat(['runs', 'show', runGid('00000000-0000-4000-8000-000000000000')]);
+    expect(unknownRun.code).toBe(1);
+    expect(unknownRun.output.trim()).toMatch(/^heartbeat: no run \S+ \(NOT_FOUND\)$/);
+    const unknownAgent = await heartbeat(['wake', 'nobody']);
+    expect(unknownAgent.output.trim()).toBe('heartbeat: no agent "nobody" (NOT_FOUND)');
+    const closedPort = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const downUrl = `http://127.0.0.1:${closedPort}/graphql`;
+    const down = await heartbeat(['agents', 'list'], { HEARTBEAT_URL: downUrl });
+    expect(down.code).toBe(1);
+    expect(down.output.trim()).toBe(`heartbeat: cannot reach Heartbeat at ${downUrl}: ECONNREFUSED`);
+    expect(down.output.trim().split('\n')).toHaveLength(1);
+    const noKey = await heartbeat(['agents', 'list'], { HEARTBEAT_API_KEY: '' });
+    expect(noKey.code).toBe(2);
+  });
+});
