@@ -204,14 +204,14 @@ export async function executeClaimedRun(
     // hands the run to recovery (engine.ts stop): nothing to record here.
     if (active.abortReason === 'fenced' || active.abortReason === 'shutdown') return [];
     const summary = await output.finish();
-    return await finish(deps, hooks, { runId: run.id, agent, result, output: summary, crashed: false, events: lastEvents });
+    return await finish(deps, hooks, { runId: run.id, issueId: run.issueId, agent, result, output: summary, crashed: false, events: lastEvents });
   } catch (error) {
     // The database stayed away past the bound: the run is left to recovery, which retries it.
     if (isDatabaseUnavailable(error) || active.abortReason === 'fenced' || active.abortReason === 'shutdown') throw error;
     deps.logger.warn({ err: error, runId: run.id }, 'adapter failed before finishing the run');
     const message = error instanceof Error ? error.message : String(error);
     const summary = output ? await output.finish() : null;
-    return finish(deps, hooks, { runId: run.id, agent, result: { exitCode: null, errorMessage: message, errorCode: 'adapter_failed' }, output: summary, crashed: true, events: [] });
+    return finish(deps, hooks, { runId: run.id, issueId: run.issueId, agent, result: { exitCode: null, errorMessage: message, errorCode: 'adapter_failed' }, output: summary, crashed: true, events: [] });
   }
 }
 

@@ -1,7 +1,6 @@
 // The reaper's pass (spec §6.11): every orphaned run is checked on this host where possible, its
 // leftover processes stopped, and it is failed and retried once, or flagged detached.
 import type { AdapterType } from '../../db/enums.ts';
-import { finalizeAgentStatus } from '../runs/agent-status.ts';
 import type { EngineDeps } from '../model/deps.ts';
 import type { FollowUpSteps } from '../execution/follow-up.ts';
 import { groupAlive, pidAlive, terminateGroup } from '../adapters/process-groups.ts';
@@ -80,9 +79,8 @@ export async function reapRuns(deps: EngineDeps, hooks: ReaperHooks, candidates:
     if (promoted) agentIds.add(promoted.agentId);
     await hooks.settle(run.id);
   }
-  // Then each agent once: its status from what is left running, and its next runs (the retries)
-  // claimed, instead of one agent lock per reaped run fighting the others.
-  await finalizeAgentStatus(deps, [...new Set(results.flatMap((result) => (result ? [result.failed.agentId] : [])))].map((agentId) => ({ agentId, outcome: 'failed' as const })));
+  // The agents' status was written with the failures (runs/finish.ts); their next runs (the
+  // retries) are claimed once per agent.
   for (const agentId of agentIds) hooks.startNext(agentId);
   if (runIds.length > 0) deps.logger.info({ runs: runIds.length, ms: Math.round(performance.now() - started) }, `reaped ${runIds.length} lost run(s)`);
   return { runIds };

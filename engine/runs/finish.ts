@@ -11,9 +11,10 @@ import { sql } from 'drizzle-orm';
 import type { AdapterType, WakeupStatus } from '../../db/enums.ts';
 import type { AdapterResult } from '../adapters/types.ts';
 import { finalizeAgents } from './agent-status.ts';
+import type { LiveEvent } from '../live/live-events.ts';
 import type { EngineDeps } from '../model/deps.ts';
 import { classifyLiveness } from '../rules/liveness.ts';
-import { collectEvidence, livenessInputFrom, runEvidence, withPendingTools } from './liveness-evidence.ts';
+import { collectEvidence, livenessInputFrom, type RunEvidence, runEvidence, withPendingTools } from './liveness-evidence.ts';
 import { pipelinedTransaction } from '../store/pipelined-transaction.ts';
 import { transientContract } from '../rules/retry-schedule.ts';
 import { EVENT_INPUT_COLUMNS, eventInputRow, liveRunEvent, type NewRunEvent, payloadText, type PreparedEvent } from './events.ts';
@@ -25,6 +26,8 @@ import { type RunRow, runStatusEvent } from '../model/runs.ts';
 
 export interface RunFinish {
   runId: string;
+  /** The issue the run works on, as its executor knows it (null: none; not given: not known). */
+  issueId?: string | null;
   agent: { id: string; adapterType: AdapterType; adapterConfig: Record<string, unknown> };
   result: AdapterResult;
   /** What the run printed; null when nothing of it can be recorded (the row keeps what it has). */
@@ -122,89 +125,115 @@ export function needsFollowUp(run: RunRow, crashed: boolean, holdsIssueLock: boo
  * finish), or leave those runs unwritten as `held` (a batch). Answers per item, in order.
  */
 export async function finishRuns(deps: EngineDeps, items: RunFinish[], { wait }: { wait: boolean }): Promise<RunFinished[]> {
-  const firstHeartbeats: Array<{ agentId: string; agentRole: string }> = [];
-  const answers: RunFinished[] = [];
+  const firstHeartbeats: FirstHeartbeats = [];
+  let answers: RunFinished[] = [];
   await pipelinedTransaction(deps, async (tx, events) => {
-    const now = deps.clock.now();
     const ids = uuidArray(items.map((item) => item.runId));
     // The runs and what they left behind. The agents' rows are locked only at the end, right before
     // the commit (finalizeAgents): every enqueue, claim and start of those agents waits for that
     // lock, so it is held as briefly as possible.
     const [rawRows, evidenceRows] = await Promise.all([
       executePrepared(tx, sql`select * from heartbeat_runs where id = any(${ids}::uuid[]) order by id for update ${wait ? sql`` : sql`skip locked`}`),
-      runEvidence(tx, ids),
+      runEvidence(tx, items.map((item) => ({ id: item.runId, issueId: item.issueId }))),
     ]);
-    const rowById = new Map(rawRows.map(runRowFromDriver).map((row) => [row.id, row]));
-    const evidence = collectEvidence(evidenceRows);
-    const terminals: Terminal[] = [];
-    const ended: Array<{ item: RunFinish; row: RunRow }> = [];
-    for (const item of items) {
-      const row = rowById.get(item.runId);
-      if (!row) {
-        answers.push(wait ? { kind: 'gone' } : { kind: 'held' });
-        continue;
-      }
-      const outcome = resolveRunOutcome(row, item.result);
-      if (!outcome) {
-        // Ended meanwhile (cancelled): its follow-up was the cancel's. Nothing about a settled run changes.
-        if (!row.settledAt) ended.push({ item, row });
-        answers.push({ kind: 'ended', run: row });
-        continue;
-      }
-      const written: RunRow = { ...row, ...outputColumns(item.output), ...terminalColumns(outcome, item.result, item.agent.adapterConfig.timeoutSec, now) };
-      const of = evidence.get(row.id);
-      const issue = written.issueId ? (of?.issue ?? null) : null;
-      const liveness = classifyLiveness(
-        livenessInputFrom(written, issue, issue ? (of?.comments ?? []) : [], issue ? (of?.revisions ?? []) : [], of?.activity, withPendingTools(of?.toolEvents, item.events, now)),
-      );
-      const run: RunRow = {
-        ...written,
-        lastEventSeq: row.lastEventSeq + item.events.length + 1,
-        livenessState: liveness.state,
-        livenessReason: liveness.reason,
-        nextAction: liveness.nextAction,
-        lastUsefulActionAt: liveness.lastUsefulActionAt,
-      };
-      const followUp = needsFollowUp(run, item.crashed, of?.holdsIssueLock ?? false);
-      // The row as stored: settled at once when nothing follows.
-      const stored: RunRow = followUp ? run : { ...run, issueCommentStatus: 'not_applicable', settledAt: now };
-      const event: NewRunEvent = {
-        runId: row.id,
-        eventType: item.crashed ? 'error' : 'lifecycle',
-        level: outcome.status === 'succeeded' ? 'info' : 'error',
-        message: `run ${outcome.status}`,
-        payload: { status: outcome.status, exitCode: run.exitCode, ...(outcome.error ? { error: outcome.error } : {}) },
-      };
-      const pending = item.events.map((e) => ({ event: e, payload: payloadText(e.payload) }));
-      terminals.push({ item, run, stored, followUp, wakeError: outcome.error, pending, event, payload: payloadText(event.payload) });
-      answers.push({ kind: 'finished', run: stored, followUp });
-    }
-    // Nothing to write: no COMMIT, the transaction rolls back.
-    if (terminals.length === 0 && ended.length === 0) return;
-
-    // Sent together: the server runs them one after the other, in one round trip.
-    const [seqs, endedRows, agentEvents] = await Promise.all([
-      writeTerminals(tx, terminals, now),
-      recordEnded(tx, ended, now),
-      finalizeAgents(tx, terminals.map((t) => ({ agentId: t.run.agentId, outcome: t.run.status as keyof typeof WAKE_STATUS_FOR })), now, firstHeartbeats),
-      tx.commit(),
-    ]);
-    for (const t of terminals) {
-      const { run } = t;
-      const terminalSeq = seqs.get(run.id)!;
-      t.pending.forEach(({ event, payload }, i) => events.push(liveRunEvent(run, terminalSeq - t.pending.length + i, event, payload.bounded)));
-      // Terminal, then settled: a subscriber (and /metrics) sees the outcome before the run is final.
-      events.push(liveRunEvent(run, terminalSeq, t.event, t.payload.bounded), runStatusEvent(run));
-      if (!t.followUp) events.push(runStatusEvent(t.stored));
-    }
-    events.push(...agentEvents);
-    for (const row of endedRows) {
-      const at = answers.findIndex((a, i) => a.kind === 'ended' && items[i].runId === row.id);
-      answers[at] = { kind: 'ended', run: row };
-      events.push(runStatusEvent(row));
-    }
+    const rows = new Map(rawRows.map(runRowFromDriver).map((row) => [row.id, row]));
+    answers = await finishLockedRuns(tx, events, items, rows, collectEvidence(evidenceRows), {
+      now: deps.clock.now(),
+      missing: wait ? 'gone' : 'held',
+      firstHeartbeats,
+      // Sent with the writes: the server runs them one after the other, in one round trip. Nothing
+      // to write: no COMMIT, and the transaction rolls back.
+      commit: () => tx.commit(),
+    });
   });
   for (const hook of firstHeartbeats) deps.onFirstHeartbeat?.(hook);
+  return answers;
+}
+
+type FirstHeartbeats = Array<{ agentId: string; agentRole: string }>;
+
+/**
+ * The finish itself, in the caller's transaction, which holds the rows of `rows` (the runs it could
+ * lock) and gathered their evidence (liveness-evidence.ts runEvidence): what finishRuns and the
+ * reaper's fail of lost runs (lost-runs.ts) both write. A run missing from `rows` is answered
+ * `options.missing`. `commit`, when given, is sent right behind the writes (a pipelined
+ * transaction), and only when there is something to write.
+ */
+export async function finishLockedRuns(
+  tx: StatementTarget,
+  events: LiveEvent[],
+  items: RunFinish[],
+  rows: Map<string, RunRow>,
+  evidence: Map<string, RunEvidence>,
+  options: { now: Date; missing: 'gone' | 'held'; firstHeartbeats: FirstHeartbeats; commit?: () => Promise<void> },
+): Promise<RunFinished[]> {
+  const { now } = options;
+  const answers: RunFinished[] = [];
+  const terminals: Terminal[] = [];
+  const ended: Array<{ item: RunFinish; row: RunRow }> = [];
+  for (const item of items) {
+    const row = rows.get(item.runId);
+    if (!row) {
+      answers.push({ kind: options.missing });
+      continue;
+    }
+    const outcome = resolveRunOutcome(row, item.result);
+    if (!outcome) {
+      // Ended meanwhile (cancelled): its follow-up was the cancel's. Nothing about a settled run changes.
+      if (!row.settledAt) ended.push({ item, row });
+      answers.push({ kind: 'ended', run: row });
+      continue;
+    }
+    const written: RunRow = { ...row, ...outputColumns(item.output), ...terminalColumns(outcome, item.result, item.agent.adapterConfig.timeoutSec, now) };
+    const of = evidence.get(row.id);
+    const issue = written.issueId ? (of?.issue ?? null) : null;
+    const liveness = classifyLiveness(
+      livenessInputFrom(written, issue, issue ? (of?.comments ?? []) : [], issue ? (of?.revisions ?? []) : [], of?.activity, withPendingTools(of?.toolEvents, item.events, now)),
+    );
+    const run: RunRow = {
+      ...written,
+      lastEventSeq: row.lastEventSeq + item.events.length + 1,
+      livenessState: liveness.state,
+      livenessReason: liveness.reason,
+      nextAction: liveness.nextAction,
+      lastUsefulActionAt: liveness.lastUsefulActionAt,
+    };
+    const followUp = needsFollowUp(run, item.crashed, of?.holdsIssueLock ?? false);
+    // The row as stored: settled at once when nothing follows.
+    const stored: RunRow = followUp ? run : { ...run, issueCommentStatus: 'not_applicable', settledAt: now };
+    const event: NewRunEvent = {
+      runId: row.id,
+      eventType: item.crashed ? 'error' : 'lifecycle',
+      level: outcome.status === 'succeeded' ? 'info' : 'error',
+      message: `run ${outcome.status}`,
+      payload: { status: outcome.status, exitCode: run.exitCode, ...(outcome.error ? { error: outcome.error } : {}) },
+    };
+    const pending = item.events.map((e) => ({ event: e, payload: payloadText(e.payload) }));
+    terminals.push({ item, run, stored, followUp, wakeError: outcome.error, pending, event, payload: payloadText(event.payload) });
+    answers.push({ kind: 'finished', run: stored, followUp });
+  }
+  if (terminals.length === 0 && ended.length === 0) return answers;
+
+  const [seqs, endedRows, agentEvents] = await Promise.all([
+    writeTerminals(tx, terminals, now),
+    recordEnded(tx, ended, now),
+    finalizeAgents(tx, terminals.map((t) => ({ agentId: t.run.agentId, outcome: t.run.status as keyof typeof WAKE_STATUS_FOR })), now, options.firstHeartbeats),
+    options.commit?.(),
+  ]);
+  for (const t of terminals) {
+    const { run } = t;
+    const terminalSeq = seqs.get(run.id)!;
+    t.pending.forEach(({ event, payload }, i) => events.push(liveRunEvent(run, terminalSeq - t.pending.length + i, event, payload.bounded)));
+    // Terminal, then settled: a subscriber (and /metrics) sees the outcome before the run is final.
+    events.push(liveRunEvent(run, terminalSeq, t.event, t.payload.bounded), runStatusEvent(run));
+    if (!t.followUp) events.push(runStatusEvent(t.stored));
+  }
+  events.push(...agentEvents);
+  for (const row of endedRows) {
+    const at = answers.findIndex((a, i) => a.kind === 'ended' && items[i].runId === row.id);
+    answers[at] = { kind: 'ended', run: row };
+    events.push(runStatusEvent(row));
+  }
   return answers;
 }
 

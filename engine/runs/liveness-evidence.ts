@@ -65,7 +65,7 @@ export async function classifyRunLiveness(tx: Transaction, _events: LiveEvent[],
  */
 export async function classifyRunsLiveness(tx: Transaction, runs: RunRow[]): Promise<RunRow[]> {
   if (runs.length === 0) return [];
-  const evidence = collectEvidence(await runEvidence(tx, uuidArray(runs.map((run) => run.id))));
+  const evidence = collectEvidence(await runEvidence(tx, runs));
   const input = runs.map((run) => {
     const of = evidence.get(run.id);
     const issue = run.issueId ? (of?.issue ?? null) : null;
@@ -107,7 +107,10 @@ type EvidenceRow = {
  * and for issue runs their comments, document revisions and issue), and whether an issue's
  * execution lock points at any of them, in one statement.
  */
-export function runEvidence(tx: StatementTarget, ids: string) {
+export function runEvidence(tx: StatementTarget, runs: Array<{ id: string; issueId?: string | null }>) {
+  const ids = uuidArray(runs.map((run) => run.id));
+  // What only a run on an issue can leave: read for those alone (undefined: not known, read).
+  const onIssues = uuidArray(runs.flatMap((run) => (run.issueId === null ? [] : [run.id])));
   const ms = (column: string) => sql.raw(`(extract(epoch from ${column}) * 1000)::float8`);
   return executePrepared<EvidenceRow>(tx, sql`
     select 'activity' as kind, run_id, count(*)::int as n, ${ms('max(created_at)')} as latest_ms, null::text as text, null::text as key, null::text as detail
@@ -120,14 +123,14 @@ export function runEvidence(tx: StatementTarget, ids: string) {
     union all
     select 'lock', execution_run_id, 1, null, null, null, null from issues where execution_run_id = any(${ids}::uuid[])
     union all
-    select 'comment', created_by_run_id, 1, ${ms('created_at')}, body, null, null from issue_comments where created_by_run_id = any(${ids}::uuid[])
+    select 'comment', created_by_run_id, 1, ${ms('created_at')}, body, null, null from issue_comments where created_by_run_id = any(${onIssues}::uuid[])
     union all
     select 'revision', created_by_run_id, count(*)::int, ${ms('max(created_at)')}, null, key, null
-    from issue_document_revisions where created_by_run_id = any(${ids}::uuid[]) and key <> ${CONTINUATION_SUMMARY_KEY}
+    from issue_document_revisions where created_by_run_id = any(${onIssues}::uuid[]) and key <> ${CONTINUATION_SUMMARY_KEY}
     group by created_by_run_id, key
     union all
     select 'issue', r.id, 1, null, i.title, i.status::text, i.description
-    from heartbeat_runs r join issues i on i.id = r.issue_id where r.id = any(${ids}::uuid[])`);
+    from heartbeat_runs r join issues i on i.id = r.issue_id where r.id = any(${onIssues}::uuid[])`);
 }
 
 export interface RunEvidence {

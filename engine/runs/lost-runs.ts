@@ -7,13 +7,12 @@ import type { Transaction } from '../../db/client.ts';
 import { agents, heartbeatRuns } from '../../db/schema.ts';
 import { type EngineDeps, transact } from '../model/deps.ts';
 import type { LiveEvent } from '../live/live-events.ts';
-import { stopMetadataFor } from '../rules/run-outcome.ts';
 import { appendRunEvent, appendRunEvents, type EventGroup } from './events.ts';
 import { handIssueLockToRetry } from './issue-lock.ts';
 import { type RunRow, runQueuedEvent, runStatusEvent } from '../model/runs.ts';
 import { settleRun } from './settle.ts';
-import { executePrepared, iso, json, runRowFromDriver } from '../store/statements.ts';
-import { classifyRunsLiveness } from './liveness-evidence.ts';
+import { finishLockedRuns, type RunFinish } from './finish.ts';
+import { collectEvidence, runEvidence } from './liveness-evidence.ts';
 import { insertSystemWakeups } from './system-wakeups.ts';
 
 /** How many automatic retries a run lost with its process gets (§6.11). */
@@ -66,13 +65,16 @@ export interface LostRunItem {
 }
 
 /**
- * Fails lost runs and, where allowed, queues each one's retry (spec §6.11-A/B), all in one
- * transaction: the runs locked, failed, their wakeups closed and the retried ones settled in one
- * statement each for the set; liveness, retry and error event per run. Per item: null when another
- * instance got there first. Called with one item when a set fails as a whole.
+ * Fails lost runs and, where allowed, queues each one's retry (§6.11-A/B), all in one transaction:
+ * the runs still running are locked (one another instance holds is left to it), each one's retry is
+ * queued holding its issue's lock, and the runs are finished by the one finish (finish.ts
+ * finishLockedRuns: `process_lost`, liveness, wakeup, an event saying what was lost and the retry,
+ * the agent's status and counters); a retried run has nothing left to follow it and is settled.
+ * Per item: null when another instance got there first. Called with one item when a set fails.
  */
 export async function failLostRuns(deps: EngineDeps, items: LostRunItem[]): Promise<Array<{ failed: RunRow; retry: RunRow | null } | null>> {
-  return transact(deps, async (tx, events) => {
+  const firstHeartbeats: Array<{ agentId: string; agentRole: string }> = [];
+  const results = await transact(deps, async (tx, events) => {
     const now = deps.clock.now();
     const ids = items.map((item) => item.candidate.run.id);
     const locked = await tx
@@ -83,40 +85,26 @@ export async function failLostRuns(deps: EngineDeps, items: LostRunItem[]): Prom
       .for('update', { skipLocked: true });
     if (locked.length === 0) return items.map(() => null);
     const agentIds = [...new Set(locked.map((run) => run.agentId))];
-    const timeouts = new Map(
-      (await tx.select({ id: agents.id, adapterConfig: agents.adapterConfig }).from(agents).where(inArray(agents.id, agentIds))).map((agent) => [
-        agent.id,
-        agent.adapterConfig.timeoutSec,
-      ]),
+    const agentById = new Map(
+      (await tx.select({ id: agents.id, adapterType: agents.adapterType, adapterConfig: agents.adapterConfig }).from(agents).where(inArray(agents.id, agentIds))).map(
+        (agent) => [agent.id, agent],
+      ),
     );
     const byId = new Map(items.map((item) => [item.candidate.run.id, item]));
-    const input = locked.map((run) => {
-      const { lost } = byId.get(run.id)!;
-      const stop = stopMetadataFor({ status: 'failed', errorCode: 'process_lost', error: lost.message, configuredTimeoutSec: timeouts.get(run.agentId), adapterDefaultTimeoutSec: 0 });
-      return { id: run.id, wakeup_request_id: run.wakeupRequestId, error: lost.message, result_json: { ...(run.resultJson ?? {}), ...stop } };
-    });
-    const failedRows = await executePrepared(tx, sql`
-      update heartbeat_runs r
-      set status = 'failed', error = i.error, error_code = 'process_lost', finished_at = ${iso(now)}::timestamptz,
-          updated_at = ${iso(now)}::timestamptz, run_token_hash = null, result_json = i.result_json
-      from jsonb_to_recordset(${json(input)}::jsonb) as i(id uuid, error text, result_json jsonb)
-      where r.id = i.id
-      returning r.*`);
-    await executePrepared(tx, sql`
-      update agent_wakeup_requests w
-      set status = 'failed', error = i.error, finished_at = ${iso(now)}::timestamptz, updated_at = ${iso(now)}::timestamptz
-      from jsonb_to_recordset(${json(input.filter((row) => row.wakeup_request_id))}::jsonb) as i(wakeup_request_id uuid, error text)
-      where w.id = i.wakeup_request_id`);
-    const failed = failedRows.map((row) => runRowFromDriver(row));
-    const classified = new Map((await classifyRunsLiveness(tx, failed)).map((run) => [run.id, run]));
-    const retried = failed.filter((run) => byId.get(run.id)!.lost.retry).map((run) => classified.get(run.id)!);
+    // The retries first, so that each lost run's event can name its retry.
+    const retried = locked.filter((run) => byId.get(run.id)!.lost.retry);
     const retries = await queueProcessLossRetries(tx, events, retried.map((run) => ({ lost: run, agentName: byId.get(run.id)!.candidate.agentName })), now);
     const retryOf = new Map(retries.map((retry) => [retry.retryOfRunId!, retry]));
-    const errorEvents = failed.map((run) => {
+    const evidence = collectEvidence(await runEvidence(tx, locked));
+    const finishes: RunFinish[] = locked.map((run) => {
       const { lost } = byId.get(run.id)!;
       const retry = retryOf.get(run.id) ?? null;
       return {
         runId: run.id,
+        agent: agentById.get(run.agentId) ?? { id: run.agentId, adapterType: 'script' as const, adapterConfig: {} },
+        result: { exitCode: null, errorMessage: lost.message, errorCode: 'process_lost' },
+        output: null,
+        crashed: false,
         events: [
           {
             runId: run.id,
@@ -128,15 +116,15 @@ export async function failLostRuns(deps: EngineDeps, items: LostRunItem[]): Prom
         ],
       };
     });
-    await appendEventsIn(tx, events, errorEvents, now);
-    const results = new Map(failed.map((run) => [run.id, { failed: classified.get(run.id)!, retry: retryOf.get(run.id) ?? null }]));
+    const answers = await finishLockedRuns(tx, events, finishes, new Map(locked.map((run) => [run.id, run])), evidence, { now, missing: 'gone', firstHeartbeats });
+    const results = new Map<string, { failed: RunRow; retry: RunRow | null }>();
+    for (const answer of answers) if (answer.kind === 'finished') results.set(answer.run.id, { failed: answer.run, retry: retryOf.get(answer.run.id) ?? null });
     // A retried run has nothing left to follow it (its retry holds what it held): it settles now.
-    const settled = await settleRun(tx, events, retried.map((run) => run.id), now);
-    for (const run of settled) results.set(run.id, { ...results.get(run.id)!, failed: run });
-    const settledIds = new Set(settled.map((run) => run.id));
-    for (const result of results.values()) if (!settledIds.has(result.failed.id)) events.push(runStatusEvent(result.failed));
+    for (const run of await settleRun(tx, events, retries.map((retry) => retry.retryOfRunId!), now)) results.set(run.id, { ...results.get(run.id)!, failed: run });
     return items.map((item) => results.get(item.candidate.run.id) ?? null);
   });
+  for (const hook of firstHeartbeats) deps.onFirstHeartbeat?.(hook);
+  return results;
 }
 
 /** Spec §6.11-B: the one retry of each lost run, holding its issue's lock in its place. */
