@@ -188,8 +188,11 @@ const issueIdOf = (run: RunRow): string | null => run.issueId ?? (typeof run.con
 
 /** §6.3 step 2: the budget and pause port (canInvoke), then the issue gates. */
 async function gateFor(deps: EngineDeps, agent: Agent, run: RunRow, issue: IssueRow | null, readiness: IssueReadiness | null): Promise<Gate | null> {
-  const budget = await deps.canInvoke.check({ companyId: agent.companyId, agentId: agent.id });
-  if (!budget.allowed) return { code: 'cancelled', message: budget.reason, timeoutSource: 'stale_queued_run_gate' };
+  // The default port allows everything: it is not asked once per run.
+  if (deps.canInvoke !== allowAll) {
+    const budget = await deps.canInvoke.check({ companyId: agent.companyId, agentId: agent.id });
+    if (!budget.allowed) return { code: 'cancelled', message: budget.reason, timeoutSource: 'stale_queued_run_gate' };
+  }
   return claimGate(run, issue, readiness);
 }
 
@@ -279,24 +282,57 @@ async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: LiveEven
   const at = now.toISOString();
   const tokens = items.map(() => RUN_TOKEN_PREFIX + randomBytes(32).toString('base64url'));
   const parses = new Map<string, boolean>();
-  const input = items.map(({ agent, run, issue, readiness }, i) => {
+  // The `run started` event of each run that starts (its payload depends on nothing the claim changes).
+  const startEvents = items.map(({ agent, run }) => {
     if (!parses.has(agent.id)) parses.set(agent.id, configParses(deps, agent));
-    const starts = parses.get(agent.id)!;
+    if (!parses.get(agent.id)) return null;
+    const event = runStartedEvent({ run, agent, context: run.contextSnapshot, logRef: '' });
+    return { event, payload: payloadText(event.payload) };
+  });
+  const input = items.map(({ agent, run, issue, readiness }, i) => {
+    const starts = startEvents[i] !== null;
     const locks = !!issue && issue.assigneeAgentId === agent.id && (issue.executionRunId === null || issue.executionRunId === run.id);
+    const checkout = starts && wantsCheckout(run, issue, readiness, agent.id);
     return {
       id: run.id,
       token_hash: hashApiKey(tokens[i]),
       start: starts,
-      checkout: starts && wantsCheckout(run, issue, readiness, agent.id),
+      checkout,
       log_ref: starts ? logRefFor(run) : null,
-      payload: starts ? payloadText(runStartedEvent({ run, agent, context: run.contextSnapshot, logRef: '' }).payload).text : null,
-      issue_id: locks || (starts && issue) ? issue!.id : null,
+      payload: startEvents[i]?.payload.text ?? null,
+      issue_id: locks || checkout ? issue!.id : null,
       lock: locks,
       agent_name_key: agentNameKey(agent.name),
     };
   });
   const startedAgents = [...new Set(items.flatMap(({ agent }, i) => (input[i].start ? [agent.id] : [])))];
-  const issueIds = [...new Set(input.flatMap((row) => (row.issue_id && (row.lock || row.checkout) ? [row.issue_id] : [])))];
+  const issueIds = [...new Set(input.flatMap((row) => (row.issue_id ? [row.issue_id] : [])))];
+  // The issue part of the statement (lock, checkout, the context's issueCheckedOut) only when some
+  // run has issue work: the common claim of runs without an issue stays the smaller statement.
+  const onIssues = issueIds.length > 0;
+  const issueWrites = onIssues
+    ? sql`, issue_writes as (
+        update issues i set
+          execution_run_id = case when t.lock and (i.execution_run_id is null or i.execution_run_id = t.id) then t.id else i.execution_run_id end,
+          execution_agent_name_key = case when t.lock and (i.execution_run_id is null or i.execution_run_id = t.id) then t.agent_name_key else i.execution_agent_name_key end,
+          execution_locked_at = case when t.lock and (i.execution_run_id is null or i.execution_run_id = t.id) then ${at}::timestamptz else i.execution_locked_at end,
+          status = case when t.checkout and i.status in ('todo', 'backlog', 'blocked') then 'in_progress'::issue_status else i.status end,
+          checkout_run_id = case when t.checkout and i.status in ('todo', 'backlog', 'blocked') then t.id else i.checkout_run_id end,
+          updated_at = ${at}::timestamptz
+        from input t
+        where i.id = t.issue_id and i.id = any(${uuidArray(issueIds)}::uuid[])
+          and ((t.lock and (i.execution_run_id is null or i.execution_run_id = t.id)) or (t.checkout and i.status in ('todo', 'backlog', 'blocked')))
+        returning i.id, i.company_id, t.id as run_id, i.execution_run_id = t.id as locked, i.checkout_run_id = t.id and i.status = 'in_progress' as checked_out
+      )`
+    : sql``;
+  const context = onIssues
+    ? sql`case when t.checkout
+              then r.context_snapshot || jsonb_build_object('issueCheckedOut', exists (select 1 from issue_writes w where w.run_id = r.id and w.checked_out))
+              else r.context_snapshot end`
+    : sql`r.context_snapshot`;
+  const issueColumns = onIssues
+    ? sql`w.checked_out, w.locked, w.id as issue_id, w.company_id as issue_company_id`
+    : sql`null::boolean as checked_out, null::boolean as locked, null::uuid as issue_id, null::uuid as issue_company_id`;
   const wakeIds = items.flatMap(({ run }) => (run.wakeupRequestId ? [run.wakeupRequestId] : []));
   const rows = await executePrepared<{
     id: string;
@@ -311,25 +347,11 @@ async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: LiveEven
       with input as (
         select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb)
           as t(id uuid, token_hash text, start boolean, checkout boolean, log_ref text, payload text, issue_id uuid, lock boolean, agent_name_key text)
-      ), issue_writes as (
-        update issues i set
-          execution_run_id = case when t.lock and (i.execution_run_id is null or i.execution_run_id = t.id) then t.id else i.execution_run_id end,
-          execution_agent_name_key = case when t.lock and (i.execution_run_id is null or i.execution_run_id = t.id) then t.agent_name_key else i.execution_agent_name_key end,
-          execution_locked_at = case when t.lock and (i.execution_run_id is null or i.execution_run_id = t.id) then ${at}::timestamptz else i.execution_locked_at end,
-          status = case when t.checkout and i.status in ('todo', 'backlog', 'blocked') then 'in_progress'::issue_status else i.status end,
-          checkout_run_id = case when t.checkout and i.status in ('todo', 'backlog', 'blocked') then t.id else i.checkout_run_id end,
-          updated_at = ${at}::timestamptz
-        from input t
-        where i.id = t.issue_id and i.id = any(${uuidArray(issueIds)}::uuid[])
-          and ((t.lock and (i.execution_run_id is null or i.execution_run_id = t.id)) or (t.checkout and i.status in ('todo', 'backlog', 'blocked')))
-        returning i.id, i.company_id, t.id as run_id, i.execution_run_id = t.id as locked, i.checkout_run_id = t.id and i.status = 'in_progress' as checked_out
-      ), claimed as (
+      )${issueWrites}, claimed as (
         update heartbeat_runs r
         set status = 'running', started_at = coalesce(r.started_at, ${at}::timestamptz), owner_instance_id = ${deps.settings.instanceId},
             owner_host = ${deps.settings.host}, run_token_hash = t.token_hash, updated_at = ${at}::timestamptz,
-            context_snapshot = case when t.checkout
-              then r.context_snapshot || jsonb_build_object('issueCheckedOut', exists (select 1 from issue_writes w where w.run_id = r.id and w.checked_out))
-              else r.context_snapshot end,
+            context_snapshot = ${context},
             log_store = case when t.start then 'file' else r.log_store end,
             log_ref = case when t.start then t.log_ref else r.log_ref end,
             last_event_seq = r.last_event_seq + case when t.start then 1 else 0 end
@@ -354,12 +376,11 @@ async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: LiveEven
         update agent_wakeup_requests set status = 'claimed', updated_at = ${at}::timestamptz, claimed_at = ${at}::timestamptz
         where id = any(${uuidArray(wakeIds)}::uuid[])
       )
-      select c.id, s.seq as started_seq, w.checked_out, w.locked, w.id as issue_id, w.company_id as issue_company_id,
-        a.last_heartbeat_at as agent_heartbeat, a.id is not null as agent_running
+      select c.id, s.seq as started_seq, ${issueColumns}, a.last_heartbeat_at as agent_heartbeat, a.id is not null as agent_running
       from claimed c
       left join started s on s.run_id = c.id
       left join running a on a.id = c.agent_id
-      left join issue_writes w on w.run_id = c.id`);
+      ${onIssues ? sql`left join issue_writes w on w.run_id = c.id` : sql``}`);
   const claimed = new Map(rows.map((raw) => [raw.id, raw]));
   if (claimed.size !== items.length) throw new Error('A queued run locked for claiming was no longer queued');
   const agentAnnounced = new Set<string>();
@@ -386,8 +407,8 @@ async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: LiveEven
       const heartbeat = raw.agent_heartbeat;
       events.push({ type: 'agent.status', companyId: agent.companyId, agentId: agent.id, status: 'running', lastHeartbeatAt: heartbeat ? new Date(heartbeat).toISOString() : null, outcome: 'running' });
     }
-    const event = runStartedEvent(item);
-    events.push(liveRunEvent(run, Number(raw.started_seq), event, payloadText(event.payload).bounded));
+    const started = startEvents[i]!;
+    events.push(liveRunEvent(run, Number(raw.started_seq), started.event, started.payload.bounded));
     return { run, runToken: tokens[i], agent, started: { context, logRef: item.logRef } };
   });
 }

@@ -108,10 +108,23 @@ type EvidenceRow = {
  * execution lock points at any of them, in one statement.
  */
 export function runEvidence(tx: StatementTarget, runs: Array<{ id: string; issueId?: string | null }>) {
+  const ms = (column: string) => sql.raw(`(extract(epoch from ${column}) * 1000)::float8`);
   const ids = uuidArray(runs.map((run) => run.id));
   // What only a run on an issue can leave: read for those alone (undefined: not known, read).
-  const onIssues = uuidArray(runs.flatMap((run) => (run.issueId === null ? [] : [run.id])));
-  const ms = (column: string) => sql.raw(`(extract(epoch from ${column}) * 1000)::float8`);
+  const issueRuns = runs.flatMap((run) => (run.issueId === null ? [] : [run.id]));
+  const onIssues = uuidArray(issueRuns);
+  const issueWork =
+    issueRuns.length === 0
+      ? sql``
+      : sql`union all
+    select 'comment', created_by_run_id, 1, ${ms('created_at')}, body, null, null from issue_comments where created_by_run_id = any(${onIssues}::uuid[])
+    union all
+    select 'revision', created_by_run_id, count(*)::int, ${ms('max(created_at)')}, null, key, null
+    from issue_document_revisions where created_by_run_id = any(${onIssues}::uuid[]) and key <> ${CONTINUATION_SUMMARY_KEY}
+    group by created_by_run_id, key
+    union all
+    select 'issue', r.id, 1, null, i.title, i.status::text, i.description
+    from heartbeat_runs r join issues i on i.id = r.issue_id where r.id = any(${onIssues}::uuid[])`;
   return executePrepared<EvidenceRow>(tx, sql`
     select 'activity' as kind, run_id, count(*)::int as n, ${ms('max(created_at)')} as latest_ms, null::text as text, null::text as key, null::text as detail
     from activity_log where run_id = any(${ids}::uuid[]) and action not in (${sql.join(IGNORED_ACTIVITY.map((a) => sql`${a}`), sql`, `)})
@@ -122,15 +135,7 @@ export function runEvidence(tx: StatementTarget, runs: Array<{ id: string; issue
     group by run_id
     union all
     select 'lock', execution_run_id, 1, null, null, null, null from issues where execution_run_id = any(${ids}::uuid[])
-    union all
-    select 'comment', created_by_run_id, 1, ${ms('created_at')}, body, null, null from issue_comments where created_by_run_id = any(${onIssues}::uuid[])
-    union all
-    select 'revision', created_by_run_id, count(*)::int, ${ms('max(created_at)')}, null, key, null
-    from issue_document_revisions where created_by_run_id = any(${onIssues}::uuid[]) and key <> ${CONTINUATION_SUMMARY_KEY}
-    group by created_by_run_id, key
-    union all
-    select 'issue', r.id, 1, null, i.title, i.status::text, i.description
-    from heartbeat_runs r join issues i on i.id = r.issue_id where r.id = any(${onIssues}::uuid[])`);
+    ${issueWork}`);
 }
 
 export interface RunEvidence {
