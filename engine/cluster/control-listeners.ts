@@ -1,7 +1,11 @@
 // The control channel's messages (cancel, key revocation) as this instance receives them: parsed
 // once, then handed to the engine and to every listener the server registered.
 import type { Logger } from 'pino';
-import type { ControlMessage } from '../runs/cancel.ts';
+
+/** Channel on which instances tell each other to stop a run's process, or to forget a revoked key. */
+export const CONTROL_CHANNEL = 'heartbeat_control';
+
+export type ControlMessage = { kind: 'cancel'; runId: string } | { kind: 'revoke-key'; keyId: string };
 
 type Listener = (message: ControlMessage) => void;
 

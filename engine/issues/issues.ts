@@ -7,7 +7,8 @@ import { companies, issueComments, issueDocumentRevisions, issueDocuments, issue
 import type { IssueActions } from '../adapters/types.ts';
 import { type EngineDeps, transact } from '../model/deps.ts';
 import { badInput, conflict, HeartbeatError, notFound } from '../model/errors.ts';
-import { issueReadiness, RESOLVED_ISSUE_STATUSES } from './readiness.ts';
+import { issueReadiness } from '../runs/issue-readiness.ts';
+import { RESOLVED_ISSUE_STATUSES } from '../model/issues.ts';
 import { reportRunActivity } from '../runs/lost-runs.ts';
 import type { IssueRow, RunRow } from '../model/runs.ts';
 import type { EnqueueResult, EnqueueWakeupInput } from '../wakeups/enqueue.ts';

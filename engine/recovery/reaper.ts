@@ -2,14 +2,15 @@
 // leftover processes stopped, and it is failed and retried once, or flagged detached.
 import type { AdapterType } from '../../db/enums.ts';
 import type { EngineDeps } from '../model/deps.ts';
-import type { FollowUpSteps } from '../execution/follow-up.ts';
+import type { RunRow } from '../model/runs.ts';
 import { groupAlive, pidAlive, terminateGroup } from '../adapters/process-groups.ts';
 import { type DeadInstance, declareDeadInstances, findAbandonedCancels, findOrphanedRuns, type OrphanCandidate, type OwnerJudge } from './process-loss.ts';
 import { failLostRuns, type LostRun, type LostRunItem, markDetached, PROCESS_LOSS_MAX_RETRIES } from '../runs/lost-runs.ts';
 
 export interface ReaperHooks {
   activeRunIds: ReadonlySet<string>;
-  steps: FollowUpSteps;
+  /** §6.9: the issue a lost run held is released (and a deferred wakeup promoted, or a recovery run queued). */
+  steps: { releaseIssueExecution(run: RunRow): Promise<RunRow | null> };
   settle(runId: string): Promise<void>;
   startNext(agentId: string): void;
   /** Whether an instance is dead (the engine's lease). */

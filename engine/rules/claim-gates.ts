@@ -1,6 +1,6 @@
 // The claim gates (docs/engine.md §6.3 step 2): reasons a queued issue run must not start any more.
 // A pure rule; the claim (claim.ts) records the stop.
-import type { IssueReadiness } from '../issues/readiness.ts';
+import type { IssueReadiness } from '../model/issues.ts';
 import type { IssueRow, RunRow } from '../model/runs.ts';
 import { isInteractionWake, latestWakeCommentId } from './wake-context.ts';
 

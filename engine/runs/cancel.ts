@@ -12,11 +12,8 @@ import { clearIssueLockIfHeldBy } from './issue-lock.ts';
 import { appendRunEvent } from './events.ts';
 import { EXEC_PATH_STATUSES, isExecPath, type RunRow, runStatusEvent } from '../model/runs.ts';
 import { setWakeStatus } from './wake-status.ts';
+import { CONTROL_CHANNEL, type ControlMessage } from '../cluster/control-listeners.ts';
 
-/** Channel on which instances tell each other to stop a run's process. */
-export const CONTROL_CHANNEL = 'heartbeat_control';
-
-export type ControlMessage = { kind: 'cancel'; runId: string } | { kind: 'revoke-key'; keyId: string };
 
 export interface CancelResult {
   /** The run after the call. */

@@ -7,7 +7,7 @@ import { and, asc, desc, eq, inArray, or, sql } from 'drizzle-orm';
 import type { Transaction } from '../../db/client.ts';
 import { heartbeatRuns, issues, wakeupRequests } from '../../db/schema.ts';
 import { type EngineDeps, transact } from '../model/deps.ts';
-import { readinessOf } from '../issues/readiness.ts';
+import { readinessOf } from '../runs/issue-readiness.ts';
 import type { LiveEvent } from '../live/live-events.ts';
 import { EXEC_PATH_STATUSES, type IssueRow, isExecPath, issueLockEvent, type RunRow, type WakeupRow } from '../model/runs.ts';
 import { stampIssueLock } from '../runs/issue-lock.ts';

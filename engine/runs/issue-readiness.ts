@@ -1,24 +1,10 @@
-// Whether an issue may run: all its blockers are resolved (done or cancelled, Decisions 6).
+// Whether issues may run (model/issues.ts IssueReadiness), read for one issue or many: all their
+// blockers resolved (done or cancelled, Decisions 6).
 import { and, eq, inArray, notInArray } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { Executor } from '../../db/client.ts';
 import { issueRelations, issues } from '../../db/schema.ts';
-
-export const RESOLVED_ISSUE_STATUSES = ['done', 'cancelled'] as const;
-
-export interface UnresolvedBlocker {
-  id: string;
-  identifier: string;
-  title: string;
-  status: string;
-}
-
-export interface IssueReadiness {
-  isDependencyReady: boolean;
-  unresolvedBlockerIssueIds: string[];
-  unresolvedBlockerCount: number;
-  unresolvedBlockers: UnresolvedBlocker[];
-}
+import { type IssueReadiness, RESOLVED_ISSUE_STATUSES } from '../model/issues.ts';
 
 const blocker = alias(issues, 'blocker');
 
