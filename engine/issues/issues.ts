@@ -9,7 +9,7 @@ import { type EngineDeps, transact } from '../model/deps.ts';
 import { badInput, conflict, HeartbeatError, notFound } from '../model/errors.ts';
 import { issueReadiness } from '../runs/issue-readiness.ts';
 import { RESOLVED_ISSUE_STATUSES } from '../model/issues.ts';
-import { reportRunActivity } from '../runs/lost-runs.ts';
+import { clearDetachedFlag } from '../runs/lost-runs.ts';
 import type { IssueRow, RunRow } from '../model/runs.ts';
 import type { EnqueueResult, EnqueueWakeupInput } from '../wakeups/enqueue.ts';
 
@@ -234,7 +234,9 @@ export async function addIssueComment(
   // A person's comment is an interaction the assignee should answer; an agent's own comment is not.
   const wakes = actor.type === 'user' && found.assigneeAgentId !== null;
   // The comment and the reopening it causes are stored together.
-  const { comment, reopened } = await deps.db.transaction(async (tx) => {
+  const { comment, reopened } = await transact(deps, async (tx, events) => {
+    // A run that writes shows life: a detached warning on it is cleared (§6.11-D), with the comment.
+    if (actor.type === 'run') await clearDetachedFlag(tx, events, actor.run.id, now);
     const [comment] = await tx
       .insert(issueComments)
       .values({
@@ -257,7 +259,6 @@ export async function addIssueComment(
       : [];
     return { comment, reopened: reopened !== undefined };
   });
-  if (actor.type === 'run') await reportRunActivity(deps, actor.run.id);
   if (actor.type !== 'user' || !wakes) return { comment, wakeup: null };
   const wakeup = await wakeAfterChange(deps, wake, {
     companyId: found.companyId,
@@ -281,9 +282,10 @@ export async function putIssueDocument(
   }
   const body = text('body', input.body, LIMITS.document, { allowEmpty: true });
   const issue = await findIssue(deps.db, input.companyId, input.issueId);
-  if (actor.type === 'run') await reportRunActivity(deps, actor.run.id);
-  return transact(deps, async (tx) => {
+  return transact(deps, async (tx, events) => {
     const now = deps.clock.now();
+    // A run that writes shows life: a detached warning on it is cleared (§6.11-D), with the write.
+    if (actor.type === 'run') await clearDetachedFlag(tx, events, actor.run.id, now);
     const [document] = await tx
       .insert(issueDocuments)
       .values({ companyId: issue.companyId, issueId: issue.id, key: input.key, body, revisionCount: 1, createdAt: now, updatedAt: now })

@@ -37,17 +37,26 @@ export async function markDetached(deps: EngineDeps, run: RunRow): Promise<void>
 /** Spec §6.11-D: a detached run that shows signs of life again loses its warning. */
 export async function reportRunActivity(deps: EngineDeps, runId: string): Promise<RunRow | null> {
   return transact(deps, async (tx, events) => {
-    const now = deps.clock.now();
-    const [cleared] = await tx
-      .update(heartbeatRuns)
-      .set({ error: null, errorCode: null, updatedAt: now })
-      .where(and(eq(heartbeatRuns.id, runId), eq(heartbeatRuns.status, 'running'), eq(heartbeatRuns.errorCode, 'process_detached')))
-      .returning();
-    if (!cleared) return (await tx.query.heartbeatRuns.findFirst({ where: { id: runId } })) ?? null;
-    await appendRunEvent(tx, events, { runId, eventType: 'lifecycle', level: 'info', message: 'Run reported activity again; the detached warning is cleared' }, now);
-    events.push(runStatusEvent(cleared));
-    return cleared;
+    const cleared = await clearDetachedFlag(tx, events, runId, deps.clock.now());
+    return cleared ?? (await tx.query.heartbeatRuns.findFirst({ where: { id: runId } })) ?? null;
   });
+}
+
+/**
+ * reportRunActivity's write, in the caller's transaction (a run's comment or document carries it):
+ * one guarded statement, which changes nothing unless the run was flagged detached. Returns the
+ * run when it cleared the flag.
+ */
+export async function clearDetachedFlag(tx: Transaction, events: LiveEvent[], runId: string, now: Date): Promise<RunRow | null> {
+  const [cleared] = await tx
+    .update(heartbeatRuns)
+    .set({ error: null, errorCode: null, updatedAt: now })
+    .where(and(eq(heartbeatRuns.id, runId), eq(heartbeatRuns.status, 'running'), eq(heartbeatRuns.errorCode, 'process_detached')))
+    .returning();
+  if (!cleared) return null;
+  await appendRunEvent(tx, events, { runId, eventType: 'lifecycle', level: 'info', message: 'Run reported activity again; the detached warning is cleared' }, now);
+  events.push(runStatusEvent(cleared));
+  return cleared;
 }
 
 export interface LostRun {
