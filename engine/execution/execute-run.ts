@@ -239,8 +239,8 @@ async function finish(deps: EngineDeps, hooks: ExecuteHooks, item: RunFinish): P
   const answer = await (hooks.batches ? hooks.batches.finish(item, finishOne) : finishOne());
   // Ended meanwhile (cancelled: its follow-up was the cancel's), gone, or settled with its finish.
   if (answer.kind !== 'finished' || !answer.followUp) return [];
-  const queued = await runFollowUpSteps(hooks.steps, answer.run, item.crashed);
-  await settle(deps, answer.run.id);
+  const { queued, settled } = await runFollowUpSteps(hooks.steps, answer.run, item.crashed);
+  if (!settled) await settle(deps, answer.run.id);
   return queued;
 }
 

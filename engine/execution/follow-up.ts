@@ -4,12 +4,13 @@
 // caller settles the run after them.
 import { issueComments } from '../../db/schema.ts';
 import { scheduleBoundedRetry } from '../recovery/bounded-retry.ts';
-import { applyIssueCommentPolicy } from '../recovery/comment-policy.ts';
-import { enqueueLivenessContinuation } from '../recovery/continuation.ts';
-import type { EngineDeps } from '../model/deps.ts';
+import { applyIssueCommentPolicyIn } from '../recovery/comment-policy.ts';
+import { enqueueLivenessContinuation, mayContinue } from '../recovery/continuation.ts';
+import { type EngineDeps, transact } from '../model/deps.ts';
+import { settleRun } from '../runs/settle.ts';
 import { immediateRecovery } from '../recovery/issue-recovery.ts';
 import type { Wake } from '../issues/issues.ts';
-import { releaseIssueExecutionAndPromote } from '../recovery/issue-release.ts';
+import { releaseIssueExecutionAndPromote, releaseIssueExecutionIn } from '../recovery/issue-release.ts';
 import { transientContract } from '../rules/retry-schedule.ts';
 import { runSummaryText } from '../rules/run-outcome.ts';
 import type { RunRow } from '../model/runs.ts';
@@ -19,9 +20,12 @@ export interface FollowUpSteps {
   postRunSummaryComment(run: RunRow): Promise<void>;
   /** §6.12 */
   scheduleTransientRetry(run: RunRow): Promise<void>;
-  /** §6.10; returns a run it queued, which the engine starts. */
-  applyIssueCommentPolicy(run: RunRow): Promise<RunRow | null>;
-  /** §6.9; returns the run it promoted, which the engine starts. */
+  /**
+   * §6.10 then §6.9 in one transaction: the comment policy (a run it queued) and the issue's release
+   * (the run it promoted, or a recovery run); with `settle`, the run is settled in it too.
+   */
+  answerAndRelease(run: RunRow, settle: boolean): Promise<{ commentRetry: RunRow | null; promoted: RunRow | null }>;
+  /** §6.9 alone (the reaper's, for a lost run); returns the run it promoted, which the engine starts. */
   releaseIssueExecution(run: RunRow): Promise<RunRow | null>;
   /** §6.8 */
   enqueueLivenessContinuation(run: RunRow): Promise<void>;
@@ -34,7 +38,14 @@ export function followUpSteps(deps: EngineDeps, wake: Wake): FollowUpSteps {
     scheduleTransientRetry: async (run) => {
       if (run.status === 'failed' && transientContract(run)) await scheduleBoundedRetry(deps, run.id);
     },
-    applyIssueCommentPolicy: (run) => applyIssueCommentPolicy(deps, run),
+    answerAndRelease: (run, settle) =>
+      transact(deps, async (tx, events) => {
+        const now = deps.clock.now();
+        const commentRetry = await applyIssueCommentPolicyIn(tx, events, run, now);
+        const { promoted } = await releaseIssueExecutionIn(tx, events, run, now, { immediateRecovery });
+        if (settle) await settleRun(tx, events, run.id, now);
+        return { commentRetry, promoted };
+      }),
     releaseIssueExecution: async (run) => (await releaseIssueExecutionAndPromote(deps, run, { immediateRecovery })).promoted,
     enqueueLivenessContinuation: (run) => enqueueLivenessContinuation(deps, wake, run),
   };
@@ -43,15 +54,17 @@ export function followUpSteps(deps: EngineDeps, wake: Wake): FollowUpSteps {
 /**
  * Runs the follow-up steps of a run that was just finished (its agent's status and counters were
  * written with it). A crashed adapter gets no retry and no continuation (§6.4 step 9). Returns the
- * runs they queued, which the engine starts.
+ * runs they queued, which the engine starts, and whether the run was settled with them: it is,
+ * in the comment policy's and release's transaction, unless a continuation may still follow it
+ * (then its caller settles it after).
  */
-export async function runFollowUpSteps(steps: FollowUpSteps, run: RunRow, crashed: boolean): Promise<RunRow[]> {
+export async function runFollowUpSteps(steps: FollowUpSteps, run: RunRow, crashed: boolean): Promise<{ queued: RunRow[]; settled: boolean }> {
   if (run.status === 'succeeded') await steps.postRunSummaryComment(run);
   if (!crashed) await steps.scheduleTransientRetry(run);
-  const commentRetry = await steps.applyIssueCommentPolicy(run);
-  const promoted = await steps.releaseIssueExecution(run);
-  if (!crashed) await steps.enqueueLivenessContinuation(run);
-  return [commentRetry, promoted].filter((queued): queued is RunRow => queued !== null);
+  const continues = !crashed && mayContinue(run);
+  const { commentRetry, promoted } = await steps.answerAndRelease(run, !continues);
+  if (continues) await steps.enqueueLivenessContinuation(run);
+  return { queued: [commentRetry, promoted].filter((queued): queued is RunRow => queued !== null), settled: !continues };
 }
 
 /** A succeeded issue run that never commented leaves its summary as the run's comment. */

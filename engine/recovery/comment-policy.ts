@@ -3,7 +3,8 @@
 import { setIssueCommentStatus } from '../runs/annotations.ts';
 import { and, eq, sql } from 'drizzle-orm';
 import { heartbeatRuns, issues, wakeupRequests } from '../../db/schema.ts';
-import { type EngineDeps, transact } from '../model/deps.ts';
+import type { Transaction } from '../../db/client.ts';
+import type { LiveEvent } from '../live/live-events.ts';
 import { appendRunEvent } from '../runs/events.ts';
 import { type RunRow, runQueuedEvent } from '../model/runs.ts';
 import { stampIssueLock } from '../runs/issue-lock.ts';
@@ -12,62 +13,62 @@ import { COMMENT_REQUIRED_REASONS, latestWakeCommentId } from '../rules/wake-con
 
 const MISSING_COMMENT = 'missing_issue_comment';
 
-/** Returns the run it queued (the engine starts it), if any. */
-export async function applyIssueCommentPolicy(deps: EngineDeps, run: RunRow): Promise<RunRow | null> {
-  return transact(deps, async (tx, events) => {
-    const now = deps.clock.now();
-    const setStatus = (status: RunRow['issueCommentStatus'], extra: Parameters<typeof setIssueCommentStatus>[3] = {}) => setIssueCommentStatus(tx, run.id, status, extra);
-    if (!run.issueId) {
-      await setStatus('not_applicable');
-      return null;
-    }
-    const comment = await tx.query.issueComments.findFirst({ where: { createdByRunId: run.id }, columns: { id: true } });
-    if (comment) {
-      await setStatus('satisfied', { issueCommentSatisfiedByCommentId: comment.id });
-      return null;
-    }
-    const ctx = run.contextSnapshot;
-    if (ctx.retryReason === MISSING_COMMENT) {
-      await setStatus('retry_exhausted');
-      await appendRunEvent(tx, events, { runId: run.id, eventType: 'lifecycle', level: 'warn', message: 'The run again left no comment on its issue; no further comment retry will be queued' }, now);
-      return null;
-    }
-    if (!COMMENT_REQUIRED_REASONS.includes(String(ctx.wakeReason))) {
-      await setStatus('not_applicable');
-      return null;
-    }
-    const [deferredWithComment] = await tx
-      .select({ id: wakeupRequests.id, payload: wakeupRequests.payload })
-      .from(wakeupRequests)
-      .where(and(eq(wakeupRequests.agentId, run.agentId), eq(wakeupRequests.status, 'deferred_issue_execution'), sql`${wakeupRequests.payload}->>'issueId' = ${run.issueId}`));
-    if (deferredWithComment && latestWakeCommentId((deferredWithComment.payload?._deferredWakeContext ?? {}) as Record<string, unknown>)) {
-      await setStatus('not_applicable');
-      await appendRunEvent(tx, events, { runId: run.id, eventType: 'lifecycle', level: 'info', message: 'A comment is already waiting for this agent on the issue; no comment retry is needed' }, now);
-      return null;
-    }
-    const [issue] = await tx.select().from(issues).where(and(eq(issues.id, run.issueId), eq(issues.executionRunId, run.id))).for('update');
-    if (!issue) {
-      await setStatus('retry_exhausted');
-      return null;
-    }
-    const agent = await tx.query.agents.findFirst({ where: { id: run.agentId }, columns: { name: true } });
-    const queued = await insertSystemWakeup(tx, {
-      companyId: run.companyId,
-      agentId: run.agentId,
-      issueId: issue.id,
-      reason: MISSING_COMMENT,
-      payload: { issueId: issue.id, retryOfRunId: run.id, retryReason: MISSING_COMMENT },
-      run: {
-        status: 'queued',
-        contextSnapshot: { ...ctx, retryOfRunId: run.id, wakeReason: MISSING_COMMENT, retryReason: MISSING_COMMENT, missingIssueCommentForRunId: run.id },
-        retryOfRunId: run.id,
-      },
-      now,
-    });
-    await stampIssueLock(tx, events, issue, queued, agent?.name ?? '', now);
-    await setStatus('retry_queued', { issueCommentRetryQueuedAt: now });
-    events.push(runQueuedEvent(queued));
-    await appendRunEvent(tx, events, { runId: run.id, eventType: 'lifecycle', level: 'warn', message: `The run left no comment on its issue; queued run ${queued.id} to write one`, payload: { retryRunId: queued.id } }, now);
-    return queued;
+/**
+ * §6.10 for a finished run, in the caller's transaction (the follow-up steps run it with the release).
+ * Returns the run it queued (the engine starts it), if any.
+ */
+export async function applyIssueCommentPolicyIn(tx: Transaction, events: LiveEvent[], run: RunRow, now: Date): Promise<RunRow | null> {
+  const setStatus = (status: RunRow['issueCommentStatus'], extra: Parameters<typeof setIssueCommentStatus>[3] = {}) => setIssueCommentStatus(tx, run.id, status, extra);
+  if (!run.issueId) {
+    await setStatus('not_applicable');
+    return null;
+  }
+  const comment = await tx.query.issueComments.findFirst({ where: { createdByRunId: run.id }, columns: { id: true } });
+  if (comment) {
+    await setStatus('satisfied', { issueCommentSatisfiedByCommentId: comment.id });
+    return null;
+  }
+  const ctx = run.contextSnapshot;
+  if (ctx.retryReason === MISSING_COMMENT) {
+    await setStatus('retry_exhausted');
+    await appendRunEvent(tx, events, { runId: run.id, eventType: 'lifecycle', level: 'warn', message: 'The run again left no comment on its issue; no further comment retry will be queued' }, now);
+    return null;
+  }
+  if (!COMMENT_REQUIRED_REASONS.includes(String(ctx.wakeReason))) {
+    await setStatus('not_applicable');
+    return null;
+  }
+  const [deferredWithComment] = await tx
+    .select({ id: wakeupRequests.id, payload: wakeupRequests.payload })
+    .from(wakeupRequests)
+    .where(and(eq(wakeupRequests.agentId, run.agentId), eq(wakeupRequests.status, 'deferred_issue_execution'), sql`${wakeupRequests.payload}->>'issueId' = ${run.issueId}`));
+  if (deferredWithComment && latestWakeCommentId((deferredWithComment.payload?._deferredWakeContext ?? {}) as Record<string, unknown>)) {
+    await setStatus('not_applicable');
+    await appendRunEvent(tx, events, { runId: run.id, eventType: 'lifecycle', level: 'info', message: 'A comment is already waiting for this agent on the issue; no comment retry is needed' }, now);
+    return null;
+  }
+  const [issue] = await tx.select().from(issues).where(and(eq(issues.id, run.issueId), eq(issues.executionRunId, run.id))).for('update');
+  if (!issue) {
+    await setStatus('retry_exhausted');
+    return null;
+  }
+  const agent = await tx.query.agents.findFirst({ where: { id: run.agentId }, columns: { name: true } });
+  const queued = await insertSystemWakeup(tx, {
+    companyId: run.companyId,
+    agentId: run.agentId,
+    issueId: issue.id,
+    reason: MISSING_COMMENT,
+    payload: { issueId: issue.id, retryOfRunId: run.id, retryReason: MISSING_COMMENT },
+    run: {
+      status: 'queued',
+      contextSnapshot: { ...ctx, retryOfRunId: run.id, wakeReason: MISSING_COMMENT, retryReason: MISSING_COMMENT, missingIssueCommentForRunId: run.id },
+      retryOfRunId: run.id,
+    },
+    now,
   });
+  await stampIssueLock(tx, events, issue, queued, agent?.name ?? '', now);
+  await setStatus('retry_queued', { issueCommentRetryQueuedAt: now });
+  events.push(runQueuedEvent(queued));
+  await appendRunEvent(tx, events, { runId: run.id, eventType: 'lifecycle', level: 'warn', message: `The run left no comment on its issue; queued run ${queued.id} to write one`, payload: { retryRunId: queued.id } }, now);
+  return queued;
 }

@@ -11,9 +11,12 @@ export const MAX_CONTINUATION_ATTEMPTS = 2;
 const DEFAULT_INSTRUCTION = 'Continue the work on this issue: take the next concrete step and report what changed.';
 const EXHAUSTED_PREFIX = 'Bounded liveness continuation exhausted';
 
+/** Whether a continuation may follow the run: it worked on an issue and only planned or said nothing. */
+export const mayContinue = (run: Pick<RunRow, 'livenessState' | 'issueId'>) =>
+  (run.livenessState === 'plan_only' || run.livenessState === 'empty_response') && run.issueId !== null;
+
 export async function enqueueLivenessContinuation(deps: EngineDeps, wake: Wake, run: RunRow): Promise<void> {
-  if (run.livenessState !== 'plan_only' && run.livenessState !== 'empty_response') return;
-  if (!run.issueId) return;
+  if (!mayContinue(run) || !run.issueId) return;
   const issue = await deps.db.query.issues.findFirst({ where: { id: run.issueId, companyId: run.companyId } });
   const agent = await deps.db.query.agents.findFirst({ where: { id: run.agentId, companyId: run.companyId } });
   if (!issue || !agent) return;

@@ -24,35 +24,43 @@ export type ImmediateRecoveryStep = (
   input: { run: RunRow; issue: IssueRow; now: Date },
 ) => Promise<RunRow | null>;
 
-export async function releaseIssueExecutionAndPromote(
+export function releaseIssueExecutionAndPromote(
   deps: EngineDeps,
   run: RunRow,
   options: { immediateRecovery?: ImmediateRecoveryStep } = {},
 ): Promise<ReleaseResult> {
-  return transact(deps, async (tx, events) => {
-    const now = deps.clock.now();
-    const issueId =
-      run.issueId ??
-      (typeof run.contextSnapshot.issueId === 'string' ? run.contextSnapshot.issueId : null) ??
-      (await tx.select({ id: issues.id }).from(issues).where(eq(issues.executionRunId, run.id)).limit(1))[0]?.id;
-    if (!issueId) return { promoted: null };
-    const [issue] = await tx.select().from(issues).where(eq(issues.id, issueId)).for('update');
-    if (!issue) return { promoted: null };
-    if (issue.executionRunId && issue.executionRunId !== run.id) return { promoted: null };
-    if (issue.executionRunId === run.id) {
-      await tx
-        .update(issues)
-        .set({ executionRunId: null, executionAgentNameKey: null, executionLockedAt: null, updatedAt: now })
-        .where(eq(issues.id, issue.id));
-      Object.assign(issue, { executionRunId: null, executionAgentNameKey: null, executionLockedAt: null });
-      events.push(issueLockEvent(issue, null));
-    }
+  return transact(deps, (tx, events) => releaseIssueExecutionIn(tx, events, run, deps.clock.now(), options));
+}
 
-    const promoted = await promoteDeferredWake(tx, events, issue, now);
-    if (promoted) return { promoted };
-    const recovered = options.immediateRecovery ? await options.immediateRecovery(tx, events, { run, issue, now }) : null;
-    return { promoted: recovered };
-  });
+/** releaseIssueExecutionAndPromote in the caller's transaction (the follow-up steps run it with the comment policy). */
+export async function releaseIssueExecutionIn(
+  tx: Transaction,
+  events: LiveEvent[],
+  run: RunRow,
+  now: Date,
+  options: { immediateRecovery?: ImmediateRecoveryStep } = {},
+): Promise<ReleaseResult> {
+  const issueId =
+    run.issueId ??
+    (typeof run.contextSnapshot.issueId === 'string' ? run.contextSnapshot.issueId : null) ??
+    (await tx.select({ id: issues.id }).from(issues).where(eq(issues.executionRunId, run.id)).limit(1))[0]?.id;
+  if (!issueId) return { promoted: null };
+  const [issue] = await tx.select().from(issues).where(eq(issues.id, issueId)).for('update');
+  if (!issue) return { promoted: null };
+  if (issue.executionRunId && issue.executionRunId !== run.id) return { promoted: null };
+  if (issue.executionRunId === run.id) {
+    await tx
+      .update(issues)
+      .set({ executionRunId: null, executionAgentNameKey: null, executionLockedAt: null, updatedAt: now })
+      .where(eq(issues.id, issue.id));
+    Object.assign(issue, { executionRunId: null, executionAgentNameKey: null, executionLockedAt: null });
+    events.push(issueLockEvent(issue, null));
+  }
+
+  const promoted = await promoteDeferredWake(tx, events, issue, now);
+  if (promoted) return { promoted };
+  const recovered = options.immediateRecovery ? await options.immediateRecovery(tx, events, { run, issue, now }) : null;
+  return { promoted: recovered };
 }
 
 /** Spec §6.9 step 2: at most one deferred wakeup of the issue (any agent) becomes a queued run. */
