@@ -11,6 +11,7 @@ import type { agents } from '../../db/schema.ts';
 import { agentAdvisoryLocks } from '../cluster/agent-locks.ts';
 import { hashApiKey, RUN_TOKEN_PREFIX } from '../access/api-keys.ts';
 import { claimGate, type Gate } from '../rules/claim-gates.ts';
+import { lockCandidates } from './claim-order.ts';
 import { cancelBeforeStart } from './cancel.ts';
 import { withOutageRetry } from '../store/database-retry.ts';
 import { isDatabaseUnavailable } from '../store/database-unavailable.ts';
@@ -20,7 +21,7 @@ import { type IssueReadiness } from '../model/issues.ts';
 import type { LiveEvent } from '../live/live-events.ts';
 import { isInvokable, readHeartbeatPolicy } from '../rules/heartbeat-policy.ts';
 import { logRefFor } from './output.ts';
-import { agentRowFromDriver, executePrepared, issueRowFromDriver, runRowFromDriver, type StatementTarget, uuidArray } from '../store/statements.ts';
+import { agentRowFromDriver, executePrepared, issueRowFromDriver, type StatementTarget, uuidArray } from '../store/statements.ts';
 import { agentNameKey, issueLockEvent, type IssueRow, type RunRow, runStatusEvent } from '../model/runs.ts';
 import { clearIssueLockIfHeldBy } from './issue-lock.ts';
 import { setWakeStatus } from './wake-status.ts';
@@ -203,55 +204,6 @@ async function readIssues(tx: Transaction, runs: RunRow[]) {
   if (ids.length === 0) return { issues: new Map<string, IssueRow>(), readiness: new Map<string, IssueReadiness>() };
   const [rows, readiness] = await Promise.all([executePrepared(tx, sql`select * from issues where id = any(${uuidArray(ids)}::uuid[])`), issueReadiness(tx, ids)]);
   return { issues: new Map(rows.map(issueRowFromDriver).map((issue) => [issue.id, issue])), readiness };
-}
-
-/**
- * The first `slots` queued runs of every agent in claim order, locked, in one statement. Claim
- * order (§6.2): by group (issue ready and in progress, issue ready, no issue, issue blocked), then
- * issue priority, then age. Rows another transaction holds are skipped. An agent with no queued
- * issue run (the common case) has all its runs in one group, so its candidates are simply its
- * oldest queued runs, read off runs_agent_queued_plain_idx instead of ranking its whole queue.
- */
-async function lockCandidates(tx: Transaction, plans: Plan[]): Promise<Map<string, RunRow[]>> {
-  const rows = await executePrepared<Record<string, unknown> & { claim_group: number; claim_priority: number }>(tx, sql`
-    select c.* from unnest(${uuidArray(plans.map((p) => p.agent.id))}::uuid[], ${`{${plans.map((p) => p.slots).join(',')}}`}::int[]) as x(agent_id, lim)
-    cross join lateral (
-      select exists (select 1 from heartbeat_runs q where q.agent_id = x.agent_id and q.status = 'queued' and q.issue_id is not null) as ranked
-    ) m
-    cross join lateral (
-      select * from (
-        select r.*,
-          case when r.issue_id is null then 2
-               when i.id is null then 1
-               when exists (
-                 select 1 from issue_relations rel join issues b on b.id = rel.issue_id
-                 where rel.related_issue_id = i.id and rel.type = 'blocks' and b.status not in ('done', 'cancelled')) then 3
-               when i.status = 'in_progress' then 0 else 1 end as claim_group,
-          case i.priority when 'critical' then 0 when 'high' then 1 when 'medium' then 2 when 'low' then 3 else 4 end as claim_priority
-        from heartbeat_runs r left join issues i on i.id = r.issue_id
-        where m.ranked and r.agent_id = x.agent_id and r.status = 'queued'
-        order by claim_group, claim_priority, r.created_at asc, r.id asc
-        limit x.lim
-        for update of r skip locked
-      ) ranked
-      union all
-      select * from (
-        select r.*, 2 as claim_group, 4 as claim_priority
-        from heartbeat_runs r
-        where not m.ranked and r.agent_id = x.agent_id and r.status = 'queued' and r.issue_id is null
-        order by r.created_at asc, r.id asc
-        limit x.lim
-        for update of r skip locked
-      ) oldest
-    ) c`);
-  const byAgent = new Map<string, Array<{ run: RunRow; group: number; priority: number }>>(plans.map((p) => [p.agent.id, []]));
-  for (const raw of rows) {
-    const run = runRowFromDriver(raw);
-    byAgent.get(run.agentId)!.push({ run, group: Number(raw.claim_group), priority: Number(raw.claim_priority) });
-  }
-  const order = (a: { run: RunRow; group: number; priority: number }, b: typeof a) =>
-    a.group - b.group || a.priority - b.priority || a.run.createdAt.getTime() - b.run.createdAt.getTime() || (a.run.id < b.run.id ? -1 : a.run.id > b.run.id ? 1 : 0);
-  return new Map([...byAgent.entries()].map(([id, list]) => [id, list.sort(order).map((c) => c.run)]));
 }
 
 /**

@@ -1,0 +1,55 @@
+// The claim order (docs/engine.md §6.2), written once: which queued runs of an agent are claimed
+// first, read and locked for any number of agents in one statement.
+import { sql } from 'drizzle-orm';
+import type { Transaction } from '../../db/client.ts';
+import type { RunRow } from '../model/runs.ts';
+import { executePrepared, runRowFromDriver, uuidArray } from '../store/statements.ts';
+
+/**
+ * The first `slots` queued runs of every agent in claim order, locked, in one statement. Claim
+ * order (§6.2): by group (issue ready and in progress, issue ready, no issue, issue blocked), then
+ * issue priority, then age. Rows another transaction holds are skipped. An agent with no queued
+ * issue run (the common case) has all its runs in one group, so its candidates are simply its
+ * oldest queued runs, read off runs_agent_queued_plain_idx instead of ranking its whole queue.
+ */
+export async function lockCandidates(tx: Transaction, plans: Array<{ agent: { id: string }; slots: number }>): Promise<Map<string, RunRow[]>> {
+  const rows = await executePrepared<Record<string, unknown> & { claim_group: number; claim_priority: number }>(tx, sql`
+    select c.* from unnest(${uuidArray(plans.map((p) => p.agent.id))}::uuid[], ${`{${plans.map((p) => p.slots).join(',')}}`}::int[]) as x(agent_id, lim)
+    cross join lateral (
+      select exists (select 1 from heartbeat_runs q where q.agent_id = x.agent_id and q.status = 'queued' and q.issue_id is not null) as ranked
+    ) m
+    cross join lateral (
+      select * from (
+        select r.*,
+          case when r.issue_id is null then 2
+               when i.id is null then 1
+               when exists (
+                 select 1 from issue_relations rel join issues b on b.id = rel.issue_id
+                 where rel.related_issue_id = i.id and rel.type = 'blocks' and b.status not in ('done', 'cancelled')) then 3
+               when i.status = 'in_progress' then 0 else 1 end as claim_group,
+          case i.priority when 'critical' then 0 when 'high' then 1 when 'medium' then 2 when 'low' then 3 else 4 end as claim_priority
+        from heartbeat_runs r left join issues i on i.id = r.issue_id
+        where m.ranked and r.agent_id = x.agent_id and r.status = 'queued'
+        order by claim_group, claim_priority, r.created_at asc, r.id asc
+        limit x.lim
+        for update of r skip locked
+      ) ranked
+      union all
+      select * from (
+        select r.*, 2 as claim_group, 4 as claim_priority
+        from heartbeat_runs r
+        where not m.ranked and r.agent_id = x.agent_id and r.status = 'queued' and r.issue_id is null
+        order by r.created_at asc, r.id asc
+        limit x.lim
+        for update of r skip locked
+      ) oldest
+    ) c`);
+  const byAgent = new Map<string, Array<{ run: RunRow; group: number; priority: number }>>(plans.map((p) => [p.agent.id, []]));
+  for (const raw of rows) {
+    const run = runRowFromDriver(raw);
+    byAgent.get(run.agentId)!.push({ run, group: Number(raw.claim_group), priority: Number(raw.claim_priority) });
+  }
+  const order = (a: { run: RunRow; group: number; priority: number }, b: typeof a) =>
+    a.group - b.group || a.priority - b.priority || a.run.createdAt.getTime() - b.run.createdAt.getTime() || (a.run.id < b.run.id ? -1 : a.run.id > b.run.id ? 1 : 0);
+  return new Map([...byAgent.entries()].map(([id, list]) => [id, list.sort(order).map((c) => c.run)]));
+}
