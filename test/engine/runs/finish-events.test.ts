@@ -16,8 +16,8 @@ afterEach(async () => {
   }
 });
 
-async function startedEngine(): Promise<EngineFixture> {
-  const f = await engineFixture();
+async function startedEngine(options: { batchRunWrites?: boolean } = {}): Promise<EngineFixture> {
+  const f = await engineFixture(options);
   fixtures.push(f);
   await f.engine.start({ apiUrl: 'http://127.0.0.1:9/graphql' });
   return f;
@@ -73,6 +73,22 @@ describe('a run finishing with events not yet written', () => {
     // The adapter's events went out in the finish's transaction, with the terminal event.
     const txOf = (seq: number) => done.events.find((e) => e.seq === seq)!.tx;
     expect([txOf(2), txOf(3), txOf(4)]).toEqual([txOf(5), txOf(5), txOf(5)]);
+  });
+
+  it('without batching, the same finish called with the one run leaves the same rows, seqs, live events and liveness', async () => {
+    const done = await runScript(await startedEngine({ batchRunWrites: false }), STEPS);
+    const rows = done.events.map(({ tx: _tx, ...rest }) => rest);
+    expect(rows.map((row) => [row.seq, row.event_type, row.message])).toEqual([
+      [1, 'lifecycle', 'run started'],
+      [2, 'adapter.invoke', 'adapter invoked'],
+      [3, 'tool.call', 'ls'],
+      [4, 'note', 'done'],
+      [5, 'lifecycle', 'run succeeded'],
+    ]);
+    expect(done.run).toMatchObject({ status: 'succeeded', lastEventSeq: 5, issueCommentStatus: 'not_applicable' });
+    // Written one by one, before the finish, its tool events are the same evidence.
+    expect(done.liveness).toEqual({ state: 'advanced', reason: 'Run produced concrete action evidence: 2 tool events', nextAction: null, usefulAt: true });
+    expect(done.published.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
   });
 
   it('gets them written before its failure when it fails transiently, and the bounded retry scheduled after', async () => {
