@@ -2,8 +2,6 @@
 // written as they come (one queue per run, so events keep their order), then the run is finished
 // (runs/finish.ts) and, if it needs them, its follow-up steps run and it is settled.
 import { recordRunProcess } from '../runs/annotations.ts';
-import { eq } from 'drizzle-orm';
-import { type agents, heartbeatRuns } from '../../db/schema.ts';
 import type { AdapterResult } from '../adapters/types.ts';
 import type { ClaimedRun } from '../runs/claim.ts';
 import { type EngineDeps, transact } from '../model/deps.ts';

@@ -2,14 +2,12 @@
 // `scheduled_retry`, due after 2 min, 10 min, 30 min, 2 h (±25%), at most four times; the
 // promotion loop moves due retries into the queued pool.
 import { and, asc, eq, lte } from 'drizzle-orm';
-import type { Transaction } from '../../db/client.ts';
 import { heartbeatRuns, issues } from '../../db/schema.ts';
 import { type EngineDeps, transact } from '../model/deps.ts';
 import { BOUNDED_RETRY_MAX_ATTEMPTS, boundedRetrySchedule, codexFallbackMode, dueAtWithNotBefore, transientContract } from '../rules/retry-schedule.ts';
-import type { LiveEvent } from '../live/live-events.ts';
 import { appendRunEvent } from '../runs/events.ts';
 import { handIssueLockToRetry } from '../runs/issue-lock.ts';
-import { type RunRow, runQueuedEvent, runStatusEvent } from '../model/runs.ts';
+import { type RunRow, runStatusEvent } from '../model/runs.ts';
 import { cancelStaleScheduledRetry, staleRetryReason } from './stale-retry.ts';
 import { promoteScheduledRetry } from '../runs/queue.ts';
 import { insertSystemWakeup } from '../runs/system-wakeups.ts';

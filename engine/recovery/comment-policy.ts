@@ -2,7 +2,7 @@
 // (an assignment, a review request, ...) and that left no comment gets one more run to write it.
 import { setIssueCommentStatus } from '../runs/annotations.ts';
 import { and, eq, sql } from 'drizzle-orm';
-import { heartbeatRuns, issues, wakeupRequests } from '../../db/schema.ts';
+import { issues, wakeupRequests } from '../../db/schema.ts';
 import type { Transaction } from '../../db/client.ts';
 import type { LiveEvent } from '../live/live-events.ts';
 import { appendRunEvent } from '../runs/events.ts';

@@ -1,8 +1,7 @@
 // Liveness continuation (spec §6.8): a run on an issue that only planned, or said nothing, wakes
 // its agent again to do the work, at most twice; then a comment says the engine gave up.
 import { markContinuation, setLivenessReason } from '../runs/annotations.ts';
-import { and, eq, inArray } from 'drizzle-orm';
-import { heartbeatRuns, issueComments } from '../../db/schema.ts';
+import { issueComments } from '../../db/schema.ts';
 import type { EngineDeps } from '../model/deps.ts';
 import type { Wake } from '../issues/issues.ts';
 import type { RunRow } from '../model/runs.ts';

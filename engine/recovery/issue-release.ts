@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Transaction } from '../../db/client.ts';
-import { agents, heartbeatRuns, issues, wakeupRequests } from '../../db/schema.ts';
+import { agents, issues, wakeupRequests } from '../../db/schema.ts';
 import { type EngineDeps, transact } from '../model/deps.ts';
 import type { LiveEvent } from '../live/live-events.ts';
 import { isInvokable } from '../rules/heartbeat-policy.ts';

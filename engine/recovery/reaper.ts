@@ -1,6 +1,5 @@
 // The reaper's pass (spec §6.11): every orphaned run is checked on this host where possible, its
 // leftover processes stopped, and it is failed and retried once, or flagged detached.
-import type { AdapterType } from '../../db/enums.ts';
 import type { EngineDeps } from '../model/deps.ts';
 import type { RunRow } from '../model/runs.ts';
 import { groupAlive, pidAlive, terminateGroup } from '../adapters/process-groups.ts';

@@ -23,8 +23,6 @@ import { isInvokable, readHeartbeatPolicy } from '../rules/heartbeat-policy.ts';
 import { logRefFor } from './output.ts';
 import { agentRowFromDriver, executePrepared, issueRowFromDriver, type StatementTarget, uuidArray } from '../store/statements.ts';
 import { agentNameKey, issueLockEvent, type IssueRow, type RunRow, runStatusEvent } from '../model/runs.ts';
-import { clearIssueLockIfHeldBy } from './issue-lock.ts';
-import { setWakeStatus } from './wake-status.ts';
 import { liveRunEvent, type NewRunEvent, payloadText } from './events.ts';
 
 export interface ClaimedRun {

@@ -2,7 +2,7 @@
 // one retry queued, a run whose process lives on without its handle flagged detached, and the flag
 // cleared when it shows signs of life. recovery/reaper.ts and recovery/process-loss.ts find the
 // runs and decide; these write them.
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { Transaction } from '../../db/client.ts';
 import { agents, heartbeatRuns } from '../../db/schema.ts';
 import { type EngineDeps, transact } from '../model/deps.ts';
