@@ -5,7 +5,7 @@ import { recordRunProcess } from '../runs/annotations.ts';
 import type { AdapterResult } from '../adapters/types.ts';
 import type { ClaimedRun } from '../runs/claim.ts';
 import { type EngineDeps, transact } from '../model/deps.ts';
-import { type FollowUpSteps, runFollowUpSteps } from './follow-up.ts';
+import { type FollowUp, type FollowUpSteps, writeFollowUps } from './follow-up.ts';
 import { finishRuns, type RunFinish, type RunFinished } from '../runs/finish.ts';
 import type { RunIssueActions } from '../issues/issues.ts';
 import { appendExecutorEvent, type EventGroup, type NewRunEvent } from '../runs/events.ts';
@@ -38,6 +38,7 @@ export interface ExecuteHooks {
 export interface RunBatchPorts {
   events(group: EventGroup, one: () => Promise<void>): Promise<void>;
   finish(item: RunFinish, one: () => Promise<RunFinished>): Promise<RunFinished>;
+  followUp(item: FollowUp, one: () => Promise<{ queued: RunRow[]; settled: boolean }>): Promise<{ queued: RunRow[]; settled: boolean }>;
 }
 
 /** Events a run may have queued but not written before its adapter is asked to stop reading. */
@@ -237,8 +238,16 @@ async function finish(deps: EngineDeps, hooks: ExecuteHooks, item: RunFinish): P
   const answer = await (hooks.batches ? hooks.batches.finish(item, finishOne) : finishOne());
   // Ended meanwhile (cancelled: its follow-up was the cancel's), gone, or settled with its finish.
   if (answer.kind !== 'finished' || !answer.followUp) return [];
-  const { queued, settled } = await runFollowUpSteps(hooks.steps, answer.run, item.crashed);
-  if (!settled) await settle(deps, answer.run.id);
+  const { run } = answer;
+  // §6.4 step 8, in order: a bounded retry, then the steps written with other runs' (follow-up.ts).
+  if (!item.crashed) await hooks.steps.scheduleTransientRetry(run);
+  const followUp: FollowUp = { run, crashed: item.crashed };
+  const writeOne = async () => (await withOutageRetry(() => writeFollowUps(deps, [followUp]), deps.settings.databaseOutageMs))[0];
+  const { queued, settled } = await (hooks.batches ? hooks.batches.followUp(followUp, writeOne) : writeOne());
+  if (!settled) {
+    await hooks.steps.enqueueLivenessContinuation(run);
+    await settle(deps, run.id);
+  }
   return queued;
 }
 

@@ -1,88 +1,89 @@
 // What follows a run's finish (docs/engine.md §6.4 step 8), for the runs that need it
-// (runs/finish.ts needsFollowUp), in their fixed order: the summary comment, a bounded retry, the
-// comment policy, the issue's release (with immediate recovery), a liveness continuation. The
-// caller settles the run after them.
-import { issueComments } from '../../db/schema.ts';
-import { scheduleBoundedRetry } from '../recovery/bounded-retry.ts';
-import { applyIssueCommentPolicyIn } from '../recovery/comment-policy.ts';
-import { enqueueLivenessContinuation, mayContinue } from '../recovery/continuation.ts';
+// (runs/finish.ts needsFollowUp), in their fixed order: a bounded retry (one run at a time), then
+// the summary comment, the comment policy, the issue's release (with immediate recovery) and the
+// settle, in one transaction for any number of runs, each step written for all of them at once
+// (the engine batches follow-ups as it batches finishes), then, for a run that only planned or said
+// nothing, a liveness continuation, after which that run is settled.
+import { sql } from 'drizzle-orm';
+import type { Transaction } from '../../db/client.ts';
 import { type EngineDeps, transact } from '../model/deps.ts';
-import { settleRun } from '../runs/settle.ts';
+import type { RunRow } from '../model/runs.ts';
+import { scheduleBoundedRetry } from '../recovery/bounded-retry.ts';
+import { applyIssueCommentPolicy } from '../recovery/comment-policy.ts';
+import { enqueueLivenessContinuation, mayContinue } from '../recovery/continuation.ts';
 import { immediateRecovery } from '../recovery/issue-recovery.ts';
+import { releaseIssueExecutionAndPromote, releaseIssues } from '../recovery/issue-release.ts';
 import type { Wake } from '../issues/issues.ts';
-import { releaseIssueExecutionAndPromote, releaseIssueExecutionIn } from '../recovery/issue-release.ts';
 import { transientContract } from '../rules/retry-schedule.ts';
 import { runSummaryText } from '../rules/run-outcome.ts';
-import type { RunRow } from '../model/runs.ts';
+import { settleRun } from '../runs/settle.ts';
+import { executePrepared, json } from '../store/statements.ts';
 
-/** The follow-up steps, in spec order. Each is given the terminal run row. */
+/** The steps that act on one run at a time, and the release alone (the reaper's, for a lost run). */
 export interface FollowUpSteps {
-  postRunSummaryComment(run: RunRow): Promise<void>;
   /** §6.12 */
   scheduleTransientRetry(run: RunRow): Promise<void>;
-  /**
-   * §6.10 then §6.9 in one transaction: the comment policy (a run it queued) and the issue's release
-   * (the run it promoted, or a recovery run); with `settle`, the run is settled in it too.
-   */
-  answerAndRelease(run: RunRow, settle: boolean): Promise<{ commentRetry: RunRow | null; promoted: RunRow | null }>;
-  /** §6.9 alone (the reaper's, for a lost run); returns the run it promoted, which the engine starts. */
-  releaseIssueExecution(run: RunRow): Promise<RunRow | null>;
   /** §6.8 */
   enqueueLivenessContinuation(run: RunRow): Promise<void>;
+  /** §6.9 alone; returns the run it promoted or queued to recover, which the engine starts. */
+  releaseIssueExecution(run: RunRow): Promise<RunRow | null>;
 }
 
 /** The engine's follow-up steps, built once: the same steps serve every run. */
 export function followUpSteps(deps: EngineDeps, wake: Wake): FollowUpSteps {
   return {
-    postRunSummaryComment: (run) => postRunSummaryComment(deps, run),
     scheduleTransientRetry: async (run) => {
       if (run.status === 'failed' && transientContract(run)) await scheduleBoundedRetry(deps, run.id);
     },
-    answerAndRelease: (run, settle) =>
-      transact(deps, async (tx, events) => {
-        const now = deps.clock.now();
-        const commentRetry = await applyIssueCommentPolicyIn(tx, events, run, now);
-        const { promoted } = await releaseIssueExecutionIn(tx, events, run, now, { immediateRecovery });
-        if (settle) await settleRun(tx, events, run.id, now);
-        return { commentRetry, promoted };
-      }),
-    releaseIssueExecution: async (run) => (await releaseIssueExecutionAndPromote(deps, run, { immediateRecovery })).promoted,
     enqueueLivenessContinuation: (run) => enqueueLivenessContinuation(deps, wake, run),
+    releaseIssueExecution: async (run) => (await releaseIssueExecutionAndPromote(deps, run, { immediateRecovery })).promoted,
   };
 }
 
-/**
- * Runs the follow-up steps of a run that was just finished (its agent's status and counters were
- * written with it). A crashed adapter gets no retry and no continuation (§6.4 step 9). Returns the
- * runs they queued, which the engine starts, and whether the run was settled with them: it is,
- * in the comment policy's and release's transaction, unless a continuation may still follow it
- * (then its caller settles it after).
- */
-export async function runFollowUpSteps(steps: FollowUpSteps, run: RunRow, crashed: boolean): Promise<{ queued: RunRow[]; settled: boolean }> {
-  if (run.status === 'succeeded') await steps.postRunSummaryComment(run);
-  if (!crashed) await steps.scheduleTransientRetry(run);
-  const continues = !crashed && mayContinue(run);
-  const { commentRetry, promoted } = await steps.answerAndRelease(run, !continues);
-  if (continues) await steps.enqueueLivenessContinuation(run);
-  return { queued: [commentRetry, promoted].filter((queued): queued is RunRow => queued !== null), settled: !continues };
+/** A finished run that needs its follow-up steps; `crashed`: no retry and no continuation (§6.4 step 9). */
+export interface FollowUp {
+  run: RunRow;
+  crashed: boolean;
 }
 
-/** A succeeded issue run that never commented leaves its summary as the run's comment. */
-async function postRunSummaryComment(deps: EngineDeps, run: RunRow): Promise<void> {
-  if (!run.issueId) return;
-  const summary = runSummaryText(run.resultJson);
-  if (!summary) return;
-  const existing = await deps.db.query.issueComments.findFirst({ where: { createdByRunId: run.id }, columns: { id: true } });
-  if (existing) return;
-  const now = deps.clock.now();
-  await deps.db.insert(issueComments).values({
-    companyId: run.companyId,
-    issueId: run.issueId,
-    body: summary,
-    authorAgentId: run.agentId,
-    createdByRunId: run.id,
-    createdAt: now,
-    updatedAt: now,
+/**
+ * The follow-up steps of finished runs that are written together (their agents' status and counters
+ * were written with them; a bounded retry was scheduled before): the summary comments, the comment
+ * policy, the release and the settle, in one transaction, each for all the runs at once. Returns,
+ * per run, the runs they queued (which the engine starts) and whether the run was settled: it is,
+ * unless a continuation may still follow it (then its caller runs that step and settles it after).
+ * All or nothing: a batch that fails is written again one run at a time.
+ */
+export async function writeFollowUps(deps: EngineDeps, items: FollowUp[]): Promise<Array<{ queued: RunRow[]; settled: boolean }>> {
+  const runs = items.map((item) => item.run);
+  const continues = items.map(({ run, crashed }) => !crashed && mayContinue(run));
+  return transact(deps, async (tx, events) => {
+    const now = deps.clock.now();
+    await postRunSummaryComments(tx, runs.filter((run) => run.status === 'succeeded'), now);
+    const commentRetries = await applyIssueCommentPolicy(tx, events, runs, now);
+    const released = await releaseIssues(tx, events, runs, now, { immediateRecovery });
+    await settleRun(tx, events, runs.filter((_, i) => !continues[i]).map((run) => run.id), now);
+    return runs.map((_, i) => ({
+      queued: [commentRetries[i], released[i].promoted].filter((run): run is RunRow => run !== null),
+      settled: !continues[i],
+    }));
   });
 }
 
+/**
+ * A succeeded issue run that never commented leaves its summary as the run's comment (after its
+ * classification, so it is not evidence, but it satisfies the comment policy): one statement for
+ * all of them.
+ */
+async function postRunSummaryComments(tx: Transaction, runs: RunRow[], now: Date): Promise<void> {
+  const rows = runs.flatMap((run) => {
+    const summary = run.issueId ? runSummaryText(run.resultJson) : null;
+    return summary ? [{ run_id: run.id, company_id: run.companyId, issue_id: run.issueId, agent_id: run.agentId, body: summary }] : [];
+  });
+  if (rows.length === 0) return;
+  await executePrepared(tx, sql`
+    insert into issue_comments (company_id, issue_id, body, author_agent_id, created_by_run_id, created_at, updated_at)
+    select s.company_id, s.issue_id, s.body, s.agent_id, s.run_id, ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz
+    from jsonb_to_recordset(${json(rows)}::jsonb) as s(run_id uuid, company_id uuid, issue_id uuid, agent_id uuid, body text)
+    where not exists (select 1 from issue_comments c where c.created_by_run_id = s.run_id)`);
+}

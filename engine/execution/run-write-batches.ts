@@ -8,6 +8,7 @@ import { agentsWithQueuedRuns, claimNextRunsForAgents, type ClaimedRun } from '.
 import type { EngineDeps } from '../model/deps.ts';
 import type { RunBatchPorts } from './execute-run.ts';
 import { finishRuns } from '../runs/finish.ts';
+import { writeFollowUps } from './follow-up.ts';
 import { appendRunEvents, type EventGroup } from '../runs/events.ts';
 import type { LiveEvent } from '../live/live-events.ts';
 import { withTransientRetry } from '../store/database-retry.ts';
@@ -58,6 +59,7 @@ export function runBatchPorts(deps: () => EngineDeps, onBatchFailure: OnBatchFai
       { maxBatch: 100, maxInFlight: 2 },
       onBatchFailure,
     ),
+    followUp: batched((items) => withTransientRetry(() => writeFollowUps(deps(), items), 8), { maxBatch: 50, maxInFlight: 2 }, onBatchFailure),
   };
 }
 

@@ -1,6 +1,7 @@
 // Issue comment policy (spec §6.10): a run woken for a reason that needs an answer on its issue
 // (an assignment, a review request, ...) and that left no comment gets one more run to write it.
-import { setIssueCommentStatus } from '../runs/annotations.ts';
+import { setIssueCommentStatus, setIssueCommentStatuses } from '../runs/annotations.ts';
+import { executePrepared, uuidArray } from '../store/statements.ts';
 import { and, eq, sql } from 'drizzle-orm';
 import { issues, wakeupRequests } from '../../db/schema.ts';
 import type { Transaction } from '../../db/client.ts';
@@ -14,20 +15,37 @@ import { COMMENT_REQUIRED_REASONS, latestWakeCommentId } from '../rules/wake-con
 const MISSING_COMMENT = 'missing_issue_comment';
 
 /**
- * §6.10 for a finished run, in the caller's transaction (the follow-up steps run it with the release).
- * Returns the run it queued (the engine starts it), if any.
+ * §6.10 for finished runs, one or many, in the caller's transaction (the follow-up steps run it with
+ * the release). The common answers are written for all of them at once: no issue (not applicable),
+ * a comment written by the run (satisfied, read for all in one statement). A run on an issue that
+ * left no comment goes on alone: it may get one comment retry. Returns, per run, the run it queued
+ * (the engine starts it), if any.
  */
-export async function applyIssueCommentPolicyIn(tx: Transaction, events: LiveEvent[], run: RunRow, now: Date): Promise<RunRow | null> {
+export async function applyIssueCommentPolicy(tx: Transaction, events: LiveEvent[], runs: RunRow[], now: Date): Promise<Array<RunRow | null>> {
+  const onIssues = runs.filter((run) => run.issueId);
+  const comments = new Map(
+    onIssues.length === 0
+      ? []
+      : (
+          await executePrepared<{ run_id: string; id: string }>(
+            tx,
+            sql`select distinct on (created_by_run_id) created_by_run_id as run_id, id from issue_comments
+                where created_by_run_id = any(${uuidArray(onIssues.map((run) => run.id))}::uuid[]) order by created_by_run_id, created_at, id`,
+          )
+        ).map((row) => [row.run_id, row.id]),
+  );
+  await setIssueCommentStatuses(tx, [
+    ...runs.filter((run) => !run.issueId).map((run) => ({ runId: run.id, status: 'not_applicable' as const })),
+    ...onIssues.flatMap((run) => (comments.has(run.id) ? [{ runId: run.id, status: 'satisfied' as const, satisfiedBy: comments.get(run.id)! }] : [])),
+  ]);
+  const queued: Array<RunRow | null> = [];
+  for (const run of runs) queued.push(run.issueId && !comments.has(run.id) ? await withoutComment(tx, events, { ...run, issueId: run.issueId }, now) : null);
+  return queued;
+}
+
+/** A run on an issue that left no comment: whether its wake asked for one, and its one retry. */
+async function withoutComment(tx: Transaction, events: LiveEvent[], run: RunRow & { issueId: string }, now: Date): Promise<RunRow | null> {
   const setStatus = (status: RunRow['issueCommentStatus'], extra: Parameters<typeof setIssueCommentStatus>[3] = {}) => setIssueCommentStatus(tx, run.id, status, extra);
-  if (!run.issueId) {
-    await setStatus('not_applicable');
-    return null;
-  }
-  const comment = await tx.query.issueComments.findFirst({ where: { createdByRunId: run.id }, columns: { id: true } });
-  if (comment) {
-    await setStatus('satisfied', { issueCommentSatisfiedByCommentId: comment.id });
-    return null;
-  }
   const ctx = run.contextSnapshot;
   if (ctx.retryReason === MISSING_COMMENT) {
     await setStatus('retry_exhausted');

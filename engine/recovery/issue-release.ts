@@ -1,7 +1,7 @@
 // releaseIssueExecutionAndPromote (spec §6.9 steps 1–2): when a run ends, its issue's execution
 // lock is released and the oldest deferred wakeup of the issue becomes a queued run.
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Transaction } from '../../db/client.ts';
 import { agents, issues, wakeupRequests } from '../../db/schema.ts';
 import { type EngineDeps, transact } from '../model/deps.ts';
@@ -24,61 +24,103 @@ export type ImmediateRecoveryStep = (
   input: { run: RunRow; issue: IssueRow; now: Date },
 ) => Promise<RunRow | null>;
 
-export function releaseIssueExecutionAndPromote(
+export async function releaseIssueExecutionAndPromote(
   deps: EngineDeps,
   run: RunRow,
   options: { immediateRecovery?: ImmediateRecoveryStep } = {},
 ): Promise<ReleaseResult> {
-  return transact(deps, (tx, events) => releaseIssueExecutionIn(tx, events, run, deps.clock.now(), options));
+  return (await transact(deps, (tx, events) => releaseIssues(tx, events, [run], deps.clock.now(), options)))[0];
 }
 
-/** releaseIssueExecutionAndPromote in the caller's transaction (the follow-up steps run it with the comment policy). */
-export async function releaseIssueExecutionIn(
+/**
+ * §6.9 for finished runs, one or many, in the caller's transaction: each run's issue is locked (all
+ * of them in one statement, in id order), the execution locks the runs hold are cleared (one
+ * statement), and each released issue gets its oldest deferred wakeup promoted (the deferred
+ * wakeups of all of them read in one statement), or, when there is none, immediate recovery.
+ * Runs are taken in order, so two runs of one issue see each other's release. Answers per run.
+ */
+export async function releaseIssues(
   tx: Transaction,
   events: LiveEvent[],
-  run: RunRow,
+  runs: RunRow[],
   now: Date,
   options: { immediateRecovery?: ImmediateRecoveryStep } = {},
-): Promise<ReleaseResult> {
-  const issueId =
-    run.issueId ??
-    (typeof run.contextSnapshot.issueId === 'string' ? run.contextSnapshot.issueId : null) ??
-    (await tx.select({ id: issues.id }).from(issues).where(eq(issues.executionRunId, run.id)).limit(1))[0]?.id;
-  if (!issueId) return { promoted: null };
-  const [issue] = await tx.select().from(issues).where(eq(issues.id, issueId)).for('update');
-  if (!issue) return { promoted: null };
-  if (issue.executionRunId && issue.executionRunId !== run.id) return { promoted: null };
-  if (issue.executionRunId === run.id) {
-    await tx
-      .update(issues)
-      .set({ executionRunId: null, executionAgentNameKey: null, executionLockedAt: null, updatedAt: now })
-      .where(eq(issues.id, issue.id));
-    Object.assign(issue, { executionRunId: null, executionAgentNameKey: null, executionLockedAt: null });
-    events.push(issueLockEvent(issue, null));
+): Promise<ReleaseResult[]> {
+  if (runs.length === 0) return [];
+  // A run whose issue is known only by the lock pointing at it (its issue id was cleared).
+  const unknown = runs.filter((run) => issueIdOf(run) === null).map((run) => run.id);
+  const lockedBy = new Map(
+    unknown.length === 0
+      ? []
+      : (await tx.select({ id: issues.id, runId: issues.executionRunId }).from(issues).where(inArray(issues.executionRunId, unknown))).map((row) => [row.runId!, row.id]),
+  );
+  const issueIds = runs.map((run) => issueIdOf(run) ?? lockedBy.get(run.id) ?? null);
+  const ids = [...new Set(issueIds.filter((id): id is string => id !== null))];
+  if (ids.length === 0) return runs.map(() => ({ promoted: null }));
+  const issueById = new Map((await tx.select().from(issues).where(inArray(issues.id, ids)).orderBy(asc(issues.id)).for('update')).map((issue) => [issue.id, issue]));
+  const released: Array<{ run: RunRow; issue: IssueRow } | null> = runs.map((run, i) => {
+    const issue = issueIds[i] ? issueById.get(issueIds[i]!) : undefined;
+    if (!issue || (issue.executionRunId && issue.executionRunId !== run.id)) return null;
+    if (issue.executionRunId === run.id) {
+      Object.assign(issue, { executionRunId: null, executionAgentNameKey: null, executionLockedAt: null });
+      events.push(issueLockEvent(issue, null));
+    }
+    return { run, issue };
+  });
+  await tx
+    .update(issues)
+    .set({ executionRunId: null, executionAgentNameKey: null, executionLockedAt: null, updatedAt: now })
+    .where(and(inArray(issues.id, ids), inArray(issues.executionRunId, runs.map((run) => run.id))));
+  const deferredByIssue = await deferredWakes(tx, [...new Set(released.flatMap((r) => (r ? [r.issue] : [])))]);
+  const results: ReleaseResult[] = [];
+  for (const item of released) {
+    if (!item) {
+      results.push({ promoted: null });
+      continue;
+    }
+    const promoted = await promoteDeferredWake(tx, events, item.issue, deferredByIssue.get(item.issue.id) ?? [], now);
+    if (promoted) {
+      results.push({ promoted });
+      continue;
+    }
+    results.push({ promoted: options.immediateRecovery ? await options.immediateRecovery(tx, events, { run: item.run, issue: item.issue, now }) : null });
   }
-
-  const promoted = await promoteDeferredWake(tx, events, issue, now);
-  if (promoted) return { promoted };
-  const recovered = options.immediateRecovery ? await options.immediateRecovery(tx, events, { run, issue, now }) : null;
-  return { promoted: recovered };
+  return results;
 }
 
-/** Spec §6.9 step 2: at most one deferred wakeup of the issue (any agent) becomes a queued run. */
-async function promoteDeferredWake(tx: Transaction, events: LiveEvent[], issue: IssueRow, now: Date): Promise<RunRow | null> {
-  const deferred = await tx
+const issueIdOf = (run: RunRow): string | null => run.issueId ?? (typeof run.contextSnapshot.issueId === 'string' ? run.contextSnapshot.issueId : null);
+
+type DeferredWake = { wake: typeof wakeupRequests.$inferSelect; agent: typeof agents.$inferSelect | null };
+
+/** The deferred wakeups of the issues (any agent), locked, oldest first, by issue. */
+async function deferredWakes(tx: Transaction, released: IssueRow[]): Promise<Map<string, DeferredWake[]>> {
+  const byIssue = new Map<string, DeferredWake[]>();
+  if (released.length === 0) return byIssue;
+  const rows = await tx
     .select({ wake: wakeupRequests, agent: agents })
     .from(wakeupRequests)
     .leftJoin(agents, eq(agents.id, wakeupRequests.agentId))
     .where(
       and(
         eq(wakeupRequests.status, 'deferred_issue_execution'),
-        eq(wakeupRequests.companyId, issue.companyId),
-        sql`${wakeupRequests.payload}->>'issueId' = ${issue.id}`,
+        inArray(wakeupRequests.companyId, [...new Set(released.map((issue) => issue.companyId))]),
+        sql`${wakeupRequests.payload}->>'issueId' = any(${`{${released.map((issue) => issue.id).join(',')}}`}::text[])`,
       ),
     )
     .orderBy(asc(wakeupRequests.requestedAt), asc(wakeupRequests.id))
     .for('update', { of: wakeupRequests });
-  for (const { wake, agent } of deferred) {
+  for (const row of rows) {
+    const issueId = String((row.wake.payload as Record<string, unknown> | null)?.issueId);
+    byIssue.set(issueId, [...(byIssue.get(issueId) ?? []), row]);
+  }
+  return byIssue;
+}
+
+/** §6.9 step 2: at most one of the issue's deferred wakeups (any agent; `deferred`, oldest first) becomes a queued run. */
+async function promoteDeferredWake(tx: Transaction, events: LiveEvent[], issue: IssueRow, deferred: DeferredWake[], now: Date): Promise<RunRow | null> {
+  // Taken off the list as they are used: a second run of the issue released in the same batch sees what is left.
+  while (deferred.length > 0) {
+    const { wake, agent } = deferred.shift()!;
     if (!agent || !isInvokable(agent.status)) {
       await tx
         .update(wakeupRequests)

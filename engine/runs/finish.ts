@@ -5,7 +5,7 @@
 // what it left behind), its wakeup, the terminal event, the agent's runtime counters and status
 // (§6.15). A run that nothing follows (no issue, no lock, no retry to schedule) is settled in the
 // same statement; the others are settled by their caller once their follow-up steps ran
-// (execution/follow-up.ts runFollowUpSteps). The engine batches finishes; without batching, or for
+// (execution/follow-up.ts). The engine batches finishes; without batching, or for
 // a run a batch could not take, this same function is called with that one run.
 import { sql } from 'drizzle-orm';
 import type { AdapterType, WakeupStatus } from '../../db/enums.ts';
@@ -112,7 +112,7 @@ function outputColumns(output: RunOutputSummary | null) {
 }
 
 /**
- * Whether anything follows a run's finish (execution/follow-up.ts runFollowUpSteps): it works on
+ * Whether anything follows a run's finish (execution/follow-up.ts): it works on
  * an issue, an issue's lock points at it, or its transient failure gets a bounded retry (§6.12).
  */
 export function needsFollowUp(run: RunRow, crashed: boolean, holdsIssueLock: boolean): boolean {
