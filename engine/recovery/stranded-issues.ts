@@ -1,15 +1,17 @@
 // reconcileStrandedAssignedIssues (spec §6.14): assigned open issues with nothing on the way to
 // execution are dispatched again once; when that was already tried, they are escalated.
 import { linkRetryOf } from '../runs/annotations.ts';
-import { and, desc, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import type { WakeupStatus } from '../../db/enums.ts';
-import { heartbeatRuns, issues, wakeupRequests } from '../../db/schema.ts';
+import { heartbeatRuns, wakeupRequests } from '../../db/schema.ts';
 import { type EngineDeps, transact } from '../model/deps.ts';
 import type { Wake } from '../issues/issues.ts';
-import { isInvokable } from '../rules/heartbeat-policy.ts';
+import { isInvokable, NON_INVOKABLE_AGENT_STATUSES } from '../rules/heartbeat-policy.ts';
+import { executePrepared, issueRowFromDriver } from '../store/statements.ts';
 import { escalateIssue, recoveryFor } from './issue-recovery.ts';
 import { EXEC_PATH_STATUSES, type IssueRow, type RunRow } from '../model/runs.ts';
 
+/** What a pass did; `skipped`: candidates (strandedCandidates) that reconcileIssue then left alone. */
 export interface StrandedResult {
   assignmentDispatched: number;
   dispatchRequeued: number;
@@ -21,11 +23,7 @@ export interface StrandedResult {
 
 export async function reconcileStrandedAssignedIssues(deps: EngineDeps, wake: Wake): Promise<StrandedResult> {
   const result: StrandedResult = { assignmentDispatched: 0, dispatchRequeued: 0, continuationRequeued: 0, escalated: 0, skipped: 0, issueIds: [] };
-  const candidates = await deps.db
-    .select()
-    .from(issues)
-    .where(and(inArray(issues.status, ['todo', 'in_progress']), isNotNull(issues.assigneeAgentId), isNull(issues.assigneeUserId)));
-  for (const issue of candidates) {
+  for (const issue of await strandedCandidates(deps)) {
     const outcome = await reconcileIssue(deps, wake, issue);
     result[outcome] += 1;
     if (outcome !== 'skipped') result.issueIds.push(issue.id);
@@ -34,6 +32,26 @@ export async function reconcileStrandedAssignedIssues(deps: EngineDeps, wake: Wa
 }
 
 type Outcome = Exclude<keyof StrandedResult, 'issueIds'>;
+
+/**
+ * §6.14 step 1, and the checks of step 2 that leave an issue alone, in one statement: the open
+ * issues assigned to an agent that can be invoked, with no run on the way to execution, no wakeup
+ * deferred behind one, and whose latest run did not succeed. At thousands of open issues almost all
+ * are being worked on: they cost the pass nothing, where each used to cost it two to five statements
+ * of its own (and the engine's loop waited for the pass). reconcileIssue checks each one again.
+ */
+async function strandedCandidates(deps: EngineDeps): Promise<IssueRow[]> {
+  const rows = await executePrepared(deps.db, sql`
+    select i.* from issues i
+    join agents a on a.id = i.assignee_agent_id and a.company_id = i.company_id
+    where i.status in ('todo', 'in_progress') and i.assignee_user_id is null
+      and a.status not in (${sql.join(NON_INVOKABLE_AGENT_STATUSES.map((status) => sql`${status}`), sql`, `)})
+      and not exists (select 1 from heartbeat_runs r where r.issue_id = i.id and r.status in ('queued', 'running', 'scheduled_retry'))
+      and not exists (select 1 from agent_wakeup_requests w where w.status = 'deferred_issue_execution' and w.payload->>'issueId' = i.id::text)
+      and (select r.status from heartbeat_runs r where r.issue_id = i.id order by r.created_at desc, r.id desc limit 1) is distinct from 'succeeded'
+    order by i.id`);
+  return rows.map(issueRowFromDriver);
+}
 
 async function reconcileIssue(deps: EngineDeps, wake: Wake, issue: IssueRow): Promise<Outcome> {
   const agent = await deps.db.query.agents.findFirst({ where: { id: issue.assigneeAgentId!, companyId: issue.companyId } });
