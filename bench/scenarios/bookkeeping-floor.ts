@@ -136,7 +136,15 @@ async function finishBatch(sql: postgres.Sql, ids: string[]): Promise<void> {
       union all
       select company_id, id, agent_id, last_event_seq, 'lifecycle', 'info', 'run succeeded', '{"status": "succeeded", "exitCode": 0}'::jsonb, now()
       from finished
-    ), per_agent as (
+    ), ${finishAgents(tx)}`);
+}
+
+/**
+ * The agents' part of a floor's finish, for both floors: over the statement's `finished` runs, each
+ * agent's runtime counters and its status (idle), its row locked last, as the engine's finish does.
+ */
+export function finishAgents(tx: postgres.TransactionSql) {
+  return tx`per_agent as (
       select agent_id, company_id, (array_agg(id))[1] as last_run_id, count(*)::int as runs from finished group by agent_id, company_id
     ), agent_locks as (
       select id from agents where id in (select agent_id from per_agent) order by id for no key update
@@ -147,5 +155,5 @@ async function finishBatch(sql: postgres.Sql, ids: string[]): Promise<void> {
         total_runs = agent_runtime_state.total_runs + excluded.total_runs, updated_at = excluded.updated_at
     )
     update agents a set status = 'idle', last_heartbeat_at = now(), updated_at = now()
-    from agent_locks l where a.id = l.id`);
+    from agent_locks l where a.id = l.id`;
 }

@@ -20,7 +20,7 @@
 import type postgres from 'postgres';
 import { fillQueuedIssueRuns, ISSUE_COMMENT, ISSUE_SCRIPT } from '../lib/issues.ts';
 import type { ScenarioContext } from '../lib/scenario.ts';
-import { FLOOR_BATCH, type FloorDrain, floorRound } from './bookkeeping-floor.ts';
+import { FLOOR_BATCH, finishAgents, type FloorDrain, floorRound } from './bookkeeping-floor.ts';
 
 /** A claimed run, as the claim returns it to the statements after it (nothing is read again). */
 interface ClaimedIssueRun {
@@ -125,16 +125,5 @@ async function finishBatch(sql: postgres.Sql, runs: ClaimedIssueRun[], comments:
     ), released as (
       update issues i set execution_run_id = null, execution_agent_name_key = null, execution_locked_at = null, updated_at = now()
       from finished f where i.id = f.issue_id
-    ), per_agent as (
-      select agent_id, company_id, (array_agg(id))[1] as last_run_id, count(*)::int as runs from finished group by agent_id, company_id
-    ), agent_locks as (
-      select id from agents where id in (select agent_id from per_agent) order by id for no key update
-    ), runtime as (
-      insert into agent_runtime_state (agent_id, company_id, adapter_type, last_run_id, last_run_status, total_runs, updated_at)
-      select agent_id, company_id, 'script', last_run_id, 'succeeded', runs, now() from per_agent
-      on conflict (agent_id) do update set last_run_id = excluded.last_run_id, last_run_status = excluded.last_run_status,
-        total_runs = agent_runtime_state.total_runs + excluded.total_runs, updated_at = excluded.updated_at
-    )
-    update agents a set status = 'idle', last_heartbeat_at = now(), updated_at = now()
-    from agent_locks l where a.id = l.id`);
+    ), ${finishAgents(tx)}`);
 }
