@@ -3,13 +3,14 @@
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
 import type { IssuePriority, IssueStatus } from '../../db/enums.ts';
-import { companies, issueComments, issueDocumentRevisions, issueDocuments, issueRelations, issues, wakeupRequests } from '../../db/schema.ts';
+import { companies, issueDocumentRevisions, issueDocuments, issueRelations, issues, wakeupRequests } from '../../db/schema.ts';
 import type { IssueActions } from '../adapters/types.ts';
 import { type EngineDeps, transact } from '../model/deps.ts';
 import { badInput, conflict, HeartbeatError, notFound } from '../model/errors.ts';
 import { issueReadiness } from '../runs/issue-readiness.ts';
 import { RESOLVED_ISSUE_STATUSES } from '../model/issues.ts';
 import { clearDetachedFlag } from '../runs/lost-runs.ts';
+import { type CommentWrite, writeIssueComment } from './comment-write.ts';
 import type { IssueRow, RunRow } from '../model/runs.ts';
 import type { EnqueueResult, EnqueueWakeupInput } from '../wakeups/enqueue.ts';
 
@@ -229,44 +230,37 @@ export async function addIssueComment(
   actor: Actor,
 ) {
   const body = text('body', input.body, LIMITS.comment);
-  const found = await findIssue(deps.db, input.companyId, input.issueId);
-  const now = deps.clock.now();
+  const write: CommentWrite = {
+    companyId: input.companyId,
+    issueId: input.issueId,
+    body,
+    byPerson: actor.type === 'user',
+    authorUserId: actor.type === 'user' ? actor.id : null,
+    authorAgentId: actor.type === 'run' ? actor.run.agentId : null,
+    runId: actor.type === 'run' ? actor.run.id : null,
+    now: deps.clock.now(),
+  };
+  // The comment and the reopening it causes are stored together, by one statement.
+  let written = await writeIssueComment(deps.db, write);
+  if (written.outcome === 'run_flagged_detached') {
+    // A run that writes shows life: its detached warning is cleared (§6.11-D), with the comment.
+    written = await transact(deps, async (tx, events) => {
+      await clearDetachedFlag(tx, events, write.runId!, write.now);
+      return writeIssueComment(tx, write);
+    });
+  }
+  if (written.outcome === 'issue_not_found') throw notFound('Issue');
+  if (written.outcome !== 'written') throw new Error(`The comment of run ${write.runId} was not written: ${written.outcome}`);
+  const { comment, assigneeAgentId, reopened } = written;
   // A person's comment is an interaction the assignee should answer; an agent's own comment is not.
-  const wakes = actor.type === 'user' && found.assigneeAgentId !== null;
-  // The comment and the reopening it causes are stored together.
-  const { comment, reopened } = await transact(deps, async (tx, events) => {
-    // A run that writes shows life: a detached warning on it is cleared (§6.11-D), with the comment.
-    if (actor.type === 'run') await clearDetachedFlag(tx, events, actor.run.id, now);
-    const [comment] = await tx
-      .insert(issueComments)
-      .values({
-        companyId: found.companyId,
-        issueId: found.id,
-        body,
-        authorUserId: actor.type === 'user' ? actor.id : null,
-        authorAgentId: actor.type === 'run' ? actor.run.agentId : null,
-        createdByRunId: actor.type === 'run' ? actor.run.id : null,
-        createdAt: now,
-        updatedAt: now,
-      })
-      .returning();
-    const [reopened] = wakes
-      ? await tx
-          .update(issues)
-          .set({ status: 'todo', executionState: null, updatedAt: now })
-          .where(and(eq(issues.id, found.id), inArray(issues.status, [...RESOLVED_ISSUE_STATUSES])))
-          .returning({ id: issues.id })
-      : [];
-    return { comment, reopened: reopened !== undefined };
-  });
-  if (actor.type !== 'user' || !wakes) return { comment, wakeup: null };
+  if (actor.type !== 'user' || assigneeAgentId === null) return { comment, wakeup: null };
   const wakeup = await wakeAfterChange(deps, wake, {
-    companyId: found.companyId,
-    agentId: found.assigneeAgentId!,
+    companyId: comment.companyId,
+    agentId: assigneeAgentId,
     source: 'on_demand',
     triggerDetail: 'callback',
     reason: reopened ? 'issue_reopened_via_comment' : 'issue_commented',
-    payload: { issueId: found.id, commentId: comment.id },
+    payload: { issueId: comment.issueId, commentId: comment.id },
     actor: { type: 'user', id: actor.id },
   });
   return { comment, wakeup };

@@ -41,14 +41,21 @@ type Outcome = Exclude<keyof StrandedResult, 'issueIds'>;
  * of its own (and the engine's loop waited for the pass). reconcileIssue checks each one again.
  */
 async function strandedCandidates(deps: EngineDeps): Promise<IssueRow[]> {
+  // An issue's runs are read once, through its index (runs_issue_created_idx), for both checks on
+  // them: written as two subqueries, a planner without fresh statistics (a queue just filled, or
+  // being drained) probed each issue's runs with a bitmap of two indexes, 20x slower.
   const rows = await executePrepared(deps.db, sql`
     select i.* from issues i
     join agents a on a.id = i.assignee_agent_id and a.company_id = i.company_id
+    cross join lateral (
+      select bool_or(r.status in ('queued', 'running', 'scheduled_retry')) as on_the_way,
+        (array_agg(r.status order by r.created_at desc, r.id desc))[1] as latest
+      from heartbeat_runs r where r.issue_id = i.id
+    ) runs
     where i.status in ('todo', 'in_progress') and i.assignee_user_id is null
       and a.status not in (${sql.join(NON_INVOKABLE_AGENT_STATUSES.map((status) => sql`${status}`), sql`, `)})
-      and not exists (select 1 from heartbeat_runs r where r.issue_id = i.id and r.status in ('queued', 'running', 'scheduled_retry'))
+      and runs.on_the_way is not true and runs.latest is distinct from 'succeeded'
       and not exists (select 1 from agent_wakeup_requests w where w.status = 'deferred_issue_execution' and w.payload->>'issueId' = i.id::text)
-      and (select r.status from heartbeat_runs r where r.issue_id = i.id order by r.created_at desc, r.id desc limit 1) is distinct from 'succeeded'
     order by i.id`);
   return rows.map(issueRowFromDriver);
 }

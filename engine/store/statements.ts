@@ -7,7 +7,7 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import { postgresJsCodecs } from 'drizzle-orm/postgres-js/codecs';
 import type postgres from 'postgres';
 import type { Executor, Transaction } from '../../db/client.ts';
-import { agents, heartbeatRuns, issues, wakeupRequests } from '../../db/schema.ts';
+import { agents, heartbeatRuns, issueComments, issues, wakeupRequests } from '../../db/schema.ts';
 import type { IssueRow, RunRow, WakeupRow } from '../model/runs.ts';
 import { isUuid } from '../../db/columns.ts';
 
@@ -59,6 +59,7 @@ export const runRowFromDriver = rowMapper<RunRow>(heartbeatRuns);
 export const wakeupRowFromDriver = rowMapper<WakeupRow>(wakeupRequests);
 export const agentRowFromDriver = rowMapper<typeof agents.$inferSelect>(agents);
 export const issueRowFromDriver = rowMapper<IssueRow>(issues);
+export const commentRowFromDriver = rowMapper<typeof issueComments.$inferSelect>(issueComments);
 
 
 export const iso = (date: Date) => date.toISOString();
