@@ -60,11 +60,12 @@ export async function writeFollowUps(deps: EngineDeps, items: FollowUp[]): Promi
   return transact(deps, async (tx, events) => {
     const now = deps.clock.now();
     await postRunSummaryComments(tx, runs.filter((run) => run.status === 'succeeded'), now);
-    const commentRetries = await applyIssueCommentPolicy(tx, events, runs, now);
+    const commentPolicy = await applyIssueCommentPolicy(tx, events, runs, now);
     const released = await releaseIssues(tx, events, runs, now, { immediateRecovery });
-    await settleRun(tx, events, runs.filter((_, i) => !continues[i]).map((run) => run.id), now);
+    // The comment policy's answers are written by the settle's statement (one row version per run).
+    await settleRun(tx, events, runs.filter((_, i) => !continues[i]).map((run) => run.id), now, commentPolicy.answers);
     return runs.map((_, i) => ({
-      queued: [commentRetries[i], released[i].promoted].filter((run): run is RunRow => run !== null),
+      queued: [commentPolicy.queued[i], released[i].promoted].filter((run): run is RunRow => run !== null),
       settled: !continues[i],
     }));
   });

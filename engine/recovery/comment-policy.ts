@@ -1,6 +1,7 @@
 // Issue comment policy (spec §6.10): a run woken for a reason that needs an answer on its issue
 // (an assignment, a review request, ...) and that left no comment gets one more run to write it.
-import { setIssueCommentStatus, setIssueCommentStatuses } from '../runs/annotations.ts';
+import { setIssueCommentStatus } from '../runs/annotations.ts';
+import type { CommentAnswer } from '../runs/settle.ts';
 import { executePrepared, uuidArray } from '../store/statements.ts';
 import { and, eq, sql } from 'drizzle-orm';
 import { issues, wakeupRequests } from '../../db/schema.ts';
@@ -16,12 +17,17 @@ const MISSING_COMMENT = 'missing_issue_comment';
 
 /**
  * §6.10 for finished runs, one or many, in the caller's transaction (the follow-up steps run it with
- * the release). The common answers are written for all of them at once: no issue (not applicable),
- * a comment written by the run (satisfied, read for all in one statement). A run on an issue that
- * left no comment goes on alone: it may get one comment retry. Returns, per run, the run it queued
- * (the engine starts it), if any.
+ * the release). The common answers, no issue (not applicable) or a comment written by the run
+ * (satisfied, read for all in one statement), are returned for the settle to write with its own
+ * statement (runs/settle.ts). A run on an issue that left no comment goes on alone: it may get one
+ * comment retry. Returns, per run, the run it queued (the engine starts it), if any.
  */
-export async function applyIssueCommentPolicy(tx: Transaction, events: LiveEvent[], runs: RunRow[], now: Date): Promise<Array<RunRow | null>> {
+export async function applyIssueCommentPolicy(
+  tx: Transaction,
+  events: LiveEvent[],
+  runs: RunRow[],
+  now: Date,
+): Promise<{ queued: Array<RunRow | null>; answers: CommentAnswer[] }> {
   const onIssues = runs.filter((run) => run.issueId);
   const comments = new Map(
     onIssues.length === 0
@@ -34,13 +40,13 @@ export async function applyIssueCommentPolicy(tx: Transaction, events: LiveEvent
           )
         ).map((row) => [row.run_id, row.id]),
   );
-  await setIssueCommentStatuses(tx, [
+  const answers: CommentAnswer[] = [
     ...runs.filter((run) => !run.issueId).map((run) => ({ runId: run.id, status: 'not_applicable' as const })),
     ...onIssues.flatMap((run) => (comments.has(run.id) ? [{ runId: run.id, status: 'satisfied' as const, satisfiedBy: comments.get(run.id)! }] : [])),
-  ]);
+  ];
   const queued: Array<RunRow | null> = [];
   for (const run of runs) queued.push(run.issueId && !comments.has(run.id) ? await withoutComment(tx, events, { ...run, issueId: run.issueId }, now) : null);
-  return queued;
+  return { queued, answers };
 }
 
 /** A run on an issue that left no comment: whether its wake asked for one, and its one retry. */

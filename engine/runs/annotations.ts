@@ -1,11 +1,10 @@
 // Small facts recorded on a run after it was queued, each by the step that learns it: the process
 // it runs in, the answer its issue got (comment policy), the continuation it is, the run it
 // retries. One function each, so that runs/ stays the only writer of a run's row.
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
 import { heartbeatRuns } from '../../db/schema.ts';
 import type { RunRow } from '../model/runs.ts';
-import { executePrepared, uuidArray } from '../store/statements.ts';
 
 /** The process the adapter started for the run (§6.4 step 4): what the reaper checks when it is lost. */
 export async function recordRunProcess(db: Executor, runId: string, process: { pid: number | null; processGroupId: number | null }, now: Date): Promise<void> {
@@ -20,20 +19,6 @@ export async function setIssueCommentStatus(
   extra: Partial<Pick<RunRow, 'issueCommentSatisfiedByCommentId' | 'issueCommentRetryQueuedAt'>> = {},
 ): Promise<void> {
   await db.update(heartbeatRuns).set({ issueCommentStatus: status, ...extra }).where(eq(heartbeatRuns.id, runId));
-}
-
-/** setIssueCommentStatus's common answers (not applicable, satisfied by a comment) for many runs, in one statement. */
-export async function setIssueCommentStatuses(
-  db: Executor,
-  rows: Array<{ runId: string; status: 'not_applicable' | 'satisfied'; satisfiedBy?: string }>,
-): Promise<void> {
-  if (rows.length === 0) return;
-  await executePrepared(db, sql`
-    update heartbeat_runs r set issue_comment_status = i.status::issue_comment_status,
-      issue_comment_satisfied_by_comment_id = coalesce(i.satisfied_by, r.issue_comment_satisfied_by_comment_id)
-    from jsonb_to_recordset(${JSON.stringify(rows.map((row) => ({ id: row.runId, status: row.status, satisfied_by: row.satisfiedBy ?? null })))}::jsonb)
-      as i(id uuid, status text, satisfied_by uuid)
-    where r.id = i.id and r.id = any(${uuidArray(rows.map((row) => row.runId))}::uuid[])`);
 }
 
 /** §6.8: a queued run that a continuation wakeup joined becomes that continuation (its attempt). */
