@@ -1,4 +1,4 @@
-import { bigint, index, integer, jsonb, text, uuid } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, jsonb, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { pgTable } from './table.ts';
 import { createdAt, primaryId, timestamptz, updatedAt } from './columns.ts';
 import { companyRef } from './companies.ts';
@@ -41,3 +41,30 @@ export const agentRuntimeState = pgTable('agent_runtime_state', {
   totalRuns: integer().notNull().default(0),
   updatedAt: updatedAt(),
 });
+
+/**
+ * The session an agent resumes per task (docs/engine.md §7.1): one row per (company, agent,
+ * adapter type, task key), written by the finish of the runs that use it.
+ */
+export const agentTaskSessions = pgTable(
+  'agent_task_sessions',
+  {
+    id: primaryId(),
+    companyId: companyRef(),
+    agentId: uuid()
+      .notNull()
+      .references(() => agents.id, { onDelete: 'cascade' }),
+    adapterType: adapterTypeEnum().notNull(),
+    taskKey: text().notNull(),
+    /** At least `{sessionId}`: what the adapter needs to resume the session. */
+    sessionParams: jsonb().$type<{ sessionId: string } & Record<string, unknown>>().notNull(),
+    /** The id shown to people (at most 128 characters), when the agent gave one. */
+    sessionDisplayId: text(),
+    lastRunId: uuid(),
+    /** Null after a run that succeeded; else that run's error (or `run_failed`). */
+    lastError: text(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('agent_task_sessions_key_uq').on(t.companyId, t.agentId, t.adapterType, t.taskKey)],
+);

@@ -114,6 +114,8 @@ export const heartbeatRuns = pgTable(
     index('runs_issue_created_idx').on(t.issueId, t.createdAt).where(sql`${t.issueId} is not null`),
     index('runs_ctx_issue_idx').on(sql`(${t.contextSnapshot}->>'issueId')`).where(sql`(${t.contextSnapshot}->>'issueId') is not null`),
     index('runs_retry_of_idx').on(t.retryOfRunId).where(sql`${t.retryOfRunId} is not null`),
+    // The runs that left a session, for its rotation (docs/engine.md §7.9): only runs with one.
+    index('runs_agent_session_after_idx').on(t.agentId, t.sessionIdAfter, t.createdAt).where(sql`${t.sessionIdAfter} is not null`),
     index('runs_owner_status_idx').on(t.ownerInstanceId, t.status).where(sql`${t.status} = 'running'`),
     // Runs cancelled while running whose executor has not settled them yet: the reaper looks for
     // those whose executor is gone on every pass (engine/recovery/process-loss.ts findAbandonedCancels).

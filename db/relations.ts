@@ -18,6 +18,11 @@ export const relations = defineRelations(schema, (r) => ({
     runs: r.many.heartbeatRuns({ from: r.agents.id, to: r.heartbeatRuns.agentId }),
     wakeupRequests: r.many.wakeupRequests({ from: r.agents.id, to: r.wakeupRequests.agentId }),
     assignedIssues: r.many.issues({ from: r.agents.id, to: r.issues.assigneeAgentId }),
+    taskSessions: r.many.agentTaskSessions({ from: r.agents.id, to: r.agentTaskSessions.agentId }),
+  },
+  agentTaskSessions: {
+    agent: r.one.agents({ from: r.agentTaskSessions.agentId, to: r.agents.id, optional: false }),
+    lastRun: r.one.heartbeatRuns({ from: r.agentTaskSessions.lastRunId, to: r.heartbeatRuns.id }),
   },
   agentRuntimeState: {
     agent: r.one.agents({ from: r.agentRuntimeState.agentId, to: r.agents.id, optional: false }),

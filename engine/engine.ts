@@ -30,6 +30,7 @@ import { createInProcessEventBus, type LiveEventBus } from './live/live-events.t
 import { releaseIssueExecutionAndPromote } from './recovery/issue-release.ts';
 import { type RunRow } from './model/runs.ts';
 import { settleRun } from './runs/settle.ts';
+import { listTaskSessions, resetAgentSession } from './sessions/sessions.ts';
 import { enqueueWakeup, type EnqueueResult, type EnqueueWakeupInput } from './wakeups/enqueue.ts';
 
 export interface EngineOptions {
@@ -277,6 +278,12 @@ export class Engine {
     void this.startNext(agent.id);
     return agent;
   }
+
+  /** Agent task sessions (docs/engine.md §12.10). */
+  readonly sessions = {
+    list: (companyId: string, agentId: string) => listTaskSessions(this.deps, companyId, agentId),
+    reset: (input: { companyId: string; agentId: string; taskKey?: string | null }) => resetAgentSession(this.deps, input),
+  };
 
   readonly issues = {
     create: (input: issueService.CreateIssueInput, actor: Parameters<typeof issueService.createIssue>[3]) =>

@@ -25,4 +25,6 @@ export { BOUNDED_RETRY_MAX_ATTEMPTS, RETRY_EXHAUSTED_PREFIX, safeResultJson } fr
 export { isTerminal, runStateSnapshot } from './model/runs.ts';
 export type { RunRow } from './model/runs.ts';
 export { enrichWakeContext } from './rules/wake-context.ts';
+export { HEARTBEAT_TASK_KEY, readSessionPolicy, taskKeyOf, type SessionPolicy } from './rules/sessions.ts';
+export type { TaskSessionRow } from './sessions/sessions.ts';
 export type { EnqueueResult } from './wakeups/enqueue.ts';

@@ -188,7 +188,7 @@ async function execute(execution: AdapterExecution<HttpConfig>): Promise<Adapter
     } as RequestInit);
     if (!response.ok) return await failure(response);
     await readBody(response, sink, execution);
-    return { ...sink.result, exitCode: 0 };
+    return { ...sink.outcome(), exitCode: 0 };
   } catch (error) {
     if (stop === 'cancel') return cancelled();
     if (stop === 'timeout') {

@@ -2,10 +2,13 @@
 // object; what comes back is a stream of lines, each an event, the result, or plain log output.
 import { StringDecoder } from 'node:string_decoder';
 import { LOG_CHUNK_LIMITS } from '../rules/bounding.ts';
+import type { SessionReport } from '../rules/sessions.ts';
+import { combineSessionReports, sessionReportFromLine } from './cli-streams.ts';
 import { type AdapterEvent, type AdapterExecution, type AdapterResult, ENGINE_EVENT_TYPES, type LogStream } from './types.ts';
 
 /** The JSON object an agent receives on stdin (process) or as the request body (http). */
 export function runContextPayload(execution: AdapterExecution<unknown>) {
+  const { session } = execution;
   return {
     runId: execution.runId,
     companyId: execution.companyId,
@@ -17,6 +20,8 @@ export function runContextPayload(execution: AdapterExecution<unknown>) {
     runToken: execution.runToken,
     /** Ids to use with the API (global ids). */
     api: execution.apiIds,
+    /** The session to resume, null for a fresh one (docs/engine.md §12.3). */
+    session: session ? { id: session.id, params: session.params, displayId: session.displayId, taskKey: session.taskKey } : null,
   };
 }
 
@@ -215,7 +220,7 @@ const NUL_ESCAPE = /(?<!\\)((?:\\\\)*)\\u0000/g;
 
 export type LineResult = Pick<
   AdapterResult,
-  'resultJson' | 'summary' | 'usage' | 'errorMessage' | 'errorCode' | 'errorFamily' | 'retryNotBefore'
+  'resultJson' | 'summary' | 'usage' | 'errorMessage' | 'errorCode' | 'errorFamily' | 'retryNotBefore' | 'session'
 >;
 
 export type ClassifiedLine =
@@ -230,24 +235,31 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
+const LOG: { classified: ClassifiedLine } = Object.freeze({ classified: Object.freeze({ kind: 'log' as const }) });
+
 export function classifyLine(line: string): ClassifiedLine {
+  return readLine(line).classified;
+}
+
+/** classifyLine, with the parsed object of an event or result line (the sink reads sessions off it). */
+function readLine(line: string): { classified: ClassifiedLine; value?: Record<string, unknown> } {
   const trimmed = line.trim();
-  if (!trimmed.startsWith('{')) return { kind: 'log' };
+  if (!trimmed.startsWith('{')) return LOG;
   let value: unknown;
   try {
     value = JSON.parse(trimmed.includes('\\u0000') ? trimmed.replace(NUL_ESCAPE, '$1\\ufffd') : trimmed);
   } catch {
-    return { kind: 'log' };
+    return LOG;
   }
-  if (!isObject(value)) return { kind: 'log' };
+  if (!isObject(value)) return LOG;
   const type = str(value.type);
   // `{"type":"result","result":...}` (stream-json style) is a result; any other typed line is an
   // event even if it carries a `result` field (e.g. a tool result), so it cannot clobber the run's.
   if ('result' in value && (type === undefined || type === 'result')) {
-    return { kind: 'result', result: resultFields(value) };
+    return { classified: { kind: 'result', result: resultFields(value) }, value };
   }
-  if (type !== undefined && !ENGINE_EVENT_TYPES.includes(type)) return { kind: 'event', event: eventFields(type, value) };
-  return { kind: 'log' };
+  if (type !== undefined && !ENGINE_EVENT_TYPES.includes(type)) return { classified: { kind: 'event', event: eventFields(type, value) }, value };
+  return LOG;
 }
 
 function eventFields(type: string, value: Record<string, unknown>): AdapterEvent {
@@ -280,9 +292,16 @@ function resultFields(value: Record<string, unknown>): LineResult {
   return out;
 }
 
-/** Feeds lines to the execution's callbacks; remembers the last result line. */
+/**
+ * Feeds lines to the execution's callbacks; remembers the last result line, and what the lines said
+ * about the agent's session (docs/engine.md §12.4).
+ */
 export class LineSink {
   result: LineResult | undefined;
+  /** The latest session report on an event line (a CLI's init or thread line). */
+  private eventSession: SessionReport | undefined;
+  /** The session report on the line that is `result` now. */
+  private resultSession: SessionReport | undefined;
 
   constructor(
     private readonly execution: Pick<AdapterExecution<unknown>, 'onEvent' | 'onLog'>,
@@ -298,7 +317,19 @@ export class LineSink {
     return new LineSplitter(maxLineChars, () => {
       // It is the stream's latest result line: like any result line, a later one replaces it.
       this.result = resultTooLarge(maxLineChars);
+      this.resultSession = undefined;
     });
+  }
+
+  /** The agent's session report so far: the result line's over the latest event's (combineSessionReports). */
+  get session(): SessionReport | undefined {
+    return combineSessionReports(this.eventSession, this.resultSession);
+  }
+
+  /** The run's result as its lines tell it: the last result line's fields and the session report. */
+  outcome(): LineResult {
+    const session = this.session;
+    return session ? { ...this.result, session } : { ...this.result };
   }
 
   /**
@@ -309,7 +340,7 @@ export class LineSink {
     let logged = '';
     for (const raw of lines) {
       const line = withoutNul(raw);
-      const classified = classifyLine(line);
+      const { classified, value } = readLine(line);
       if (classified.kind === 'log') {
         if (logged !== '' && logged.length + line.length >= LOG_CHUNK_LIMITS.live) {
           this.execution.onLog(this.stream, logged);
@@ -320,8 +351,14 @@ export class LineSink {
       }
       if (logged !== '') this.execution.onLog(this.stream, logged);
       logged = '';
-      if (classified.kind === 'event') this.execution.onEvent(classified.event);
-      else this.result = classified.result;
+      const session = value && sessionReportFromLine(value);
+      if (classified.kind === 'event') {
+        this.execution.onEvent(classified.event);
+        if (session) this.eventSession = session;
+      } else {
+        this.result = classified.result;
+        this.resultSession = session ?? undefined;
+      }
     }
     if (logged !== '') this.execution.onLog(this.stream, logged);
   }

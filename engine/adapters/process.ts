@@ -73,6 +73,9 @@ function execute(execution: AdapterExecution<ProcessConfig>): Promise<AdapterRes
     HEARTBEAT_AGENT_ID: execution.apiIds.agentId,
     HEARTBEAT_ISSUE_ID: execution.apiIds.issueId ?? '',
     HEARTBEAT_COMPANY_ID: execution.apiIds.companyId,
+    // The session to resume ('' for a fresh one), for a wrapper to pass to `claude --resume` or
+    // `codex exec resume` (docs/engine.md §12.3).
+    HEARTBEAT_SESSION_ID: execution.session?.id ?? '',
     [TREE_MARKER_VAR]: treeMarker,
   };
   execution.onMeta({
@@ -121,7 +124,7 @@ function execute(execution: AdapterExecution<ProcessConfig>): Promise<AdapterRes
       if (settled || !exit || openStreams > 0) return;
       if (termination) await termination.done;
       if (settled) return;
-      const fromLine = sink.result ?? {};
+      const fromLine = sink.outcome();
       const result: AdapterResult = { ...fromLine, exitCode: exit.code, signal: exit.signal };
       if (stop === 'timeout') {
         const seconds = config.timeoutSec ?? 0;

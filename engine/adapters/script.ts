@@ -2,10 +2,28 @@
 // demo, the tests and the benchmarks without any external agent.
 import { z } from 'zod';
 import { badInput } from '../model/errors.ts';
+import { SESSION_DISPLAY_ID_MAX, SESSION_PARAMS_MAX_BYTES } from '../rules/sessions.ts';
+import { boundedSessionReport } from './cli-streams.ts';
 import { formatPath, jsonObject, parseWith } from './config.ts';
 import { type Adapter, type AdapterExecution, type AdapterResult, ENGINE_EVENT_TYPES } from './types.ts';
 
 const MAX_STEPS = 1000;
+
+// A script states its session report outright: a value the engine would cut or drop is refused.
+const sessionParams = jsonObject.refine((params) => Buffer.byteLength(JSON.stringify(params), 'utf8') <= SESSION_PARAMS_MAX_BYTES, {
+  error: `Expected at most ${SESSION_PARAMS_MAX_BYTES} bytes of JSON`,
+});
+const sessionReport = z.union(
+  [
+    z.strictObject({
+      id: z.string().regex(/\S/, { error: 'Expected a non-empty id' }),
+      params: sessionParams.optional(),
+      displayId: z.string().min(1).max(SESSION_DISPLAY_ID_MAX).optional(),
+    }),
+    z.strictObject({ clear: z.literal(true) }),
+  ],
+  { error: 'Expected { id, params?, displayId? } to name the session, or { clear: true }' },
+);
 
 // One strict schema per step kind; the kind is the key that names it.
 const stepSchemas = {
@@ -26,6 +44,8 @@ const stepSchemas = {
   document: z.strictObject({ document: z.strictObject({ key: z.string().min(1), body: z.string() }) }),
   result: z.strictObject({ result: jsonObject, summary: z.string().optional() }),
   usage: z.strictObject({ usage: jsonObject }),
+  /** What the agent reports about its session (docs/engine.md §12.4); the last such step wins. */
+  session: z.strictObject({ session: sessionReport }),
   exit: z.strictObject({ exit: z.number().int() }),
   fail: z.strictObject({
     fail: z.strictObject({
@@ -105,6 +125,7 @@ async function execute(execution: AdapterExecution<ScriptConfig>): Promise<Adapt
       kept.resultJson = step.result;
       if (step.summary !== undefined) kept.summary = step.summary;
     } else if ('usage' in step) kept.usage = step.usage;
+    else if ('session' in step) kept.session = boundedSessionReport(step.session) ?? undefined;
     else if ('exit' in step) {
       const result: AdapterResult = { ...kept, exitCode: step.exit };
       if (step.exit !== 0) result.errorMessage = `Script exited with code ${step.exit}`;

@@ -1,5 +1,6 @@
 // The adapter port: how the engine hands one run to something that executes it and hears back.
 import type { AdapterType } from '../../db/enums.ts';
+import type { RunSession, SessionReport } from '../rules/sessions.ts';
 
 export type LogStream = 'stdout' | 'stderr';
 
@@ -44,6 +45,8 @@ export interface AdapterResult {
   usage?: Record<string, unknown> | null;
   resultJson?: Record<string, unknown> | null;
   summary?: string | null;
+  /** What the agent said about its session (docs/engine.md §12.4); absent: it said nothing. */
+  session?: SessionReport;
 }
 
 /** Actions an in-process adapter may take on the run's issue (the `script` adapter uses them). */
@@ -60,6 +63,8 @@ export interface AdapterExecution<Config> {
   issueId: string | null;
   /** The run's context snapshot (wake reason, issue, comment ids, ...). */
   context: Record<string, unknown>;
+  /** The agent session this run resumes (docs/engine.md §12.3); null: it starts a fresh one. */
+  session: RunSession | null;
   /** Already validated by `parseConfig`. */
   config: Config;
   /** Bearer token the agent uses to act on its issue through the API, valid while the run runs. */

@@ -7,6 +7,7 @@ import { restoreRedactedSecrets } from '../adapters/redaction.ts';
 import type { EngineDeps } from '../model/deps.ts';
 import { badInput, conflict, notFound } from '../model/errors.ts';
 import { validateHeartbeatPolicyInput } from '../rules/heartbeat-policy.ts';
+import { validateSessionPolicyInput } from '../rules/sessions.ts';
 
 export type AgentRow = typeof agents.$inferSelect;
 
@@ -36,6 +37,15 @@ export interface CreateAgentInput {
   adapterType: AdapterType;
   adapterConfig?: unknown;
   heartbeat?: unknown;
+  /** Session rotation (docs/engine.md §12.9). */
+  sessionPolicy?: unknown;
+}
+
+/** The agent's session rotation policy as stored, or a typed error naming the bad field. */
+function sessionPolicyOf(input: unknown) {
+  const policy = validateSessionPolicyInput(input);
+  if ('error' in policy) throw badInput(policy.error, { field: policy.field });
+  return policy;
 }
 
 export async function createAgent(deps: EngineDeps, input: CreateAgentInput): Promise<AgentRow> {
@@ -46,6 +56,7 @@ export async function createAgent(deps: EngineDeps, input: CreateAgentInput): Pr
   const adapterConfig = restoreRedactedSecrets(input.adapterConfig ?? {}, null);
   parseAdapterConfig(deps, input.adapterType, adapterConfig);
   const heartbeat = validateHeartbeatPolicyInput(input.heartbeat, deps.settings);
+  const sessionPolicy = input.sessionPolicy == null ? null : sessionPolicyOf(input.sessionPolicy);
   const now = deps.clock.now();
   const [agent] = await deps.db
     .insert(agents)
@@ -55,7 +66,7 @@ export async function createAgent(deps: EngineDeps, input: CreateAgentInput): Pr
       role,
       adapterType: input.adapterType,
       adapterConfig: adapterConfig as Record<string, unknown>,
-      runtimeConfig: { heartbeat },
+      runtimeConfig: sessionPolicy ? { heartbeat, sessionPolicy } : { heartbeat },
       createdAt: now,
       updatedAt: now,
     })
@@ -71,6 +82,7 @@ export interface UpdateAgentInput {
   adapterType?: AdapterType | null;
   adapterConfig?: unknown;
   heartbeat?: unknown;
+  sessionPolicy?: unknown;
 }
 
 export async function updateAgent(deps: EngineDeps, input: UpdateAgentInput): Promise<AgentRow> {
@@ -91,6 +103,9 @@ export async function updateAgent(deps: EngineDeps, input: UpdateAgentInput): Pr
   }
   if (input.heartbeat !== undefined) {
     patch.runtimeConfig = { ...agent.runtimeConfig, heartbeat: validateHeartbeatPolicyInput(input.heartbeat, deps.settings) };
+  }
+  if (input.sessionPolicy !== undefined) {
+    patch.runtimeConfig = { ...(patch.runtimeConfig ?? agent.runtimeConfig), sessionPolicy: sessionPolicyOf(input.sessionPolicy) };
   }
   const [updated] = await deps.db.update(agents).set(patch).where(eq(agents.id, agent.id)).returning();
   return updated;

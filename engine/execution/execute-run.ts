@@ -14,6 +14,7 @@ import { type RunRow } from '../model/runs.ts';
 import { settleRun } from '../runs/settle.ts';
 import { isDatabaseUnavailable } from '../store/database-unavailable.ts';
 import { withOutageRetry } from '../store/database-retry.ts';
+import { runSessionOf, sessionLogLines } from '../runs/task-sessions.ts';
 
 export interface ActiveRun {
   runId: string;
@@ -170,13 +171,19 @@ export async function executeClaimedRun(
       );
     };
     const runOutput = output;
+    // The session it resumes (null: a fresh one), and the engine's lines saying why not the stored one.
+    const session = runSessionOf(context);
+    for (const line of sessionLogLines(context)) {
+      if (runOutput.append('stdout', `${line}\n`)) writes.push(() => durably(() => runOutput.persistProgress()));
+    }
     let result = await adapter.execute({
       runId: run.id,
       companyId: run.companyId,
       agentId: agent.id,
       agentName: agent.name,
       issueId: run.issueId,
-      context,
+      context: { ...context, session },
+      session,
       config,
       runToken,
       apiUrl: deps.settings.apiUrl,

@@ -24,6 +24,8 @@ import { logRefFor } from './output.ts';
 import { agentRowFromDriver, executePrepared, issueRowFromDriver, type StatementTarget, uuidArray } from '../store/statements.ts';
 import { agentNameKey, issueLockEvent, type IssueRow, type RunRow, runStatusEvent } from '../model/runs.ts';
 import { liveRunEvent, type NewRunEvent, payloadText } from './events.ts';
+import { sessionLabel } from '../rules/sessions.ts';
+import { decideRunSessions, hasSessionKeys, type RunSessionStart, SESSION_CONTEXT_KEYS, sessionContext } from './task-sessions.ts';
 
 export interface ClaimedRun {
   run: RunRow;
@@ -66,7 +68,15 @@ interface ClaimItem {
   run: RunRow;
   issue: IssueRow | null;
   readiness: IssueReadiness | null;
+  /** The session it is given (runs/task-sessions.ts); null: not decided yet (claimNewRun), claimRuns decides it. */
+  session: RunSessionStart | null;
 }
+
+const withoutSessionKeys = (context: Record<string, unknown>) => {
+  const rest = { ...context };
+  for (const key of SESSION_CONTEXT_KEYS) delete rest[key];
+  return rest;
+};
 
 /**
  * The agents among `agentIds` that have queued runs right now (read without their locks). The
@@ -126,7 +136,13 @@ export async function claimNextRunsForAgents(
     // Rounds: each agent's next `slots` candidates; a gate-cancelled one frees its slot for the next round.
     while (plans.length > 0) {
       const candidates = await lockCandidates(tx, plans);
-      const { issues, readiness } = await readIssues(tx, [...candidates.values()].flat());
+      const sessionItems = plans.flatMap((plan) => candidates.get(plan.agent.id)!.map((run) => ({ run, agent: plan.agent, issueId: issueIdOf(run) })));
+      // The issues and the sessions, read together (one round trip).
+      const [{ issues, readiness }, sessionStarts] = await Promise.all([
+        readIssues(tx, [...candidates.values()].flat()),
+        decideRunSessions(tx, sessionItems),
+      ]);
+      const sessionByRun = new Map(sessionItems.map((item, i) => [item.run.id, sessionStarts[i]]));
       const toClaim: ClaimItem[] = [];
       const next: Plan[] = [];
       for (const plan of plans) {
@@ -141,7 +157,7 @@ export async function claimNextRunsForAgents(
             await cancelBeforeStart(tx, events, run, { ...gate, wakeStatus: 'skipped', payload: { errorCode: gate.code } }, deps.clock.now());
             gated += 1;
           } else {
-            toClaim.push({ agent: plan.agent, run, issue, readiness: ready });
+            toClaim.push({ agent: plan.agent, run, issue, readiness: ready, session: sessionByRun.get(run.id)! });
           }
         }
         // All its candidates were taken and some were gated: there may be more queued behind them.
@@ -227,8 +243,12 @@ export function wantsCheckout(run: RunRow, issue: IssueRow | null, readiness: Is
  * started`. The row is not read back: the candidate is current and the update sets known values,
  * so the claimed row is the candidate with them applied (the start's columns included).
  */
-async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: LiveEvent[], items: ClaimItem[]): Promise<ClaimedRun[]> {
-  if (items.length === 0) return [];
+async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: LiveEvent[], given: ClaimItem[]): Promise<ClaimedRun[]> {
+  if (given.length === 0) return [];
+  // A run claimed as it is queued (claimNewRun) has its session decided here.
+  const undecided = given.filter((item) => item.session === null);
+  const decided = await decideRunSessions(tx, undecided.map(({ run, agent }) => ({ run, agent, issueId: issueIdOf(run) })));
+  const items = given.map((item) => (item.session === null ? { ...item, session: decided[undecided.indexOf(item)] } : item));
   const now = deps.clock.now();
   const at = now.toISOString();
   const tokens = items.map(() => RUN_TOKEN_PREFIX + randomBytes(32).toString('base64url'));
@@ -240,8 +260,9 @@ async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: LiveEven
     const event = runStartedEvent({ run, agent, context: run.contextSnapshot, logRef: '' });
     return { event, payload: payloadText(event.payload) };
   });
-  const input = items.map(({ agent, run, issue, readiness }, i) => {
+  const input = items.map(({ agent, run, issue, readiness, session }, i) => {
     const starts = startEvents[i] !== null;
+    const added = sessionContext(session!);
     const locks = !!issue && issue.assigneeAgentId === agent.id && (issue.executionRunId === null || issue.executionRunId === run.id);
     const checkout = starts && wantsCheckout(run, issue, readiness, agent.id);
     return {
@@ -254,8 +275,12 @@ async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: LiveEven
       issue_id: locks || checkout ? issue!.id : null,
       lock: locks,
       agent_name_key: agentNameKey(agent.name),
+      session_id_before: sessionLabel(session?.session ?? null),
+      context_add: Object.keys(added).length > 0 ? added : null,
     };
   });
+  // The session part of the statement only when some run has one, or a context to clear of one.
+  const withSessions = input.some((row) => row.context_add !== null) || items.some(({ run }) => hasSessionKeys(run.contextSnapshot));
   const startedAgents = [...new Set(items.flatMap(({ agent }, i) => (input[i].start ? [agent.id] : [])))];
   const issueIds = [...new Set(input.flatMap((row) => (row.issue_id ? [row.issue_id] : [])))];
   // The issue part of the statement (lock, checkout, the context's issueCheckedOut) only when some
@@ -276,11 +301,13 @@ async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: LiveEven
         returning i.id, i.company_id, t.id as run_id, i.execution_run_id = t.id as locked, i.checkout_run_id = t.id and i.status = 'in_progress' as checked_out
       )`
     : sql``;
+  const cleared = sql.raw(`array[${SESSION_CONTEXT_KEYS.map((key) => `'${key}'`).join(', ')}]`);
+  const stored = withSessions ? sql`((r.context_snapshot - ${cleared}) || coalesce(t.context_add, '{}'::jsonb))` : sql`r.context_snapshot`;
   const context = onIssues
     ? sql`case when t.checkout
-              then r.context_snapshot || jsonb_build_object('issueCheckedOut', exists (select 1 from issue_writes w where w.run_id = r.id and w.checked_out))
-              else r.context_snapshot end`
-    : sql`r.context_snapshot`;
+              then ${stored} || jsonb_build_object('issueCheckedOut', exists (select 1 from issue_writes w where w.run_id = r.id and w.checked_out))
+              else ${stored} end`
+    : stored;
   const issueColumns = onIssues
     ? sql`w.checked_out, w.locked, w.id as issue_id, w.company_id as issue_company_id`
     : sql`null::boolean as checked_out, null::boolean as locked, null::uuid as issue_id, null::uuid as issue_company_id`;
@@ -297,12 +324,13 @@ async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: LiveEven
   }>(tx, sql`
       with input as (
         select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb)
-          as t(id uuid, token_hash text, start boolean, checkout boolean, log_ref text, payload text, issue_id uuid, lock boolean, agent_name_key text)
+          as t(id uuid, token_hash text, start boolean, checkout boolean, log_ref text, payload text, issue_id uuid, lock boolean, agent_name_key text,
+            session_id_before text, context_add jsonb)
       )${issueWrites}, claimed as (
         update heartbeat_runs r
         set status = 'running', started_at = coalesce(r.started_at, ${at}::timestamptz), owner_instance_id = ${deps.settings.instanceId},
             owner_host = ${deps.settings.host}, run_token_hash = t.token_hash, updated_at = ${at}::timestamptz,
-            context_snapshot = ${context},
+            context_snapshot = ${context},${withSessions ? sql` session_id_before = t.session_id_before,` : sql``}
             log_store = case when t.start then 'file' else r.log_store end,
             log_ref = case when t.start then t.log_ref else r.log_ref end,
             last_event_seq = r.last_event_seq + case when t.start then 1 else 0 end
@@ -345,11 +373,13 @@ async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: LiveEven
       ownerHost: deps.settings.host,
       runTokenHash: input[i].token_hash,
       updatedAt: now,
+      sessionIdBefore: input[i].session_id_before ?? candidate.sessionIdBefore,
     };
     events.push(runStatusEvent(run));
     if (raw.locked && raw.issue_id && raw.issue_company_id) events.push(issueLockEvent({ id: raw.issue_id, companyId: raw.issue_company_id }, run.id));
     if (!input[i].start) return { run, runToken: tokens[i], agent };
-    const context = input[i].checkout ? { ...candidate.contextSnapshot, issueCheckedOut: raw.checked_out === true } : { ...candidate.contextSnapshot };
+    const base = { ...withoutSessionKeys(candidate.contextSnapshot), ...input[i].context_add };
+    const context = input[i].checkout ? { ...base, issueCheckedOut: raw.checked_out === true } : base;
     const item: RunStart = { run, agent, context, logRef: input[i].log_ref! };
     // The start's columns, as stored.
     Object.assign(run, { contextSnapshot: context, logStore: 'file', logRef: item.logRef, lastEventSeq: Number(raw.started_seq) } satisfies Partial<RunRow>);
@@ -374,7 +404,7 @@ async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: LiveEven
  */
 export function claimNewRun(deps: EngineDeps, tx: StatementTarget, events: LiveEvent[], agent: Agent, run: RunRow): Promise<ClaimedRun> | null {
   if (deps.canInvoke !== allowAll || issueIdOf(run) !== null || !configParses(deps, agent)) return null;
-  return claimRuns(deps, tx, events, [{ agent, run, issue: null, readiness: null }]).then(([claimed]) => claimed);
+  return claimRuns(deps, tx, events, [{ agent, run, issue: null, readiness: null, session: null }]).then(([claimed]) => claimed);
 }
 
 /** Whether the agent's adapter accepts its config: if not, execution/execute-run.ts fails the run before starting it. */

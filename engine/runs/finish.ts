@@ -23,6 +23,8 @@ import { boundDepth, RESULT_MAX_DEPTH } from '../rules/bounding.ts';
 import type { RunOutputSummary } from './output.ts';
 import { executePrepared, iso, json, runRowFromDriver, type StatementTarget, uuidArray } from '../store/statements.ts';
 import { type RunRow, runStatusEvent } from '../model/runs.ts';
+import { type SessionOutcome, sessionAfterRun, taskKeyOf } from '../rules/sessions.ts';
+import { runSessionOf } from './task-sessions.ts';
 
 export interface RunFinish {
   runId: string;
@@ -51,6 +53,8 @@ export type RunFinished =
 
 interface Terminal {
   item: RunFinish;
+  /** The session the run leaves (§12.4-12.5), for the task key it works on. */
+  session: { outcome: SessionOutcome; taskKey: string | null };
   /** The terminal row, before any settle. */
   run: RunRow;
   /** The row as this transaction leaves it (settled when nothing follows). */
@@ -184,7 +188,12 @@ export async function finishLockedRuns(
       answers.push({ kind: 'ended', run: row });
       continue;
     }
-    const written: RunRow = { ...row, ...outputColumns(item.output), ...terminalColumns(outcome, item.result, item.agent.adapterConfig.timeoutSec, now) };
+    const session = { outcome: sessionAfterRun(runSessionOf(row.contextSnapshot), item.result.session), taskKey: taskKeyOf(row.contextSnapshot) };
+    const terminal = terminalColumns(outcome, item.result, item.agent.adapterConfig.timeoutSec, now);
+    const rotated = row.contextSnapshot.sessionRotationReason;
+    // A rotated run's usage says so (§12.9).
+    if (typeof rotated === 'string') terminal.usageJson = { ...(terminal.usageJson ?? {}), sessionRotated: true, sessionRotationReason: rotated };
+    const written: RunRow = { ...row, ...outputColumns(item.output), ...terminal, sessionIdAfter: session.outcome.sessionIdAfter };
     const of = evidence.get(row.id);
     const issue = written.issueId ? (of?.issue ?? null) : null;
     const liveness = classifyLiveness(
@@ -209,7 +218,7 @@ export async function finishLockedRuns(
       payload: { status: outcome.status, exitCode: run.exitCode, ...(outcome.error ? { error: outcome.error } : {}) },
     };
     const pending = item.events.map((e) => ({ event: e, payload: payloadText(e.payload) }));
-    terminals.push({ item, run, stored, followUp, wakeError: outcome.error, pending, event, payload: payloadText(event.payload) });
+    terminals.push({ item, session, run, stored, followUp, wakeError: outcome.error, pending, event, payload: payloadText(event.payload) });
     answers.push({ kind: 'finished', run: stored, followUp });
   }
   if (terminals.length === 0 && ended.length === 0) return answers;
@@ -274,14 +283,21 @@ async function writeTerminals(tx: StatementTarget, terminals: Terminal[], now: D
     event_message: event.message,
     event_payload: payload.text,
     adapter_type: item.agent.adapterType,
+    session_id_after: t.sessionIdAfter,
   }));
+  const sessionRows = taskSessionWrites(terminals);
   const pendingRows = terminals.flatMap(({ run: t, pending }) => pending.map((item, i) => eventInputRow(t.id, i + 1, item)));
   // The runtime counters per agent, in order: the totals add up and the last run wins.
-  const byAgent = new Map<string, { agent_id: string; company_id: string; adapter_type: string; last_run_id: string; last_run_status: string; last_error: string | null; input: number; output: number; cached: number; cost: number; runs: number }>();
-  for (const { item, run: t } of terminals) {
+  const byAgent = new Map<string, { agent_id: string; company_id: string; adapter_type: string; last_run_id: string; last_run_status: string; last_error: string | null; input: number; output: number; cached: number; cost: number; runs: number; set_session: boolean; session_id: string | null }>();
+  for (const { item, run: t, session } of terminals) {
     const usage = t.usageJson;
-    const entry = byAgent.get(t.agentId) ?? { agent_id: t.agentId, company_id: t.companyId, adapter_type: '', last_run_id: '', last_run_status: '', last_error: null, input: 0, output: 0, cached: 0, cost: 0, runs: 0 };
+    const entry = byAgent.get(t.agentId) ?? { agent_id: t.agentId, company_id: t.companyId, adapter_type: '', last_run_id: '', last_run_status: '', last_error: null, input: 0, output: 0, cached: 0, cost: 0, runs: 0, set_session: false, session_id: null };
     Object.assign(entry, { adapter_type: item.agent.adapterType, last_run_id: t.id, last_run_status: t.status, last_error: t.error });
+    // The agent's fallback session (§12.1): left by runs without a task key; cleared by any clearSession.
+    const { write } = session.outcome;
+    if (write.kind === 'delete' || (session.taskKey === null && write.kind === 'upsert')) {
+      Object.assign(entry, { set_session: true, session_id: write.kind === 'upsert' ? write.params.sessionId : null });
+    }
     entry.input += usageCounter(usage, 'inputTokens', 'input_tokens');
     entry.output += usageCounter(usage, 'outputTokens', 'output_tokens');
     entry.cached += usageCounter(usage, 'cachedInputTokens', 'cached_input_tokens');
@@ -289,6 +305,7 @@ async function writeTerminals(tx: StatementTarget, terminals: Terminal[], now: D
     entry.runs += 1;
     byAgent.set(t.agentId, entry);
   }
+  const setsFallback = [...byAgent.values()].some((entry) => entry.set_session);
   const keep = (column: string) => sql.raw(`${column} = case when i.has_output then i.${column} else r.${column} end`);
   const rows = await executePrepared<{ run_id: string; seq: number }>(tx, sql`
     with input as (
@@ -298,7 +315,7 @@ async function writeTerminals(tx: StatementTarget, terminals: Terminal[], now: D
         last_output_at timestamptz, last_output_seq int, last_output_stream text, last_output_bytes bigint,
         liveness_state liveness_state, liveness_reason text, next_action text, last_useful_action_at timestamptz,
         wake_id uuid, wake_status wakeup_status, wake_error text, event_type text, event_level text, event_message text, event_payload text,
-        adapter_type adapter_type, pending_events int, settle boolean, has_output boolean)
+        adapter_type adapter_type, pending_events int, settle boolean, has_output boolean, session_id_after text)
     ), pending as (
       select * from jsonb_to_recordset(${json(pendingRows)}::jsonb) as p(${EVENT_INPUT_COLUMNS})
     ), finished as (
@@ -313,7 +330,8 @@ async function writeTerminals(tx: StatementTarget, terminals: Terminal[], now: D
         issue_comment_status = case when i.settle then 'not_applicable'::issue_comment_status else r.issue_comment_status end,
         settled_at = case when i.settle then ${iso(now)}::timestamptz else r.settled_at end,
         updated_at = ${iso(now)}::timestamptz,
-        last_event_seq = r.last_event_seq + i.pending_events + 1
+        last_event_seq = r.last_event_seq + i.pending_events + 1,
+        session_id_after = i.session_id_after
       from input i where r.id = i.run_id and r.id = any(${uuidArray(terminals.map((t) => t.run.id))}::uuid[])
       returning r.id, r.company_id, r.agent_id, r.last_event_seq, i.pending_events
     ), wakes as (
@@ -321,7 +339,7 @@ async function writeTerminals(tx: StatementTarget, terminals: Terminal[], now: D
         error = case when i.wake_error is null then w.error else i.wake_error end
       from input i where w.id = i.wake_id and w.id = any(${uuidArray(terminals.flatMap((t) => (t.run.wakeupRequestId ? [t.run.wakeupRequestId] : [])))}::uuid[])
       returning w.id
-    ), inserted as (
+    )${taskSessionStatements(sessionRows, now)}, inserted as (
       insert into heartbeat_run_events (company_id, run_id, agent_id, seq, event_type, stream, level, color, message, payload, created_at)
       select f.company_id, f.id, f.agent_id, f.last_event_seq - f.pending_events - 1 + p.ord, p.event_type, p.stream, p.level, p.color, p.message,
         p.payload::jsonb, ${iso(now)}::timestamptz
@@ -332,15 +350,18 @@ async function writeTerminals(tx: StatementTarget, terminals: Terminal[], now: D
       from finished f join input i on i.run_id = f.id
     ), runtime as (
       insert into agent_runtime_state (agent_id, company_id, adapter_type, last_run_id, last_run_status, last_error,
-        total_input_tokens, total_output_tokens, total_cached_input_tokens, total_cost_cents, total_runs, updated_at)
+        total_input_tokens, total_output_tokens, total_cached_input_tokens, total_cost_cents, total_runs, session_id, updated_at)
       select x.agent_id, x.company_id, x.adapter_type, x.last_run_id, x.last_run_status, x.last_error, x.input, x.output, x.cached, x.cost, x.runs,
+        ${setsFallback ? sql`case when x.set_session then x.session_id else (select s.session_id from agent_runtime_state s where s.agent_id = x.agent_id) end` : sql`null`},
         ${iso(now)}::timestamptz
       from jsonb_to_recordset(${json([...byAgent.values()])}::jsonb) as x(agent_id uuid, company_id uuid, adapter_type adapter_type,
-        last_run_id uuid, last_run_status run_status, last_error text, input bigint, output bigint, cached bigint, cost bigint, runs int)
+        last_run_id uuid, last_run_status run_status, last_error text, input bigint, output bigint, cached bigint, cost bigint, runs int,
+        set_session boolean, session_id text)
       where exists (select 1 from agents a where a.id = x.agent_id)
       on conflict (agent_id) do update set
         adapter_type = excluded.adapter_type, last_run_id = excluded.last_run_id, last_run_status = excluded.last_run_status,
         last_error = excluded.last_error,
+        session_id = ${setsFallback ? sql`excluded.session_id` : sql`agent_runtime_state.session_id`},
         total_input_tokens = agent_runtime_state.total_input_tokens + excluded.total_input_tokens,
         total_output_tokens = agent_runtime_state.total_output_tokens + excluded.total_output_tokens,
         total_cached_input_tokens = agent_runtime_state.total_cached_input_tokens + excluded.total_cached_input_tokens,
@@ -392,6 +413,63 @@ async function recordEnded(tx: StatementTarget, ended: Array<{ item: RunFinish; 
     where r.id = i.id and r.id = any(${uuidArray(ended.map((e) => e.row.id))}::uuid[]) and r.settled_at is null
     returning r.*`);
   return rows.map(runRowFromDriver);
+}
+
+/** A task session row to write: the last run of a batch on each (agent, adapter type, task key) wins. */
+interface TaskSessionWrite {
+  company_id: string;
+  agent_id: string;
+  adapter_type: AdapterType;
+  task_key: string;
+  run_id: string;
+  delete: boolean;
+  params: string | null;
+  display_id: string | null;
+  last_error: string | null;
+}
+
+/** §12.4-12.5: the task sessions the terminals leave (replaced, with their last run and error, or deleted). */
+function taskSessionWrites(terminals: Terminal[]): TaskSessionWrite[] {
+  const byKey = new Map<string, TaskSessionWrite>();
+  for (const { item, run, session } of terminals) {
+    const { write } = session.outcome;
+    if (session.taskKey === null || write.kind === 'keep') continue;
+    byKey.set(`${run.agentId}\u0000${item.agent.adapterType}\u0000${session.taskKey}`, {
+      company_id: run.companyId,
+      agent_id: run.agentId,
+      adapter_type: item.agent.adapterType,
+      task_key: session.taskKey,
+      run_id: run.id,
+      delete: write.kind === 'delete',
+      params: write.kind === 'upsert' ? json(write.params) : null,
+      display_id: write.kind === 'upsert' ? write.displayId : null,
+      last_error: run.status === 'succeeded' ? null : (run.error ?? 'run_failed'),
+    });
+  }
+  return [...byKey.values()];
+}
+
+/** The finish statement's part that writes task sessions: nothing when no run left one. */
+function taskSessionStatements(rows: TaskSessionWrite[], now: Date) {
+  if (rows.length === 0) return sql``;
+  return sql`, session_input as (
+      select * from jsonb_to_recordset(${json(rows)}::jsonb) as s(company_id uuid, agent_id uuid, adapter_type adapter_type, task_key text,
+        run_id uuid, delete boolean, params text, display_id text, last_error text)
+    ), session_upserts as (
+      insert into agent_task_sessions (company_id, agent_id, adapter_type, task_key, session_params, session_display_id, last_run_id, last_error,
+        created_at, updated_at)
+      select s.company_id, s.agent_id, s.adapter_type, s.task_key, s.params::jsonb, s.display_id, s.run_id, s.last_error,
+        ${iso(now)}::timestamptz, ${iso(now)}::timestamptz
+      from session_input s where not s.delete and exists (select 1 from agents a where a.id = s.agent_id)
+      on conflict (company_id, agent_id, adapter_type, task_key) do update set
+        session_params = excluded.session_params, session_display_id = excluded.session_display_id, last_run_id = excluded.last_run_id,
+        last_error = excluded.last_error, updated_at = excluded.updated_at
+      returning id
+    ), session_deletes as (
+      delete from agent_task_sessions t using session_input s
+      where s.delete and t.company_id = s.company_id and t.agent_id = s.agent_id and t.adapter_type = s.adapter_type and t.task_key = s.task_key
+      returning t.id
+    )`;
 }
 
 const usageCounter = (usage: Record<string, unknown> | null, ...keys: string[]) => {

@@ -27,6 +27,10 @@ export interface EnqueueWakeupInput {
   context?: WakeContext | null;
   /** The run a new queued run retries (retryRun): recorded on the run as it is created. */
   retryOfRunId?: string | null;
+  /** Start a fresh session instead of resuming the task's (docs/engine.md §12.3). */
+  forceFreshSession?: boolean | null;
+  /** Resume the session an earlier run of this agent left (§12.8). */
+  resumeFromRunId?: string | null;
 }
 
 export type EnqueueOutcome = 'queued' | 'coalesced' | 'deferred' | 'skipped' | 'duplicate';

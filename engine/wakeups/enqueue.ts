@@ -12,9 +12,10 @@ import { enqueueOnIssue } from './enqueue-on-issue.ts';
 import { enqueuePipelined, enqueueWithoutIssue } from './enqueue-without-issue.ts';
 import { isInvokable, readHeartbeatPolicy } from '../rules/heartbeat-policy.ts';
 import { agentRowFromDriver, executePrepared } from '../store/statements.ts';
-import { enrichWakeContext, wakeScopeKey } from '../rules/wake-context.ts';
+import { enrichWakeContext, type WakeContext, wakeScopeKey } from '../rules/wake-context.ts';
 import { type Agent, type EnqueueResult, type EnqueueWakeupInput, insertSkipped, type PreparedWakeup } from '../runs/queue.ts';
 import { isUuid } from '../../db/columns.ts';
+import { resumeContextFromRun } from '../sessions/sessions.ts';
 
 export type { EnqueueOutcome, EnqueueResult, EnqueueWakeupInput } from '../runs/queue.ts';
 
@@ -31,9 +32,10 @@ export interface EnqueueOptions {
 
 export async function enqueueWakeup(
   deps: EngineDeps,
-  input: EnqueueWakeupInput,
+  request: EnqueueWakeupInput,
   options: EnqueueOptions = {},
 ): Promise<EnqueueResult & { claimed?: ClaimedRun }> {
+  const input = await withSessionRequest(deps, request);
   // A blank key would dedupe every keyless-looking request against the first; there is no
   // sensible reading of it, so it is refused before anything is written.
   if (input.idempotencyKey != null && input.idempotencyKey.trim() === '') {
@@ -51,6 +53,21 @@ export async function enqueueWakeup(
     }
     throw error;
   }
+}
+
+/** A wake's session request (forceFreshSession, resumeFromRunId) as the context the claim reads (§12.3, §12.8). */
+async function withSessionRequest(deps: EngineDeps, input: EnqueueWakeupInput): Promise<EnqueueWakeupInput> {
+  if (!input.forceFreshSession && input.resumeFromRunId == null) return input;
+  if (input.forceFreshSession && input.resumeFromRunId != null) {
+    throw badInput('Ask for a fresh session or to resume a run, not both', { field: 'resumeFromRunId' });
+  }
+  let context: WakeContext = { ...(input.context ?? {}) };
+  if (input.forceFreshSession) context.forceFreshSession = true;
+  if (input.resumeFromRunId != null) {
+    if (!isUuid(input.resumeFromRunId)) throw badInput('resumeFromRunId must be a run id', { field: 'resumeFromRunId' });
+    context = { ...context, ...(await resumeContextFromRun(deps, { companyId: input.companyId, agentId: input.agentId, runId: input.resumeFromRunId })) };
+  }
+  return { ...input, context };
 }
 
 async function enqueue(deps: EngineDeps, input: EnqueueWakeupInput, options: EnqueueOptions): Promise<EnqueueResult & { claimed?: ClaimedRun }> {

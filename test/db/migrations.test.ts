@@ -11,6 +11,7 @@ import { createEmptyDatabase } from '../support/database.ts';
 const expectedTables = [
   'activity_log',
   'agent_runtime_state',
+  'agent_task_sessions',
   'agent_wakeup_requests',
   'agents',
   'api_keys',

@@ -124,6 +124,7 @@ describe.concurrent('process adapter', () => {
       HEARTBEAT_AGENT_ID: 'api-agent-1',
       HEARTBEAT_ISSUE_ID: 'api-issue-1',
       HEARTBEAT_COMPANY_ID: 'api-company-1',
+      HEARTBEAT_SESSION_ID: '', // a fresh session
     });
     expect(cwd).toBe(dir);
     expect(JSON.stringify(rec.metas)).not.toContain('custom-value');
