@@ -24,7 +24,7 @@ import type { RunOutputSummary } from './output.ts';
 import { executePrepared, iso, json, runRowFromDriver, type StatementTarget, uuidArray } from '../store/statements.ts';
 import { type RunRow, runStatusEvent } from '../model/runs.ts';
 import { type SessionOutcome, sessionAfterRun, taskKeyOf } from '../rules/sessions.ts';
-import { runSessionOf } from './task-sessions.ts';
+import { runSessionOf, taskSessionStatements, taskSessionWrites } from './task-sessions.ts';
 
 export interface RunFinish {
   runId: string;
@@ -285,7 +285,7 @@ async function writeTerminals(tx: StatementTarget, terminals: Terminal[], now: D
     adapter_type: item.agent.adapterType,
     session_id_after: t.sessionIdAfter,
   }));
-  const sessionRows = taskSessionWrites(terminals);
+  const sessionRows = taskSessionWrites(terminals.map(({ item, run, session }) => ({ run, adapterType: item.agent.adapterType, session })));
   const pendingRows = terminals.flatMap(({ run: t, pending }) => pending.map((item, i) => eventInputRow(t.id, i + 1, item)));
   // The runtime counters per agent, in order: the totals add up and the last run wins.
   const byAgent = new Map<string, { agent_id: string; company_id: string; adapter_type: string; last_run_id: string; last_run_status: string; last_error: string | null; input: number; output: number; cached: number; cost: number; runs: number; set_session: boolean; session_id: string | null }>();
@@ -413,63 +413,6 @@ async function recordEnded(tx: StatementTarget, ended: Array<{ item: RunFinish; 
     where r.id = i.id and r.id = any(${uuidArray(ended.map((e) => e.row.id))}::uuid[]) and r.settled_at is null
     returning r.*`);
   return rows.map(runRowFromDriver);
-}
-
-/** A task session row to write: the last run of a batch on each (agent, adapter type, task key) wins. */
-interface TaskSessionWrite {
-  company_id: string;
-  agent_id: string;
-  adapter_type: AdapterType;
-  task_key: string;
-  run_id: string;
-  delete: boolean;
-  params: string | null;
-  display_id: string | null;
-  last_error: string | null;
-}
-
-/** §12.4-12.5: the task sessions the terminals leave (replaced, with their last run and error, or deleted). */
-function taskSessionWrites(terminals: Terminal[]): TaskSessionWrite[] {
-  const byKey = new Map<string, TaskSessionWrite>();
-  for (const { item, run, session } of terminals) {
-    const { write } = session.outcome;
-    if (session.taskKey === null || write.kind === 'keep') continue;
-    byKey.set(`${run.agentId}\u0000${item.agent.adapterType}\u0000${session.taskKey}`, {
-      company_id: run.companyId,
-      agent_id: run.agentId,
-      adapter_type: item.agent.adapterType,
-      task_key: session.taskKey,
-      run_id: run.id,
-      delete: write.kind === 'delete',
-      params: write.kind === 'upsert' ? json(write.params) : null,
-      display_id: write.kind === 'upsert' ? write.displayId : null,
-      last_error: run.status === 'succeeded' ? null : (run.error ?? 'run_failed'),
-    });
-  }
-  return [...byKey.values()];
-}
-
-/** The finish statement's part that writes task sessions: nothing when no run left one. */
-function taskSessionStatements(rows: TaskSessionWrite[], now: Date) {
-  if (rows.length === 0) return sql``;
-  return sql`, session_input as (
-      select * from jsonb_to_recordset(${json(rows)}::jsonb) as s(company_id uuid, agent_id uuid, adapter_type adapter_type, task_key text,
-        run_id uuid, delete boolean, params text, display_id text, last_error text)
-    ), session_upserts as (
-      insert into agent_task_sessions (company_id, agent_id, adapter_type, task_key, session_params, session_display_id, last_run_id, last_error,
-        created_at, updated_at)
-      select s.company_id, s.agent_id, s.adapter_type, s.task_key, s.params::jsonb, s.display_id, s.run_id, s.last_error,
-        ${iso(now)}::timestamptz, ${iso(now)}::timestamptz
-      from session_input s where not s.delete and exists (select 1 from agents a where a.id = s.agent_id)
-      on conflict (company_id, agent_id, adapter_type, task_key) do update set
-        session_params = excluded.session_params, session_display_id = excluded.session_display_id, last_run_id = excluded.last_run_id,
-        last_error = excluded.last_error, updated_at = excluded.updated_at
-      returning id
-    ), session_deletes as (
-      delete from agent_task_sessions t using session_input s
-      where s.delete and t.company_id = s.company_id and t.agent_id = s.agent_id and t.adapter_type = s.adapter_type and t.task_key = s.task_key
-      returning t.id
-    )`;
 }
 
 const usageCounter = (usage: Record<string, unknown> | null, ...keys: string[]) => {

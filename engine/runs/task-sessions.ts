@@ -13,6 +13,7 @@ import {
   rotationReason,
   type RunSession,
   type SessionDecision,
+  type SessionOutcome,
   rotationLine,
   sessionParamsFrom,
   skippedResumeLine,
@@ -20,7 +21,7 @@ import {
   taskKeyOf,
 } from '../rules/sessions.ts';
 import { runSummaryText } from '../rules/run-outcome.ts';
-import { executePrepared, json, type StatementTarget } from '../store/statements.ts';
+import { executePrepared, iso, json, type StatementTarget } from '../store/statements.ts';
 
 /** A run the claim takes, with its agent. */
 export interface SessionClaimItem {
@@ -168,4 +169,68 @@ export function sessionLogLines(context: Record<string, unknown>): string[] {
   if (typeof context.sessionResetReason === 'string') lines.push(skippedResumeLine(taskKeyOf(context), context.sessionResetReason));
   if (typeof context.sessionRotationReason === 'string') lines.push(rotationLine(context.sessionRotationReason));
   return lines;
+}
+
+/** A task session row to write: the last run of a batch on each (agent, adapter type, task key) wins. */
+export interface TaskSessionWrite {
+  company_id: string;
+  agent_id: string;
+  adapter_type: AdapterType;
+  task_key: string;
+  run_id: string;
+  delete: boolean;
+  params: string | null;
+  display_id: string | null;
+  last_error: string | null;
+}
+
+/** A finished run, for the task session it leaves (finish.ts). */
+export interface FinishedSession {
+  run: RunRow;
+  adapterType: AdapterType;
+  session: { outcome: SessionOutcome; taskKey: string | null };
+}
+
+/** §12.4-12.5: the task sessions finished runs leave (replaced, with their last run and error, or deleted). */
+export function taskSessionWrites(finished: FinishedSession[]): TaskSessionWrite[] {
+  const byKey = new Map<string, TaskSessionWrite>();
+  for (const { run, adapterType, session } of finished) {
+    const { write } = session.outcome;
+    if (session.taskKey === null || write.kind === 'keep') continue;
+    byKey.set(`${run.agentId}\u0000${adapterType}\u0000${session.taskKey}`, {
+      company_id: run.companyId,
+      agent_id: run.agentId,
+      adapter_type: adapterType,
+      task_key: session.taskKey,
+      run_id: run.id,
+      delete: write.kind === 'delete',
+      params: write.kind === 'upsert' ? json(write.params) : null,
+      display_id: write.kind === 'upsert' ? write.displayId : null,
+      last_error: run.status === 'succeeded' ? null : (run.error ?? 'run_failed'),
+    });
+  }
+  return [...byKey.values()];
+}
+
+/** The finish statement's part that writes task sessions: nothing when no run left one. */
+export function taskSessionStatements(rows: TaskSessionWrite[], now: Date) {
+  if (rows.length === 0) return sql``;
+  return sql`, session_input as (
+      select * from jsonb_to_recordset(${json(rows)}::jsonb) as s(company_id uuid, agent_id uuid, adapter_type adapter_type, task_key text,
+        run_id uuid, delete boolean, params text, display_id text, last_error text)
+    ), session_upserts as (
+      insert into agent_task_sessions (company_id, agent_id, adapter_type, task_key, session_params, session_display_id, last_run_id, last_error,
+        created_at, updated_at)
+      select s.company_id, s.agent_id, s.adapter_type, s.task_key, s.params::jsonb, s.display_id, s.run_id, s.last_error,
+        ${iso(now)}::timestamptz, ${iso(now)}::timestamptz
+      from session_input s where not s.delete and exists (select 1 from agents a where a.id = s.agent_id)
+      on conflict (company_id, agent_id, adapter_type, task_key) do update set
+        session_params = excluded.session_params, session_display_id = excluded.session_display_id, last_run_id = excluded.last_run_id,
+        last_error = excluded.last_error, updated_at = excluded.updated_at
+      returning id
+    ), session_deletes as (
+      delete from agent_task_sessions t using session_input s
+      where s.delete and t.company_id = s.company_id and t.agent_id = s.agent_id and t.adapter_type = s.adapter_type and t.task_key = s.task_key
+      returning t.id
+    )`;
 }
