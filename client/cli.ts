@@ -17,6 +17,15 @@ const integerBetween = (min: number, max: number) => (value: string) => {
   return n;
 };
 
+interface WakeOptions {
+  issue?: string;
+  reason?: string;
+  payload?: string;
+  idempotencyKey?: string;
+  freshSession?: boolean;
+  resumeFrom?: string;
+}
+
 interface GlobalOptions {
   url?: string;
   apiKey?: string;
@@ -49,13 +58,44 @@ const runRow = (run: Run) => ({
   created: run.createdAt,
 });
 
+/** A table cell of at most `max` characters (--json has the whole text). */
+const cut = (text: string | null | undefined, max = 60) => (text && text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+/** An agent's task sessions as a table, and its rotation policy when it has one. */
+function describeSessions(agent: Awaited<ReturnType<HeartbeatClient['taskSessions']>>): string {
+  const rows = agent.taskSessions.map((session) => ({
+    task: session.taskKey,
+    // The id people know it by, and the id the agent resumes when they differ.
+    session: session.displayId && session.displayId !== session.sessionId ? `${session.displayId} (${session.sessionId})` : session.sessionId,
+    'last run': session.lastRun?.id,
+    'last error': cut(session.lastError),
+    updated: session.updatedAt,
+  }));
+  const lines = [rows.length ? table(rows, ['task', 'session', 'last run', 'last error', 'updated']) : `agent ${agent.name} has no sessions`];
+  const { maxSessionRuns, maxRawInputTokens, maxSessionAgeHours } = agent.sessionPolicy;
+  const limits = [
+    maxSessionRuns ? `after ${maxSessionRuns} runs` : null,
+    maxRawInputTokens ? `at ${maxRawInputTokens} raw input tokens` : null,
+    maxSessionAgeHours ? `after ${maxSessionAgeHours} hours` : null,
+  ].filter(Boolean);
+  if (limits.length) lines.push(`sessions rotate ${limits.join(', ')}`);
+  return lines.join('\n');
+}
+
 /** The last `count` lines of `text`, without its final newline. */
 function lastLines(text: string, count: number): string[] {
   const lines = text.replace(/\n$/, '').split('\n');
   return lines.slice(-count);
 }
 
-type ShownRun = Run & { result?: unknown; stdoutExcerpt?: string | null; stderrExcerpt?: string | null };
+type ShownRun = Run & {
+  result?: unknown;
+  stdoutExcerpt?: string | null;
+  stderrExcerpt?: string | null;
+  taskKey?: string | null;
+  sessionIdBefore?: string | null;
+  sessionIdAfter?: string | null;
+};
 
 /** A run for people; with `output`, also the end of what it printed. */
 function describeRun(run: ShownRun, { output = false } = {}): string {
@@ -73,6 +113,11 @@ function describeRun(run: ShownRun, { output = false } = {}): string {
   if (run.retry.retryOf) lines.push(`retry of ${run.retry.retryOf.id}`);
   if (run.retry.attempt > 0) lines.push(`retry    attempt ${run.retry.attempt}/${run.retry.maxAttempts}${run.retry.scheduledAt ? ` due ${run.retry.scheduledAt}` : ''}`);
   if (run.retry.exhaustedReason) lines.push(`retries  ${run.retry.exhaustedReason}`);
+  if (run.taskKey) lines.push(`task     ${run.taskKey}`);
+  // Only agents that resume sessions have one to show.
+  if (run.sessionIdBefore || run.sessionIdAfter) {
+    lines.push(`session  ${run.sessionIdBefore ? `resumed ${run.sessionIdBefore}` : 'fresh'}${run.sessionIdAfter ? `, left ${run.sessionIdAfter}` : ''}`);
+  }
   if (output) {
     for (const [stream, text] of [['stdout', run.stdoutExcerpt], ['stderr', run.stderrExcerpt]] as const) {
       if (!text) continue;
@@ -161,6 +206,28 @@ export function registerClientCommands(program: Command): void {
         print(json, agent, () => `agent ${agent.name} is ${agent.status}`);
       }),
     );
+  agents
+    .command('sessions <agent>')
+    .description("the sessions an agent's tasks resume (agent by id or name), most recently used first")
+    .option('--json', 'JSON output')
+    .action(
+      withClient(async (client, json, agentArg: string) => {
+        const agent = await client.taskSessions((await resolveAgent(client, agentArg)).id);
+        print(json, agent, () => describeSessions(agent));
+      }),
+    );
+  agents
+    .command('reset-session <agent>')
+    .description("forget an agent's sessions (agent by id or name): the next runs of its tasks start fresh")
+    .option('--task <key>', "only this task's session")
+    .option('--json', 'JSON output')
+    .action(
+      withClient(async (client, json, agentArg: string, options: { task?: string }) => {
+        const result = await client.resetAgentSession((await resolveAgent(client, agentArg)).id, options.task);
+        const what = `${result.removed} session${result.removed === 1 ? '' : 's'}${options.task ? ` of task ${options.task}` : ''}`;
+        print(json, result, () => `removed ${what} of agent ${result.agent.name}`);
+      }),
+    );
 
   program
     .command('wake <agent>')
@@ -169,9 +236,11 @@ export function registerClientCommands(program: Command): void {
     .option('--reason <reason>', 'why it is woken')
     .option('--payload <json>', 'a JSON object handed to the run')
     .option('--idempotency-key <key>', 'a second wake with the same key creates nothing')
+    .addOption(new Option('--fresh-session', "start a fresh session instead of resuming the task's").conflicts('resumeFrom'))
+    .option('--resume-from <run>', 'resume the session this earlier run of the agent left (its id)')
     .option('--json', 'JSON output')
     .action(
-      withClient(async (client, json, agentArg: string, options: { issue?: string; reason?: string; payload?: string; idempotencyKey?: string }) => {
+      withClient(async (client, json, agentArg: string, options: WakeOptions) => {
         let payload: unknown;
         if (options.payload) {
           try {
@@ -181,7 +250,15 @@ export function registerClientCommands(program: Command): void {
           }
         }
         const agent = await resolveAgent(client, agentArg);
-        const result = await client.wake({ agentId: agent.id, issueId: options.issue, reason: options.reason ?? 'manual', payload, idempotencyKey: options.idempotencyKey });
+        const result = await client.wake({
+          agentId: agent.id,
+          issueId: options.issue,
+          reason: options.reason ?? 'manual',
+          payload,
+          idempotencyKey: options.idempotencyKey,
+          forceFreshSession: options.freshSession,
+          resumeFromRunId: options.resumeFrom,
+        });
         print(json, result, () => `${result.outcome}${result.run ? ` run ${result.run.id} (${result.run.status})` : ''} - wakeup ${result.wakeupRequest.status}${result.wakeupRequest.reason ? ` (${result.wakeupRequest.reason})` : ''}`);
       }),
     );

@@ -4,12 +4,21 @@
 import { Client, CombinedError, fetchExchange, subscriptionExchange, type AnyVariables, type TypedDocumentNode } from '@urql/core';
 import { print } from 'graphql';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
-import type { EnqueueWakeupInput, LogStream, RunFieldsFragment, RunFilter, RunEventsSubscription as RunEventsResult } from './generated/graphql.ts';
+import type {
+  AgentTaskSessionsQuery as AgentTaskSessionsResult,
+  EnqueueWakeupInput,
+  LogStream,
+  RunFieldsFragment,
+  RunFilter,
+  RunEventsSubscription as RunEventsResult,
+} from './generated/graphql.ts';
 import {
   AgentsQuery,
+  AgentTaskSessionsQuery,
   CancelRunMutation,
   EnqueueWakeupMutation,
   PauseAgentMutation,
+  ResetAgentSessionMutation,
   ResumeAgentMutation,
   RetryRunMutation,
   RunEventsSubscription,
@@ -23,6 +32,7 @@ import {
 export * from './operations.ts';
 export type { EnqueueWakeupInput, LogStream, RunFieldsFragment as Run, RunFilter } from './generated/graphql.ts';
 export type RunEvent = RunEventsResult['runEvents'];
+export type AgentTaskSession = NonNullable<AgentTaskSessionsResult['agent']>['taskSessions'][number];
 
 export interface HeartbeatClientOptions {
   /** The GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql */
@@ -172,6 +182,15 @@ export function createHeartbeatClient(options: HeartbeatClientOptions) {
     /** Pauses the agent and cancels its queued, scheduled and running runs. */
     pauseAgent: async (id: string) => (await mutate(PauseAgentMutation, { id })).pauseAgent,
     resumeAgent: async (id: string) => (await mutate(ResumeAgentMutation, { id })).resumeAgent,
+    /** The agent's rotation policy and the sessions its tasks resume, most recently used first. */
+    taskSessions: async (agentId: string, first?: number) => {
+      const { agent } = await query(AgentTaskSessionsQuery, { id: agentId, first });
+      if (!agent) throw new HeartbeatApiError(`no agent ${agentId}`, 'NOT_FOUND');
+      return agent;
+    },
+    /** Forgets one task's session (`taskKey`) or all of the agent's; the next run starts fresh. */
+    resetAgentSession: async (agentId: string, taskKey?: string) =>
+      (await mutate(ResetAgentSessionMutation, { input: { agentId, taskKey } })).resetAgentSession,
 
     /**
      * A run's events, each once and in order, from `afterSeq` until the run has finished. If the

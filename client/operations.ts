@@ -108,6 +108,9 @@ export const RunQuery = graphql(`
       result
       stdoutExcerpt
       stderrExcerpt
+      taskKey
+      sessionIdBefore
+      sessionIdAfter
     }
   }
 `);
@@ -172,6 +175,44 @@ export const ResumeAgentMutation = graphql(`
       id
       name
       status
+    }
+  }
+`);
+
+export const AgentTaskSessionsQuery = graphql(`
+  query AgentTaskSessions($id: ID!, $first: Int) {
+    agent(id: $id) {
+      id
+      name
+      sessionPolicy {
+        maxSessionRuns
+        maxRawInputTokens
+        maxSessionAgeHours
+      }
+      taskSessions(first: $first) {
+        taskKey
+        sessionId
+        displayId
+        params
+        lastError
+        updatedAt
+        lastRun {
+          id
+          status
+        }
+      }
+    }
+  }
+`);
+
+export const ResetAgentSessionMutation = graphql(`
+  mutation ResetAgentSession($input: ResetAgentSessionInput!) {
+    resetAgentSession(input: $input) {
+      removed
+      agent {
+        id
+        name
+      }
     }
   }
 `);

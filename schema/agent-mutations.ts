@@ -1,8 +1,13 @@
-// Creating, changing, pausing and resuming agents.
+// Creating, changing, pausing and resuming agents, and forgetting their task sessions.
+import { notFound } from '../engine/index.ts';
 import { AgentRef } from './agent.ts';
 import { builder } from './builder.ts';
+import type { HeartbeatContext } from './context.ts';
 import { AdapterTypeEnum } from './enums.ts';
+import { SessionPolicyInput } from './task-sessions.ts';
 import { operatorCompanyIdOf } from './tenancy.ts';
+
+type AgentRow = Awaited<ReturnType<HeartbeatContext['engine']['pauseAgent']>>;
 
 export const HeartbeatPolicyInput = builder.inputType('HeartbeatPolicyInput', {
   description: "When the agent is woken: its timer and its concurrency limit.",
@@ -25,6 +30,7 @@ const CreateAgentInput = builder.inputType('CreateAgentInput', {
     adapterType: t.field({ type: AdapterTypeEnum, required: true }),
     adapterConfig: t.field({ type: 'JSON', description: 'Adapter settings; validated for the adapter type.' }),
     heartbeat: t.field({ type: HeartbeatPolicyInput }),
+    sessionPolicy: t.field({ type: SessionPolicyInput, description: 'When its sessions are rotated (default: never).' }),
   }),
 });
 
@@ -36,6 +42,21 @@ const UpdateAgentInput = builder.inputType('UpdateAgentInput', {
     adapterType: t.field({ type: AdapterTypeEnum }),
     adapterConfig: t.field({ type: 'JSON' }),
     heartbeat: t.field({ type: HeartbeatPolicyInput, description: 'Replaces the whole policy.' }),
+    sessionPolicy: t.field({ type: SessionPolicyInput, description: 'Replaces the whole policy (absent limits off); null turns rotation off.' }),
+  }),
+});
+
+const ResetAgentSessionInput = builder.inputType('ResetAgentSessionInput', {
+  fields: (t) => ({
+    agentId: t.globalID({ required: true, for: [AgentRef] }),
+    taskKey: t.string({ description: "Only this task's session (1 to 500 characters); absent: all of the agent's sessions." }),
+  }),
+});
+
+const ResetAgentSessionPayload = builder.objectRef<{ agent: AgentRow; removed: number }>('ResetAgentSessionPayload').implement({
+  fields: (t) => ({
+    agent: t.field({ type: AgentRef, resolve: (payload) => payload.agent }),
+    removed: t.exposeInt('removed', { description: 'How many task sessions were forgotten (0: there was none).' }),
   }),
 });
 
@@ -51,6 +72,7 @@ builder.mutationFields((t) => ({
         adapterType: input.adapterType,
         adapterConfig: input.adapterConfig ?? {},
         heartbeat: definedOnly(input.heartbeat),
+        sessionPolicy: definedOnly(input.sessionPolicy),
       }),
   }),
   updateAgent: t.field({
@@ -65,6 +87,7 @@ builder.mutationFields((t) => ({
         adapterType: input.adapterType,
         adapterConfig: input.adapterConfig === null ? {} : input.adapterConfig,
         heartbeat: input.heartbeat === undefined ? undefined : definedOnly(input.heartbeat) ?? {},
+        sessionPolicy: input.sessionPolicy === undefined ? undefined : (definedOnly(input.sessionPolicy) ?? null),
       }),
   }),
   pauseAgent: t.field({
@@ -78,5 +101,20 @@ builder.mutationFields((t) => ({
     description: 'Makes a paused agent invokable again.',
     args: { id: t.arg.globalID({ required: true, for: [AgentRef] }) },
     resolve: (_root, { id }, ctx) => ctx.engine.resumeAgent({ companyId: operatorCompanyIdOf(ctx), agentId: id.id }),
+  }),
+  resetAgentSession: t.field({
+    type: ResetAgentSessionPayload,
+    description:
+      "Forgets the session of one task of the agent, or (no taskKey) all of them and its fallback session: the next run of that task starts a fresh session.",
+    args: { input: t.arg({ type: ResetAgentSessionInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const companyId = operatorCompanyIdOf(ctx);
+      const agentId = input.agentId.id;
+      // The engine refuses an agent of another company (NOT_FOUND) before it removes anything.
+      const removed = await ctx.engine.sessions.reset({ companyId, agentId, taskKey: input.taskKey ?? null });
+      const agent = await ctx.db.query.agents.findFirst({ where: { id: agentId, companyId } });
+      if (!agent) throw notFound('Agent');
+      return { agent, removed };
+    },
   }),
 }));

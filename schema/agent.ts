@@ -1,8 +1,9 @@
 import { redactAdapterConfig } from '../engine/index.ts';
-import { readHeartbeatPolicy, type HeartbeatPolicy } from '../engine/index.ts';
+import { readHeartbeatPolicy, readSessionPolicy, type HeartbeatPolicy } from '../engine/index.ts';
 import { builder } from './builder.ts';
 import { cursorFieldsOf, relatedRunsOptions, RUN_CURSORS } from './connection-cursors.ts';
-import { HeartbeatRunRef } from './run.ts';
+import { argumentInRange, HeartbeatRunRef } from './run.ts';
+import { AgentTaskSessionRef, SessionPolicyRef, TASK_SESSIONS_DEFAULT, TASK_SESSIONS_MAX } from './task-sessions.ts';
 import { AdapterTypeEnum, AgentStatusEnum, RunStatusEnum } from './enums.ts';
 
 const HeartbeatPolicyRef = builder.objectRef<HeartbeatPolicy>('HeartbeatPolicy').implement({
@@ -55,6 +56,30 @@ export const AgentRef = builder.drizzleNode('agents', {
       type: HeartbeatPolicyRef,
       select: { columns: { runtimeConfig: true } },
       resolve: (agent, _args, ctx) => readHeartbeatPolicy(agent.runtimeConfig, ctx.engine.deps.settings),
+    }),
+    sessionPolicy: t.field({
+      type: SessionPolicyRef,
+      select: { columns: { runtimeConfig: true } },
+      resolve: (agent) => readSessionPolicy(agent.runtimeConfig),
+    }),
+    taskSessions: t.field({
+      type: [AgentTaskSessionRef],
+      description: `The sessions its tasks resume, most recently used first (at most \`first\`, 1 to ${TASK_SESSIONS_MAX}, default ${TASK_SESSIONS_DEFAULT}).`,
+      args: { first: t.arg.int({ defaultValue: TASK_SESSIONS_DEFAULT }) },
+      // Planned with the agent; `first` is checked when the field resolves (as Run.events does), so
+      // that an error names this field.
+      select: (args, _ctx, nestedSelection) => ({
+        with: {
+          taskSessions: nestedSelection({
+            orderBy: { updatedAt: 'desc', taskKey: 'asc' },
+            limit: Math.min(TASK_SESSIONS_MAX, Math.max(1, args.first ?? TASK_SESSIONS_DEFAULT)),
+          }),
+        },
+      }),
+      resolve: (agent, args) => {
+        argumentInRange('first', args.first, 1, TASK_SESSIONS_MAX);
+        return agent.taskSessions;
+      },
     }),
     runtimeState: t.relation('runtimeState', { nullable: true }),
     activeRun: t.field({

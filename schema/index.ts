@@ -2,6 +2,7 @@
 import { builder } from './builder.ts';
 import './enums.ts';
 import './company.ts';
+import './task-sessions.ts';
 import './agent.ts';
 import './issue.ts';
 import './run.ts';

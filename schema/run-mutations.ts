@@ -32,6 +32,11 @@ const EnqueueWakeupInput = builder.inputType('EnqueueWakeupInput', {
     payload: t.field({ type: 'JSON', description: 'Free-form JSON object (at most 64 KiB) handed to the run as `context.payload`; merged key by key, the later winning, when wakeups merge.' }),
     issueId: t.globalID({ for: [IssueRef], description: 'The issue the run works on.' }),
     idempotencyKey: t.string({ description: 'A second request with the same key (per agent) creates nothing. Must not be blank.' }),
+    forceFreshSession: t.boolean({ description: "Start a fresh session instead of resuming the task's. Not together with resumeFromRunId." }),
+    resumeFromRunId: t.globalID({
+      for: [HeartbeatRunRef],
+      description: "Resume the session this earlier run of the same agent left (its issue and task come along). BAD_USER_INPUT for another agent's run or one that left no session.",
+    }),
   }),
 });
 
@@ -86,6 +91,8 @@ builder.mutationFields((t) => ({
         reason: bounded({ field: 'reason' }, WAKEUP_TEXT_LIMIT, input.reason),
         payload: issueId ? { ...(payload ?? {}), issueId } : payload,
         idempotencyKey: bounded({ field: 'idempotencyKey' }, WAKEUP_TEXT_LIMIT, input.idempotencyKey),
+        forceFreshSession: input.forceFreshSession ?? false,
+        resumeFromRunId: input.resumeFromRunId?.id ?? null,
         actor: { type: 'user', id: key.keyId },
       });
     },

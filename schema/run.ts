@@ -2,6 +2,7 @@
 import { badInput } from '../engine/index.ts';
 import { readRunLog } from '../engine/index.ts';
 import { BOUNDED_RETRY_MAX_ATTEMPTS, RETRY_EXHAUSTED_PREFIX, safeResultJson } from '../engine/index.ts';
+import { taskKeyOf } from '../engine/index.ts';
 import { builder } from './builder.ts';
 import { READS_OUTSIDE_DATABASE } from './context.ts';
 import { LivenessStateEnum, RunStatusEnum, TriggerDetailEnum, WakeupSourceEnum } from './enums.ts';
@@ -121,6 +122,20 @@ export const HeartbeatRunRef = builder.drizzleNode('heartbeatRuns', {
     invocationSource: t.expose('invocationSource', { type: WakeupSourceEnum }),
     triggerDetail: t.expose('triggerDetail', { type: TriggerDetailEnum, nullable: true }),
     context: t.expose('contextSnapshot', { type: 'JSON', description: 'What the run was woken with (reason, issue, comments, ...).' }),
+    taskKey: t.string({
+      nullable: true,
+      description: 'The task whose session the run resumes and leaves (its taskKey, taskId or issue, or `__heartbeat__` for a timer wake); null: it has none and uses the agent\'s fallback session.',
+      select: { columns: { contextSnapshot: true } },
+      resolve: (run) => taskKeyOf(run.contextSnapshot),
+    }),
+    sessionIdBefore: t.exposeString('sessionIdBefore', {
+      nullable: true,
+      description: 'The session the run was given to resume (its display id, else its id); null: it started a fresh one.',
+    }),
+    sessionIdAfter: t.exposeString('sessionIdAfter', {
+      nullable: true,
+      description: 'The session the run left for the next run of its task; null while it runs, or when it left none.',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
     finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),

@@ -152,6 +152,8 @@ export function runSummary(run: Run | RunDetail, detail: RunDetail | undefined, 
       ...field('Agent', clamped(run.agent.name)),
       ...field('Issue', clamped(run.issue ? `${run.issue.identifier} ${run.issue.title}` : null)),
       ...field('Source', `${label(run.invocationSource)}${run.triggerDetail ? ` · ${label(run.triggerDetail)}` : ''}`),
+      ...field('Task', detail?.taskKey ? h('code', { 'data-testid': 'run-task-key' }, detail.taskKey) : null),
+      ...field('Session', detail ? sessionLines(detail) : null),
       ...field('Created', clock(run.createdAt)),
       ...field('Started', run.startedAt ? clock(run.startedAt) : null),
       ...field('Finished', run.finishedAt ? clock(run.finishedAt) : null),
@@ -174,6 +176,22 @@ export function runSummary(run: Run | RunDetail, detail: RunDetail | undefined, 
       detail?.stdoutExcerpt ? h('details', {}, h('summary', {}, 'stdout'), h('pre', {}, detail.stdoutExcerpt)) : null,
     ),
   ];
+}
+
+/**
+ * The session the run resumed (or that it started a fresh one) and the one it left. Nothing before
+ * the claim decided it (as of the loaded detail), nor for a run with no task and no session (an
+ * agent that does not resume sessions).
+ */
+function sessionLines(detail: RunDetail): HTMLElement | null {
+  const { sessionIdBefore: before, sessionIdAfter: after } = detail;
+  if (!detail.startedAt || (!before && !after && !detail.taskKey)) return null;
+  return h(
+    'div',
+    { 'data-testid': 'run-session' },
+    before ? h('div', {}, 'resumed ', h('code', { title: before }, before)) : h('div', { class: 'muted' }, 'fresh session'),
+    after ? h('div', {}, 'left ', h('code', { title: after }, after)) : null,
+  );
 }
 
 /** The run's full global id (what the API and CLI take; its uuid in the tooltip) and a button that copies it. */

@@ -3,8 +3,8 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agents } from '../../db/schema.ts';
-import { createAgent, runGid } from '../support/api.ts';
+import { agents, agentTaskSessions, heartbeatRuns } from '../../db/schema.ts';
+import { createAgent, rawId, runFinished, runGid } from '../support/api.ts';
 import { spawnHeartbeat } from '../support/process.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
@@ -105,6 +105,49 @@ describe('heartbeat CLI', { timeout: 120_000 }, () => {
       expect(woken.code).toBe(0);
       expect(JSON.parse(woken.output).run.agent.name).toBe(name);
     }
+  });
+
+  it("lists and resets an agent's sessions, and wakes it fresh or resuming an earlier run's session", async () => {
+    const agentId = await createAgent(server, { name: 'cli-resumer', adapterConfig: { steps: [{ log: 'on it' }] } });
+    const { db } = server.database;
+    const [earlier] = await db
+      .insert(heartbeatRuns)
+      .values({ companyId: server.companyId, agentId, status: 'succeeded', contextSnapshot: { taskKey: 'docs' }, sessionIdBefore: 'sess-0', sessionIdAfter: 'sess-docs' })
+      .returning({ id: heartbeatRuns.id });
+    const session = (taskKey: string, values: Partial<typeof agentTaskSessions.$inferInsert> = {}) =>
+      ({ companyId: server.companyId, agentId, adapterType: 'script' as const, taskKey, sessionParams: { sessionId: `sess-${taskKey}` }, ...values });
+    await db.insert(agentTaskSessions).values([
+      session('docs', { sessionDisplayId: 'Docs pass', lastRunId: earlier.id, updatedAt: new Date() }),
+      session('tests', { lastError: 'run_failed', updatedAt: new Date(Date.now() - 60_000) }),
+    ]);
+
+    const listed = await heartbeat(['agents', 'sessions', 'cli-resumer']);
+    expect(listed.code).toBe(0);
+    const lines = listed.output.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^TASK\s+SESSION\s+LAST RUN\s+LAST ERROR\s+UPDATED$/);
+    expect(lines[1]).toMatch(new RegExp(`^docs\\s+Docs pass \\(sess-docs\\)\\s+${runGid(earlier.id)}\\s+-\\s+\\S+$`));
+    expect(lines[2]).toMatch(/^tests\s+sess-tests\s+-\s+run_failed\s+\S+$/);
+    const json = JSON.parse((await heartbeat(['agents', 'sessions', 'cli-resumer', '--json'])).output);
+    expect(json.taskSessions.map((s: { taskKey: string }) => s.taskKey)).toEqual(['docs', 'tests']);
+
+    // Resume the session the earlier run left; then, wanting a fresh start, skip the stored one.
+    const resumed = JSON.parse((await heartbeat(['wake', 'cli-resumer', '--resume-from', runGid(earlier.id), '--json'])).output);
+    // The stored session is the one that run left: it comes with its display id, which the run records.
+    expect((await runFinished(server, rawId(resumed.run.id))).sessionIdBefore).toBe('Docs pass');
+    const shown = await heartbeat(['runs', 'show', resumed.run.id]);
+    expect(shown.output).toMatch(/^task\s+docs$/m);
+    expect(shown.output).toMatch(/^session\s+resumed Docs pass, left Docs pass$/m);
+    const fresh = JSON.parse((await heartbeat(['wake', 'cli-resumer', '--fresh-session', '--payload', '{"taskKey":"tests"}', '--json'])).output);
+    const freshRun = await runFinished(server, rawId(fresh.run.id));
+    expect(freshRun.sessionIdBefore).toBeNull();
+    expect(freshRun.contextSnapshot).toMatchObject({ sessionResetReason: 'forceFreshSession was requested' });
+    const both = await heartbeat(['wake', 'cli-resumer', '--fresh-session', '--resume-from', runGid(earlier.id)]);
+    expect(both.code).toBe(1);
+    expect(both.output).toMatch(/^error: option '--fresh-session' cannot be used with option '--resume-from <run>'/);
+
+    expect(await heartbeat(['agents', 'reset-session', 'cli-resumer', '--task', 'tests'])).toEqual({ code: 0, output: 'removed 1 session of task tests of agent cli-resumer\n' });
+    expect(await heartbeat(['agents', 'reset-session', 'cli-resumer'])).toEqual({ code: 0, output: 'removed 1 session of agent cli-resumer\n' });
+    expect(await heartbeat(['agents', 'sessions', 'cli-resumer'])).toEqual({ code: 0, output: 'agent cli-resumer has no sessions\n' });
   });
 
   it('refuses a bad --limit or --stream before asking the server', async () => {

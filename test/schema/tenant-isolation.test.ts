@@ -4,7 +4,7 @@
 import { isObjectType } from 'graphql';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { companies } from '../../db/schema.ts';
+import { agentTaskSessions, companies } from '../../db/schema.ts';
 import { createApiKey } from '../../engine/access/api-keys.ts';
 import { encodeGlobalId } from '../../schema/global-id.ts';
 import { schema } from '../../schema/index.ts';
@@ -40,6 +40,7 @@ const A_ISSUE_TITLE = 'a-secret-issue';
 const A_COMMENT = 'a-secret-comment';
 const A_DOCUMENT = 'a-secret-document';
 const A_COMPANY = 'a-secret-company';
+const A_SESSION = 'a-secret-session';
 
 const ENQUEUE_ON_ISSUE = 'mutation($a: ID!, $i: ID) { enqueueWakeup(input: { agentId: $a, issueId: $i, reason: "hijack" }) { outcome run { id } wakeupRequest { status error } } }';
 
@@ -159,6 +160,18 @@ const CASES: Record<string, Case[]> = {
     { label: "A's agent", call: (f) => ({ query: 'mutation($id: ID!) { updateAgent(input: { id: $id, name: "hijacked" }) { id } }', variables: { id: f.a.agent } }), isolated: 'NOT_FOUND' },
   ],
   'Mutation.pauseAgent': [{ label: "A's agent", call: (f) => ({ query: 'mutation($id: ID!) { pauseAgent(id: $id) { id } }', variables: { id: f.a.agent } }), isolated: 'NOT_FOUND' }],
+  'Mutation.resetAgentSession': [
+    {
+      label: "all of A's agent's sessions",
+      call: (f) => ({ query: 'mutation($id: ID!) { resetAgentSession(input: { agentId: $id }) { removed } }', variables: { id: f.a.agent } }),
+      isolated: 'NOT_FOUND',
+    },
+    {
+      label: "one task's session of A's agent",
+      call: (f) => ({ query: 'mutation($id: ID!) { resetAgentSession(input: { agentId: $id, taskKey: "a-task" }) { removed } }', variables: { id: f.a.agent } }),
+      isolated: 'NOT_FOUND',
+    },
+  ],
   'Mutation.resumeAgent': [{ label: "A's agent", call: (f) => ({ query: 'mutation($id: ID!) { resumeAgent(id: $id) { id } }', variables: { id: f.a.agent } }), isolated: 'NOT_FOUND' }],
   'Mutation.enqueueWakeup': [
     {
@@ -273,7 +286,7 @@ describe('tenant isolation: company B against company A', () => {
   /** Every row of company A, table by table, as digests. */
   async function rowsOfA(companyId: string) {
     const tables = [
-      'api_keys', 'agents', 'agent_runtime_state', 'issues', 'issue_relations', 'issue_comments', 'issue_documents',
+      'api_keys', 'agents', 'agent_runtime_state', 'agent_task_sessions', 'issues', 'issue_relations', 'issue_comments', 'issue_documents',
       'issue_document_revisions', 'agent_wakeup_requests', 'heartbeat_runs', 'heartbeat_run_events', 'activity_log',
     ];
     const digests: Record<string, string> = {};
@@ -296,6 +309,8 @@ describe('tenant isolation: company B against company A', () => {
     const comment = (await gql(server, `mutation($i: ID!) { addIssueComment(input: { issueId: $i, body: "${A_COMMENT}" }) { comment { id } } }`, { i: issue }, aKey)).addIssueComment.comment.id;
     const document = (await gql(server, `mutation($i: ID!) { putIssueDocument(input: { issueId: $i, key: "plan", body: "${A_DOCUMENT}" }) { id } }`, { i: issue }, aKey)).putIssueDocument.id;
     const extraKey = (await gql(server, 'mutation { createApiKey(name: "a viewer", role: VIEWER) { id key } }', {}, aKey)).createApiKey;
+    // A session of A's agent, which B's resetAgentSession must not remove.
+    await db.insert(agentTaskSessions).values({ companyId: server.companyId, agentId: rawId(agent), adapterType: 'script', taskKey: 'a-task', sessionParams: { sessionId: A_SESSION } });
 
     // Company B: its own admin key, agent, issue and run.
     const [companyB] = await db.insert(companies).values({ name: 'Company B' }).returning();
@@ -313,7 +328,7 @@ describe('tenant isolation: company B against company A', () => {
     f = {
       a: { company, agent, issue, run: wake.run.id, wakeup: wake.wakeupRequest.id, comment, document, apiKey, key: extraKey.key },
       b: { company: encodeGlobalId('Company', companyB.id), agent: bAgent, issue: bIssue, run: bRun, key: bKey },
-      secrets: [...aIds, ...aIds.map(rawId), A_AGENT_NAME, A_ISSUE_TITLE, A_COMMENT, A_DOCUMENT, A_COMPANY],
+      secrets: [...aIds, ...aIds.map(rawId), A_AGENT_NAME, A_ISSUE_TITLE, A_COMMENT, A_DOCUMENT, A_COMPANY, A_SESSION],
     };
     snapshotOfA = await rowsOfA(server.companyId);
     socket = await openAcked(server.wsUrl, bKey);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { companies, issues } from '../../db/schema.ts';
+import { agentTaskSessions, companies, issues } from '../../db/schema.ts';
 import { createApiKey } from '../../engine/access/api-keys.ts';
 import { encodeGlobalId } from '../../schema/global-id.ts';
 import { schema } from '../../schema/index.ts';
@@ -34,7 +34,7 @@ async function codesOf(server: TestServer, call: Call, key: string): Promise<{ s
 /** Every row of every table, as one digest: "nothing changed" in one comparison. */
 async function fingerprint(server: TestServer): Promise<Record<string, string>> {
   const tables = [
-    'companies', 'api_keys', 'agents', 'agent_runtime_state', 'issues', 'issue_relations', 'issue_comments', 'issue_documents',
+    'companies', 'api_keys', 'agents', 'agent_runtime_state', 'agent_task_sessions', 'issues', 'issue_relations', 'issue_comments', 'issue_documents',
     'issue_document_revisions', 'agent_wakeup_requests', 'heartbeat_runs', 'heartbeat_run_events', 'activity_log',
   ];
   const digests: Record<string, string> = {};
@@ -109,6 +109,13 @@ const MUTATION_CALLS: Record<string, (server: TestServer) => Promise<Call>> = {
     const id = agentGid(await createAgent(server, {}));
     await gql(server, 'mutation($id: ID!) { pauseAgent(id: $id) { id } }', { id });
     return { query: 'mutation($id: ID!) { resumeAgent(id: $id) { status } }', variables: { id } };
+  },
+  resetAgentSession: async (server) => {
+    const agentId = await createAgent(server, {});
+    await server.database.db
+      .insert(agentTaskSessions)
+      .values({ companyId: server.companyId, agentId, adapterType: 'script', taskKey: 'access', sessionParams: { sessionId: unique('session') } });
+    return { query: 'mutation($i: ResetAgentSessionInput!) { resetAgentSession(input: $i) { removed } }', variables: { i: { agentId: agentGid(agentId) } } };
   },
   enqueueWakeup: async (server) => ({
     query: 'mutation($i: EnqueueWakeupInput!) { enqueueWakeup(input: $i) { outcome } }',
