@@ -63,6 +63,10 @@ export const issueCommentStatusValues = [
 ] as const;
 export const apiKeyRoleValues = ['admin', 'operator', 'viewer'] as const;
 export const adapterTypeValues = ['process', 'http', 'script'] as const;
+/** How a run's cost is billed (docs/engine.md §13.3). */
+export const billingTypeValues = ['metered_api', 'subscription_included', 'subscription_overage', 'credits', 'fixed', 'unknown'] as const;
+export const budgetScopeValues = ['company', 'agent', 'project'] as const;
+export const budgetPeriodValues = ['month', 'all_time'] as const;
 
 export type WakeupSource = (typeof wakeupSourceValues)[number];
 export type TriggerDetail = (typeof triggerDetailValues)[number];
@@ -76,6 +80,9 @@ export type IssuePriority = (typeof issuePriorityValues)[number];
 export type IssueCommentStatus = (typeof issueCommentStatusValues)[number];
 export type ApiKeyRole = (typeof apiKeyRoleValues)[number];
 export type AdapterType = (typeof adapterTypeValues)[number];
+export type BillingType = (typeof billingTypeValues)[number];
+export type BudgetScope = (typeof budgetScopeValues)[number];
+export type BudgetPeriod = (typeof budgetPeriodValues)[number];
 
 export const wakeupSourceEnum = pgEnum('wakeup_source', wakeupSourceValues);
 export const triggerDetailEnum = pgEnum('trigger_detail', triggerDetailValues);
@@ -89,3 +96,6 @@ export const issuePriorityEnum = pgEnum('issue_priority', issuePriorityValues);
 export const issueCommentStatusEnum = pgEnum('issue_comment_status', issueCommentStatusValues);
 export const apiKeyRoleEnum = pgEnum('api_key_role', apiKeyRoleValues);
 export const adapterTypeEnum = pgEnum('adapter_type', adapterTypeValues);
+export const billingTypeEnum = pgEnum('billing_type', billingTypeValues);
+export const budgetScopeEnum = pgEnum('budget_scope', budgetScopeValues);
+export const budgetPeriodEnum = pgEnum('budget_period', budgetPeriodValues);

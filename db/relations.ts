@@ -20,6 +20,16 @@ export const relations = defineRelations(schema, (r) => ({
     assignedIssues: r.many.issues({ from: r.agents.id, to: r.issues.assigneeAgentId }),
     taskSessions: r.many.agentTaskSessions({ from: r.agents.id, to: r.agentTaskSessions.agentId }),
   },
+  projects: {
+    company: r.one.companies({ from: r.projects.companyId, to: r.companies.id, optional: false }),
+    issues: r.many.issues({ from: r.projects.id, to: r.issues.projectId }),
+  },
+  costEvents: {
+    run: r.one.heartbeatRuns({ from: r.costEvents.runId, to: r.heartbeatRuns.id }),
+    agent: r.one.agents({ from: r.costEvents.agentId, to: r.agents.id }),
+    issue: r.one.issues({ from: r.costEvents.issueId, to: r.issues.id }),
+    project: r.one.projects({ from: r.costEvents.projectId, to: r.projects.id }),
+  },
   agentTaskSessions: {
     agent: r.one.agents({ from: r.agentTaskSessions.agentId, to: r.agents.id, optional: false }),
     lastRun: r.one.heartbeatRuns({ from: r.agentTaskSessions.lastRunId, to: r.heartbeatRuns.id }),
@@ -37,6 +47,7 @@ export const relations = defineRelations(schema, (r) => ({
     company: r.one.companies({ from: r.heartbeatRuns.companyId, to: r.companies.id, optional: false }),
     agent: r.one.agents({ from: r.heartbeatRuns.agentId, to: r.agents.id, optional: false }),
     issue: r.one.issues({ from: r.heartbeatRuns.issueId, to: r.issues.id }),
+    costEvent: r.one.costEvents({ from: r.heartbeatRuns.id, to: r.costEvents.runId }),
     wakeupRequest: r.one.wakeupRequests({
       from: r.heartbeatRuns.wakeupRequestId,
       to: r.wakeupRequests.id,
@@ -59,6 +70,7 @@ export const relations = defineRelations(schema, (r) => ({
   issues: {
     company: r.one.companies({ from: r.issues.companyId, to: r.companies.id, optional: false }),
     assigneeAgent: r.one.agents({ from: r.issues.assigneeAgentId, to: r.agents.id }),
+    project: r.one.projects({ from: r.issues.projectId, to: r.projects.id }),
     executionRun: r.one.heartbeatRuns({ from: r.issues.executionRunId, to: r.heartbeatRuns.id }),
     runs: r.many.heartbeatRuns({ from: r.issues.id, to: r.heartbeatRuns.issueId }),
     comments: r.many.issueComments({ from: r.issues.id, to: r.issueComments.issueId }),

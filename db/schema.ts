@@ -9,3 +9,4 @@ export * from './run-events.ts';
 export * from './issues.ts';
 export * from './activity-log.ts';
 export * from './engine-instances.ts';
+export * from './costs.ts';

@@ -17,10 +17,11 @@ import { builtInAdapters } from './adapters/index.ts';
 import type { Adapter } from './adapters/types.ts';
 import { finalizeAgentStatus } from './runs/agent-status.ts';
 import { createAgent, type CreateAgentInput, transitionAgentStatus, updateAgent, type UpdateAgentInput } from './agents/agents.ts';
-import { cancelActiveRunRecordsForAgent, cancelRunRecord } from './runs/cancel.ts';
+import { sql } from 'drizzle-orm';
+import { cancelActiveRunRecords, cancelRunRecord, type RunScope } from './runs/cancel.ts';
 import { CONTROL_CHANNEL, ControlListeners, type ControlMessage } from './cluster/control-listeners.ts';
 import { type Clock, systemClock } from './model/clock.ts';
-import { allowAll, type CanInvokePort, type EngineDeps, transact } from './model/deps.ts';
+import { type CanInvokePort, type EngineDeps, mayRefuse, transact } from './model/deps.ts';
 import { Dispatcher } from './execution/dispatcher.ts';
 import { PeriodicLoop } from './execution/periodic-loop.ts';
 import { followUpSteps, type FollowUpSteps } from './execution/follow-up.ts';
@@ -31,6 +32,10 @@ import { releaseIssueExecutionAndPromote } from './recovery/issue-release.ts';
 import { type RunRow } from './model/runs.ts';
 import { settleRun } from './runs/settle.ts';
 import { listTaskSessions, resetAgentSession } from './sessions/sessions.ts';
+import { type CostFilter, type CostGroup, costSummary, costTotals } from './costs/cost-summary.ts';
+import { createProject, listProjects } from './costs/projects.ts';
+import { BudgetGate, blockingBudget, deleteBudget, listBudgets, setBudget, type SetBudgetInput } from './costs/budgets.ts';
+import type { BudgetScope } from '../db/enums.ts';
 import { enqueueWakeup, type EnqueueResult, type EnqueueWakeupInput } from './wakeups/enqueue.ts';
 
 export interface EngineOptions {
@@ -68,6 +73,8 @@ export class Engine {
   readonly deps: EngineDeps;
   /** Control messages: a run cancelled on another instance is aborted here too. */
   private readonly control = new ControlListeners(() => this.deps.logger);
+  /** The canInvoke port unless the caller gives one: budgets (costs/budgets.ts). */
+  private readonly budgetGate = new BudgetGate(() => this.deps);
   /** This instance's lease; whether others are dead is its call (cluster/leases.ts). */
   private readonly lease: InstanceLease;
   /** Claims and executes runs; the runs this instance executes. */
@@ -93,7 +100,7 @@ export class Engine {
         databaseOutageMs: options.databaseOutageMs ?? 5 * 60_000,
       },
       adapters: { ...builtInAdapters, ...options.adapters } as EngineDeps['adapters'],
-      canInvoke: options.canInvoke ?? allowAll,
+      canInvoke: options.canInvoke ?? this.budgetGate,
       onFirstHeartbeat: options.onFirstHeartbeat,
       encodeApiId: options.encodeApiId ?? ((_typename, id) => id),
     };
@@ -102,10 +109,12 @@ export class Engine {
       batching: this.batching,
       steps: () => this.steps,
       issueActions: (run) => issueService.runIssueActions(this.deps, this.wake, run),
+      afterSpend: (run) => this.enforceBudgets(run),
       running,
     });
     this.control.add((message) => {
       if (message.kind === 'cancel') this.dispatcher.abortLocal(message.runId);
+      if (message.kind === 'budgets-changed') void this.budgetGate.refresh().catch(() => {});
     });
     this.lease = new InstanceLease({
       db: options.leaseDb ?? options.db,
@@ -117,6 +126,8 @@ export class Engine {
       onNextLapse: (at) => this.loop.reapAt(at),
     });
     this.loop = new PeriodicLoop(this.deps, { dispatcher: this.dispatcher, lease: this.lease, steps: () => this.steps, enqueueWakeup: this.wake, running });
+    // Read early, so that an engine used before start() (tests, tools) takes the hot paths too.
+    if (this.deps.canInvoke === this.budgetGate) void this.budgetGate.refresh().catch(() => {});
   }
 
   private get batching(): boolean {
@@ -137,6 +148,8 @@ export class Engine {
     if (this.state !== 'new') throw new Error(`Engine cannot start from state ${this.state}`);
     await this.lease.register();
     Object.assign(this.deps.settings, { host: this.lease.host, apiUrl: input.apiUrl });
+    // Which companies have budgets, known before the first wakeup (the hot paths skip the others).
+    if (this.deps.canInvoke === this.budgetGate) await this.budgetGate.refresh();
     const listener = await this.options.sql.listen(CONTROL_CHANNEL, (payload) => this.control.receive(payload));
     this.unlisten = () => listener.unlisten();
     this.state = 'running';
@@ -247,8 +260,13 @@ export class Engine {
   }
 
   /** Cancels every run of the agent on its way to execution (§6.13); returns how many. */
-  async cancelActiveForAgent(agentId: string, reason?: string): Promise<number> {
-    const cancelled = await cancelActiveRunRecordsForAgent(this.deps, agentId, reason);
+  cancelActiveForAgent(agentId: string, reason?: string): Promise<number> {
+    return this.cancelActiveInScope({ agentId }, reason);
+  }
+
+  /** Cancels every run of the scope on its way to execution (§6.13, §14.3); returns how many. */
+  async cancelActiveInScope(scope: RunScope, reason?: string, stopReason?: string): Promise<number> {
+    const cancelled = await cancelActiveRunRecords(this.deps, scope, reason, stopReason);
     for (const { run, previous } of cancelled) {
       this.dispatcher.abortLocal(run.id);
       // Released with the row as it was before the cancel, so no recovery is attempted for it.
@@ -279,10 +297,58 @@ export class Engine {
     return agent;
   }
 
+  /** Budgets (docs/engine.md §14); only admins change them (the schema checks). */
+  readonly budgets = {
+    list: (companyId: string) => listBudgets(this.deps, companyId),
+    set: async (input: SetBudgetInput) => {
+      const budget = await setBudget(this.deps, input);
+      await this.budgetsChanged();
+      // A limit set at or below what the scope spent blocks it at once, as crossing it does.
+      if (budget.status === 'blocked') await this.stopBudgetScope(budget);
+      return budget;
+    },
+    delete: async (companyId: string, budgetId: string) => {
+      const removed = await deleteBudget(this.deps, companyId, budgetId);
+      if (removed) await this.budgetsChanged();
+      return removed;
+    },
+  };
+
+  /** Tells every instance (this one at once) that a company's budgets changed. */
+  private async budgetsChanged(): Promise<void> {
+    const message: ControlMessage = { kind: 'budgets-changed' };
+    await this.deps.db.execute(sql`select pg_notify(${CONTROL_CHANNEL}, ${JSON.stringify(message)})`);
+    await this.budgetGate.refresh();
+  }
+
+  /** §14.3: after a run that cost money, each budget it spent past its limit stops its scope's work. */
+  private async enforceBudgets(run: RunRow): Promise<void> {
+    if (!mayRefuse(this.deps.canInvoke, run.companyId) || this.deps.canInvoke !== this.budgetGate) return;
+    const issueId = run.issueId ?? (typeof run.contextSnapshot.issueId === 'string' ? run.contextSnapshot.issueId : null);
+    const block = await blockingBudget(this.deps, { companyId: run.companyId, agentId: run.agentId, issueId });
+    if (block) await this.stopBudgetScope(block);
+  }
+
+  private async stopBudgetScope(budget: { scope: BudgetScope; scopeId: string; companyId?: string }): Promise<void> {
+    const companyId = budget.companyId ?? (budget.scope === 'company' ? budget.scopeId : null);
+    if (!companyId) return;
+    const scope: RunScope =
+      budget.scope === 'company' ? { companyId } : budget.scope === 'agent' ? { companyId, agentId: budget.scopeId } : { companyId, projectId: budget.scopeId };
+    await this.cancelActiveInScope(scope, 'Cancelled due to budget pause', 'budget_paused');
+  }
+
   /** Agent task sessions (docs/engine.md §12.10). */
   readonly sessions = {
     list: (companyId: string, agentId: string) => listTaskSessions(this.deps, companyId, agentId),
     reset: (input: { companyId: string; agentId: string; taskKey?: string | null }) => resetAgentSession(this.deps, input),
+  };
+
+  /** The cost ledger and projects (docs/engine.md §13). */
+  readonly costs = {
+    summary: (companyId: string, filter: CostFilter, groupBy: readonly CostGroup[]) => costSummary(this.deps, companyId, filter, groupBy),
+    totals: (companyId: string, filter: CostFilter) => costTotals(this.deps, companyId, filter),
+    createProject: (input: { companyId: string; name: string }) => createProject(this.deps, input),
+    listProjects: (companyId: string) => listProjects(this.deps, companyId),
   };
 
   readonly issues = {

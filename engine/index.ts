@@ -27,4 +27,6 @@ export type { RunRow } from './model/runs.ts';
 export { enrichWakeContext } from './rules/wake-context.ts';
 export { HEARTBEAT_TASK_KEY, readSessionPolicy, taskKeyOf, type SessionPolicy } from './rules/sessions.ts';
 export type { TaskSessionRow } from './sessions/sessions.ts';
+export { COST_BUCKETS_MAX, COST_GROUPS, type CostBucket, type CostFilter, type CostGroup, type CostTotals } from './costs/cost-summary.ts';
+export type { ProjectRow } from './costs/projects.ts';
 export type { EnqueueResult } from './wakeups/enqueue.ts';

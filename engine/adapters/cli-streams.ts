@@ -1,7 +1,9 @@
-// What an agent's output lines say about its session (docs/engine.md §12.4), recognised on the lines
-// the process and http adapters read: Heartbeat's own result line, and the JSON streams of the agent
-// CLIs a process agent is usually a wrapper around (Claude Code, Codex), whose session ids are what
-// `claude --resume <id>` and `codex exec resume <id>` take. Pure: no I/O, no state.
+// What an agent's output lines say about its session (docs/engine.md §12.4) and its usage (§13.1),
+// recognised on the lines the process and http adapters read: Heartbeat's own result line, and the
+// JSON streams of the agent CLIs a process agent is usually a wrapper around (Claude Code, Codex),
+// whose session ids are what `claude --resume <id>` and `codex exec resume <id>` take. Pure: no I/O,
+// no state (LineSink keeps what the lines said so far).
+import { completeUsage, readUsageStatement, type UsageFields, type UsageStatement } from '../rules/costs.ts';
 import { SESSION_DISPLAY_ID_MAX, SESSION_PARAMS_MAX_BYTES, type SessionReport } from '../rules/sessions.ts';
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -79,4 +81,75 @@ export function combineSessionReports(fromEvents: SessionReport | undefined, fro
   if (fromResult === undefined) return fromEvents;
   if (fromResult.sessionId !== undefined || fromResult.clearSession === true || fromEvents === undefined) return fromResult;
   return { ...fromEvents, ...fromResult };
+}
+
+/** What lines said about a run's usage (§13.1), with the `usage` object the agent wrote, kept as it was. */
+export interface UsageReport extends UsageStatement {
+  agentUsage?: Record<string, unknown>;
+}
+
+/** The one model a Claude Code result's `modelUsage` names; none when it names several (subagents). */
+function soleModel(modelUsage: Record<string, unknown>): string | undefined {
+  const models = Object.keys(modelUsage);
+  return models.length === 1 ? readUsageStatement({ model: models[0] }).model : undefined;
+}
+
+/**
+ * What a parsed output line says about the run's usage, or null:
+ * - Claude Code `--output-format stream-json`: the init line names the model; the `result` line (also
+ *   an error result without `result` text) carries `usage` (`input_tokens`, `cache_read_input_tokens`,
+ *   `output_tokens`, ...) and `total_cost_usd`, and `modelUsage` per model. These are the figures of
+ *   one `claude -p` process, so of one run.
+ * - Codex `exec --json`: `turn.completed` carries `usage` (`input_tokens`, `cached_input_tokens`,
+ *   `output_tokens`). These are the thread's running totals (codex-rs exec emits its
+ *   `ThreadTokenUsage.total`), resumed threads included: the report says so (`cumulative`), a later
+ *   turn.completed replaces an earlier one, and the engine takes the rise since the session's
+ *   previous run (§13.2). The stream names no model.
+ * - Heartbeat's result line: `usage`, `costUsd`, `billingType`, `provider`, `biller`, `model`,
+ *   `usageIsCumulative` (or snake_case), read by readUsageStatement.
+ */
+export function usageReportFromLine(value: Record<string, unknown>): UsageReport | null {
+  const type = value.type;
+  if (type === 'system' && value.subtype === 'init') return { ...readUsageStatement({ model: value.model }), provider: 'anthropic' };
+  if (type === 'thread.started') return { provider: 'openai' };
+  if (type === 'turn.completed') {
+    if (!isObject(value.usage)) return { provider: 'openai' };
+    return { ...readUsageStatement({ usage: value.usage }), provider: 'openai', cumulative: true, agentUsage: value.usage };
+  }
+  if (!isResultLine(value) && type !== 'result') return null;
+  const report: UsageReport = readUsageStatement(value as UsageFields);
+  if (isObject(value.usage)) report.agentUsage = value.usage;
+  if (isObject(value.modelUsage)) {
+    report.provider ??= 'anthropic';
+    const model = report.model ?? soleModel(value.modelUsage);
+    if (model !== undefined) report.model = model;
+  }
+  return Object.keys(report).length > 0 ? report : null;
+}
+
+/**
+ * Two reports as one, the later one's fields over the earlier one's. Token counters go together,
+ * with the `cumulative` flag that says what they are: a later report's counters replace the earlier
+ * ones and are taken as the run's own unless it flags them.
+ */
+export function combineUsageReports(earlier: UsageReport | undefined, later: UsageReport | undefined): UsageReport | undefined {
+  if (later === undefined) return earlier;
+  if (earlier === undefined) return later;
+  const combined: UsageReport = { ...earlier };
+  for (const [key, field] of Object.entries(later)) if (field !== undefined) Object.assign(combined, { [key]: field });
+  if (later.tokens !== undefined && later.cumulative === undefined) delete combined.cumulative;
+  return combined;
+}
+
+/**
+ * AdapterResult.usage from a report: the agent's own `usage` keys, then Heartbeat's spelling
+ * (`inputTokens`, `cachedInputTokens`, `outputTokens`, `costUsd`, `billingType`, `provider`,
+ * `biller`, `model`, and `cumulative` when the report flags it). A report that says nothing of
+ * tokens or cost gives the agent's object as it was (or nothing).
+ */
+export function usageFromReport(report: UsageReport | undefined): Record<string, unknown> | undefined {
+  if (report === undefined) return undefined;
+  const usage = completeUsage(report);
+  if (usage === null) return report.agentUsage;
+  return { ...report.agentUsage, ...usage, ...(report.cumulative !== undefined && { cumulative: report.cumulative }) };
 }

@@ -3,7 +3,14 @@
 import { StringDecoder } from 'node:string_decoder';
 import { LOG_CHUNK_LIMITS } from '../rules/bounding.ts';
 import type { SessionReport } from '../rules/sessions.ts';
-import { combineSessionReports, sessionReportFromLine } from './cli-streams.ts';
+import {
+  combineSessionReports,
+  combineUsageReports,
+  sessionReportFromLine,
+  type UsageReport,
+  usageFromReport,
+  usageReportFromLine,
+} from './cli-streams.ts';
 import { type AdapterEvent, type AdapterExecution, type AdapterResult, ENGINE_EVENT_TYPES, type LogStream } from './types.ts';
 
 /** The JSON object an agent receives on stdin (process) or as the request body (http). */
@@ -285,7 +292,9 @@ function resultFields(value: Record<string, unknown>): LineResult {
     resultJson: isObject(value.result) ? value.result : { result: value.result },
   };
   if (str(value.summary) !== undefined) out.summary = str(value.summary);
-  if (isObject(value.usage)) out.usage = value.usage;
+  // What this line alone says; LineSink.outcome() adds what the stream said before it (a model, Codex turns).
+  const usage = usageFromReport(usageReportFromLine(value) ?? undefined);
+  if (usage !== undefined) out.usage = usage;
   for (const key of ['errorMessage', 'errorCode', 'errorFamily', 'retryNotBefore'] as const) {
     if (str(value[key]) !== undefined) out[key] = str(value[key]);
   }
@@ -294,7 +303,7 @@ function resultFields(value: Record<string, unknown>): LineResult {
 
 /**
  * Feeds lines to the execution's callbacks; remembers the last result line, and what the lines said
- * about the agent's session (docs/engine.md §12.4).
+ * about the agent's session (docs/engine.md §12.4) and its usage (§13.1).
  */
 export class LineSink {
   result: LineResult | undefined;
@@ -302,6 +311,13 @@ export class LineSink {
   private eventSession: SessionReport | undefined;
   /** The session report on the line that is `result` now. */
   private resultSession: SessionReport | undefined;
+  /**
+   * What event lines said about usage, merged in order (a CLI's model, Codex's turn totals), and the
+   * result lines a later one replaced: what they reported was used all the same.
+   */
+  private earlierUsage: UsageReport | undefined;
+  /** The usage report on the line that is `result` now. */
+  private resultUsage: UsageReport | undefined;
 
   constructor(
     private readonly execution: Pick<AdapterExecution<unknown>, 'onEvent' | 'onLog'>,
@@ -318,6 +334,7 @@ export class LineSink {
       // It is the stream's latest result line: like any result line, a later one replaces it.
       this.result = resultTooLarge(maxLineChars);
       this.resultSession = undefined;
+      this.replaceResultUsage(undefined);
     });
   }
 
@@ -326,10 +343,14 @@ export class LineSink {
     return combineSessionReports(this.eventSession, this.resultSession);
   }
 
-  /** The run's result as its lines tell it: the last result line's fields and the session report. */
+  /** The run's result as its lines tell it: the last result line's fields, the session report and the usage. */
   outcome(): LineResult {
+    const outcome: LineResult = { ...this.result };
+    // The result line is the agent's last word on usage too, over what event lines said.
+    const usage = usageFromReport(combineUsageReports(this.earlierUsage, this.resultUsage));
+    if (usage !== undefined) outcome.usage = usage;
     const session = this.session;
-    return session ? { ...this.result, session } : { ...this.result };
+    return session ? { ...outcome, session } : outcome;
   }
 
   /**
@@ -352,14 +373,22 @@ export class LineSink {
       if (logged !== '') this.execution.onLog(this.stream, logged);
       logged = '';
       const session = value && sessionReportFromLine(value);
+      const usage = (value && usageReportFromLine(value)) ?? undefined;
       if (classified.kind === 'event') {
         this.execution.onEvent(classified.event);
         if (session) this.eventSession = session;
+        this.earlierUsage = combineUsageReports(this.earlierUsage, usage);
       } else {
         this.result = classified.result;
         this.resultSession = session ?? undefined;
+        this.replaceResultUsage(usage);
       }
     }
     if (logged !== '') this.execution.onLog(this.stream, logged);
+  }
+
+  private replaceResultUsage(usage: UsageReport | undefined): void {
+    this.earlierUsage = combineUsageReports(this.earlierUsage, this.resultUsage);
+    this.resultUsage = usage;
   }
 }

@@ -5,7 +5,11 @@ import type { Logger } from 'pino';
 /** Channel on which instances tell each other to stop a run's process, or to forget a revoked key. */
 export const CONTROL_CHANNEL = 'heartbeat_control';
 
-export type ControlMessage = { kind: 'cancel'; runId: string } | { kind: 'revoke-key'; keyId: string };
+export type ControlMessage =
+  | { kind: 'cancel'; runId: string }
+  | { kind: 'revoke-key'; keyId: string }
+  /** Some company's budgets changed: each instance reads again which companies have any (costs/budgets.ts). */
+  | { kind: 'budgets-changed' };
 
 type Listener = (message: ControlMessage) => void;
 

@@ -17,6 +17,8 @@ export interface DispatcherOptions {
   batching: boolean;
   steps(): FollowUpSteps;
   issueActions(run: RunRow): RunIssueActions;
+  /** After a finished run that cost money: the budgets it may have spent act (§14.3). */
+  afterSpend?(run: RunRow): Promise<void>;
   /** Whether the engine is running: claims stop when it is not. */
   running(): boolean;
 }
@@ -80,6 +82,7 @@ export class Dispatcher {
     const work = executeClaimedRun(this.deps, claimed, active, {
       steps: this.options.steps(),
       issueActions: (run) => this.options.issueActions(run),
+      afterSpend: this.options.afterSpend,
       batches: this.options.batching ? this.runBatches : undefined,
     })
       .then((queued) => {

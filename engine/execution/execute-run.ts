@@ -28,6 +28,8 @@ export interface ExecuteHooks {
   /** What follows the finish of a run that needs it (follow-up.ts). */
   steps: FollowUpSteps;
   issueActions(run: RunRow): RunIssueActions;
+  /** After a finished run that cost money: the budgets it may have spent act (§14.3). */
+  afterSpend?(run: RunRow): Promise<void>;
   /**
    * Where the engine batches the writes of many runs (run-write-batches.ts). Each takes the write of
    * the one item as well, which it uses for what the batch did not write. Without it, every write
@@ -243,6 +245,10 @@ async function finish(deps: EngineDeps, hooks: ExecuteHooks, item: RunFinish): P
     }
   };
   const answer = await (hooks.batches ? hooks.batches.finish(item, finishOne) : finishOne());
+  // A run that cost money may have spent a budget: its scope's work stops before any follow-up (§14.3).
+  if (answer.kind === 'finished' && hooks.afterSpend && Number(answer.run.usageJson?.costCents ?? 0) > 0) {
+    await hooks.afterSpend(answer.run).catch((error: unknown) => deps.logger.error({ err: error, runId: item.runId }, 'budget enforcement failed'));
+  }
   // Ended meanwhile (cancelled: its follow-up was the cancel's), gone, or settled with its finish.
   if (answer.kind !== 'finished' || !answer.followUp) return [];
   const { run } = answer;

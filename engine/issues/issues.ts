@@ -11,6 +11,7 @@ import { issueReadiness } from '../runs/issue-readiness.ts';
 import { RESOLVED_ISSUE_STATUSES } from '../model/issues.ts';
 import { clearDetachedFlag } from '../runs/lost-runs.ts';
 import { type CommentWrite, writeIssueComment } from './comment-write.ts';
+import { findProject } from '../costs/projects.ts';
 import type { IssueRow, RunRow } from '../model/runs.ts';
 import type { EnqueueResult, EnqueueWakeupInput } from '../wakeups/enqueue.ts';
 
@@ -54,7 +55,7 @@ async function wakeAfterChange(deps: EngineDeps, wake: Wake, input: EnqueueWakeu
   try {
     return await wake(input);
   } catch (error) {
-    if (!(error instanceof HeartbeatError) || error.code !== 'CONFLICT') throw error;
+    if (!(error instanceof HeartbeatError) || (error.code !== 'CONFLICT' && error.code !== 'BUDGET_EXCEEDED')) throw error;
     return { outcome: 'skipped', wakeupRequest: await skippedWakeRow(deps, input, error), run: null, startAgentId: null };
   }
 }
@@ -120,6 +121,8 @@ export interface CreateIssueInput {
   priority?: IssuePriority;
   assigneeAgentId?: string | null;
   assigneeUserId?: string | null;
+  /** The project it belongs to (cost and budgets can be scoped to it). */
+  projectId?: string | null;
 }
 
 export async function createIssue(deps: EngineDeps, wake: Wake, input: CreateIssueInput, actor: Actor | null) {
@@ -128,6 +131,7 @@ export async function createIssue(deps: EngineDeps, wake: Wake, input: CreateIss
   const assigneeUserId = userIdOf(input.assigneeUserId);
   if (input.assigneeAgentId && assigneeUserId) throw badInput('An issue has one assignee: an agent or a user, not both');
   if (input.assigneeAgentId) await assertAgentInCompany(deps.db, input.companyId, input.assigneeAgentId);
+  if (input.projectId) await findProject(deps.db, input.companyId, input.projectId);
   const now = deps.clock.now();
   const issue = await deps.db.transaction(async (tx) => {
     const [company] = await tx
@@ -146,6 +150,7 @@ export async function createIssue(deps: EngineDeps, wake: Wake, input: CreateIss
         priority: input.priority ?? 'medium',
         assigneeAgentId: input.assigneeAgentId ?? null,
         assigneeUserId,
+        projectId: input.projectId ?? null,
         createdAt: now,
         updatedAt: now,
       })
@@ -163,6 +168,8 @@ export interface UpdateIssueInput {
   description?: string | null;
   status?: IssueStatus | null;
   priority?: IssuePriority | null;
+  /** null: no project any more; absent: unchanged. */
+  projectId?: string | null;
 }
 
 export async function updateIssue(deps: EngineDeps, wake: Wake, input: UpdateIssueInput) {
@@ -174,6 +181,10 @@ export async function updateIssue(deps: EngineDeps, wake: Wake, input: UpdateIss
   }
   if (input.status != null) patch.status = input.status;
   if (input.priority != null) patch.priority = input.priority;
+  if (input.projectId !== undefined) {
+    if (input.projectId !== null) await findProject(deps.db, input.companyId, input.projectId);
+    patch.projectId = input.projectId;
+  }
   const [issue] = await deps.db.update(issues).set(patch).where(eq(issues.id, before.id)).returning();
   const resolvedNow =
     (RESOLVED_ISSUE_STATUSES as readonly string[]).includes(issue.status) &&

@@ -24,11 +24,19 @@ export interface EngineSettings {
   databaseOutageMs: number;
 }
 
-/** The out-of-scope gates (budgets, pause holds) as one port; the default allows everything. */
+/** The gates beyond the agent's own state (budgets, pause holds) as one port. */
 export interface CanInvokePort {
-  check(input: { companyId: string; agentId: string }): Promise<{ allowed: true } | { allowed: false; reason: string }>;
+  check(input: { companyId: string; agentId: string; issueId?: string | null }): Promise<{ allowed: true } | { allowed: false; reason: string; block?: Record<string, unknown> }>;
+  /**
+   * Whether check() might refuse work of this company: false lets the hot paths skip it (the
+   * enqueue and claim of a run queued and started in one transaction). Absent: it might.
+   */
+  mayRefuse?(companyId: string): boolean;
 }
-export const allowAll: CanInvokePort = { check: async () => ({ allowed: true }) };
+export const allowAll: CanInvokePort = { check: async () => ({ allowed: true }), mayRefuse: () => false };
+
+/** Whether the port must be asked about work of this company. */
+export const mayRefuse = (port: CanInvokePort, companyId: string) => (port.mayRefuse ? port.mayRefuse(companyId) : true);
 
 export interface EngineDeps {
   db: Database;

@@ -13,6 +13,8 @@ export const errorCodes = [
   'RATE_LIMITED',
   /** The database is unreachable, or did not answer within the request's time (engine/store/request-deadline.ts): try again shortly. */
   'SERVICE_UNAVAILABLE',
+  /** A budget of the scope is spent (docs/engine.md §14): the scope is in `extensions`. */
+  'BUDGET_EXCEEDED',
 ] as const;
 export type ErrorCode = (typeof errorCodes)[number];
 

@@ -21,7 +21,7 @@ export async function enqueueLivenessContinuation(deps: EngineDeps, wake: Wake, 
   if (!issue || !agent) return;
   if (issue.assigneeAgentId !== run.agentId || !['todo', 'in_progress'].includes(issue.status) || issue.executionState) return;
   if (!['active', 'idle', 'running', 'error'].includes(agent.status)) return;
-  if (!(await deps.canInvoke.check({ companyId: run.companyId, agentId: run.agentId })).allowed) return;
+  if (!(await deps.canInvoke.check({ companyId: run.companyId, agentId: run.agentId, issueId: run.issueId })).allowed) return;
 
   const next = run.continuationAttempt + 1;
   if (run.continuationAttempt >= MAX_CONTINUATION_ATTEMPTS) {

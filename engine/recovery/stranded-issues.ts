@@ -76,7 +76,7 @@ async function reconcileIssue(deps: EngineDeps, wake: Wake, issue: IssueRow): Pr
 
   if (issue.status === 'todo' && !latest) {
     if (await hasWakeupForIssue(deps, issue.id, 'queued')) return 'skipped';
-    if (!(await deps.canInvoke.check({ companyId: issue.companyId, agentId: agent.id })).allowed) return 'skipped';
+    if (!(await deps.canInvoke.check({ companyId: issue.companyId, agentId: agent.id, issueId: issue.id })).allowed) return 'skipped';
     await wake({
       companyId: issue.companyId,
       agentId: agent.id,

@@ -3,7 +3,7 @@
 // when it hears the NOTIFY sent with the commit.
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Transaction } from '../../db/client.ts';
-import { heartbeatRuns } from '../../db/schema.ts';
+import { heartbeatRuns, wakeupRequests } from '../../db/schema.ts';
 import { type EngineDeps, transact } from '../model/deps.ts';
 import { notFound } from '../model/errors.ts';
 import type { LiveEvent } from '../live/live-events.ts';
@@ -28,7 +28,7 @@ async function cancelLockedRun(
   events: LiveEvent[],
   run: RunRow,
   reason: string,
-  options: { event: boolean },
+  options: { event: boolean; stopReason?: string },
 ): Promise<RunRow> {
   const now = deps.clock.now();
   const agent = await tx.query.agents.findFirst({ where: { id: run.agentId }, columns: { adapterType: true, adapterConfig: true } });
@@ -47,7 +47,7 @@ async function cancelLockedRun(
       errorCode: 'cancelled',
       finishedAt: now,
       updatedAt: now,
-      resultJson: { ...(run.resultJson ?? {}), ...stop },
+      resultJson: { ...(run.resultJson ?? {}), ...stop, ...(options.stopReason ? { stopReason: options.stopReason } : {}) },
     })
     .where(eq(heartbeatRuns.id, run.id))
     .returning();
@@ -83,23 +83,46 @@ export async function cancelRunRecord(
 }
 
 /** cancelActiveForAgent: every run of the agent on its way to execution; returns what was cancelled. */
-export async function cancelActiveRunRecordsForAgent(
+/** Whose runs a bulk cancel stops: one agent's, or a company's (optionally only those on a project's issues). */
+export type RunScope = { agentId: string } | { companyId: string; agentId?: string; projectId?: string };
+
+/**
+ * Cancels every run in the scope on its way to execution (§6.13), and closes the wakeups waiting
+ * for one there (queued or deferred behind a running run). `stopReason`: what the runs' stop
+ * metadata says instead of `cancelled` (a budget's `budget_paused`, §14.3).
+ */
+export async function cancelActiveRunRecords(
   deps: EngineDeps,
-  agentId: string,
+  scope: RunScope,
   reason = 'Cancelled due to agent pause',
+  stopReason?: string,
 ): Promise<CancelResult[]> {
   return transact(deps, async (tx, events) => {
-    const runs = await tx
-      .select()
-      .from(heartbeatRuns)
-      .where(and(eq(heartbeatRuns.agentId, agentId), inArray(heartbeatRuns.status, [...EXEC_PATH_STATUSES])))
-      .for('update');
+    const conditions = [inArray(heartbeatRuns.status, [...EXEC_PATH_STATUSES])];
+    if ('companyId' in scope) conditions.push(eq(heartbeatRuns.companyId, scope.companyId));
+    if (scope.agentId) conditions.push(eq(heartbeatRuns.agentId, scope.agentId));
+    if ('projectId' in scope && scope.projectId) {
+      conditions.push(sql`${heartbeatRuns.issueId} in (select id from issues where project_id = ${scope.projectId})`);
+    }
+    const runs = await tx.select().from(heartbeatRuns).where(and(...conditions)).orderBy(heartbeatRuns.id).for('update');
     const results: CancelResult[] = [];
     for (const run of runs) {
-      results.push({ run: await cancelLockedRun(deps, tx, events, run, reason, { event: false }), previous: run });
+      results.push({ run: await cancelLockedRun(deps, tx, events, run, reason, { event: false, stopReason }), previous: run });
     }
+    if (stopReason) await closeWaitingWakeups(tx, scope, reason, deps.clock.now());
     return results;
   });
+}
+
+/** The wakeups of the scope still waiting for a run (queued without one, or deferred), cancelled. */
+async function closeWaitingWakeups(tx: Transaction, scope: RunScope, reason: string, now: Date): Promise<void> {
+  const conditions = [inArray(wakeupRequests.status, ['queued', 'deferred_issue_execution'])];
+  if ('companyId' in scope) conditions.push(eq(wakeupRequests.companyId, scope.companyId));
+  if (scope.agentId) conditions.push(eq(wakeupRequests.agentId, scope.agentId));
+  if ('projectId' in scope && scope.projectId) {
+    conditions.push(sql`(${wakeupRequests.payload}->>'issueId') in (select id::text from issues where project_id = ${scope.projectId})`);
+  }
+  await tx.update(wakeupRequests).set({ status: 'cancelled', error: reason, finishedAt: now, updatedAt: now }).where(and(...conditions));
 }
 
 /** Why a run that never started is stopped: a claim gate (§6.3) or a stale scheduled retry (§6.11-C). */

@@ -15,7 +15,7 @@ import { lockCandidates } from './claim-order.ts';
 import { cancelBeforeStart } from './cancel.ts';
 import { withOutageRetry } from '../store/database-retry.ts';
 import { isDatabaseUnavailable } from '../store/database-unavailable.ts';
-import { allowAll, type EngineDeps, transact } from '../model/deps.ts';
+import { type EngineDeps, mayRefuse, transact } from '../model/deps.ts';
 import { issueReadiness } from './issue-readiness.ts';
 import { type IssueReadiness } from '../model/issues.ts';
 import type { LiveEvent } from '../live/live-events.ts';
@@ -204,9 +204,9 @@ const issueIdOf = (run: RunRow): string | null => run.issueId ?? (typeof run.con
 
 /** §6.3 step 2: the budget and pause port (canInvoke), then the issue gates. */
 async function gateFor(deps: EngineDeps, agent: Agent, run: RunRow, issue: IssueRow | null, readiness: IssueReadiness | null): Promise<Gate | null> {
-  // The default port allows everything: it is not asked once per run.
-  if (deps.canInvoke !== allowAll) {
-    const budget = await deps.canInvoke.check({ companyId: agent.companyId, agentId: agent.id });
+  // A port that cannot refuse this company's work (no budget) is not asked once per run.
+  if (mayRefuse(deps.canInvoke, agent.companyId)) {
+    const budget = await deps.canInvoke.check({ companyId: agent.companyId, agentId: agent.id, issueId: issue?.id ?? null });
     if (!budget.allowed) return { code: 'cancelled', message: budget.reason, timeoutSource: 'stale_queued_run_gate' };
   }
   return claimGate(run, issue, readiness);
@@ -403,7 +403,7 @@ async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: LiveEven
  * Its statements are sent at once (pipelined behind the caller's inserts of the run).
  */
 export function claimNewRun(deps: EngineDeps, tx: StatementTarget, events: LiveEvent[], agent: Agent, run: RunRow): Promise<ClaimedRun> | null {
-  if (deps.canInvoke !== allowAll || issueIdOf(run) !== null || !configParses(deps, agent)) return null;
+  if (mayRefuse(deps.canInvoke, agent.companyId) || issueIdOf(run) !== null || !configParses(deps, agent)) return null;
   return claimRuns(deps, tx, events, [{ agent, run, issue: null, readiness: null, session: null }]).then(([claimed]) => claimed);
 }
 

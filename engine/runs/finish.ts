@@ -23,8 +23,9 @@ import { boundDepth, RESULT_MAX_DEPTH } from '../rules/bounding.ts';
 import type { RunOutputSummary } from './output.ts';
 import { executePrepared, iso, json, runRowFromDriver, type StatementTarget, uuidArray } from '../store/statements.ts';
 import { type RunRow, runStatusEvent } from '../model/runs.ts';
-import { type SessionOutcome, sessionAfterRun, taskKeyOf } from '../rules/sessions.ts';
+import { type SessionOutcome, sessionAfterRun, sessionLabel, taskKeyOf } from '../rules/sessions.ts';
 import { runSessionOf, taskSessionStatements, taskSessionWrites } from './task-sessions.ts';
+import { costEventOf, costEventStatements, reportsSessionTotals, type RunCost, runCostOf, sessionTotals, storedUsage } from './cost-ledger.ts';
 
 export interface RunFinish {
   runId: string;
@@ -55,6 +56,8 @@ interface Terminal {
   item: RunFinish;
   /** The session the run leaves (§12.4-12.5), for the task key it works on. */
   session: { outcome: SessionOutcome; taskKey: string | null };
+  /** What the run used and is billed (§13). */
+  cost: RunCost;
   /** The terminal row, before any settle. */
   run: RunRow;
   /** The row as this transaction leaves it (settled when nothing follows). */
@@ -175,6 +178,15 @@ export async function finishLockedRuns(
   const answers: RunFinished[] = [];
   const terminals: Terminal[] = [];
   const ended: Array<{ item: RunFinish; row: RunRow }> = [];
+  // Runs that report their session's running totals need the previous run's (§13.2): read only for them.
+  const totals = await sessionTotals(
+    tx,
+    items.flatMap((item) => {
+      const row = rows.get(item.runId);
+      const session = row ? sessionLabel(runSessionOf(row.contextSnapshot)) : null;
+      return row && session && reportsSessionTotals(item.result) ? [{ run: row, session }] : [];
+    }),
+  );
   for (const item of items) {
     const row = rows.get(item.runId);
     if (!row) {
@@ -190,6 +202,9 @@ export async function finishLockedRuns(
     }
     const session = { outcome: sessionAfterRun(runSessionOf(row.contextSnapshot), item.result.session), taskKey: taskKeyOf(row.contextSnapshot) };
     const terminal = terminalColumns(outcome, item.result, item.agent.adapterConfig.timeoutSec, now);
+    const resumed = sessionLabel(runSessionOf(row.contextSnapshot));
+    const cost = runCostOf(item.result, resumed ? (totals.get(resumed) ?? null) : null);
+    terminal.usageJson = storedUsage(terminal.usageJson, cost);
     const rotated = row.contextSnapshot.sessionRotationReason;
     // A rotated run's usage says so (§12.9).
     if (typeof rotated === 'string') terminal.usageJson = { ...(terminal.usageJson ?? {}), sessionRotated: true, sessionRotationReason: rotated };
@@ -218,7 +233,7 @@ export async function finishLockedRuns(
       payload: { status: outcome.status, exitCode: run.exitCode, ...(outcome.error ? { error: outcome.error } : {}) },
     };
     const pending = item.events.map((e) => ({ event: e, payload: payloadText(e.payload) }));
-    terminals.push({ item, session, run, stored, followUp, wakeError: outcome.error, pending, event, payload: payloadText(event.payload) });
+    terminals.push({ item, session, cost, run, stored, followUp, wakeError: outcome.error, pending, event, payload: payloadText(event.payload) });
     answers.push({ kind: 'finished', run: stored, followUp });
   }
   if (terminals.length === 0 && ended.length === 0) return answers;
@@ -285,12 +300,12 @@ async function writeTerminals(tx: StatementTarget, terminals: Terminal[], now: D
     adapter_type: item.agent.adapterType,
     session_id_after: t.sessionIdAfter,
   }));
+  const costRows = terminals.flatMap(({ run, cost }) => costEventOf(run, cost) ?? []);
   const sessionRows = taskSessionWrites(terminals.map(({ item, run, session }) => ({ run, adapterType: item.agent.adapterType, session })));
   const pendingRows = terminals.flatMap(({ run: t, pending }) => pending.map((item, i) => eventInputRow(t.id, i + 1, item)));
   // The runtime counters per agent, in order: the totals add up and the last run wins.
   const byAgent = new Map<string, { agent_id: string; company_id: string; adapter_type: string; last_run_id: string; last_run_status: string; last_error: string | null; input: number; output: number; cached: number; cost: number; runs: number; set_session: boolean; session_id: string | null }>();
-  for (const { item, run: t, session } of terminals) {
-    const usage = t.usageJson;
+  for (const { item, run: t, session, cost } of terminals) {
     const entry = byAgent.get(t.agentId) ?? { agent_id: t.agentId, company_id: t.companyId, adapter_type: '', last_run_id: '', last_run_status: '', last_error: null, input: 0, output: 0, cached: 0, cost: 0, runs: 0, set_session: false, session_id: null };
     Object.assign(entry, { adapter_type: item.agent.adapterType, last_run_id: t.id, last_run_status: t.status, last_error: t.error });
     // The agent's fallback session (§12.1): left by runs without a task key; cleared by any clearSession.
@@ -298,10 +313,11 @@ async function writeTerminals(tx: StatementTarget, terminals: Terminal[], now: D
     if (write.kind === 'delete' || (session.taskKey === null && write.kind === 'upsert')) {
       Object.assign(entry, { set_session: true, session_id: write.kind === 'upsert' ? write.params.sessionId : null });
     }
-    entry.input += usageCounter(usage, 'inputTokens', 'input_tokens');
-    entry.output += usageCounter(usage, 'outputTokens', 'output_tokens');
-    entry.cached += usageCounter(usage, 'cachedInputTokens', 'cached_input_tokens');
-    entry.cost += usageCounter(usage, 'costCents', 'cost_cents');
+    // The runtime counters grow by what the ledger records (§13.4).
+    entry.input += cost.usage?.inputTokens ?? 0;
+    entry.output += cost.usage?.outputTokens ?? 0;
+    entry.cached += cost.usage?.cachedInputTokens ?? 0;
+    entry.cost += cost.cents;
     entry.runs += 1;
     byAgent.set(t.agentId, entry);
   }
@@ -339,7 +355,7 @@ async function writeTerminals(tx: StatementTarget, terminals: Terminal[], now: D
         error = case when i.wake_error is null then w.error else i.wake_error end
       from input i where w.id = i.wake_id and w.id = any(${uuidArray(terminals.flatMap((t) => (t.run.wakeupRequestId ? [t.run.wakeupRequestId] : [])))}::uuid[])
       returning w.id
-    )${taskSessionStatements(sessionRows, now)}, inserted as (
+    )${taskSessionStatements(sessionRows, now)}${costEventStatements(costRows, now)}, inserted as (
       insert into heartbeat_run_events (company_id, run_id, agent_id, seq, event_type, stream, level, color, message, payload, created_at)
       select f.company_id, f.id, f.agent_id, f.last_event_seq - f.pending_events - 1 + p.ord, p.event_type, p.stream, p.level, p.color, p.message,
         p.payload::jsonb, ${iso(now)}::timestamptz
@@ -414,11 +430,3 @@ async function recordEnded(tx: StatementTarget, ended: Array<{ item: RunFinish; 
     returning r.*`);
   return rows.map(runRowFromDriver);
 }
-
-const usageCounter = (usage: Record<string, unknown> | null, ...keys: string[]) => {
-  for (const key of keys) {
-    const value = usage?.[key];
-    if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return Math.floor(value);
-  }
-  return 0;
-};

@@ -91,7 +91,8 @@ export async function decideRunSessions(tx: StatementTarget, items: SessionClaim
     from found f
     left join lateral (
       select count(*)::int as runs,
-        (array_agg(coalesce((r.usage_json->>'rawInputTokens')::bigint, (r.usage_json->>'inputTokens')::bigint) order by r.created_at desc))[1] as newest_raw_input,
+        (array_agg(coalesce((r.usage_json->'raw'->>'inputTokens')::bigint, (r.usage_json->>'rawInputTokens')::bigint,
+          (r.usage_json->>'inputTokens')::bigint) order by r.created_at desc))[1] as newest_raw_input,
         max(r.created_at)::text as newest_at, min(r.created_at)::text as oldest_at,
         (array_agg(r.result_json order by r.created_at desc))[1] as last_result,
         (array_agg(r.error order by r.created_at desc))[1] as last_error,

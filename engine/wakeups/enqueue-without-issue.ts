@@ -10,7 +10,7 @@ import type postgres from 'postgres';
 import { AGENT_LOCK_NAMESPACE } from '../cluster/agent-locks.ts';
 import type { ClaimedRun } from '../runs/claim.ts';
 import { claimNewRun } from '../runs/claim.ts';
-import { allowAll, type EngineDeps, transact } from '../model/deps.ts';
+import { type EngineDeps, mayRefuse, transact } from '../model/deps.ts';
 import { pipelinedTransaction } from '../store/pipelined-transaction.ts';
 import { isInvokable, readHeartbeatPolicy } from '../rules/heartbeat-policy.ts';
 import { agentRowFromDriver, connectionOf, runRowFromDriver } from '../store/statements.ts';
@@ -62,7 +62,7 @@ export async function enqueuePipelined(
   scopeKey: string | null,
   claim: boolean,
 ): Promise<Enqueued | null> {
-  if (input.idempotencyKey || deps.canInvoke !== allowAll) return null;
+  if (input.idempotencyKey || mayRefuse(deps.canInvoke, input.companyId)) return null;
   return pipelinedTransaction(deps, async (tx, events) => {
     const reads = startScopeReads(connectionOf(tx), input.agentId, input.companyId, scopeKey, claim ? 'slot' : 'agent');
     const [, [picked], agentRow] = await Promise.all([reads.locked, reads.picked, reads.agent]);

@@ -7,7 +7,7 @@
 import { sql } from 'drizzle-orm';
 import type { ClaimedRun } from '../runs/claim.ts';
 import type { EngineDeps } from '../model/deps.ts';
-import { badInput, conflict, notFound } from '../model/errors.ts';
+import { badInput, conflict, HeartbeatError, notFound } from '../model/errors.ts';
 import { enqueueOnIssue } from './enqueue-on-issue.ts';
 import { enqueuePipelined, enqueueWithoutIssue } from './enqueue-without-issue.ts';
 import { isInvokable, readHeartbeatPolicy } from '../rules/heartbeat-policy.ts';
@@ -102,9 +102,11 @@ async function enqueue(deps: EngineDeps, input: EnqueueWakeupInput, options: Enq
   }
   const prepared = prepare(agent);
 
-  const gate = await deps.canInvoke.check({ companyId: agent.companyId, agentId: agent.id });
+  const gate = await deps.canInvoke.check({ companyId: agent.companyId, agentId: agent.id, issueId });
   if (!gate.allowed) {
+    // Stored skipped, then refused: the caller learns which budget blocks it (§14.2).
     await insertSkipped(deps, prepared, 'budget.blocked');
+    if (gate.block) throw new HeartbeatError('BUDGET_EXCEEDED', gate.reason, { ...gate.block, reason: 'budget.blocked' });
     throw conflict(gate.reason, { reason: 'budget.blocked' });
   }
   if (!isInvokable(agent.status)) throw conflict(`Agent is ${agent.status} and cannot be woken`);

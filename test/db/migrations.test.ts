@@ -15,7 +15,9 @@ const expectedTables = [
   'agent_wakeup_requests',
   'agents',
   'api_keys',
+  'budgets',
   'companies',
+  'cost_events',
   'engine_instances',
   'heartbeat_run_events',
   'heartbeat_runs',
@@ -24,6 +26,7 @@ const expectedTables = [
   'issue_documents',
   'issue_relations',
   'issues',
+  'projects',
 ];
 
 describe('migrations', () => {

@@ -49,19 +49,22 @@ describe('recorded CLI streams', () => {
     const claude = sinkOf(CLAUDE);
     expect(claude.events.map((e) => e.type)).toEqual(CLAUDE.slice(0, -1).map((line) => JSON.parse(line).type));
     expect(claude.logs).toEqual([]);
-    expect(claude.sink.result).toMatchObject({ resultJson: { result: expect.stringContaining('ISO week') }, usage: { output_tokens: 311 } });
+    expect(claude.sink.result).toMatchObject({ resultJson: { result: expect.stringContaining('ISO week') }, usage: { output_tokens: 311, outputTokens: 311 } });
     expect(claude.sink.outcome().session).toEqual({ sessionId: CLAUDE_SESSION });
 
     const codex = sinkOf(CODEX);
     expect(codex.events).toHaveLength(CODEX.length);
     expect(codex.sink.result).toBeUndefined();
-    expect(codex.sink.outcome()).toEqual({ session: { sessionId: CODEX_THREAD } });
+    expect(codex.sink.outcome()).toEqual({ usage: expect.objectContaining({ inputTokens: 24763 }), session: { sessionId: CODEX_THREAD } });
   });
 
-  it("a Claude Code error result (no `result` text: an event) still reports the session", () => {
+  it("a Claude Code error result (no `result` text: an event) still reports the session, and what it cost", () => {
     const line = { type: 'result', subtype: 'error_max_turns', is_error: true, num_turns: 30, session_id: CLAUDE_SESSION, total_cost_usd: 0.2 };
     expect(classifyLine(JSON.stringify(line)).kind).toBe('event');
-    expect(sinkOf([JSON.stringify(line)]).sink.outcome()).toEqual({ session: { sessionId: CLAUDE_SESSION } });
+    expect(sinkOf([JSON.stringify(line)]).sink.outcome()).toEqual({
+      usage: expect.objectContaining({ costUsd: 0.2 }),
+      session: { sessionId: CLAUDE_SESSION },
+    });
   });
 });
 

@@ -84,7 +84,7 @@ describe('http adapter', () => {
       exitCode: 0,
       resultJson: { ok: true },
       summary: 'all good',
-      usage: { outputTokens: 5 },
+      usage: { inputTokens: 0, cachedInputTokens: 0, outputTokens: 5, costUsd: null, billingType: 'unknown', provider: null, biller: 'unknown', model: null },
     });
     expect(rec.events).toEqual([
       { type: 'tool.call', message: 'step 1', level: null, stream: null, color: null, payload: { n: 1 } },

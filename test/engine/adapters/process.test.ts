@@ -95,7 +95,8 @@ describe.concurrent('process adapter', () => {
       signal: null,
       resultJson: { ok: true },
       summary: 'did it',
-      usage: { inputTokens: 3 },
+      // The result line's usage in Heartbeat's spelling (docs/engine.md §13.1).
+      usage: { inputTokens: 3, cachedInputTokens: 0, outputTokens: 0, costUsd: null, billingType: 'unknown', provider: null, biller: 'unknown', model: null },
     });
     expect(rec.spawns).toHaveLength(1);
     expect(rec.spawns[0].processGroupId).toBe(rec.spawns[0].pid);

@@ -17,6 +17,21 @@ const CLAUDE_STREAM = stream('claude-code-stream.jsonl');
 const CODEX_STREAM = stream('codex-exec.jsonl');
 const CLAUDE_SESSION = '8f2c1e4a-6b3d-4f7a-9c21-5d0e8b7a3f64';
 const CODEX_THREAD = '019a3c5e-2f41-7d12-b8e0-6c4a9f1d2e73';
+/** The recorded turn.completed's usage, as the result carries it (docs/engine.md §13.1). */
+const CODEX_USAGE = {
+  input_tokens: 24763,
+  cached_input_tokens: 24448,
+  output_tokens: 122,
+  inputTokens: 24763,
+  cachedInputTokens: 24448,
+  outputTokens: 122,
+  costUsd: null,
+  billingType: 'unknown',
+  provider: 'openai',
+  biller: 'openai',
+  model: null,
+  cumulative: true,
+};
 
 const RESUMED: RunSession = {
   id: CODEX_THREAD,
@@ -45,7 +60,7 @@ describe.concurrent('process adapter: session hand-off and report', () => {
     expect(result).toMatchObject({
       exitCode: 0,
       resultJson: { result: expect.stringContaining('ISO week') },
-      usage: { output_tokens: 311, cache_read_input_tokens: 45536 },
+      usage: { output_tokens: 311, cache_read_input_tokens: 15000, cachedInputTokens: 15000, costUsd: 0.1234 },
       session: { sessionId: CLAUDE_SESSION },
     });
     // Every message but the result line is an event, in order.
@@ -57,8 +72,8 @@ describe.concurrent('process adapter: session hand-off and report', () => {
     const rec = fakeCli(CODEX_STREAM, RESUMED);
     const result = await processAdapter.execute(rec.execution);
     expect(handoffOf(rec.events)).toEqual({ envSessionId: CODEX_THREAD, session: RESUMED });
-    // Codex prints no result line: the session report is all the result holds besides the exit.
-    expect(result).toEqual({ exitCode: 0, signal: null, session: { sessionId: CODEX_THREAD } });
+    // Codex prints no result line: the session report and turn.completed's usage are all the result holds besides the exit.
+    expect(result).toEqual({ exitCode: 0, signal: null, usage: CODEX_USAGE, session: { sessionId: CODEX_THREAD } });
     expect(rec.events.map((e) => e.type)).toEqual(['fake-cli.handoff', ...recordedTypes(CODEX_STREAM)]);
   });
 
@@ -102,7 +117,7 @@ describe('http adapter: session hand-off and report', () => {
     const rec = recordingExecution(httpAdapter.parseConfig({ url: `${endpoint.base}/agent` }), { session: RESUMED });
     const result = await httpAdapter.execute(rec.execution);
     expect(bodies.at(-1)?.session).toEqual(RESUMED);
-    expect(result).toEqual({ exitCode: 0, session: { sessionId: CODEX_THREAD } });
+    expect(result).toEqual({ exitCode: 0, usage: CODEX_USAGE, session: { sessionId: CODEX_THREAD } });
 
     const fresh = recordingExecution(httpAdapter.parseConfig({ url: `${endpoint.base}/agent` }));
     await httpAdapter.execute(fresh.execution);
