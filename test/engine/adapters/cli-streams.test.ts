@@ -1,19 +1,13 @@
 // Session reports on agent output lines (docs/engine.md §12.4): the recorded Claude Code and Codex
 // streams, Heartbeat's own result line, and how LineSink keeps the latest report without changing
 // what a line becomes (event, result or log).
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { boundedSessionReport, sessionReportFromLine } from '../../../engine/adapters/cli-streams.ts';
 import { classifyLine, LineSink } from '../../../engine/adapters/lines.ts';
 import type { AdapterEvent } from '../../../engine/adapters/types.ts';
 import { SESSION_DISPLAY_ID_MAX, SESSION_PARAMS_MAX_BYTES } from '../../../engine/rules/sessions.ts';
 
-const recorded = (name: string) =>
-  readFileSync(new URL(`../../fixtures/cli-streams/${name}`, import.meta.url), 'utf8').trimEnd().split('\n');
-const CLAUDE = recorded('claude-code-stream.jsonl');
-const CODEX = recorded('codex-exec.jsonl');
-const CLAUDE_SESSION = '8f2c1e4a-6b3d-4f7a-9c21-5d0e8b7a3f64';
-const CODEX_THREAD = '019a3c5e-2f41-7d12-b8e0-6c4a9f1d2e73';
+import { CLAUDE_LINES as CLAUDE, CLAUDE_SESSION, CODEX_LINES as CODEX, CODEX_THREAD } from '../../fixtures/cli-streams/recorded.ts';
 
 const report = (line: string | Record<string, unknown>) => sessionReportFromLine(typeof line === 'string' ? JSON.parse(line) : line);
 

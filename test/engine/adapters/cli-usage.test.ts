@@ -1,8 +1,6 @@
 // Usage and cost on agent output lines (docs/engine.md §13.1): the recorded Claude Code and Codex
 // streams replayed through the real process adapter, Heartbeat's own result line, and how LineSink
 // puts what the lines said into one `usage` object in Heartbeat's spelling.
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { usageReportFromLine } from '../../../engine/adapters/cli-streams.ts';
 import { classifyLine, LineSink } from '../../../engine/adapters/lines.ts';
@@ -10,13 +8,7 @@ import { processAdapter } from '../../../engine/adapters/process.ts';
 import { billedCents, normalizeUsage, usageIsCumulative } from '../../../engine/rules/costs.ts';
 import { recordingExecution } from '../../fixtures/agents/recording-execution.ts';
 
-const FAKE_CLI = fileURLToPath(new URL('../../fixtures/agents/fake-cli.mjs', import.meta.url));
-const stream = (name: string) => fileURLToPath(new URL(`../../fixtures/cli-streams/${name}`, import.meta.url));
-const CLAUDE_STREAM = stream('claude-code-stream.jsonl');
-const CODEX_STREAM = stream('codex-exec.jsonl');
-const CLAUDE_LINES = readFileSync(CLAUDE_STREAM, 'utf8').trimEnd().split('\n');
-const CODEX_LINES = readFileSync(CODEX_STREAM, 'utf8').trimEnd().split('\n');
-const CLAUDE_MODEL = 'claude-sonnet-4-5-20250929';
+import { CLAUDE_LINES, CLAUDE_MODEL, CLAUDE_STREAM, CODEX_LINES, CODEX_STREAM, CODEX_USAGE, FAKE_CLI } from '../../fixtures/cli-streams/recorded.ts';
 
 /** The recorded Claude result's usage object, as Claude Code wrote it. */
 const CLAUDE_RAW_USAGE = {
@@ -27,7 +19,6 @@ const CLAUDE_RAW_USAGE = {
   server_tool_use: { web_search_requests: 0 },
   service_tier: 'standard',
 };
-const CODEX_RAW_USAGE = { input_tokens: 24763, cached_input_tokens: 24448, output_tokens: 122 };
 
 const line = (value: Record<string, unknown>) => JSON.stringify(value);
 const turnCompleted = (input: number, cached: number, output: number) =>
@@ -67,18 +58,7 @@ describe.concurrent('process adapter: the usage a replayed CLI stream leaves', (
 
   it("Codex: turn.completed's usage, flagged as the thread's running totals", async () => {
     const result = await replay(CODEX_STREAM);
-    expect(result.usage).toEqual({
-      ...CODEX_RAW_USAGE,
-      inputTokens: 24763,
-      cachedInputTokens: 24448,
-      outputTokens: 122,
-      costUsd: null,
-      billingType: 'unknown',
-      provider: 'openai',
-      biller: 'openai',
-      model: null,
-      cumulative: true,
-    });
+    expect(result.usage).toEqual(CODEX_USAGE);
     expect(usageIsCumulative(result)).toBe(true);
     expect(billedCents(normalizeUsage(result)!)).toBe(0);
   });

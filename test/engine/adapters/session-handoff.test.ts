@@ -2,7 +2,6 @@
 // CLI under the process adapter replays recorded Claude Code and Codex streams and echoes the session
 // it was given; the http adapter sends the same `session` and reads a report off its answer.
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpAdapter } from '../../../engine/adapters/http.ts';
 import { processAdapter } from '../../../engine/adapters/process.ts';
@@ -11,27 +10,7 @@ import type { RunSession } from '../../../engine/rules/sessions.ts';
 import { type HttpEndpoint, startHttpEndpoint } from '../../support/http-endpoint.ts';
 import { recordingExecution, waitFor } from '../../fixtures/agents/recording-execution.ts';
 
-const FAKE_CLI = fileURLToPath(new URL('../../fixtures/agents/fake-cli.mjs', import.meta.url));
-const stream = (name: string) => fileURLToPath(new URL(`../../fixtures/cli-streams/${name}`, import.meta.url));
-const CLAUDE_STREAM = stream('claude-code-stream.jsonl');
-const CODEX_STREAM = stream('codex-exec.jsonl');
-const CLAUDE_SESSION = '8f2c1e4a-6b3d-4f7a-9c21-5d0e8b7a3f64';
-const CODEX_THREAD = '019a3c5e-2f41-7d12-b8e0-6c4a9f1d2e73';
-/** The recorded turn.completed's usage, as the result carries it (docs/engine.md §13.1). */
-const CODEX_USAGE = {
-  input_tokens: 24763,
-  cached_input_tokens: 24448,
-  output_tokens: 122,
-  inputTokens: 24763,
-  cachedInputTokens: 24448,
-  outputTokens: 122,
-  costUsd: null,
-  billingType: 'unknown',
-  provider: 'openai',
-  biller: 'openai',
-  model: null,
-  cumulative: true,
-};
+import { CLAUDE_SESSION, CLAUDE_STREAM, CODEX_STREAM, CODEX_THREAD, CODEX_USAGE, FAKE_CLI } from '../../fixtures/cli-streams/recorded.ts';
 
 const RESUMED: RunSession = {
   id: CODEX_THREAD,
