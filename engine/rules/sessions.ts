@@ -154,8 +154,6 @@ export function rotationReason(policy: SessionPolicy, stats: SessionStats): stri
   return null;
 }
 
-export const rotates = (policy: SessionPolicy) => policy.maxSessionRuns > 0 || policy.maxRawInputTokens > 0 || policy.maxSessionAgeHours > 0;
-
 /** §12.9: the handoff a rotated run is given instead of its session. */
 export function rotationHandoff(input: {
   previousSessionId: string;

@@ -25,7 +25,7 @@ import { agentRowFromDriver, executePrepared, issueRowFromDriver, type Statement
 import { agentNameKey, issueLockEvent, type IssueRow, type RunRow, runStatusEvent } from '../model/runs.ts';
 import { liveRunEvent, type NewRunEvent, payloadText } from './events.ts';
 import { sessionLabel } from '../rules/sessions.ts';
-import { decideRunSessions, hasSessionKeys, type RunSessionStart, SESSION_CONTEXT_KEYS, sessionContext } from './task-sessions.ts';
+import { decideRunSession, decideRunSessions, hasSessionKeys, type RunSessionStart, SESSION_CONTEXT_KEYS, sessionContext, type SessionRows } from './task-sessions.ts';
 
 export interface ClaimedRun {
   run: RunRow;
@@ -400,11 +400,22 @@ async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: LiveEven
  * agent and a slot is free, which is exactly what startNextQueuedRunForAgent would do right after
  * the commit. The caller has checked the counts; null when the run has an issue (its gates and
  * lock are the claim round's), a budget port may refuse it, or its adapter config does not parse.
- * Its statements are sent at once (pipelined behind the caller's inserts of the run).
+ * Its statements are sent at once (pipelined behind the caller's inserts of the run). `sessions`:
+ * the session read the caller sent with its first reads for this run (task-sessions.ts
+ * readRunSessions, keyed `sessionKey`), so that deciding the run's session costs no round trip.
  */
-export function claimNewRun(deps: EngineDeps, tx: StatementTarget, events: LiveEvent[], agent: Agent, run: RunRow): Promise<ClaimedRun> | null {
+export function claimNewRun(
+  deps: EngineDeps,
+  tx: StatementTarget,
+  events: LiveEvent[],
+  agent: Agent,
+  run: RunRow,
+  sessions: { rows: Promise<SessionRows>; key: string },
+): Promise<ClaimedRun> | null {
   if (mayRefuse(deps.canInvoke, agent.companyId) || issueIdOf(run) !== null || !configParses(deps, agent)) return null;
-  return claimRuns(deps, tx, events, [{ agent, run, issue: null, readiness: null, session: null }]).then(([claimed]) => claimed);
+  return sessions.rows
+    .then((rows) => claimRuns(deps, tx, events, [{ agent, run, issue: null, readiness: null, session: decideRunSession(run.contextSnapshot, agent.runtimeConfig, rows.get(sessions.key)) }]))
+    .then(([claimed]) => claimed);
 }
 
 /** Whether the agent's adapter accepts its config: if not, execution/execute-run.ts fails the run before starting it. */

@@ -8,7 +8,6 @@ import type { RunRow } from '../model/runs.ts';
 import {
   readSessionPolicy,
   resolveRunSession,
-  rotates,
   rotationHandoff,
   rotationReason,
   type RunSession,
@@ -53,30 +52,42 @@ interface SessionRow {
   handoff_issue: { identifier: string | null; title: string | null } | null;
 }
 
+/** What the session read needs of a run: its context (task key, explicit resume) and where it belongs. */
+export interface SessionReadItem {
+  /** A key for the answer: the run's id, or any id for a run not written yet. */
+  key: string;
+  companyId: string;
+  agentId: string;
+  context: Record<string, unknown>;
+  issueId: string | null;
+}
+
+/** The session read's answer, by item key (decideRunSessions reads it). */
+export type SessionRows = Map<string, SessionRow>;
+
 /**
- * §12.3 for the runs of a claim: the stored task sessions and the agents' fallback sessions, read in
- * one statement, and, only for agents with a rotation policy, the statistics of the session each
- * run would resume (its runs, the newest one's raw input tokens, its age) with what a handoff quotes.
+ * §12.3 for runs about to be claimed: the stored task sessions and the agents' fallback sessions, in
+ * one statement, and, only for agents with a rotation policy, the statistics of the session each run
+ * would resume (its runs, the newest one's raw input tokens, its age) with what a handoff quotes. The
+ * agent's adapter type and policy are read with it, so it can be sent before the agent's row is
+ * known (enqueue-without-issue.ts sends it with its first reads).
  */
-export async function decideRunSessions(tx: StatementTarget, items: SessionClaimItem[]): Promise<RunSessionStart[]> {
-  if (items.length === 0) return [];
-  const input = items.map(({ run, agent, issueId }) => {
-    const explicit = sessionParamsFrom(run.contextSnapshot.resumeSessionParams);
-    return {
-      run_id: run.id,
-      company_id: agent.companyId,
-      agent_id: agent.id,
-      adapter_type: agent.adapterType,
-      task_key: taskKeyOf(run.contextSnapshot),
-      explicit_session_id: explicit?.sessionId ?? null,
-      rotation: rotates(readSessionPolicy(agent.runtimeConfig)),
-      issue_id: issueId,
-    };
-  });
+export async function readRunSessions(tx: StatementTarget, items: SessionReadItem[]): Promise<SessionRows> {
+  if (items.length === 0) return new Map();
+  const input = items.map(({ key, companyId, agentId, context, issueId }) => ({
+    run_id: key,
+    company_id: companyId,
+    agent_id: agentId,
+    task_key: taskKeyOf(context),
+    explicit_session_id: sessionParamsFrom(context.resumeSessionParams)?.sessionId ?? null,
+    issue_id: issueId,
+  }));
   const rows = await executePrepared<SessionRow & Record<string, unknown>>(tx, sql`
     with input as (
-      select * from jsonb_to_recordset(${json(input)}::jsonb) as i(run_id uuid, company_id uuid, agent_id uuid, adapter_type adapter_type,
-        task_key text, explicit_session_id text, rotation boolean, issue_id uuid)
+      select i.*, a.adapter_type,
+        coalesce(jsonb_path_exists(a.runtime_config, '$.sessionPolicy.* ? (@.type() == "number" && @ > 0)'), false) as rotation
+      from jsonb_to_recordset(${json(input)}::jsonb) as i(run_id text, company_id uuid, agent_id uuid, task_key text, explicit_session_id text, issue_id uuid)
+      join agents a on a.id = i.agent_id
     ), found as (
       select i.*, s.session_params, s.session_display_id, s.last_run_id,
         case when i.task_key is null then rs.session_id end as fallback_session_id,
@@ -102,31 +113,42 @@ export async function decideRunSessions(tx: StatementTarget, items: SessionClaim
           as handoff_issue
       from heartbeat_runs r
       where f.rotation and f.resumes is not null and r.agent_id = f.agent_id and r.session_id_after = f.resumes
-    ) st on true`);
-  const byRun = new Map(rows.map((row) => [row.run_id, row]));
-  return items.map(({ run, agent }) => {
-    const row = byRun.get(run.id);
-    const params = sessionParamsFrom(row?.session_params);
-    const stored: StoredTaskSession | null =
-      params && row ? { taskKey: taskKeyOf(run.contextSnapshot) ?? '', params, displayId: row.session_display_id, lastRunId: row.last_run_id } : null;
-    const decision = resolveRunSession({ ctx: run.contextSnapshot, stored, fallbackSessionId: row?.fallback_session_id ?? null });
-    if (!decision.session || !row || row.runs === null) return { ...decision, rotation: null };
-    const reason = rotationReason(readSessionPolicy(agent.runtimeConfig), {
-      runs: Number(row.runs),
-      newestRawInputTokens: row.newest_raw_input === null ? null : Number(row.newest_raw_input),
-      newestAt: row.newest_at ? new Date(row.newest_at) : null,
-      oldestAt: row.oldest_at ? new Date(row.oldest_at) : null,
-    });
-    if (reason === null) return { ...decision, rotation: null };
-    const handoff = rotationHandoff({
-      previousSessionId: decision.session.id,
-      issue: row.handoff_issue,
-      reason,
-      lastRunSummary: runSummaryText(row.last_result) ?? row.last_error,
-      continuationSummary: row.continuation_summary,
-    });
-    return { ...decision, session: null, source: 'none', rotation: { reason, handoff } };
+    ) st on f.rotation`);
+  return new Map(rows.map((row) => [row.run_id, row]));
+}
+
+/** §12.3 for the runs of a claim: their sessions, read in one statement (readRunSessions), decided. */
+export async function decideRunSessions(tx: StatementTarget, items: SessionClaimItem[]): Promise<RunSessionStart[]> {
+  const rows = await readRunSessions(
+    tx,
+    items.map(({ run, agent, issueId }) => ({ key: run.id, companyId: agent.companyId, agentId: agent.id, context: run.contextSnapshot, issueId })),
+  );
+  return items.map(({ run, agent }) => decideRunSession(run.contextSnapshot, agent.runtimeConfig, rows.get(run.id)));
+}
+
+/** §12.3 for one run, from what readRunSessions read for it. */
+export function decideRunSession(context: Record<string, unknown>, runtimeConfig: Record<string, unknown>, row: SessionRow | undefined): RunSessionStart {
+  const params = sessionParamsFrom(row?.session_params);
+  const stored: StoredTaskSession | null =
+    params && row ? { taskKey: taskKeyOf(context) ?? '', params, displayId: row.session_display_id, lastRunId: row.last_run_id } : null;
+  const decision = resolveRunSession({ ctx: context, stored, fallbackSessionId: row?.fallback_session_id ?? null });
+  // No statistics: the agent has no rotation policy (the lateral read nothing).
+  if (!decision.session || !row || row.runs === null) return { ...decision, rotation: null };
+  const reason = rotationReason(readSessionPolicy(runtimeConfig), {
+    runs: Number(row.runs),
+    newestRawInputTokens: row.newest_raw_input === null ? null : Number(row.newest_raw_input),
+    newestAt: row.newest_at ? new Date(row.newest_at) : null,
+    oldestAt: row.oldest_at ? new Date(row.oldest_at) : null,
   });
+  if (reason === null) return { ...decision, rotation: null };
+  const handoff = rotationHandoff({
+    previousSessionId: decision.session.id,
+    issue: row.handoff_issue,
+    reason,
+    lastRunSummary: runSummaryText(row.last_result) ?? row.last_error,
+    continuationSummary: row.continuation_summary,
+  });
+  return { ...decision, session: null, source: 'none', rotation: { reason, handoff } };
 }
 
 /**

@@ -13,8 +13,9 @@ import { claimNewRun } from '../runs/claim.ts';
 import { type EngineDeps, mayRefuse, transact } from '../model/deps.ts';
 import { pipelinedTransaction } from '../store/pipelined-transaction.ts';
 import { isInvokable, readHeartbeatPolicy } from '../rules/heartbeat-policy.ts';
-import { agentRowFromDriver, connectionOf, runRowFromDriver } from '../store/statements.ts';
-import { wakeScopeKey } from '../rules/wake-context.ts';
+import { agentRowFromDriver, connectionOf, runRowFromDriver, type StatementTarget } from '../store/statements.ts';
+import { type WakeContext, wakeScopeKey } from '../rules/wake-context.ts';
+import { readRunSessions } from '../runs/task-sessions.ts';
 import {
   type Agent,
   coalesceInto,
@@ -32,6 +33,7 @@ type Enqueued = EnqueueResult & { claimed?: ClaimedRun };
 export async function enqueueWithoutIssue(deps: EngineDeps, p: PreparedWakeup, claim: boolean): Promise<Enqueued> {
   return transact(deps, async (tx, events) => {
     const reads = startScopeReads(connectionOf(tx), p.agent.id, p.agent.companyId, wakeScopeKey(p.ctx), claim ? 'slot' : null);
+    const sessions = claim ? sessionsOfNewRun(tx, p.agent.companyId, p.agent.id, p.ctx) : null;
     const [, [raw], slotRow] = await Promise.all([reads.locked, reads.picked, reads.agent]);
     const found = raw ? runRowFromDriver(raw) : null;
     if (found && !needsFollowup(p, found)) {
@@ -41,9 +43,21 @@ export async function enqueueWithoutIssue(deps: EngineDeps, p: PreparedWakeup, c
     // A new run; when `found` is running, the follow-up that receives what it did not (QUEUED).
     // Later wakeups of the scope find it queued, ahead of the running run, and join it.
     const agent = slotRow ? freeSlot(deps, slotRow) : null;
-    return createQueuedRun(tx, events, p, null, agent ? (run, claimEvents) => claimNewRun(deps, tx, claimEvents, agent, run) : null);
+    return createQueuedRun(tx, events, p, null, agent && sessions ? (run, claimEvents) => claimNewRun(deps, tx, claimEvents, agent, run, sessions) : null);
   });
 }
+
+/**
+ * The session read for the run a wakeup may create and claim at once (claim.ts claimNewRun), sent
+ * with the first reads: its answer is in before the claim is written, at no round trip of its own.
+ */
+function sessionsOfNewRun(tx: StatementTarget, companyId: string, agentId: string, context: WakeContext) {
+  const rows = readRunSessions(tx, [{ key: NEW_RUN, companyId, agentId, context, issueId: null }]);
+  // Read only if the run is claimed; a rejection is the claim's to report, not an unhandled one here.
+  rows.catch(() => {});
+  return { rows, key: NEW_RUN };
+}
+const NEW_RUN = 'new';
 
 /**
  * The common case in two round trips (pipelined-transaction.ts): BEGIN, the agent's lock, the
@@ -61,10 +75,12 @@ export async function enqueuePipelined(
   prepare: (agent: Agent) => PreparedWakeup,
   scopeKey: string | null,
   claim: boolean,
+  context: WakeContext,
 ): Promise<Enqueued | null> {
   if (input.idempotencyKey || mayRefuse(deps.canInvoke, input.companyId)) return null;
   return pipelinedTransaction(deps, async (tx, events) => {
     const reads = startScopeReads(connectionOf(tx), input.agentId, input.companyId, scopeKey, claim ? 'slot' : 'agent');
+    const sessions = claim ? sessionsOfNewRun(tx, input.companyId, input.agentId, context) : null;
     const [, [picked], agentRow] = await Promise.all([reads.locked, reads.picked, reads.agent]);
     if (!agentRow || picked) return null;
     const p = prepare(agentRowFromDriver(agentRow));
@@ -72,7 +88,7 @@ export async function enqueuePipelined(
     const woken = p.source === 'timer' ? policy.enabled : policy.wakeOnDemand;
     if (!isInvokable(p.agent.status) || !woken) return null;
     const agent = claim ? freeSlot(deps, agentRow) : null;
-    const created = createQueuedRun(tx, events, p, null, agent ? (run, claimEvents) => claimNewRun(deps, tx, claimEvents, agent, run) : null);
+    const created = createQueuedRun(tx, events, p, null, agent && sessions ? (run, claimEvents) => claimNewRun(deps, tx, claimEvents, agent, run, sessions) : null);
     const [result] = await Promise.all([created, tx.commit()]);
     return result;
   });

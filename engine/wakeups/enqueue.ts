@@ -88,7 +88,7 @@ async function enqueue(deps: EngineDeps, input: EnqueueWakeupInput, options: Enq
   }
   const prepare = (agent: Agent): PreparedWakeup => ({ input, agent, source, payload, ctx, now });
   if (!issueId) {
-    const enqueued = await enqueuePipelined(deps, input, prepare, wakeScopeKey(ctx), options.claim === true);
+    const enqueued = await enqueuePipelined(deps, input, prepare, wakeScopeKey(ctx), options.claim === true, ctx);
     if (enqueued) return enqueued;
   }
 

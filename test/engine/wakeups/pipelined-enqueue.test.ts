@@ -25,7 +25,7 @@ function pipelined(input: Omit<EnqueueWakeupInput, 'companyId'> & { companyId?: 
   const payload = full.payload ?? null;
   const ctx = enrichWakeContext(full.context ?? {}, { source, triggerDetail: null, reason: full.reason ?? null, payload });
   const now = f.engine.deps.clock.now();
-  return enqueuePipelined(f.engine.deps, full, (agent) => ({ input: full, agent, source, payload, ctx, now }), wakeScopeKey(ctx), claim);
+  return enqueuePipelined(f.engine.deps, full, (agent) => ({ input: full, agent, source, payload, ctx, now }), wakeScopeKey(ctx), claim, ctx);
 }
 
 /** A row without what differs between two equivalent requests: ids, times, the token, the log path. */
