@@ -2,6 +2,8 @@
 // HEARTBEAT_URL and HEARTBEAT_API_KEY say where and as whom; tables for people, --json for scripts.
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import WebSocket from 'ws';
+import { registerCostCommands } from './cli-costs.ts';
+import type { RunQuery } from './generated/graphql.ts';
 import { createHeartbeatClient, HeartbeatApiError, type HeartbeatClient, type LogStream, type Run } from './index.ts';
 
 const DEFAULT_URL = 'http://127.0.0.1:4000/graphql';
@@ -88,6 +90,7 @@ function lastLines(text: string, count: number): string[] {
   return lines.slice(-count);
 }
 
+type RunDetail = NonNullable<RunQuery['run']>;
 type ShownRun = Run & {
   result?: unknown;
   stdoutExcerpt?: string | null;
@@ -95,6 +98,7 @@ type ShownRun = Run & {
   taskKey?: string | null;
   sessionIdBefore?: string | null;
   sessionIdAfter?: string | null;
+  cost?: RunDetail['cost'];
 };
 
 /** A run for people; with `output`, also the end of what it printed. */
@@ -117,6 +121,11 @@ function describeRun(run: ShownRun, { output = false } = {}): string {
   // Only agents that resume sessions have one to show.
   if (run.sessionIdBefore || run.sessionIdAfter) {
     lines.push(`session  ${run.sessionIdBefore ? `resumed ${run.sessionIdBefore}` : 'fresh'}${run.sessionIdAfter ? `, left ${run.sessionIdAfter}` : ''}`);
+  }
+  if (run.cost) {
+    const { cost } = run;
+    const billing = [cost.billingType.toLowerCase().replace(/_/g, ' '), cost.model].filter(Boolean).join(', ');
+    lines.push(`cost     $${(cost.costCents / 100).toFixed(2)} (${billing}); tokens ${cost.inputTokens} in, ${cost.cachedInputTokens} cached, ${cost.outputTokens} out`);
   }
   if (output) {
     for (const [stream, text] of [['stdout', run.stdoutExcerpt], ['stderr', run.stderrExcerpt]] as const) {
@@ -341,4 +350,6 @@ export function registerClientCommands(program: Command): void {
         return run.status === 'SUCCEEDED' ? 0 : 1;
       }),
     );
+
+  registerCostCommands(program, { withClient, print, table, resolveAgent });
 }

@@ -6,18 +6,29 @@ import { print } from 'graphql';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import type {
   AgentTaskSessionsQuery as AgentTaskSessionsResult,
+  BudgetFieldsFragment as Budget,
+  CostFilterInput,
+  CostGroup,
+  CostSummaryQuery as CostSummaryResult,
   EnqueueWakeupInput,
+  ProjectsQuery as ProjectsResult,
   LogStream,
   RunFieldsFragment,
   RunFilter,
   RunEventsSubscription as RunEventsResult,
+  SetBudgetInput,
 } from './generated/graphql.ts';
 import {
   AgentsQuery,
   AgentTaskSessionsQuery,
+  BudgetsQuery,
   CancelRunMutation,
+  CostSummaryQuery,
+  CreateProjectMutation,
+  DeleteBudgetMutation,
   EnqueueWakeupMutation,
   PauseAgentMutation,
+  ProjectsQuery,
   ResetAgentSessionMutation,
   ResumeAgentMutation,
   RetryRunMutation,
@@ -26,13 +37,17 @@ import {
   RunQuery,
   RunsQuery,
   RunStatusSubscription,
+  SetBudgetMutation,
+  SpendQuery,
   ViewerQuery,
 } from './operations.ts';
 
 export * from './operations.ts';
-export type { EnqueueWakeupInput, LogStream, RunFieldsFragment as Run, RunFilter } from './generated/graphql.ts';
+export type { BudgetFieldsFragment as Budget, CostFilterInput, CostGroup, EnqueueWakeupInput, LogStream, RunFieldsFragment as Run, RunFilter, SetBudgetInput } from './generated/graphql.ts';
 export type RunEvent = RunEventsResult['runEvents'];
 export type AgentTaskSession = NonNullable<AgentTaskSessionsResult['agent']>['taskSessions'][number];
+export type CostBucket = CostSummaryResult['costSummary'][number];
+export type Project = ProjectsResult['projects'][number];
 
 export interface HeartbeatClientOptions {
   /** The GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql */
@@ -191,6 +206,20 @@ export function createHeartbeatClient(options: HeartbeatClientOptions) {
     /** Forgets one task's session (`taskKey`) or all of the agent's; the next run starts fresh. */
     resetAgentSession: async (agentId: string, taskKey?: string) =>
       (await mutate(ResetAgentSessionMutation, { input: { agentId, taskKey } })).resetAgentSession,
+
+    /** The company's cost events in `filter` summed per bucket of `groupBy` (none: one bucket), biggest first. */
+    costSummary: async (args: { filter?: CostFilterInput; groupBy?: CostGroup[]; first?: number } = {}): Promise<CostBucket[]> =>
+      (await query(CostSummaryQuery, args)).costSummary,
+    /** Spend per agent and per UTC day since `from` (the dashboard's Spend panel), in one request. */
+    spend: async (from: Date) => query(SpendQuery, { from: from.toISOString() }),
+    /** The company's budgets, with what each scope spent and its status. */
+    budgets: async (): Promise<Budget[]> => (await query(BudgetsQuery, {})).budgets,
+    /** Sets (or replaces) the budget of a scope and period; admin keys only. */
+    setBudget: async (input: SetBudgetInput): Promise<Budget> => (await mutate(SetBudgetMutation, { input })).setBudget,
+    /** Deletes a budget; admin keys only. */
+    deleteBudget: async (id: string) => (await mutate(DeleteBudgetMutation, { id })).deleteBudget,
+    projects: async (): Promise<Project[]> => (await query(ProjectsQuery, {})).projects,
+    createProject: async (name: string) => (await mutate(CreateProjectMutation, { input: { name } })).createProject,
 
     /**
      * A run's events, each once and in order, from `afterSeq` until the run has finished. If the

@@ -111,6 +111,17 @@ export const RunQuery = graphql(`
       taskKey
       sessionIdBefore
       sessionIdAfter
+      cost {
+        costCents
+        costUsd
+        inputTokens
+        cachedInputTokens
+        outputTokens
+        billingType
+        provider
+        biller
+        model
+      }
     }
   }
 `);
@@ -213,6 +224,114 @@ export const ResetAgentSessionMutation = graphql(`
         id
         name
       }
+    }
+  }
+`);
+
+export const CostSummaryQuery = graphql(`
+  query CostSummary($filter: CostFilterInput, $groupBy: [CostGroup!], $first: Int) {
+    costSummary(filter: $filter, groupBy: $groupBy, first: $first) {
+      agent {
+        id
+        name
+      }
+      issue {
+        id
+        identifier
+        title
+      }
+      project {
+        id
+        name
+      }
+      model
+      provider
+      day
+      costCents
+      costUsd
+      inputTokens
+      cachedInputTokens
+      outputTokens
+      runs
+    }
+  }
+`);
+
+/** The dashboard's Spend panel: per agent and per UTC day since `from`, in one request. */
+export const SpendQuery = graphql(`
+  query Spend($from: DateTime!) {
+    byAgent: costSummary(filter: { from: $from }, groupBy: [AGENT], first: 100) {
+      agent {
+        id
+        name
+      }
+      costCents
+      runs
+    }
+    byDay: costSummary(filter: { from: $from }, groupBy: [DAY], first: 100) {
+      day
+      costCents
+      runs
+    }
+  }
+`);
+
+export const BudgetFieldsFragment = graphql(`
+  fragment BudgetFields on Budget {
+    id
+    scope
+    scopeId
+    period
+    limitCents
+    warnPercent
+    spentCents
+    status
+  }
+`);
+
+export const BudgetsQuery = graphql(`
+  query Budgets {
+    budgets {
+      ...BudgetFields
+    }
+  }
+`);
+
+export const SetBudgetMutation = graphql(`
+  mutation SetBudget($input: SetBudgetInput!) {
+    setBudget(input: $input) {
+      ...BudgetFields
+    }
+  }
+`);
+
+export const DeleteBudgetMutation = graphql(`
+  mutation DeleteBudget($id: ID!) {
+    deleteBudget(id: $id)
+  }
+`);
+
+export const ProjectsQuery = graphql(`
+  query Projects {
+    projects {
+      id
+      name
+      issues(first: 0) {
+        totalCount
+      }
+      cost {
+        costCents
+        runs
+      }
+    }
+  }
+`);
+
+export const CreateProjectMutation = graphql(`
+  mutation CreateProject($input: CreateProjectInput!) {
+    createProject(input: $input) {
+      id
+      name
     }
   }
 `);

@@ -5,6 +5,7 @@ import { cursorFieldsOf, relatedRunsOptions, RUN_CURSORS } from './connection-cu
 import { argumentInRange, HeartbeatRunRef } from './run.ts';
 import { AgentTaskSessionRef, SessionPolicyRef, TASK_SESSIONS_DEFAULT, TASK_SESSIONS_MAX } from './task-sessions.ts';
 import { AdapterTypeEnum, AgentStatusEnum, RunStatusEnum } from './enums.ts';
+import { CostTotalsRef } from './cost-types.ts';
 
 const HeartbeatPolicyRef = builder.objectRef<HeartbeatPolicy>('HeartbeatPolicy').implement({
   description: 'When the agent is woken, with defaults applied.',
@@ -82,6 +83,13 @@ export const AgentRef = builder.drizzleNode('agents', {
       },
     }),
     runtimeState: t.relation('runtimeState', { nullable: true }),
+    cost: t.field({
+      type: CostTotalsRef,
+      description: "What the agent's runs cost from `from` (inclusive) to `to` (exclusive); without them, all time.",
+      args: { from: t.arg({ type: 'DateTime' }), to: t.arg({ type: 'DateTime' }) },
+      select: { columns: { companyId: true } },
+      resolve: (agent, { from, to }, ctx) => ctx.engine.costs.totals(agent.companyId, { agentId: agent.id, from, to }),
+    }),
     activeRun: t.field({
       type: HeartbeatRunRef,
       nullable: true,

@@ -3,6 +3,9 @@ import {
   adapterTypeValues,
   agentStatusValues,
   apiKeyRoleValues,
+  billingTypeValues,
+  budgetPeriodValues,
+  budgetScopeValues,
   issuePriorityValues,
   issueStatusValues,
   livenessStateValues,
@@ -11,6 +14,7 @@ import {
   wakeupSourceValues,
   wakeupStatusValues,
 } from '../db/enums.ts';
+import { COST_GROUPS } from '../engine/index.ts';
 import { builder } from './builder.ts';
 
 function enumOf<const V extends readonly string[]>(name: string, values: V, description: string) {
@@ -51,3 +55,16 @@ export const AdapterTypeEnum = enumOf(
 export const IssueStatusEnum = enumOf('IssueStatus', issueStatusValues, 'Workflow state of an issue.');
 export const IssuePriorityEnum = enumOf('IssuePriority', issuePriorityValues, 'Priority of an issue.');
 export const ApiKeyRoleEnum = enumOf('ApiKeyRole', apiKeyRoleValues, 'What an API key may do.');
+export const BillingTypeEnum = enumOf(
+  'BillingType',
+  billingTypeValues,
+  'How a run was billed: SUBSCRIPTION_INCLUDED runs cost 0 cents (docs/engine.md §13.3).',
+);
+export const CostGroupEnum = enumOf('CostGroup', COST_GROUPS, 'What costSummary sums per bucket: DAY is the UTC day.');
+export const BudgetScopeEnum = enumOf('BudgetScope', budgetScopeValues, 'What a budget limits: the whole company, one agent, or one project.');
+export const BudgetPeriodEnum = enumOf('BudgetPeriod', budgetPeriodValues, 'The calendar month (UTC), or all time.');
+export const BudgetStatusEnum = enumOf(
+  'BudgetStatus',
+  ['ok', 'warning', 'blocked'] as const,
+  'OK; WARNING at or past warnPercent of the limit; BLOCKED at or past the limit (wakeups in its scope are refused).',
+);

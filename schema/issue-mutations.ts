@@ -8,6 +8,7 @@ import { builder } from './builder.ts';
 import type { HeartbeatContext } from './context.ts';
 import { IssuePriorityEnum, IssueStatusEnum } from './enums.ts';
 import { IssueCommentRef, IssueDocumentRef, IssueRef } from './issue.ts';
+import { ProjectRef } from './projects.ts';
 import { EnqueueWakeupPayload } from './run-mutations.ts';
 import { apiKeyOf, operatorCompanyIdOf } from './tenancy.ts';
 
@@ -39,6 +40,7 @@ const CreateIssueInput = builder.inputType('CreateIssueInput', {
     status: t.field({ type: IssueStatusEnum }),
     priority: t.field({ type: IssuePriorityEnum }),
     assigneeAgentId: t.globalID({ for: [AgentRef], description: 'Assigning an agent wakes it.' }),
+    projectId: t.globalID({ for: [ProjectRef], description: 'The project it belongs to.' }),
   }),
 });
 
@@ -49,6 +51,7 @@ const UpdateIssueInput = builder.inputType('UpdateIssueInput', {
     description: t.string(),
     status: t.field({ type: IssueStatusEnum }),
     priority: t.field({ type: IssuePriorityEnum }),
+    projectId: t.globalID({ for: [ProjectRef], description: 'Moves it to this project; null takes it out of its project.' }),
   }),
 });
 
@@ -110,6 +113,7 @@ builder.mutationFields((t) => ({
           status: input.status ?? undefined,
           priority: input.priority ?? undefined,
           assigneeAgentId: input.assigneeAgentId?.id ?? null,
+          projectId: input.projectId?.id ?? null,
         },
         { type: 'user', id: key.keyId },
       );
@@ -126,6 +130,8 @@ builder.mutationFields((t) => ({
         description: input.description,
         status: input.status,
         priority: input.priority,
+        // Absent: unchanged; null: out of its project.
+        projectId: input.projectId === undefined ? undefined : (input.projectId?.id ?? null),
       }),
   }),
   assignIssue: t.field({

@@ -1,5 +1,6 @@
 import { builder } from './builder.ts';
 import { cursorFieldsOf, relatedRunsOptions, RUN_CURSORS } from './connection-cursors.ts';
+import { CostTotalsRef } from './cost-types.ts';
 import { IssuePriorityEnum, IssueStatusEnum } from './enums.ts';
 
 export const IssueRef = builder.drizzleNode('issues', {
@@ -14,6 +15,12 @@ export const IssueRef = builder.drizzleNode('issues', {
     priority: t.expose('priority', { type: IssuePriorityEnum }),
     assigneeAgent: t.relation('assigneeAgent', { nullable: true }),
     assigneeUserId: t.exposeString('assigneeUserId', { nullable: true }),
+    project: t.relation('project', { nullable: true }),
+    cost: t.field({
+      type: CostTotalsRef,
+      description: 'What the runs on this issue cost, all time.',
+      resolve: (issue, _args, ctx) => ctx.engine.costs.totals(issue.companyId, { issueId: issue.id }),
+    }),
     executionRun: t.relation('executionRun', {
       nullable: true,
       description: "The run holding the issue's execution lock: only it works on the issue now.",

@@ -3,7 +3,7 @@
 // look exactly the same (null), and no other company's row is ever read.
 import { and, eq, inArray } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
-import { agents, apiKeys, companies, heartbeatRuns, issueComments, issueDocuments, issues, wakeupRequests } from '../db/schema.ts';
+import { agents, apiKeys, companies, heartbeatRuns, issueComments, issueDocuments, issues, projects, wakeupRequests } from '../db/schema.ts';
 import { badInput } from '../engine/index.ts';
 import type { HeartbeatContext } from './context.ts';
 
@@ -17,6 +17,7 @@ const NODE_TABLES: Record<string, Scoped> = {
   WakeupRequest: { table: wakeupRequests, id: wakeupRequests.id, company: wakeupRequests.companyId },
   IssueComment: { table: issueComments, id: issueComments.id, company: issueComments.companyId },
   IssueDocument: { table: issueDocuments, id: issueDocuments.id, company: issueDocuments.companyId },
+  Project: { table: projects, id: projects.id, company: projects.companyId },
   ApiKey: { table: apiKeys, id: apiKeys.id, company: apiKeys.companyId, adminOnly: true },
 };
 

@@ -7,6 +7,7 @@ import { builder } from './builder.ts';
 import { TriggerDetailEnum, WakeupSourceEnum } from './enums.ts';
 import { IssueRef } from './issue.ts';
 import { HeartbeatRunRef } from './run.ts';
+import { rethrowWithApiIds } from './budgets.ts';
 import { apiKeyOf, operatorCompanyIdOf } from './tenancy.ts';
 import { WakeupRequestRef } from './wakeup.ts';
 
@@ -94,7 +95,7 @@ builder.mutationFields((t) => ({
         forceFreshSession: input.forceFreshSession ?? false,
         resumeFromRunId: input.resumeFromRunId?.id ?? null,
         actor: { type: 'user', id: key.keyId },
-      });
+      }).catch(rethrowWithApiIds);
     },
   }),
   retryRun: t.field({
@@ -103,7 +104,7 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.globalID({ required: true, for: [HeartbeatRunRef] }) },
     resolve: (_root, { id }, ctx) => {
       const key = apiKeyOf(ctx, 'operator');
-      return ctx.engine.retryRun({ companyId: key.companyId, runId: id.id, actor: { type: 'user', id: key.keyId } });
+      return ctx.engine.retryRun({ companyId: key.companyId, runId: id.id, actor: { type: 'user', id: key.keyId } }).catch(rethrowWithApiIds);
     },
   }),
   cancelRun: t.field({

@@ -187,6 +187,7 @@ export const HeartbeatRunRef = builder.drizzleNode('heartbeatRuns', {
     logSha256: t.exposeString('logSha256', { nullable: true }),
     lastOutputAt: t.expose('lastOutputAt', { type: 'DateTime', nullable: true }),
     usage: t.expose('usageJson', { type: 'JSON', nullable: true }),
+    cost: t.relation('costEvent', { nullable: true, description: 'Its entry in the cost ledger; null while it runs, and for a run that used no tokens and cost nothing.' }),
     result: t.field({
       type: 'JSON',
       nullable: true,

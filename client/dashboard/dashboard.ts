@@ -9,6 +9,7 @@ import { DetailPane } from './detail-pane.ts';
 import { dashboardShell } from './render.ts';
 import { RunStore } from './run-store.ts';
 import { RunTable } from './run-table.ts';
+import { SpendPanel } from './spend-panel.ts';
 import { button, countdown, describeError, h, hideError, isNetworkError, isRefusedKey, label, shortId, showBanner, showError, showNotice } from './view.ts';
 
 /** What the session asks of the page around it. */
@@ -26,6 +27,7 @@ export class Dashboard {
   private readonly table: RunTable;
   private readonly agents: AgentList;
   private readonly detail: DetailPane;
+  private readonly spend: SpendPanel;
   /** Live updates that arrived before the first page of runs: applied on top of it. */
   private early: Run[] | null = [];
   /** Whether the key may cancel and retry: not a VIEWER key (and false once the API said FORBIDDEN). */
@@ -59,12 +61,13 @@ export class Dashboard {
       selected: () => this.detail.selected,
     });
     this.agents = new AgentList(this.client, this.store, select, fail);
+    this.spend = new SpendPanel(this.client);
     const actions = { cancel: (id: string) => this.cancel(id), retry: (id: string) => this.retry(id), select };
     this.detail = new DetailPane(this.client, this.store, this.connection, { actions, fail, canAct: () => this.canAct });
   }
 
   async start(): Promise<void> {
-    const parts = { company: this.company, live: this.live, agentsList: this.agents.element, runsBody: this.table.body, noRuns: this.table.empty, runsFooter: this.table.footer, detail: this.detail.element };
+    const parts = { company: this.company, live: this.live, agentsList: this.agents.element, spend: this.spend.element, runsBody: this.table.body, noRuns: this.table.empty, runsFooter: this.table.footer, detail: this.detail.element };
     this.root.replaceChildren(...dashboardShell(parts, () => this.page.signOut()));
     const viewer = await this.reachViewer();
     if (!viewer) return;
@@ -132,8 +135,10 @@ export class Dashboard {
     }
   }
 
-  /** Runs and agents: at load, and after a reconnect to catch up with what changed meanwhile. */
+  /** Runs, agents and spend: at load, and after a reconnect to catch up with what changed meanwhile. */
   private async loadAll(what: string): Promise<boolean> {
+    // Alongside, not waited for: the panel shows its own failure, and the runs do not wait for it.
+    void this.spend.load();
     try {
       await Promise.all([this.table.refresh(), this.agents.load()]);
       if (this.closed) return false;

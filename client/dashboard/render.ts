@@ -3,7 +3,7 @@
 // session (dashboard.ts) decides when to call them and where the result goes.
 import type { Run, RunEvent } from '../index.ts';
 import type { RunDetail, RunStore } from './run-store.ts';
-import { badge, banner, button, clock, copyText, countdown, duration, elapsed, h, label, rawId, retryCell, shortId, span, type Child } from './view.ts';
+import { badge, banner, button, clock, copyText, countdown, duration, elapsed, h, label, money, rawId, retryCell, shortId, span, tokens, type Child } from './view.ts';
 
 const CANCELLABLE = new Set(['QUEUED', 'SCHEDULED_RETRY', 'RUNNING']);
 const RETRYABLE = new Set(['FAILED', 'TIMED_OUT', 'CANCELLED']);
@@ -15,6 +15,7 @@ export interface ShellParts {
   company: HTMLElement;
   live: HTMLElement;
   agentsList: HTMLElement;
+  spend: HTMLElement;
   runsBody: HTMLTableSectionElement;
   noRuns: HTMLElement;
   runsFooter: HTMLElement;
@@ -60,7 +61,7 @@ export function dashboardShell(parts: ShellParts, onSignOut: () => void): Node[]
     h(
       'main',
       { class: 'layout' },
-      h('aside', { class: 'panel' }, h('h2', {}, 'Agents'), parts.agentsList),
+      h('div', { class: 'side' }, h('aside', { class: 'panel' }, h('h2', {}, 'Agents'), parts.agentsList), parts.spend),
       h(
         'section',
         { class: 'panel runs' },
@@ -158,6 +159,7 @@ export function runSummary(run: Run | RunDetail, detail: RunDetail | undefined, 
       ...field('Started', run.startedAt ? clock(run.startedAt) : null),
       ...field('Finished', run.finishedAt ? clock(run.finishedAt) : null),
       ...field('Duration', duration(run)),
+      ...field('Cost', detail?.cost ? costLines(detail.cost) : null),
       ...field('Exit code', run.exitCode),
       ...field('Error', run.error ? `${run.error}${run.errorCode ? ` (${run.errorCode})` : ''}` : null),
       ...field('Summary', typeof result?.summary === 'string' ? h('div', { class: 'long-text' }, result.summary) : null),
@@ -191,6 +193,18 @@ function sessionLines(detail: RunDetail): HTMLElement | null {
     { 'data-testid': 'run-session' },
     before ? h('div', {}, 'resumed ', h('code', { title: before }, before)) : h('div', { class: 'muted' }, 'fresh session'),
     after ? h('div', {}, 'left ', h('code', { title: after }, after)) : null,
+  );
+}
+
+/** What the run cost: its billed cents, its tokens, and how it is billed (from the loaded detail: written as it finished). */
+function costLines(cost: NonNullable<RunDetail['cost']>): HTMLElement {
+  const billing = [label(cost.billingType), cost.model].filter(Boolean).join(' · ');
+  return h(
+    'div',
+    { 'data-testid': 'run-cost' },
+    h('div', {}, `${money(cost.costCents)} (${tokens(cost.costCents)}¢)`),
+    h('div', { class: 'muted' }, `${tokens(cost.inputTokens)} in · ${tokens(cost.cachedInputTokens)} cached · ${tokens(cost.outputTokens)} out`),
+    billing ? h('div', { class: 'muted' }, billing) : null,
   );
 }
 

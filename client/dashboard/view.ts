@@ -43,6 +43,12 @@ export function clock(iso: string | null | undefined): string {
   return date.toDateString() === new Date().toDateString() ? time : `${date.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${time}`;
 }
 
+/** Cents as dollars: 1234 -> "$12.34". */
+export const money = (cents: number) => `$${(cents / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+
+/** A token count with thousands separators. */
+export const tokens = (count: number) => count.toLocaleString('en-US');
+
 export function span(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   if (s < 60) return `${s}s`;

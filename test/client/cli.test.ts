@@ -3,7 +3,7 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agents, agentTaskSessions, heartbeatRuns } from '../../db/schema.ts';
+import { agents, agentTaskSessions, costEvents, heartbeatRuns } from '../../db/schema.ts';
 import { createAgent, rawId, runFinished, runGid } from '../support/api.ts';
 import { spawnHeartbeat } from '../support/process.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
@@ -148,6 +148,35 @@ describe('heartbeat CLI', { timeout: 120_000 }, () => {
     expect(await heartbeat(['agents', 'reset-session', 'cli-resumer', '--task', 'tests'])).toEqual({ code: 0, output: 'removed 1 session of task tests of agent cli-resumer\n' });
     expect(await heartbeat(['agents', 'reset-session', 'cli-resumer'])).toEqual({ code: 0, output: 'removed 1 session of agent cli-resumer\n' });
     expect(await heartbeat(['agents', 'sessions', 'cli-resumer'])).toEqual({ code: 0, output: 'agent cli-resumer has no sessions\n' });
+  });
+
+  it('creates a project, sets, lists and deletes a budget, and sums costs per agent and day since 7d with a total line', async () => {
+    const agentId = await createAgent(server, { name: 'cli-spender' });
+    const { db } = server.database;
+    // What two runs cost: one today, one a month ago (before --since 7d).
+    for (const [occurredAt, costCents] of [[new Date(), 300], [new Date(Date.now() - 30 * 86_400_000), 9_900]] as const) {
+      const [run] = await db.insert(heartbeatRuns).values({ companyId: server.companyId, agentId, status: 'succeeded' }).returning({ id: heartbeatRuns.id });
+      await db.insert(costEvents).values({ companyId: server.companyId, runId: run.id, agentId, biller: 'anthropic', billingType: 'metered_api', inputTokens: 1_200, outputTokens: 50, costCents, occurredAt });
+    }
+
+    expect((await heartbeat(['projects', 'create', 'CLI project'])).output).toMatch(/^created project CLI project \(\S+\)\n$/);
+    const set = await heartbeat(['budgets', 'set', '--scope', 'agent', '--id', 'cli-spender', '--period', 'all-time', '--limit-cents', '20000', '--warn-percent', '50', '--json']);
+    expect(set.code).toBe(0);
+    const budget = JSON.parse(set.output);
+    expect(budget).toMatchObject({ scope: 'AGENT', period: 'ALL_TIME', limitCents: 20_000, spentCents: 10_200, status: 'WARNING' });
+    const listed = (await heartbeat(['budgets', 'list'])).output.trimEnd().split('\n');
+    expect(listed[0]).toMatch(/^ID\s+SCOPE\s+PERIOD\s+LIMIT\s+SPENT\s+USED\s+WARN\s+STATUS$/);
+    expect(listed[1]).toMatch(/^\S+\s+agent cli-spender\s+all time\s+\$200\.00\s+\$102\.00\s+51%\s+50%\s+WARNING$/);
+
+    const costs = await heartbeat(['costs', '--by', 'agent', 'day', '--since', '7d']);
+    expect(costs.code).toBe(0);
+    const today = new Date().toISOString().slice(0, 10);
+    expect(costs.output.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(/^AGENT\s+DAY\s+COST\s+INPUT\s+CACHED\s+OUTPUT\s+RUNS$/),
+      expect.stringMatching(new RegExp(`^cli-spender\\s+${today}\\s+\\$3\\.00\\s+1,200\\s+0\\s+50\\s+1$`)),
+      expect.stringMatching(/^total\s+-\s+\$3\.00\s+1,200\s+0\s+50\s+1$/),
+    ]);
+    expect(await heartbeat(['budgets', 'delete', budget.id])).toEqual({ code: 0, output: `deleted budget ${budget.id}\n` });
   });
 
   it('refuses a bad --limit or --stream before asking the server', async () => {

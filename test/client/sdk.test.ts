@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createHeartbeatClient, ViewerQuery } from '../../client/index.ts';
+import { createHeartbeatClient, HeartbeatApiError, ViewerQuery } from '../../client/index.ts';
+import { costEvents, heartbeatRuns } from '../../db/schema.ts';
 import { encodeGlobalId } from '../../schema/global-id.ts';
-import { createAgent, enqueue, runGid } from '../support/api.ts';
+import { agentGid, createAgent, enqueue, runGid } from '../support/api.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -27,6 +28,33 @@ describe('SDK', () => {
     try {
       const result = await client.urql.query(ViewerQuery, {}).toPromise();
       expect(result.error?.graphQLErrors[0]?.extensions.code).toBe('UNAUTHENTICATED');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('projects, costSummary, spend and budgets; a spent budget refuses a wake with BUDGET_EXCEEDED and its details', async () => {
+    const client = createHeartbeatClient({ url: server.graphqlUrl, apiKey: server.adminKey, webSocketImpl: WebSocket });
+    try {
+      const project = await client.createProject('SDK project');
+      expect((await client.projects()).map((p) => [p.id, p.name, p.issues.totalCount])).toEqual([[project.id, 'SDK project', 0]]);
+
+      const agentId = await createAgent(server, { name: 'sdk-spender' });
+      const [run] = await server.database.db.insert(heartbeatRuns).values({ companyId: server.companyId, agentId, status: 'succeeded' }).returning({ id: heartbeatRuns.id });
+      await server.database.db.insert(costEvents).values({ companyId: server.companyId, runId: run.id, agentId, biller: 'openai', billingType: 'credits', costCents: 250, outputTokens: 9, occurredAt: new Date() });
+      expect(await client.costSummary({ groupBy: ['AGENT'] })).toEqual([expect.objectContaining({ agent: { id: agentGid(agentId), name: 'sdk-spender' }, costCents: 250, outputTokens: 9, runs: 1 })]);
+      const spend = await client.spend(new Date(Date.now() - 86_400_000));
+      expect(spend).toEqual({ byAgent: [{ agent: { id: agentGid(agentId), name: 'sdk-spender' }, costCents: 250, runs: 1 }], byDay: [{ day: new Date().toISOString().slice(0, 10), costCents: 250, runs: 1 }] });
+
+      const budget = await client.setBudget({ scope: 'AGENT', scopeId: agentGid(agentId), period: 'MONTH', limitCents: 200 });
+      expect(budget).toMatchObject({ scopeId: agentGid(agentId), spentCents: 250, status: 'BLOCKED' });
+      expect(await client.budgets()).toEqual([budget]);
+      const refused = await client.wake({ agentId: agentGid(agentId) }).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(HeartbeatApiError);
+      expect((refused as HeartbeatApiError).code).toBe('BUDGET_EXCEEDED');
+      expect((refused as HeartbeatApiError).details).toMatchObject({ budgetId: budget.id, scope: 'agent', scopeId: agentGid(agentId), spentCents: 250, limitCents: 200 });
+      expect(await client.deleteBudget(budget.id)).toBe(true);
+      expect(await client.budgets()).toEqual([]);
     } finally {
       await client.close();
     }

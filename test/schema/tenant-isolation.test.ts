@@ -4,7 +4,7 @@
 import { isObjectType } from 'graphql';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentTaskSessions, companies } from '../../db/schema.ts';
+import { agentTaskSessions, companies, costEvents } from '../../db/schema.ts';
 import { createApiKey } from '../../engine/access/api-keys.ts';
 import { encodeGlobalId } from '../../schema/global-id.ts';
 import { schema } from '../../schema/index.ts';
@@ -16,7 +16,7 @@ import { openAcked, type RawSocket } from '../support/raw-ws.ts';
 
 /** Company A's objects (global ids), which company B's admin key tries to reach. */
 interface Fixtures {
-  a: { company: string; agent: string; issue: string; run: string; wakeup: string; comment: string; document: string; apiKey: string; key: string };
+  a: { company: string; agent: string; issue: string; run: string; wakeup: string; comment: string; document: string; apiKey: string; key: string; project: string; budget: string };
   b: { company: string; agent: string; issue: string; run: string; key: string };
   /** A's global ids, raw uuids and distinctive texts: none may appear in anything B receives. */
   secrets: string[];
@@ -41,6 +41,8 @@ const A_COMMENT = 'a-secret-comment';
 const A_DOCUMENT = 'a-secret-document';
 const A_COMPANY = 'a-secret-company';
 const A_SESSION = 'a-secret-session';
+const A_PROJECT = 'a-secret-project';
+const A_MODEL = 'a-secret-model';
 
 const ENQUEUE_ON_ISSUE = 'mutation($a: ID!, $i: ID) { enqueueWakeup(input: { agentId: $a, issueId: $i, reason: "hijack" }) { outcome run { id } wakeupRequest { status error } } }';
 
@@ -68,6 +70,7 @@ const NODE_IDS: Record<string, (f: Fixtures) => string> = {
   Issue: (f) => f.a.issue,
   IssueComment: (f) => f.a.comment,
   IssueDocument: (f) => f.a.document,
+  Project: (f) => f.a.project,
   WakeupRequest: (f) => f.a.wakeup,
 };
 const NODE_TYPES = schema.getPossibleTypes(schema.getType('Node') as never).map((type) => type.name).sort();
@@ -149,6 +152,30 @@ const CASES: Record<string, Case[]> = {
     },
   ],
 
+  'Query.costSummary': [
+    {
+      label: "B's cost only (B has none), per agent and model",
+      call: () => ({ query: '{ costSummary(groupBy: [AGENT, MODEL]) { agent { id } model costCents } }' }),
+      isolated: (r) => expect(r).toMatchObject({ data: { costSummary: [] } }),
+    },
+    ...(['agentId', 'issueId', 'projectId'] as const).map((key) => ({
+      label: `filtered by A's ${key.slice(0, -2)}`,
+      call: (f: Fixtures) => ({
+        query: 'query($f: CostFilterInput) { costSummary(filter: $f) { costCents model } }',
+        variables: { f: { [key]: { agentId: f.a.agent, issueId: f.a.issue, projectId: f.a.project }[key] } },
+      }),
+      isolated: (r: Result) => expect(r).toMatchObject({ data: { costSummary: [] } }),
+    })),
+  ],
+  'Query.projects': [
+    {
+      label: "B's projects only",
+      call: () => ({ query: '{ projects { id name cost { costCents } } }' }),
+      isolated: (r) => expect(r.data?.projects).toEqual([{ id: expect.any(String), name: 'b-project', cost: { costCents: 0 } }]),
+    },
+  ],
+  'Query.budgets': [{ label: "B's budgets only (none)", call: () => ({ query: '{ budgets { id scopeId } }' }), isolated: (r) => expect(r.data).toEqual({ budgets: [] }) }],
+
   'Mutation.createAgent': [
     {
       label: "creates in B's company",
@@ -203,10 +230,41 @@ const CASES: Record<string, Case[]> = {
       call: (f) => ({ query: 'mutation($a: ID) { createIssue(input: { title: "b-issue", assigneeAgentId: $a }) { issue { id } } }', variables: { a: f.a.agent } }),
       isolated: 'NOT_FOUND',
     },
+    {
+      label: "in A's project",
+      call: (f) => ({ query: 'mutation($p: ID) { createIssue(input: { title: "b-issue", projectId: $p }) { issue { id } } }', variables: { p: f.a.project } }),
+      isolated: 'NOT_FOUND',
+    },
   ],
   'Mutation.updateIssue': [
     { label: "A's issue", call: (f) => ({ query: 'mutation($id: ID!) { updateIssue(input: { id: $id, status: CANCELLED }) { id } }', variables: { id: f.a.issue } }), isolated: 'NOT_FOUND' },
+    {
+      label: "B's issue into A's project",
+      call: (f) => ({ query: 'mutation($id: ID!, $p: ID) { updateIssue(input: { id: $id, projectId: $p }) { id } }', variables: { id: f.b.issue, p: f.a.project } }),
+      isolated: 'NOT_FOUND',
+    },
   ],
+  'Mutation.createProject': [
+    {
+      label: "creates in B's company",
+      call: () => ({ query: 'mutation { createProject(input: { name: "b-new-project" }) { id } }' }),
+      isolated: async (r, f, server) => {
+        const { body } = await postGraphQL<{ projects: Array<{ id: string }> }>(server.graphqlUrl, '{ projects { id } }', { key: f.b.key });
+        expect(body.data!.projects).toContainEqual(r.data?.createProject);
+      },
+    },
+  ],
+  'Mutation.setBudget': [
+    ...([['AGENT', 'agent'], ['PROJECT', 'project'], ['COMPANY', 'company']] as const).map(([scope, key]) => ({
+      label: `for A's ${key}`,
+      call: (f: Fixtures) => ({
+        query: 'mutation($i: SetBudgetInput!) { setBudget(input: $i) { id } }',
+        variables: { i: { scope, scopeId: f.a[key], period: 'MONTH', limitCents: 0 } },
+      }),
+      isolated: 'NOT_FOUND' as const,
+    })),
+  ],
+  'Mutation.deleteBudget': [{ label: "A's budget", call: (f) => ({ query: 'mutation($id: ID!) { deleteBudget(id: $id) }', variables: { id: f.a.budget } }), isolated: 'NOT_FOUND' }],
   'Mutation.assignIssue': [
     {
       label: "A's issue to B's agent",
@@ -287,7 +345,7 @@ describe('tenant isolation: company B against company A', () => {
   async function rowsOfA(companyId: string) {
     const tables = [
       'api_keys', 'agents', 'agent_runtime_state', 'agent_task_sessions', 'issues', 'issue_relations', 'issue_comments', 'issue_documents',
-      'issue_document_revisions', 'agent_wakeup_requests', 'heartbeat_runs', 'heartbeat_run_events', 'activity_log',
+      'issue_document_revisions', 'agent_wakeup_requests', 'heartbeat_runs', 'heartbeat_run_events', 'activity_log', 'projects', 'cost_events', 'budgets',
     ];
     const digests: Record<string, string> = {};
     const digest = async (from: string, where: ReturnType<typeof sql>) =>
@@ -304,7 +362,8 @@ describe('tenant isolation: company B against company A', () => {
     // Company A (the bootstrap company): one object of every kind.
     const aKey = server.adminKey;
     const agent = (await gql(server, `mutation { createAgent(input: { name: "${A_AGENT_NAME}", adapterType: SCRIPT, adapterConfig: { steps: [{ log: "a" }] } }) { id } }`, {}, aKey)).createAgent.id;
-    const issue = (await gql(server, `mutation { createIssue(input: { title: "${A_ISSUE_TITLE}" }) { issue { id } } }`, {}, aKey)).createIssue.issue.id;
+    const project = (await gql(server, `mutation { createProject(input: { name: "${A_PROJECT}" }) { id } }`, {}, aKey)).createProject.id;
+    const issue = (await gql(server, 'mutation($p: ID) { createIssue(input: { title: "' + A_ISSUE_TITLE + '", projectId: $p }) { issue { id } } }', { p: project }, aKey)).createIssue.issue.id;
     const wake = (await gql(server, 'mutation($a: ID!, $i: ID) { enqueueWakeup(input: { agentId: $a, issueId: $i }) { wakeupRequest { id } run { id } } }', { a: agent, i: issue }, aKey)).enqueueWakeup;
     const comment = (await gql(server, `mutation($i: ID!) { addIssueComment(input: { issueId: $i, body: "${A_COMMENT}" }) { comment { id } } }`, { i: issue }, aKey)).addIssueComment.comment.id;
     const document = (await gql(server, `mutation($i: ID!) { putIssueDocument(input: { issueId: $i, key: "plan", body: "${A_DOCUMENT}" }) { id } }`, { i: issue }, aKey)).putIssueDocument.id;
@@ -318,17 +377,24 @@ describe('tenant isolation: company B against company A', () => {
     const bAgent = (await gql(server, 'mutation { createAgent(input: { name: "b-agent", adapterType: SCRIPT, adapterConfig: { steps: [] } }) { id } }', {}, bKey)).createAgent.id;
     const bIssue = (await gql(server, 'mutation { createIssue(input: { title: "b-issue" }) { issue { id } } }', {}, bKey)).createIssue.issue.id;
     const bRun = (await gql(server, 'mutation($a: ID!) { enqueueWakeup(input: { agentId: $a }) { run { id } } }', { a: bAgent }, bKey)).enqueueWakeup.run.id;
+    await gql(server, 'mutation { createProject(input: { name: "b-project" }) { id } }', {}, bKey);
 
     for (const run of [wake.run.id, bRun]) await runFinished(server, rawId(run));
     await waitFor('every run to settle', async () => (await db.execute<{ n: number }>(sql`select count(*)::int as n from heartbeat_runs where settled_at is null`))[0].n === 0);
+    // What A's run cost, and a budget of A's agent far above it (it blocks nothing).
+    await db.insert(costEvents).values({
+      companyId: server.companyId, runId: rawId(wake.run.id), agentId: rawId(agent), issueId: rawId(issue), projectId: rawId(project),
+      provider: 'anthropic', biller: 'anthropic', billingType: 'metered_api', model: A_MODEL, inputTokens: 100, costCents: 42, occurredAt: new Date(),
+    });
+    const budget = (await gql(server, 'mutation($a: ID) { setBudget(input: { scope: AGENT, scopeId: $a, period: ALL_TIME, limitCents: 1000000 }) { id } }', { a: agent }, aKey)).setBudget.id;
 
     const company = encodeGlobalId('Company', server.companyId);
     const apiKey = extraKey.id;
-    const aIds = [company, agent, issue, wake.run.id, wake.wakeupRequest.id, comment, document, apiKey];
+    const aIds = [company, agent, issue, wake.run.id, wake.wakeupRequest.id, comment, document, apiKey, project, budget];
     f = {
-      a: { company, agent, issue, run: wake.run.id, wakeup: wake.wakeupRequest.id, comment, document, apiKey, key: extraKey.key },
+      a: { company, agent, issue, run: wake.run.id, wakeup: wake.wakeupRequest.id, comment, document, apiKey, key: extraKey.key, project, budget },
       b: { company: encodeGlobalId('Company', companyB.id), agent: bAgent, issue: bIssue, run: bRun, key: bKey },
-      secrets: [...aIds, ...aIds.map(rawId), A_AGENT_NAME, A_ISSUE_TITLE, A_COMMENT, A_DOCUMENT, A_COMPANY, A_SESSION],
+      secrets: [...aIds, ...aIds.map(rawId), A_AGENT_NAME, A_ISSUE_TITLE, A_COMMENT, A_DOCUMENT, A_COMPANY, A_SESSION, A_PROJECT, A_MODEL],
     };
     snapshotOfA = await rowsOfA(server.companyId);
     socket = await openAcked(server.wsUrl, bKey);
@@ -391,7 +457,7 @@ describe('tenant isolation: company B against company A', () => {
         for (const secret of f.secrets) {
           expect(data.includes(secret), `${what}: the data holds ${secret} of company A`).toBe(false);
         }
-        for (const text of [A_AGENT_NAME, A_ISSUE_TITLE, A_COMMENT, A_DOCUMENT, A_COMPANY]) {
+        for (const text of [A_AGENT_NAME, A_ISSUE_TITLE, A_COMMENT, A_DOCUMENT, A_COMPANY, A_PROJECT, A_MODEL]) {
           expect(messages.includes(text), `${what}: an error message holds ${text}`).toBe(false);
         }
       }

@@ -35,7 +35,7 @@ async function codesOf(server: TestServer, call: Call, key: string): Promise<{ s
 async function fingerprint(server: TestServer): Promise<Record<string, string>> {
   const tables = [
     'companies', 'api_keys', 'agents', 'agent_runtime_state', 'agent_task_sessions', 'issues', 'issue_relations', 'issue_comments', 'issue_documents',
-    'issue_document_revisions', 'agent_wakeup_requests', 'heartbeat_runs', 'heartbeat_run_events', 'activity_log',
+    'issue_document_revisions', 'agent_wakeup_requests', 'heartbeat_runs', 'heartbeat_run_events', 'activity_log', 'projects', 'cost_events', 'budgets',
   ];
   const digests: Record<string, string> = {};
   for (const table of tables) {
@@ -146,10 +146,21 @@ const MUTATION_CALLS: Record<string, (server: TestServer) => Promise<Call>> = {
   }),
   createApiKey: async () => ({ query: 'mutation($n: String!) { createApiKey(name: $n, role: VIEWER) { id } }', variables: { n: unique('key') } }),
   revokeApiKey: async (server) => ({ query: 'mutation($id: ID!) { revokeApiKey(id: $id) { revokedAt } }', variables: { id: (await newKey(server, 'VIEWER')).gid } }),
+  createProject: async () => ({ query: 'mutation($n: String!) { createProject(input: { name: $n }) { id } }', variables: { n: unique('project') } }),
+  // A fresh agent's budget, far above anything spent: it blocks nothing of the other cases.
+  setBudget: async (server) => ({
+    query: 'mutation($i: SetBudgetInput!) { setBudget(input: $i) { status } }',
+    variables: { i: { scope: 'AGENT', scopeId: agentGid(await createAgent(server, {})), period: 'MONTH', limitCents: 1_000_000 } },
+  }),
+  deleteBudget: async (server) => {
+    const input = { scope: 'AGENT', scopeId: agentGid(await createAgent(server, {})), period: 'ALL_TIME', limitCents: 1_000_000 };
+    const { setBudget } = await gql(server, 'mutation($i: SetBudgetInput!) { setBudget(input: $i) { id } }', { i: input });
+    return { query: 'mutation($id: ID!) { deleteBudget(id: $id) }', variables: { id: setBudget.id } };
+  },
 };
 
 /** What only admin keys may do; operators may do every other mutation. */
-const ADMIN_ONLY = new Set(['createApiKey', 'revokeApiKey']);
+const ADMIN_ONLY = new Set(['createApiKey', 'revokeApiKey', 'setBudget', 'deleteBudget']);
 const MUTATIONS = Object.keys(schema.getMutationType()!.getFields());
 
 describe('roles', () => {
@@ -212,7 +223,7 @@ describe('roles', () => {
     }
   }, 120_000);
 
-  it('an operator key may wake, cancel, retry, create and update agents and issues, but not manage keys', async () => {
+  it('an operator key may wake, cancel, retry, create and update agents, issues and projects, but not manage keys or budgets', async () => {
     for (const name of MUTATIONS) {
       const call = await MUTATION_CALLS[name]!(server);
       const before = ADMIN_ONLY.has(name) ? (await quiesce(server), await fingerprint(server)) : null;

@@ -81,7 +81,7 @@ describe('dashboard', () => {
     await expect.poll(() => page.getByText('No runs yet').isVisible()).toBe(true);
     await expect.poll(() => server.app.hub.size, { timeout: 15_000 }).toBe(1); // the runStatus subscription
     const afterLoad = graphqlRequests.length;
-    expect(afterLoad).toBeLessThanOrEqual(3); // viewer, runs, agents
+    expect(afterLoad).toBeLessThanOrEqual(4); // viewer, runs, agents, spend
     await recordStatuses(page);
 
     // A run appears and moves through its states without a reload and without any HTTP request.
