@@ -32,8 +32,9 @@ type Enqueued = EnqueueResult & { claimed?: ClaimedRun };
 /** The general way: coalescing, gates and all (spec §6.1 step 4). */
 export async function enqueueWithoutIssue(deps: EngineDeps, p: PreparedWakeup, claim: boolean): Promise<Enqueued> {
   return transact(deps, async (tx, events) => {
-    const reads = startScopeReads(connectionOf(tx), p.agent.id, p.agent.companyId, wakeScopeKey(p.ctx), claim ? 'slot' : null);
+    // The session read goes first: it needs no lock, so the agent's lock is not held while it runs.
     const sessions = claim ? sessionsOfNewRun(tx, p.agent.companyId, p.agent.id, p.ctx) : null;
+    const reads = startScopeReads(connectionOf(tx), p.agent.id, p.agent.companyId, wakeScopeKey(p.ctx), claim ? 'slot' : null);
     const [, [raw], slotRow] = await Promise.all([reads.locked, reads.picked, reads.agent]);
     const found = raw ? runRowFromDriver(raw) : null;
     if (found && !needsFollowup(p, found)) {
@@ -79,8 +80,9 @@ export async function enqueuePipelined(
 ): Promise<Enqueued | null> {
   if (input.idempotencyKey || mayRefuse(deps.canInvoke, input.companyId)) return null;
   return pipelinedTransaction(deps, async (tx, events) => {
-    const reads = startScopeReads(connectionOf(tx), input.agentId, input.companyId, scopeKey, claim ? 'slot' : 'agent');
+    // The session read goes first: it needs no lock, so the agent's lock is not held while it runs.
     const sessions = claim ? sessionsOfNewRun(tx, input.companyId, input.agentId, context) : null;
+    const reads = startScopeReads(connectionOf(tx), input.agentId, input.companyId, scopeKey, claim ? 'slot' : 'agent');
     const [, [picked], agentRow] = await Promise.all([reads.locked, reads.picked, reads.agent]);
     if (!agentRow || picked) return null;
     const p = prepare(agentRowFromDriver(agentRow));
