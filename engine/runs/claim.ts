@@ -68,8 +68,8 @@ interface ClaimItem {
   run: RunRow;
   issue: IssueRow | null;
   readiness: IssueReadiness | null;
-  /** The session it is given (runs/task-sessions.ts); null: not decided yet (claimNewRun), claimRuns decides it. */
-  session: RunSessionStart | null;
+  /** The session it is given (runs/task-sessions.ts), decided from a read made before the claim. */
+  session: RunSessionStart;
 }
 
 const withoutSessionKeys = (context: Record<string, unknown>) => {
@@ -243,12 +243,10 @@ export function wantsCheckout(run: RunRow, issue: IssueRow | null, readiness: Is
  * started`. The row is not read back: the candidate is current and the update sets known values,
  * so the claimed row is the candidate with them applied (the start's columns included).
  */
-async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: LiveEvent[], given: ClaimItem[]): Promise<ClaimedRun[]> {
-  if (given.length === 0) return [];
-  // A run claimed as it is queued (claimNewRun) has its session decided here.
-  const undecided = given.filter((item) => item.session === null);
-  const decided = await decideRunSessions(tx, undecided.map(({ run, agent }) => ({ run, agent, issueId: issueIdOf(run) })));
-  const items = given.map((item) => (item.session === null ? { ...item, session: decided[undecided.indexOf(item)] } : item));
+async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: LiveEvent[], items: ClaimItem[]): Promise<ClaimedRun[]> {
+  if (items.length === 0) return [];
+  // Nothing is awaited before the claim statement is sent: a caller that pipelines it (claimNewRun)
+  // sends its COMMIT right behind it.
   const now = deps.clock.now();
   const at = now.toISOString();
   const tokens = items.map(() => RUN_TOKEN_PREFIX + randomBytes(32).toString('base64url'));
@@ -262,7 +260,7 @@ async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: LiveEven
   });
   const input = items.map(({ agent, run, issue, readiness, session }, i) => {
     const starts = startEvents[i] !== null;
-    const added = sessionContext(session!);
+    const added = sessionContext(session);
     const locks = !!issue && issue.assigneeAgentId === agent.id && (issue.executionRunId === null || issue.executionRunId === run.id);
     const checkout = starts && wantsCheckout(run, issue, readiness, agent.id);
     return {
@@ -275,7 +273,7 @@ async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: LiveEven
       issue_id: locks || checkout ? issue!.id : null,
       lock: locks,
       agent_name_key: agentNameKey(agent.name),
-      session_id_before: sessionLabel(session?.session ?? null),
+      session_id_before: sessionLabel(session.session),
       context_add: Object.keys(added).length > 0 ? added : null,
     };
   });
@@ -401,7 +399,7 @@ async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: LiveEven
  * the commit. The caller has checked the counts; null when the run has an issue (its gates and
  * lock are the claim round's), a budget port may refuse it, or its adapter config does not parse.
  * Its statements are sent at once (pipelined behind the caller's inserts of the run). `sessions`:
- * the session read the caller sent with its first reads for this run (task-sessions.ts
+ * the answer of the session read the caller sent with its first reads for this run (task-sessions.ts
  * readRunSessions, keyed `sessionKey`), so that deciding the run's session costs no round trip.
  */
 export function claimNewRun(
@@ -410,12 +408,12 @@ export function claimNewRun(
   events: LiveEvent[],
   agent: Agent,
   run: RunRow,
-  sessions: { rows: Promise<SessionRows>; key: string },
+  sessions: { rows: SessionRows; key: string },
 ): Promise<ClaimedRun> | null {
   if (mayRefuse(deps.canInvoke, agent.companyId) || issueIdOf(run) !== null || !configParses(deps, agent)) return null;
-  return sessions.rows
-    .then((rows) => claimRuns(deps, tx, events, [{ agent, run, issue: null, readiness: null, session: decideRunSession(run.contextSnapshot, agent.runtimeConfig, rows.get(sessions.key)) }]))
-    .then(([claimed]) => claimed);
+  // Decided at once, so that the claim is sent now, behind the inserts and ahead of the COMMIT.
+  const session = decideRunSession(run.contextSnapshot, agent.runtimeConfig, sessions.rows.get(sessions.key));
+  return claimRuns(deps, tx, events, [{ agent, run, issue: null, readiness: null, session }]).then(([claimed]) => claimed);
 }
 
 /** Whether the agent's adapter accepts its config: if not, execution/execute-run.ts fails the run before starting it. */

@@ -35,7 +35,7 @@ export async function enqueueWithoutIssue(deps: EngineDeps, p: PreparedWakeup, c
     // The session read goes first: it needs no lock, so the agent's lock is not held while it runs.
     const sessions = claim ? sessionsOfNewRun(tx, p.agent.companyId, p.agent.id, p.ctx) : null;
     const reads = startScopeReads(connectionOf(tx), p.agent.id, p.agent.companyId, wakeScopeKey(p.ctx), claim ? 'slot' : null);
-    const [, [raw], slotRow] = await Promise.all([reads.locked, reads.picked, reads.agent]);
+    const [, [raw], slotRow, sessionRows] = await Promise.all([reads.locked, reads.picked, reads.agent, sessions]);
     const found = raw ? runRowFromDriver(raw) : null;
     if (found && !needsFollowup(p, found)) {
       const { wake, run } = await coalesceInto(tx, p, found, p.input.reason ?? null);
@@ -44,7 +44,7 @@ export async function enqueueWithoutIssue(deps: EngineDeps, p: PreparedWakeup, c
     // A new run; when `found` is running, the follow-up that receives what it did not (QUEUED).
     // Later wakeups of the scope find it queued, ahead of the running run, and join it.
     const agent = slotRow ? freeSlot(deps, slotRow) : null;
-    return createQueuedRun(tx, events, p, null, agent && sessions ? (run, claimEvents) => claimNewRun(deps, tx, claimEvents, agent, run, sessions) : null);
+    return createQueuedRun(tx, events, p, null, agent && sessionRows ? (run, claimEvents) => claimNewRun(deps, tx, claimEvents, agent, run, sessionRows) : null);
   });
 }
 
@@ -52,11 +52,8 @@ export async function enqueueWithoutIssue(deps: EngineDeps, p: PreparedWakeup, c
  * The session read for the run a wakeup may create and claim at once (claim.ts claimNewRun), sent
  * with the first reads: its answer is in before the claim is written, at no round trip of its own.
  */
-function sessionsOfNewRun(tx: StatementTarget, companyId: string, agentId: string, context: WakeContext) {
-  const rows = readRunSessions(tx, [{ key: NEW_RUN, companyId, agentId, context, issueId: null }]);
-  // Read only if the run is claimed; a rejection is the claim's to report, not an unhandled one here.
-  rows.catch(() => {});
-  return { rows, key: NEW_RUN };
+async function sessionsOfNewRun(tx: StatementTarget, companyId: string, agentId: string, context: WakeContext) {
+  return { rows: await readRunSessions(tx, [{ key: NEW_RUN, companyId, agentId, context, issueId: null }]), key: NEW_RUN };
 }
 const NEW_RUN = 'new';
 
@@ -83,14 +80,14 @@ export async function enqueuePipelined(
     // The session read goes first: it needs no lock, so the agent's lock is not held while it runs.
     const sessions = claim ? sessionsOfNewRun(tx, input.companyId, input.agentId, context) : null;
     const reads = startScopeReads(connectionOf(tx), input.agentId, input.companyId, scopeKey, claim ? 'slot' : 'agent');
-    const [, [picked], agentRow] = await Promise.all([reads.locked, reads.picked, reads.agent]);
+    const [, [picked], agentRow, sessionRows] = await Promise.all([reads.locked, reads.picked, reads.agent, sessions]);
     if (!agentRow || picked) return null;
     const p = prepare(agentRowFromDriver(agentRow));
     const policy = readHeartbeatPolicy(p.agent.runtimeConfig, deps.settings);
     const woken = p.source === 'timer' ? policy.enabled : policy.wakeOnDemand;
     if (!isInvokable(p.agent.status) || !woken) return null;
     const agent = claim ? freeSlot(deps, agentRow) : null;
-    const created = createQueuedRun(tx, events, p, null, agent && sessions ? (run, claimEvents) => claimNewRun(deps, tx, claimEvents, agent, run, sessions) : null);
+    const created = createQueuedRun(tx, events, p, null, agent && sessionRows ? (run, claimEvents) => claimNewRun(deps, tx, claimEvents, agent, run, sessionRows) : null);
     const [result] = await Promise.all([created, tx.commit()]);
     return result;
   });
