@@ -127,7 +127,17 @@ export class Engine {
     });
     this.loop = new PeriodicLoop(this.deps, { dispatcher: this.dispatcher, lease: this.lease, steps: () => this.steps, enqueueWakeup: this.wake, running });
     // Read early, so that an engine used before start() (tests, tools) takes the hot paths too.
-    if (this.deps.canInvoke === this.budgetGate) void this.budgetGate.refresh().catch(() => {});
+    this.budgetsRead = this.deps.canInvoke === this.budgetGate ? this.budgetGate.refresh().catch(() => {}) : Promise.resolve();
+  }
+
+  private readonly budgetsRead: Promise<void>;
+
+  /**
+   * Resolves once the engine knows which companies have budgets (start() waits for it too): until
+   * then every wakeup is checked against budgets, and none takes the one-transaction fast path.
+   */
+  ready(): Promise<void> {
+    return this.budgetsRead;
   }
 
   private get batching(): boolean {

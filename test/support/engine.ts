@@ -41,6 +41,8 @@ export async function engineFixture(options: Partial<EngineOptions> = {}): Promi
     tickIntervalMs: 0,
     ...options,
   });
+  // As start() would, before anything is woken: the companies with budgets are known.
+  await engine.ready();
   // Claiming needs an instance id; the engine is not started, so nothing runs on its own.
   const instance = await registerInstance(db, clock);
   Object.assign(engine.deps.settings, { instanceId: instance.id, host: instance.host, apiUrl: 'http://127.0.0.1:9/graphql' });
