@@ -43,3 +43,16 @@ export function claimGate(
   }
   return null;
 }
+
+/**
+ * §6.4 step 2, whether the run checks its issue out when it starts: an assigned, ready issue in an
+ * open state, for a wake that is not a mention or an execution follow-up. (Whether it worked, the
+ * issue being in todo, backlog or blocked, is recorded in the context as `issueCheckedOut`.)
+ */
+export function wantsCheckout(run: RunRow, issue: IssueRow | null, readiness: IssueReadiness | null, agentId: string): boolean {
+  const reason = typeof run.contextSnapshot.wakeReason === 'string' ? run.contextSnapshot.wakeReason : null;
+  if (!run.issueId || !reason || reason === 'issue_comment_mentioned' || reason.startsWith('execution_')) return false;
+  if (!issue || issue.assigneeAgentId !== agentId) return false;
+  if (!['todo', 'backlog', 'blocked', 'in_progress'].includes(issue.status)) return false;
+  return readiness?.isDependencyReady ?? true;
+}

@@ -10,7 +10,7 @@ import type { Transaction } from '../../db/client.ts';
 import type { agents } from '../../db/schema.ts';
 import { agentAdvisoryLocks } from '../cluster/agent-locks.ts';
 import { hashApiKey, RUN_TOKEN_PREFIX } from '../access/api-keys.ts';
-import { claimGate, type Gate } from '../rules/claim-gates.ts';
+import { claimGate, type Gate, wantsCheckout } from '../rules/claim-gates.ts';
 import { lockCandidates } from './claim-order.ts';
 import { cancelBeforeStart } from './cancel.ts';
 import { withOutageRetry } from '../store/database-retry.ts';
@@ -25,7 +25,7 @@ import { agentRowFromDriver, executePrepared, issueRowFromDriver, type Statement
 import { agentNameKey, issueLockEvent, type IssueRow, type RunRow, runStatusEvent } from '../model/runs.ts';
 import { liveRunEvent, type NewRunEvent, payloadText } from './events.ts';
 import { sessionLabel } from '../rules/sessions.ts';
-import { decideRunSession, decideRunSessions, hasSessionKeys, type RunSessionStart, SESSION_CONTEXT_KEYS, sessionContext, type SessionRows } from './task-sessions.ts';
+import { decideRunSession, decideRunSessions, hasSessionKeys, type RunSessionStart, SESSION_CONTEXT_KEYS, sessionContext, type SessionRows, withoutSessionKeys } from './task-sessions.ts';
 
 export interface ClaimedRun {
   run: RunRow;
@@ -71,12 +71,6 @@ interface ClaimItem {
   /** The session it is given (runs/task-sessions.ts), decided from a read made before the claim. */
   session: RunSessionStart;
 }
-
-const withoutSessionKeys = (context: Record<string, unknown>) => {
-  const rest = { ...context };
-  for (const key of SESSION_CONTEXT_KEYS) delete rest[key];
-  return rest;
-};
 
 /**
  * The agents among `agentIds` that have queued runs right now (read without their locks). The
@@ -218,19 +212,6 @@ async function readIssues(tx: Transaction, runs: RunRow[]) {
   if (ids.length === 0) return { issues: new Map<string, IssueRow>(), readiness: new Map<string, IssueReadiness>() };
   const [rows, readiness] = await Promise.all([executePrepared(tx, sql`select * from issues where id = any(${uuidArray(ids)}::uuid[])`), issueReadiness(tx, ids)]);
   return { issues: new Map(rows.map(issueRowFromDriver).map((issue) => [issue.id, issue])), readiness };
-}
-
-/**
- * §6.4 step 2, whether the run checks its issue out when it starts: an assigned, ready issue in an
- * open state, for a wake that is not a mention or an execution follow-up. (Whether it worked, the
- * issue being in todo, backlog or blocked, is recorded in the context as `issueCheckedOut`.)
- */
-export function wantsCheckout(run: RunRow, issue: IssueRow | null, readiness: IssueReadiness | null, agentId: string): boolean {
-  const reason = typeof run.contextSnapshot.wakeReason === 'string' ? run.contextSnapshot.wakeReason : null;
-  if (!run.issueId || !reason || reason === 'issue_comment_mentioned' || reason.startsWith('execution_')) return false;
-  if (!issue || issue.assigneeAgentId !== agentId) return false;
-  if (!['todo', 'backlog', 'blocked', 'in_progress'].includes(issue.status)) return false;
-  return readiness?.isDependencyReady ?? true;
 }
 
 /**
