@@ -27,6 +27,7 @@ import { PeriodicLoop } from './execution/periodic-loop.ts';
 import { followUpSteps, type FollowUpSteps } from './execution/follow-up.ts';
 import { InstanceLease } from './cluster/leases.ts';
 import * as issueService from './issues/issues.ts';
+import { type CommentWritePort, commentWriteBatches, writeIssueComment } from './issues/comment-write.ts';
 import { createInProcessEventBus, type LiveEventBus } from './live/live-events.ts';
 import { releaseIssueExecutionAndPromote } from './recovery/issue-release.ts';
 import { type RunRow } from './model/runs.ts';
@@ -84,6 +85,8 @@ export class Engine {
   private unlisten: (() => Promise<void>) | null = null;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private readonly backfilling = new Set<string>();
+  /** Comments, by runs and people: group-committed when run writes are batched (issues/comment-write.ts). */
+  private commentWrites: CommentWritePort = (write) => writeIssueComment(this.deps.db, write);
 
   constructor(private readonly options: EngineOptions) {
     this.deps = {
@@ -104,11 +107,14 @@ export class Engine {
       onFirstHeartbeat: options.onFirstHeartbeat,
       encodeApiId: options.encodeApiId ?? ((_typename, id) => id),
     };
+    if (this.batching) {
+      this.commentWrites = commentWriteBatches(this.deps.db, (error) => this.deps.logger.debug({ err: error }, 'a batch of comments fell back to writing each on its own'));
+    }
     const running = () => this.state === 'running';
     this.dispatcher = new Dispatcher(this.deps, {
       batching: this.batching,
       steps: () => this.steps,
-      issueActions: (run) => issueService.runIssueActions(this.deps, this.wake, run),
+      issueActions: (run) => issueService.runIssueActions(this.deps, this.wake, run, this.commentWrites),
       afterSpend: (run) => this.enforceBudgets(run),
       running,
     });
@@ -368,7 +374,7 @@ export class Engine {
     assign: (input: Parameters<typeof issueService.assignIssue>[2], actor: Parameters<typeof issueService.assignIssue>[3]) =>
       issueService.assignIssue(this.deps, this.wake, input, actor),
     addComment: (input: Parameters<typeof issueService.addIssueComment>[2], actor: Parameters<typeof issueService.addIssueComment>[3]) =>
-      issueService.addIssueComment(this.deps, this.wake, input, actor),
+      issueService.addIssueComment(this.deps, this.wake, input, actor, this.commentWrites),
     putDocument: (input: Parameters<typeof issueService.putIssueDocument>[1], actor: Parameters<typeof issueService.putIssueDocument>[2]) =>
       issueService.putIssueDocument(this.deps, input, actor),
     addBlocker: (input: Parameters<typeof issueService.addIssueBlocker>[1]) => issueService.addIssueBlocker(this.deps, input),

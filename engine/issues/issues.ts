@@ -10,7 +10,7 @@ import { badInput, conflict, HeartbeatError, notFound } from '../model/errors.ts
 import { issueReadiness } from '../runs/issue-readiness.ts';
 import { RESOLVED_ISSUE_STATUSES } from '../model/issues.ts';
 import { clearDetachedFlag } from '../runs/lost-runs.ts';
-import { type CommentWrite, writeIssueComment } from './comment-write.ts';
+import { type CommentWrite, type CommentWritePort, writeIssueComment } from './comment-write.ts';
 import { findProject } from '../costs/projects.ts';
 import type { IssueRow, RunRow } from '../model/runs.ts';
 import type { EnqueueResult, EnqueueWakeupInput } from '../wakeups/enqueue.ts';
@@ -239,6 +239,7 @@ export async function addIssueComment(
   wake: Wake,
   input: { companyId: string; issueId: string; body: string },
   actor: Actor,
+  writeComment: CommentWritePort = (write) => writeIssueComment(deps.db, write),
 ) {
   const body = text('body', input.body, LIMITS.comment);
   const write: CommentWrite = {
@@ -252,7 +253,7 @@ export async function addIssueComment(
     now: deps.clock.now(),
   };
   // The comment and the reopening it causes are stored together, by one statement.
-  let written = await writeIssueComment(deps.db, write);
+  let written = await writeComment(write);
   if (written.outcome === 'run_flagged_detached') {
     // A run that writes shows life: its detached warning is cleared (§6.11-D), with the comment.
     written = await transact(deps, async (tx, events) => {
@@ -336,7 +337,7 @@ export async function addIssueBlocker(deps: EngineDeps, input: { companyId: stri
 }
 
 /** What a run's own process may do to its issue (the script adapter, and run tokens via the API). */
-export function runIssueActions(deps: EngineDeps, wake: Wake, run: RunRow): RunIssueActions {
+export function runIssueActions(deps: EngineDeps, wake: Wake, run: RunRow, writeComment?: CommentWritePort): RunIssueActions {
   const issueOf = () => {
     if (!run.issueId) throw badInput('This run has no issue');
     return run.issueId;
@@ -344,7 +345,7 @@ export function runIssueActions(deps: EngineDeps, wake: Wake, run: RunRow): RunI
   const actor: Actor = { type: 'run', run };
   return {
     addComment: async (body) => {
-      await addIssueComment(deps, wake, { companyId: run.companyId, issueId: issueOf(), body }, actor);
+      await addIssueComment(deps, wake, { companyId: run.companyId, issueId: issueOf(), body }, actor, writeComment);
     },
     putDocument: async (key, body) => {
       await putIssueDocument(deps, { companyId: run.companyId, issueId: issueOf(), key, body }, actor);
