@@ -6,6 +6,13 @@ import type { RunRow } from '../model/runs.ts';
 import { executePrepared, runRowFromDriver, uuidArray } from '../store/statements.ts';
 
 /**
+ * A queued run's rank is its claim group x 8 + its priority (0 critical .. 4 none): group 0 issue
+ * ready and in progress, 1 issue ready (or gone), 2 no issue, 3 issue blocked.
+ */
+const NO_ISSUE_RANK = sql.raw(String(2 * 8 + 4));
+const MISSING_ISSUE_RANK = sql.raw(String(1 * 8 + 4));
+
+/**
  * The first `slots` queued runs of every agent in claim order, locked, in one statement. Claim
  * order (§6.2): by group (issue ready and in progress, issue ready, no issue, issue blocked), then
  * issue priority, then age. Rows another transaction holds are skipped. An agent with no queued
@@ -20,17 +27,23 @@ export async function lockCandidates(tx: Transaction, plans: Array<{ agent: { id
     ) m
     cross join lateral (
       select * from (
-        select r.*,
-          case when r.issue_id is null then 2
-               when i.id is null then 1
-               when exists (
-                 select 1 from issue_relations rel join issues b on b.id = rel.issue_id
-                 where rel.related_issue_id = i.id and rel.type = 'blocks' and b.status not in ('done', 'cancelled')) then 3
-               when i.status = 'in_progress' then 0 else 1 end as claim_group,
-          case i.priority when 'critical' then 0 when 'high' then 1 when 'medium' then 2 when 'low' then 3 else 4 end as claim_priority
-        from heartbeat_runs r left join issues i on i.id = r.issue_id
-        where m.ranked and r.agent_id = x.agent_id and r.status = 'queued'
-        order by claim_group, claim_priority, r.created_at asc, r.id asc
+        -- The ranking reads and sorts only each run's id and rank, one issue lookup per run; the
+        -- rows are fetched and locked in that order, as many as the limit takes.
+        select r.*, k.claim_rank / 8 as claim_group, k.claim_rank % 8 as claim_priority
+        from (
+          select q.id, q.created_at, case when q.issue_id is null then ${NO_ISSUE_RANK} else coalesce((
+              select case when exists (
+                     select 1 from issue_relations rel join issues b on b.id = rel.issue_id
+                     where rel.related_issue_id = i.id and rel.type = 'blocks' and b.status not in ('done', 'cancelled')) then 24
+                   when i.status = 'in_progress' then 0 else 8 end
+                + case i.priority when 'critical' then 0 when 'high' then 1 when 'medium' then 2 when 'low' then 3 else 4 end
+              from issues i where i.id = q.issue_id), ${MISSING_ISSUE_RANK}) end as claim_rank
+          from heartbeat_runs q
+          where m.ranked and q.agent_id = x.agent_id and q.status = 'queued'
+          order by claim_rank, q.created_at asc, q.id asc
+          offset 0
+        ) k
+        cross join lateral (select * from heartbeat_runs r where r.id = k.id and r.status = 'queued' offset 0) r
         limit x.lim
         for update of r skip locked
       ) ranked

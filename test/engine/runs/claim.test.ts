@@ -1,9 +1,10 @@
 // Claiming: engine-spec §6.2 (order, slots) and §6.3 (gates, guarded claim), one test per rule.
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { heartbeatRuns, issues } from '../../../db/schema.ts';
 import { hashApiKey } from '../../../engine/access/api-keys.ts';
 import { claimNextRunsForAgent } from '../../../engine/runs/claim.ts';
+import { lockCandidates } from '../../../engine/runs/claim-order.ts';
 import { type EngineFixture, engineFixture } from '../../support/engine.ts';
 
 let f: EngineFixture;
@@ -61,6 +62,33 @@ describe('§6.2 startNextQueuedRunForAgent', () => {
     };
     const claimed = (await claim(agent.id)).map((c) => c.run.id);
     expect(claimed).toEqual([runs.inProgress.id, runs.readyHigh.id, runs.readyLow.id, runs.noIssueOld.id, runs.noIssueNew.id, runs.blocked.id]);
+  });
+
+  it('with fewer slots than queued runs, locks the first in that order, skipping runs another transaction holds', async () => {
+    const agent = await f.agent({ heartbeat: { maxConcurrentRuns: 10 } });
+    const t = (minutes: number) => new Date(Date.UTC(2025, 0, 1, 0, minutes));
+    const blocker = await f.issue();
+    const blockedIssue = await f.issue({ assigneeAgentId: agent.id, priority: 'critical' });
+    await f.block(blockedIssue.id, blocker.id);
+    const readyLow = await f.issue({ assigneeAgentId: agent.id, priority: 'low' });
+    const readyHigh = await f.issue({ assigneeAgentId: agent.id, priority: 'high' });
+    const inProgress = await f.issue({ assigneeAgentId: agent.id, status: 'in_progress', priority: 'low' });
+    const order = [
+      await f.run({ agentId: agent.id, issueId: inProgress.id, createdAt: t(5) }),
+      await f.run({ agentId: agent.id, issueId: readyHigh.id, createdAt: t(3) }),
+      await f.run({ agentId: agent.id, issueId: readyLow.id, createdAt: t(2) }),
+      await f.run({ agentId: agent.id, createdAt: t(1) }),
+      await f.run({ agentId: agent.id, createdAt: t(4) }),
+      await f.run({ agentId: agent.id, issueId: blockedIssue.id, createdAt: t(0) }),
+    ].map((run) => run.id);
+    const candidates = (slots: number) =>
+      f.db.transaction(async (tx) => (await lockCandidates(tx, [{ agent, slots }])).get(agent.id)!.map((run) => run.id));
+    for (let slots = 1; slots <= 6; slots++) expect(await candidates(slots)).toEqual(order.slice(0, slots));
+    // Another transaction holds the first two: the next ones are taken in their place.
+    await f.db.transaction(async (holder) => {
+      await holder.execute(sql`select id from heartbeat_runs where id in (${order[0]}::uuid, ${order[1]}::uuid) for update`);
+      expect(await candidates(2)).toEqual(order.slice(2, 4));
+    });
   });
 });
 
