@@ -2,12 +2,13 @@
 // lock is released and the oldest deferred wakeup of the issue becomes a queued run.
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { executePrepared, uuidArray, wakeupRowFromDriver } from '../store/statements.ts';
 import type { Transaction } from '../../db/client.ts';
 import { agents, issues, wakeupRequests } from '../../db/schema.ts';
 import { type EngineDeps, transact } from '../model/deps.ts';
 import type { LiveEvent } from '../live/live-events.ts';
 import { isInvokable } from '../rules/heartbeat-policy.ts';
-import { type IssueRow, issueLockEvent, type RunRow, runQueuedEvent } from '../model/runs.ts';
+import { type IssueRow, issueLockEvent, type RunRow, runQueuedEvent, type WakeupRow } from '../model/runs.ts';
 import { stampIssueLock } from '../runs/issue-lock.ts';
 import { queueRuns } from '../runs/queue.ts';
 import { enrichWakeContext, positiveIntOrZero, type WakeContext, wakeCommentIdsOf } from '../rules/wake-context.ts';
@@ -90,28 +91,35 @@ export async function releaseIssues(
 
 const issueIdOf = (run: RunRow): string | null => run.issueId ?? (typeof run.contextSnapshot.issueId === 'string' ? run.contextSnapshot.issueId : null);
 
-type DeferredWake = { wake: typeof wakeupRequests.$inferSelect; agent: typeof agents.$inferSelect | null };
+type DeferredWake = { wake: WakeupRow; agent: typeof agents.$inferSelect | null };
 
-/** The deferred wakeups of the issues (any agent), locked, oldest first, by issue. */
+/**
+ * The deferred wakeups of the issues (any agent), locked, oldest first, by issue. Read issue by
+ * issue off wakeups_payload_issue_idx, so that the cost follows the issues released, not the size
+ * of the table (a plan over every wakeup would be chosen for a long list of issues otherwise).
+ */
 async function deferredWakes(tx: Transaction, released: IssueRow[]): Promise<Map<string, DeferredWake[]>> {
   const byIssue = new Map<string, DeferredWake[]>();
   if (released.length === 0) return byIssue;
-  const rows = await tx
-    .select({ wake: wakeupRequests, agent: agents })
-    .from(wakeupRequests)
-    .leftJoin(agents, eq(agents.id, wakeupRequests.agentId))
-    .where(
-      and(
-        eq(wakeupRequests.status, 'deferred_issue_execution'),
-        inArray(wakeupRequests.companyId, [...new Set(released.map((issue) => issue.companyId))]),
-        sql`${wakeupRequests.payload}->>'issueId' = any(${`{${released.map((issue) => issue.id).join(',')}}`}::text[])`,
-      ),
-    )
-    .orderBy(asc(wakeupRequests.requestedAt), asc(wakeupRequests.id))
-    .for('update', { of: wakeupRequests });
-  for (const row of rows) {
-    const issueId = String((row.wake.payload as Record<string, unknown> | null)?.issueId);
-    byIssue.set(issueId, [...(byIssue.get(issueId) ?? []), row]);
+  const wakes = (
+    await executePrepared(tx, sql`
+      select w.* from unnest(${uuidArray(released.map((issue) => issue.id))}::text[]) as x(issue_id)
+      cross join lateral (
+        select * from agent_wakeup_requests w
+        where (w.payload->>'issueId') = x.issue_id and w.status = 'deferred_issue_execution'
+          and w.company_id = any(${uuidArray([...new Set(released.map((issue) => issue.companyId))])}::uuid[])
+        offset 0
+      ) w
+      order by w.requested_at, w.id
+      for update of w`)
+  ).map(wakeupRowFromDriver);
+  if (wakes.length === 0) return byIssue;
+  const agentById = new Map(
+    (await tx.select().from(agents).where(inArray(agents.id, [...new Set(wakes.map((wake) => wake.agentId))]))).map((agent) => [agent.id, agent]),
+  );
+  for (const wake of wakes) {
+    const issueId = String((wake.payload as Record<string, unknown> | null)?.issueId);
+    byIssue.set(issueId, [...(byIssue.get(issueId) ?? []), { wake, agent: agentById.get(wake.agentId) ?? null }]);
   }
   return byIssue;
 }
