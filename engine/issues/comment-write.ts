@@ -64,7 +64,10 @@ export async function writeIssueComments(target: StatementTarget, writes: Commen
       ), target as (
         select i.*, s.id as found_issue_id, s.assignee_agent_id, s.status as issue_status,
           exists (select 1 from heartbeat_runs r where r.id = i.run_id and r.status = 'running' and r.error_code = 'process_detached') as run_flagged
-        from input i left join issues s on s.id = i.issue_id and s.company_id = i.company_id
+        -- Issue by issue, off its primary key (a join could be planned over every issue).
+        from input i left join lateral (
+          select id, assignee_agent_id, status from issues where id = i.issue_id and company_id = i.company_id offset 0
+        ) s on true
       ), comment as (
         insert into issue_comments (id, company_id, issue_id, body, author_user_id, author_agent_id, created_by_run_id, created_at, updated_at)
         select t.id, t.company_id, t.issue_id, t.body, t.author_user_id, t.author_agent_id, t.run_id, t.at, t.at

@@ -107,9 +107,9 @@ async function deferredWakes(tx: Transaction, released: IssueRow[]): Promise<Map
       cross join lateral (
         select * from agent_wakeup_requests w
         where (w.payload->>'issueId') = x.issue_id and w.status = 'deferred_issue_execution'
-          and w.company_id = any(${uuidArray([...new Set(released.map((issue) => issue.companyId))])}::uuid[])
         offset 0
       ) w
+      where w.company_id = any(${uuidArray([...new Set(released.map((issue) => issue.companyId))])}::uuid[])
       order by w.requested_at, w.id
       for update of w`)
   ).map(wakeupRowFromDriver);
