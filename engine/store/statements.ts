@@ -11,21 +11,27 @@ import { agents, heartbeatRuns, issueComments, issues, wakeupRequests } from '..
 import type { IssueRow, RunRow, WakeupRow } from '../model/runs.ts';
 import { isUuid } from '../../db/columns.ts';
 
-type Column = { name: string; codec?: string; mapFromDriverValue(value: unknown): unknown };
+type Column = { name: string; codec?: string; mapFromDriverValue: ((value: unknown) => unknown) & { isNoop?: boolean } };
 const codecs = postgresJsCodecs as Record<string, { normalize?: (value: unknown) => unknown } | undefined>;
 
-/** Exactly what drizzle's row mapper applies: the driver codec of the column's type, then the column's decoder. */
+/**
+ * Exactly what drizzle's row mapper applies: the driver codec of the column's type, then the column's
+ * decoder. Most columns (text, uuid, numbers, json) have neither and are copied as they come.
+ */
 function rowMapper<T>(table: Table): (raw: Record<string, unknown>) => T {
   const columns = Object.entries(getColumns(table)).map(([key, c]) => {
     const column = c as unknown as Column;
     const normalize = column.codec ? codecs[column.codec]?.normalize : undefined;
-    return { key, name: column.name, decode: (value: unknown) => column.mapFromDriverValue(normalize ? normalize(value) : value) };
+    const fromDriver = column.mapFromDriverValue.isNoop ? undefined : column.mapFromDriverValue.bind(column);
+    const decode =
+      normalize && fromDriver ? (value: unknown) => fromDriver(normalize(value)) : normalize ?? fromDriver;
+    return { key, name: column.name, decode };
   });
   return (raw) => {
     const row: Record<string, unknown> = {};
     for (const { key, name, decode } of columns) {
       const value = raw[name];
-      row[key] = value === null || value === undefined ? null : decode(value);
+      row[key] = value === null || value === undefined ? null : decode ? decode(value) : value;
     }
     return row as T;
   };
