@@ -267,7 +267,7 @@ export class Engine {
     if (!previous) return run;
     this.dispatcher.abortLocal(run.id);
     // Released with the row as it was before the cancel: a person stopped it, so no recovery run.
-    const promoted = (await releaseIssueExecutionAndPromote(this.deps, previous)).promoted;
+    const promoted = (await releaseIssueExecutionAndPromote(this.deps, previous, { endedAs: run })).promoted;
     await finalizeAgentStatus(this.deps, [{ agentId: run.agentId, outcome: 'cancelled' }]);
     await this.settleCancelled(previous);
     void this.startNext(run.agentId);
@@ -286,7 +286,7 @@ export class Engine {
     for (const { run, previous } of cancelled) {
       this.dispatcher.abortLocal(run.id);
       // Released with the row as it was before the cancel, so no recovery is attempted for it.
-      const { promoted } = await releaseIssueExecutionAndPromote(this.deps, previous!);
+      const { promoted } = await releaseIssueExecutionAndPromote(this.deps, previous!, { endedAs: run });
       await this.settleCancelled(previous!);
       if (promoted) void this.startNext(promoted.agentId);
     }

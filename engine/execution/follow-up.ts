@@ -1,7 +1,7 @@
 // What follows a run's finish (docs/engine.md §6.4 step 8), for the runs that need it
 // (runs/finish.ts needsFollowUp), in their fixed order: a bounded retry (one run at a time), then
-// the summary comment, the comment policy, the issue's release (with immediate recovery) and the
-// settle, in one transaction for any number of runs, each step written for all of them at once
+// the summary comment, the comment policy, the issue's release (with immediate recovery), the
+// continuation summary and the settle, in one transaction for any number of runs, each step written for all of them at once
 // (the engine batches follow-ups as it batches finishes), then, for a run that only planned or said
 // nothing, a liveness continuation, after which that run is settled.
 import { sql } from 'drizzle-orm';
@@ -17,6 +17,7 @@ import type { Wake } from '../issues/issues.ts';
 import { transientContract } from '../rules/retry-schedule.ts';
 import { runSummaryText } from '../rules/run-outcome.ts';
 import { settleRun } from '../runs/settle.ts';
+import { writeContinuationSummaries } from '../issues/continuation-summary.ts';
 import { executePrepared, json } from '../store/statements.ts';
 
 /** The steps that act on one run at a time, and the release alone (the reaper's, for a lost run). */
@@ -62,6 +63,7 @@ export async function writeFollowUps(deps: EngineDeps, items: FollowUp[]): Promi
     await postRunSummaryComments(tx, runs.filter((run) => run.status === 'succeeded'), now);
     const commentPolicy = await applyIssueCommentPolicy(tx, events, runs, now);
     const released = await releaseIssues(tx, events, runs, now, { immediateRecovery });
+    await writeContinuationSummaries(tx, runs, now);
     // The comment policy's answers are written by the settle's statement (one row version per run).
     await settleRun(tx, events, runs.filter((_, i) => !continues[i]).map((run) => run.id), now, commentPolicy.answers);
     return runs.map((_, i) => ({

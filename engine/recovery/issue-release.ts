@@ -10,6 +10,7 @@ import type { LiveEvent } from '../live/live-events.ts';
 import { isInvokable } from '../rules/heartbeat-policy.ts';
 import { type IssueRow, issueLockEvent, type RunRow, runQueuedEvent, type WakeupRow } from '../model/runs.ts';
 import { stampIssueLock } from '../runs/issue-lock.ts';
+import { writeContinuationSummaries } from '../issues/continuation-summary.ts';
 import { queueRuns } from '../runs/queue.ts';
 import { enrichWakeContext, positiveIntOrZero, type WakeContext, wakeCommentIdsOf } from '../rules/wake-context.ts';
 
@@ -25,12 +26,22 @@ export type ImmediateRecoveryStep = (
   input: { run: RunRow; issue: IssueRow; now: Date },
 ) => Promise<RunRow | null>;
 
+/**
+ * The release of one run's issue, in its own transaction, with the continuation summary the run
+ * leaves (§16). `endedAs`: the run as it ended, when `run` is the row before (a cancel releases with
+ * the row as it was, so that no recovery follows).
+ */
 export async function releaseIssueExecutionAndPromote(
   deps: EngineDeps,
   run: RunRow,
-  options: { immediateRecovery?: ImmediateRecoveryStep } = {},
+  options: { immediateRecovery?: ImmediateRecoveryStep; endedAs?: RunRow } = {},
 ): Promise<ReleaseResult> {
-  return (await transact(deps, (tx, events) => releaseIssues(tx, events, [run], deps.clock.now(), options)))[0];
+  return transact(deps, async (tx, events) => {
+    const now = deps.clock.now();
+    const [released] = await releaseIssues(tx, events, [run], now, options);
+    await writeContinuationSummaries(tx, [options.endedAs ?? run], now);
+    return released;
+  });
 }
 
 /**

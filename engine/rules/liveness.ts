@@ -23,7 +23,6 @@ export interface LivenessInput {
   issue: { status: IssueStatus; title: string; description: string | null } | null;
   resultJson: Record<string, unknown> | null;
   runComments: string[];
-  continuationSummary: string | null;
   stdoutExcerpt: string | null;
   stderrExcerpt: string | null;
   evidence: LivenessEvidence;
@@ -225,7 +224,6 @@ export function classifyLiveness(input: LivenessInput): LivenessResult {
     str(rj.result),
     str(rj.message),
     str(rj.error),
-    str(input.continuationSummary),
   ].filter((t): t is string => t !== null);
   const raw = [rj.stdout, rj.stderr, input.stdoutExcerpt, input.stderrExcerpt, input.error]
     .flatMap((t) => (typeof t === 'string' ? meaningfulLines(t) : []))

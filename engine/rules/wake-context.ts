@@ -140,10 +140,15 @@ export function mergeWakeContext(
   const older = previous ?? {};
   const newer = next ?? {};
   const out: WakeContext = { ...older, ...newer };
+  // What a run was told is rendered again when it starts (§15.3): an older rendering would be stale.
+  for (const key of RENDERED_WAKE_KEYS) delete out[key];
   applyCommentIds(out, [...wakeCommentIdsOf(older), ...wakeCommentIdsOf(newer)]);
   setPayload(out, older.payload, newer.payload);
   return out;
 }
+
+/** The context keys the claim renders for an issue run (§15): the wake, the task text, the summary. */
+export const RENDERED_WAKE_KEYS = ['wake', 'taskMarkdown', 'continuationSummary'] as const;
 
 /** Runs with equal keys (null included) work on the same thing and coalesce. */
 export function wakeScopeKey(ctx: WakeContext): string | null {

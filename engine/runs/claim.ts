@@ -25,7 +25,9 @@ import { agentRowFromDriver, executePrepared, issueRowFromDriver, type Statement
 import { agentNameKey, issueLockEvent, type IssueRow, type RunRow, runStatusEvent } from '../model/runs.ts';
 import { liveRunEvent, type NewRunEvent, payloadText } from './events.ts';
 import { sessionLabel } from '../rules/sessions.ts';
-import { decideRunSession, decideRunSessions, hasSessionKeys, type RunSessionStart, SESSION_CONTEXT_KEYS, sessionContext, type SessionRows, withoutSessionKeys } from './task-sessions.ts';
+import { decideRunSession, decideRunSessions, type RunSessionStart, SESSION_CONTEXT_KEYS, sessionContext, type SessionRows } from './task-sessions.ts';
+import { RENDERED_WAKE_KEYS } from '../rules/wake-context.ts';
+import { NO_WAKE_MATERIAL, readWakeMaterial, wakeContextOf, type WakeMaterial } from './wake-material.ts';
 
 export interface ClaimedRun {
   run: RunRow;
@@ -70,7 +72,24 @@ interface ClaimItem {
   readiness: IssueReadiness | null;
   /** The session it is given (runs/task-sessions.ts), decided from a read made before the claim. */
   session: RunSessionStart;
+  /** What the claim read for the wakes of its runs (runs/wake-material.ts), to tell each of its issue. */
+  material: WakeMaterial;
 }
+
+/**
+ * The context keys the claim decides for each run it starts, written afresh over what was queued:
+ * the session (§12.3) and what the run is told (§15), which is rendered again when wakes coalesce.
+ */
+const CLAIM_CONTEXT_KEYS: readonly string[] = [...SESSION_CONTEXT_KEYS, ...RENDERED_WAKE_KEYS];
+/** The statuses a checkout moves to `in_progress` (§6.3 step 3). */
+const CHECKOUT_FROM: readonly string[] = ['todo', 'backlog', 'blocked'];
+const CHECKOUT_FROM_SQL = sql.raw(CHECKOUT_FROM.map((status) => `'${status}'`).join(', '));
+
+const withoutClaimKeys = (context: Record<string, unknown>) => {
+  const rest = { ...context };
+  for (const key of CLAIM_CONTEXT_KEYS) delete rest[key];
+  return rest;
+};
 
 /**
  * The agents among `agentIds` that have queued runs right now (read without their locks). The
@@ -131,10 +150,13 @@ export async function claimNextRunsForAgents(
     while (plans.length > 0) {
       const candidates = await lockCandidates(tx, plans);
       const sessionItems = plans.flatMap((plan) => candidates.get(plan.agent.id)!.map((run) => ({ run, agent: plan.agent, issueId: issueIdOf(run) })));
-      // The issues and the sessions, read together (one round trip).
-      const [{ issues, readiness }, sessionStarts] = await Promise.all([
-        readIssues(tx, [...candidates.values()].flat()),
+      // The issues, the sessions and what the wakes name, read together (one round trip).
+      const candidateRuns = [...candidates.values()].flat();
+      const issueIds = [...new Set(candidateRuns.flatMap((run) => issueIdOf(run) ?? []))];
+      const [{ issues, readiness }, sessionStarts, material] = await Promise.all([
+        readIssues(tx, issueIds),
         decideRunSessions(tx, sessionItems),
+        readWakeMaterial(tx, candidateRuns, issueIds),
       ]);
       const sessionByRun = new Map(sessionItems.map((item, i) => [item.run.id, sessionStarts[i]]));
       const toClaim: ClaimItem[] = [];
@@ -151,7 +173,7 @@ export async function claimNextRunsForAgents(
             await cancelBeforeStart(tx, events, run, { ...gate, wakeStatus: 'skipped', payload: { errorCode: gate.code } }, deps.clock.now());
             gated += 1;
           } else {
-            toClaim.push({ agent: plan.agent, run, issue, readiness: ready, session: sessionByRun.get(run.id)! });
+            toClaim.push({ agent: plan.agent, run, issue, readiness: ready, session: sessionByRun.get(run.id)!, material });
           }
         }
         // All its candidates were taken and some were gated: there may be more queued behind them.
@@ -207,8 +229,7 @@ async function gateFor(deps: EngineDeps, agent: Agent, run: RunRow, issue: Issue
 }
 
 /** The issues of the candidates and whether each is ready (its blockers resolved), read together. */
-async function readIssues(tx: Transaction, runs: RunRow[]) {
-  const ids = [...new Set(runs.flatMap((run) => issueIdOf(run) ?? []))];
+async function readIssues(tx: Transaction, ids: string[]) {
   if (ids.length === 0) return { issues: new Map<string, IssueRow>(), readiness: new Map<string, IssueReadiness>() };
   const [rows, readiness] = await Promise.all([executePrepared(tx, sql`select * from issues where id = any(${uuidArray(ids)}::uuid[])`), issueReadiness(tx, ids)]);
   return { issues: new Map(rows.map(issueRowFromDriver).map((issue) => [issue.id, issue])), readiness };
@@ -239,11 +260,13 @@ async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: LiveEven
     const event = runStartedEvent({ run, agent, context: run.contextSnapshot, logRef: '' });
     return { event, payload: payloadText(event.payload) };
   });
-  const input = items.map(({ agent, run, issue, readiness, session }, i) => {
+  const input = items.map(({ agent, run, issue, readiness, session, material }, i) => {
     const starts = startEvents[i] !== null;
-    const added = sessionContext(session);
     const locks = !!issue && issue.assigneeAgentId === agent.id && (issue.executionRunId === null || issue.executionRunId === run.id);
     const checkout = starts && wantsCheckout(run, issue, readiness, agent.id);
+    // The run is told of its issue as this statement leaves it (checked out: in progress).
+    const told = issue && checkout && CHECKOUT_FROM.includes(issue.status) ? { ...issue, status: 'in_progress' as const } : issue;
+    const added = { ...sessionContext(session), ...wakeContextOf(run, told, readiness, material) };
     return {
       id: run.id,
       token_hash: hashApiKey(tokens[i]),
@@ -258,8 +281,9 @@ async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: LiveEven
       context_add: Object.keys(added).length > 0 ? added : null,
     };
   });
-  // The session part of the statement only when some run has one, or a context to clear of one.
-  const withSessions = input.some((row) => row.context_add !== null) || items.some(({ run }) => hasSessionKeys(run.contextSnapshot));
+  // The context part of the statement only when some run gets a session or is told of its issue, or
+  // has such keys to clear.
+  const rewritesContext = input.some((row) => row.context_add !== null) || items.some(({ run }) => CLAIM_CONTEXT_KEYS.some((key) => key in run.contextSnapshot));
   const startedAgents = [...new Set(items.flatMap(({ agent }, i) => (input[i].start ? [agent.id] : [])))];
   const issueIds = [...new Set(input.flatMap((row) => (row.issue_id ? [row.issue_id] : [])))];
   // The issue part of the statement (lock, checkout, the context's issueCheckedOut) only when some
@@ -271,17 +295,17 @@ async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: LiveEven
           execution_run_id = case when t.lock and (i.execution_run_id is null or i.execution_run_id = t.id) then t.id else i.execution_run_id end,
           execution_agent_name_key = case when t.lock and (i.execution_run_id is null or i.execution_run_id = t.id) then t.agent_name_key else i.execution_agent_name_key end,
           execution_locked_at = case when t.lock and (i.execution_run_id is null or i.execution_run_id = t.id) then ${at}::timestamptz else i.execution_locked_at end,
-          status = case when t.checkout and i.status in ('todo', 'backlog', 'blocked') then 'in_progress'::issue_status else i.status end,
-          checkout_run_id = case when t.checkout and i.status in ('todo', 'backlog', 'blocked') then t.id else i.checkout_run_id end,
+          status = case when t.checkout and i.status in (${CHECKOUT_FROM_SQL}) then 'in_progress'::issue_status else i.status end,
+          checkout_run_id = case when t.checkout and i.status in (${CHECKOUT_FROM_SQL}) then t.id else i.checkout_run_id end,
           updated_at = ${at}::timestamptz
         from input t
         where i.id = t.issue_id and i.id = any(${uuidArray(issueIds)}::uuid[])
-          and ((t.lock and (i.execution_run_id is null or i.execution_run_id = t.id)) or (t.checkout and i.status in ('todo', 'backlog', 'blocked')))
+          and ((t.lock and (i.execution_run_id is null or i.execution_run_id = t.id)) or (t.checkout and i.status in (${CHECKOUT_FROM_SQL})))
         returning i.id, i.company_id, t.id as run_id, i.execution_run_id = t.id as locked, i.checkout_run_id = t.id and i.status = 'in_progress' as checked_out
       )`
     : sql``;
-  const cleared = sql.raw(`array[${SESSION_CONTEXT_KEYS.map((key) => `'${key}'`).join(', ')}]`);
-  const stored = withSessions ? sql`((r.context_snapshot - ${cleared}) || coalesce(t.context_add, '{}'::jsonb))` : sql`r.context_snapshot`;
+  const cleared = sql.raw(`array[${CLAIM_CONTEXT_KEYS.map((key) => `'${key}'`).join(', ')}]`);
+  const stored = rewritesContext ? sql`((r.context_snapshot - ${cleared}) || coalesce(t.context_add, '{}'::jsonb))` : sql`r.context_snapshot`;
   const context = onIssues
     ? sql`case when t.checkout
               then ${stored} || jsonb_build_object('issueCheckedOut', exists (select 1 from issue_writes w where w.run_id = r.id and w.checked_out))
@@ -309,7 +333,7 @@ async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: LiveEven
         update heartbeat_runs r
         set status = 'running', started_at = coalesce(r.started_at, ${at}::timestamptz), owner_instance_id = ${deps.settings.instanceId},
             owner_host = ${deps.settings.host}, run_token_hash = t.token_hash, updated_at = ${at}::timestamptz,
-            context_snapshot = ${context},${withSessions ? sql` session_id_before = t.session_id_before,` : sql``}
+            context_snapshot = ${context},${rewritesContext ? sql` session_id_before = t.session_id_before,` : sql``}
             log_store = case when t.start then 'file' else r.log_store end,
             log_ref = case when t.start then t.log_ref else r.log_ref end,
             last_event_seq = r.last_event_seq + case when t.start then 1 else 0 end
@@ -357,7 +381,7 @@ async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: LiveEven
     events.push(runStatusEvent(run));
     if (raw.locked && raw.issue_id && raw.issue_company_id) events.push(issueLockEvent({ id: raw.issue_id, companyId: raw.issue_company_id }, run.id));
     if (!input[i].start) return { run, runToken: tokens[i], agent };
-    const base = { ...withoutSessionKeys(candidate.contextSnapshot), ...input[i].context_add };
+    const base = { ...withoutClaimKeys(candidate.contextSnapshot), ...input[i].context_add };
     const context = input[i].checkout ? { ...base, issueCheckedOut: raw.checked_out === true } : base;
     const item: RunStart = { run, agent, context, logRef: input[i].log_ref! };
     // The start's columns, as stored.
@@ -394,7 +418,7 @@ export function claimNewRun(
   if (mayRefuse(deps.canInvoke, agent.companyId) || issueIdOf(run) !== null || !configParses(deps, agent)) return null;
   // Decided at once, so that the claim is sent now, behind the inserts and ahead of the COMMIT.
   const session = decideRunSession(run.contextSnapshot, agent.runtimeConfig, sessions.rows.get(sessions.key));
-  return claimRuns(deps, tx, events, [{ agent, run, issue: null, readiness: null, session }]).then(([claimed]) => claimed);
+  return claimRuns(deps, tx, events, [{ agent, run, issue: null, readiness: null, session, material: NO_WAKE_MATERIAL }]).then(([claimed]) => claimed);
 }
 
 /** Whether the agent's adapter accepts its config: if not, execution/execute-run.ts fails the run before starting it. */

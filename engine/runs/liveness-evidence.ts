@@ -47,7 +47,6 @@ export function livenessInputFrom(
     issue: issue ? { status: issue.status, title: issue.title, description: issue.description } : null,
     resultJson: run.resultJson,
     runComments: comments.slice(0, 5).reverse().map((c) => c.body),
-    continuationSummary: null,
     stdoutExcerpt: run.stdoutExcerpt,
     stderrExcerpt: run.stderrExcerpt,
     evidence,

@@ -166,16 +166,6 @@ export const SESSION_CONTEXT_KEYS = [
   'resumeSessionDisplayId',
 ] as const;
 
-/** A context without SESSION_CONTEXT_KEYS (the claim adds its own decision back). */
-export const withoutSessionKeys = (context: Record<string, unknown>) => {
-  const rest = { ...context };
-  for (const key of SESSION_CONTEXT_KEYS) delete rest[key];
-  return rest;
-};
-
-/** Whether a context holds any of SESSION_CONTEXT_KEYS. */
-export const hasSessionKeys = (context: Record<string, unknown>) => SESSION_CONTEXT_KEYS.some((key) => key in context);
-
 /** What the claim adds to a run's context about its session (`context.session` and the rest). */
 export function sessionContext(start: RunSessionStart): Record<string, unknown> {
   const context: Record<string, unknown> = {};

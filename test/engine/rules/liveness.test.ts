@@ -34,7 +34,6 @@ function input(over: Partial<LivenessInput> = {}): LivenessInput {
     issue: todo,
     resultJson: null,
     runComments: [],
-    continuationSummary: null,
     stdoutExcerpt: null,
     stderrExcerpt: null,
     evidence: noEvidence,
@@ -235,7 +234,6 @@ describe('classifyLiveness rules (first match wins)', () => {
     ['7 unclear plan', { resultJson: { summary: 'Plan: think about it' } }, 'needs_followup', 'Run described future work without a clear runnable next step', 'unknown', 'think about it', null],
     ['7 bare label is still planning', { resultJson: { summary: 'Next steps:' } }, 'needs_followup', 'Run described future work without a clear runnable next step', 'unknown', null, null],
     ['8 useful text only', { resultJson: { result: 'Looked around; nothing to report.' } }, 'needs_followup', 'Run produced useful output but no concrete action evidence', 'unknown', null, null],
-    ['8 continuation summary counts as useful', { continuationSummary: 'Earlier work summary' }, 'needs_followup', 'Run produced useful output but no concrete action evidence', 'unknown', null, null],
   ])('%s', (_name, over, state, reason, actionability, nextAction, lastUsefulActionAt) => {
     expect(classifyLiveness(input(over))).toEqual({ state, reason, actionability, nextAction, lastUsefulActionAt });
   });
