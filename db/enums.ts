@@ -62,7 +62,7 @@ export const issueCommentStatusValues = [
   'retry_exhausted',
 ] as const;
 export const apiKeyRoleValues = ['admin', 'operator', 'viewer'] as const;
-export const adapterTypeValues = ['process', 'http', 'script'] as const;
+export const adapterTypeValues = ['process', 'http', 'script', 'claude_code', 'codex'] as const;
 /** How a run's cost is billed (docs/engine.md §13.3). */
 export const billingTypeValues = ['metered_api', 'subscription_included', 'subscription_overage', 'credits', 'fixed', 'unknown'] as const;
 export const budgetScopeValues = ['company', 'agent', 'project'] as const;

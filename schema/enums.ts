@@ -50,7 +50,7 @@ export const AgentStatusEnum = enumOf('AgentStatus', agentStatusValues, 'Operati
 export const AdapterTypeEnum = enumOf(
   'AdapterType',
   adapterTypeValues,
-  'How an agent run is executed: a child process, an HTTP endpoint or a deterministic script.',
+  'How an agent run is executed: a child process, an HTTP endpoint, a deterministic script, or a local coding-agent CLI (Claude Code, Codex).',
 );
 export const IssueStatusEnum = enumOf('IssueStatus', issueStatusValues, 'Workflow state of an issue.');
 export const IssuePriorityEnum = enumOf('IssuePriority', issuePriorityValues, 'Priority of an issue.');

@@ -4,8 +4,10 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
-/** How an agent run is executed: a child process, an HTTP endpoint or a deterministic script. */
+/** How an agent run is executed: a child process, an HTTP endpoint, a deterministic script, or a local coding-agent CLI (Claude Code, Codex). */
 export type AdapterType =
+  | 'CLAUDE_CODE'
+  | 'CODEX'
   | 'HTTP'
   | 'PROCESS'
   | 'SCRIPT';

@@ -17,10 +17,12 @@ const errorMap: z.core.$ZodErrorMap = (issue) =>
 export function parseWith<T>(schema: z.ZodType<T>, value: unknown, prefix = 'adapterConfig'): T {
   const parsed = schema.safeParse(value, { error: errorMap });
   if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((issue) => ({
-    path: formatPath(prefix, issue.path),
-    message: issue.message,
-  }));
+  // A key the schema does not know (a strict object) is named on its own path, like any bad field.
+  const issues = parsed.error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ path: formatPath(prefix, [...issue.path, key]), message: 'Unknown field' }))
+      : [{ path: formatPath(prefix, issue.path), message: issue.message }],
+  );
   throw badInput(issues.map((i) => `${i.path}: ${i.message}`).join('; '), { issues });
 }
 

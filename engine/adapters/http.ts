@@ -3,7 +3,8 @@
 import { Agent } from 'undici';
 import { z } from 'zod';
 import { nonNegativeSeconds, parseWith, timerMs } from './config.ts';
-import { classifyLine, LineSink, MAX_LINE_CHARS, runContextPayload } from './lines.ts';
+import { classifyLine, LineSink, runContextPayload } from './lines.ts';
+import { MAX_LINE_CHARS } from './line-splitter.ts';
 import { REDACTED, redactUrl } from './redaction.ts';
 import type { Adapter, AdapterExecution, AdapterResult } from './types.ts';
 

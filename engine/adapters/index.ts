@@ -1,11 +1,16 @@
 // The adapters that ship with Heartbeat, by type. The engine may substitute its own (tests do).
 import type { AdapterType } from '../../db/enums.ts';
 import { badInput } from '../model/errors.ts';
+import { claudeCodeAdapter } from './claude-code.ts';
+import { codexAdapter } from './codex.ts';
 import { httpAdapter } from './http.ts';
 import { processAdapter } from './process.ts';
 import { scriptAdapter } from './script.ts';
 import type { Adapter } from './types.ts';
 
+export { claudeCodeAdapter } from './claude-code.ts';
+export { codexAdapter } from './codex.ts';
+export { type CodingCliConfig } from './coding-cli.ts';
 export { httpAdapter, type HttpConfig } from './http.ts';
 export { processAdapter, type ProcessConfig } from './process.ts';
 export { scriptAdapter, type ScriptConfig, type ScriptStep } from './script.ts';
@@ -17,6 +22,8 @@ export const builtInAdapters: Record<AdapterType, AnyAdapter> = {
   process: processAdapter,
   http: httpAdapter,
   script: scriptAdapter,
+  claude_code: claudeCodeAdapter,
+  codex: codexAdapter,
 };
 
 /** The adapter for `type`, `overrides` first. Throws BAD_USER_INPUT for an unknown type. */

@@ -1,13 +1,17 @@
 // The `process` adapter: runs the agent as a local child process leading its own process group and
 // carrying its run's marker (process-tree.ts), so cancel and timeout can take down everything it
-// started, also what left the group.
+// started, also what left the group. runChildProcess is that one way of running a child: the
+// claude_code and codex adapters (coding-cli.ts) run their CLIs through it too.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { terminateGroup } from './process-groups.ts';
 import { newTreeMarker, TREE_MARKER_VAR } from './process-tree.ts';
 import { z } from 'zod';
 import { nonNegativeSeconds, parseWith, timerMs } from './config.ts';
-import { LineSink, runContextPayload, withoutNul } from './lines.ts';
+import { type LineMapper, LineSink, runContextPayload, withoutNul } from './lines.ts';
 import { REDACTED } from './redaction.ts';
 import type { Adapter, AdapterExecution, AdapterResult } from './types.ts';
 
@@ -15,7 +19,7 @@ import type { Adapter, AdapterExecution, AdapterResult } from './types.ts';
  * A name holding `=` reaches the child as the part before it, ahead of the variables set here:
  * `HEARTBEAT_RUN_TOKEN=x` would forge the run token.
  */
-const envName = z.string().regex(/^[^=\0]+$/);
+export const envName = z.string().regex(/^[^=\0]+$/);
 
 const processConfigSchema = z.object({
   command: z.string().min(1),
@@ -53,14 +57,95 @@ function exitMessage(code: number | null, signal: NodeJS.Signals | null): string
   return undefined;
 }
 
-function execute(execution: AdapterExecution<ProcessConfig>): Promise<AdapterResult> {
-  const { config, signal } = execution;
-  if (signal.aborted) {
-    return Promise.resolve({ exitCode: null, errorMessage: 'Cancelled', errorCode: 'cancelled' });
+/** Everything the process adapter runs a child with; the claude_code and codex adapters build one too. */
+export interface ChildProcessSpec {
+  /** The adapter's name in the run's adapter.invoke event: `process`, `claude_code`, `codex`. */
+  adapter: string;
+  command: string;
+  args: readonly string[];
+  /** Working directory; the server's when absent. */
+  cwd?: string;
+  /** adapterConfig.env: set after the inherited variables, before the HEARTBEAT_* ones. */
+  env?: Record<string, string>;
+  /** 0 or absent: no time limit. */
+  timeoutSec?: number;
+  /** SIGTERM to SIGKILL on cancel and timeout; 2 s when absent. */
+  graceSec?: number;
+  /**
+   * What the child reads on stdin: the run payload as one JSON line (`payload`, the default), or
+   * nothing (`none`: /dev/null), for a CLI that would read a piped stdin as part of its prompt.
+   */
+  stdin?: 'payload' | 'none';
+  /** The CLI's own reading of its stdout lines (lines.ts LineMapper); absent: the line protocol alone. */
+  mapper?: LineMapper;
+  /** The args as the adapter.invoke event shows them (say, with a long prompt cut short); `args` when absent. */
+  shownArgs?: readonly string[];
+}
+
+/** The task text of an issue run (context.taskMarkdown, docs/engine.md), written for the child to read. */
+interface TaskFile {
+  path: string;
+  remove(): Promise<void>;
+}
+
+/**
+ * The run's task text in a file of a fresh temporary directory that only the server's user may read
+ * (the directory 0700, as mkdtemp makes it; the file 0600).
+ */
+async function writeTaskFile(markdown: string): Promise<TaskFile> {
+  const dir = await mkdtemp(join(tmpdir(), 'heartbeat-task-'));
+  const remove = () => rm(dir, { recursive: true, force: true }).catch(() => {});
+  const path = join(dir, 'task.md');
+  try {
+    await writeFile(path, markdown, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    await remove();
+    throw error;
   }
-  const args = config.args ?? [];
-  const cwd = config.cwd ?? process.cwd();
-  const configEnv = config.env ?? {};
+  return { path, remove };
+}
+
+const cancelledResult = (): AdapterResult => ({ exitCode: null, errorMessage: 'Cancelled', errorCode: 'cancelled' });
+
+/**
+ * Runs one child process for a run, and resolves with its result once it has exited and its output is
+ * read. Everything about the process is here: its own process group and tree marker (cancel and
+ * timeout stop the whole tree, SIGKILL after the grace), the environment rules (inherited variables,
+ * adapterConfig.env, then the HEARTBEAT_* run variables, which the config cannot override), the run
+ * payload on stdin, the task file (HEARTBEAT_TASK_FILE, removed when the run ends whatever its
+ * outcome), backpressure on stdout, and spawn failures. Stdout lines follow the line protocol
+ * (lines.ts), read by `spec.mapper` first when it has one.
+ */
+export async function runChildProcess(execution: AdapterExecution<unknown>, spec: ChildProcessSpec): Promise<AdapterResult> {
+  const { signal } = execution;
+  if (signal.aborted) return cancelledResult();
+  const args = [...spec.args];
+  const cwd = spec.cwd ?? process.cwd();
+  const configEnv = spec.env ?? {};
+  execution.onMeta({
+    adapter: spec.adapter,
+    command: spec.command,
+    args: [...(spec.shownArgs ?? args)],
+    cwd,
+    env: Object.fromEntries(Object.keys(configEnv).map((key) => [key, REDACTED])),
+  });
+
+  let taskFile: TaskFile | null = null;
+  // No await unless there is a task to write: a run without one spawns at once, as it always has.
+  const { taskMarkdown } = execution.context;
+  if (typeof taskMarkdown === 'string') {
+    try {
+      taskFile = await writeTaskFile(taskMarkdown);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return { exitCode: null, errorMessage: `Failed to write the task file: ${message}`, errorCode: 'adapter_failed' };
+    }
+    if (signal.aborted) {
+      await taskFile.remove();
+      return cancelledResult();
+    }
+  }
+
   // Inherited by every descendant: cancel and timeout find by it those that left the process group.
   const treeMarker = newTreeMarker();
   const env: NodeJS.ProcessEnv = {
@@ -76,26 +161,29 @@ function execute(execution: AdapterExecution<ProcessConfig>): Promise<AdapterRes
     // The session to resume ('' for a fresh one), for a wrapper to pass to `claude --resume` or
     // `codex exec resume` (docs/engine.md §12.3).
     HEARTBEAT_SESSION_ID: execution.session?.id ?? '',
+    // The run's task text (context.taskMarkdown) in a file only the server's user can read; '' without one.
+    HEARTBEAT_TASK_FILE: taskFile?.path ?? '',
     [TREE_MARKER_VAR]: treeMarker,
   };
-  execution.onMeta({
-    adapter: 'process',
-    command: config.command,
-    args,
-    cwd,
-    env: Object.fromEntries(Object.keys(configEnv).map((key) => [key, REDACTED])),
-  });
+  const stdinPayload = (spec.stdin ?? 'payload') === 'payload';
 
   return new Promise<AdapterResult>((resolve) => {
+    let settled = false;
+    // Whatever the outcome, the task file goes before the run's result is handed back.
+    const finalize = (result: AdapterResult) => {
+      if (!taskFile) return resolve(result);
+      void taskFile.remove().then(() => resolve(result));
+    };
+
     let child: ChildProcess;
     try {
-      child = spawn(config.command, args, { cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+      child = spawn(spec.command, args, { cwd, env, detached: true, stdio: [stdinPayload ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     } catch (error) {
       // Synchronous failures (e.g. a NUL byte in an argument) are spawn failures too.
-      return resolve(spawnFailed(error));
+      return finalize(spawnFailed(error));
     }
 
-    const sink = new LineSink(execution);
+    const sink = new LineSink(execution, 'stdout', spec.mapper);
     const splitter = sink.splitter();
     let pgid: number | undefined;
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
@@ -104,7 +192,6 @@ function execute(execution: AdapterExecution<ProcessConfig>): Promise<AdapterRes
     let termination: ReturnType<typeof terminateGroup> | undefined;
     let timeoutTimer: NodeJS.Timeout | undefined;
     let drainTimer: NodeJS.Timeout | undefined;
-    let settled = false;
 
     const cleanup = () => {
       clearTimeout(timeoutTimer);
@@ -117,7 +204,7 @@ function execute(execution: AdapterExecution<ProcessConfig>): Promise<AdapterRes
       settled = true;
       cleanup();
       termination?.cancel();
-      resolve(result);
+      finalize(result);
     };
 
     const maybeFinish = async () => {
@@ -127,7 +214,7 @@ function execute(execution: AdapterExecution<ProcessConfig>): Promise<AdapterRes
       const fromLine = sink.outcome();
       const result: AdapterResult = { ...fromLine, exitCode: exit.code, signal: exit.signal };
       if (stop === 'timeout') {
-        const seconds = config.timeoutSec ?? 0;
+        const seconds = spec.timeoutSec ?? 0;
         result.timedOut = true;
         result.errorMessage = `Timed out after ${seconds}s`;
         result.errorCode = 'timeout';
@@ -144,7 +231,7 @@ function execute(execution: AdapterExecution<ProcessConfig>): Promise<AdapterRes
     const kill = (reason: 'timeout' | 'cancel') => {
       if (stop || settled || pgid === undefined) return;
       stop = reason;
-      termination = terminateGroup(pgid, config.graceSec ?? 2, treeMarker);
+      termination = terminateGroup(pgid, spec.graceSec ?? 2, treeMarker);
       void termination.done.then(maybeFinish);
     };
 
@@ -165,13 +252,15 @@ function execute(execution: AdapterExecution<ProcessConfig>): Promise<AdapterRes
       pgid = child.pid!;
       execution.onSpawn({ pid: pgid, processGroupId: pgid });
       if (cancelPending) return kill('cancel');
-      const seconds = config.timeoutSec ?? 0;
+      const seconds = spec.timeoutSec ?? 0;
       if (seconds > 0) timeoutTimer = setTimeout(() => kill('timeout'), timerMs(seconds));
     });
 
-    // The child may never read stdin: EPIPE is expected, not a failure.
-    child.stdin!.on('error', () => {});
-    child.stdin!.end(JSON.stringify(runContextPayload(execution)) + '\n');
+    if (child.stdin) {
+      // The child may never read stdin: EPIPE is expected, not a failure.
+      child.stdin.on('error', () => {});
+      child.stdin.end(JSON.stringify(runContextPayload(execution)) + '\n');
+    }
 
     const streamEnded = () => {
       openStreams -= 1;
@@ -213,6 +302,19 @@ function execute(execution: AdapterExecution<ProcessConfig>): Promise<AdapterRes
       }
       void maybeFinish();
     });
+  });
+}
+
+function execute(execution: AdapterExecution<ProcessConfig>): Promise<AdapterResult> {
+  const { config } = execution;
+  return runChildProcess(execution, {
+    adapter: 'process',
+    command: config.command,
+    args: config.args ?? [],
+    cwd: config.cwd,
+    env: config.env,
+    timeoutSec: config.timeoutSec,
+    graceSec: config.graceSec,
   });
 }
 

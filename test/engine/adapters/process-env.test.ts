@@ -7,7 +7,7 @@ import { createAgent, enqueue, gql, runFinished } from '../../support/api.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 
 const ECHO = fileURLToPath(new URL('../../fixtures/agents/echo-agent.mjs', import.meta.url));
-const RUN_VARIABLES = ['HEARTBEAT_API_URL', 'HEARTBEAT_RUN_ID', 'HEARTBEAT_RUN_TOKEN', 'HEARTBEAT_AGENT_ID', 'HEARTBEAT_ISSUE_ID', 'HEARTBEAT_COMPANY_ID', 'HEARTBEAT_SESSION_ID'];
+const RUN_VARIABLES = ['HEARTBEAT_API_URL', 'HEARTBEAT_RUN_ID', 'HEARTBEAT_RUN_TOKEN', 'HEARTBEAT_AGENT_ID', 'HEARTBEAT_ISSUE_ID', 'HEARTBEAT_COMPANY_ID', 'HEARTBEAT_SESSION_ID', 'HEARTBEAT_TASK_FILE'];
 // What a server's environment holds besides the basics (the server shares this test's process).
 const SERVER_ENV = {
   DATABASE_URL: 'postgres://heartbeat:hunter2@db.internal/heartbeat',

@@ -2,7 +2,8 @@
 // floods of short lines. The server must stay bounded and every run must still be recorded.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOG_CHUNK_LIMITS } from '../../../engine/rules/bounding.ts';
-import { classifyLine, LineSplitter, MAX_LINE_CHARS } from '../../../engine/adapters/lines.ts';
+import { classifyLine } from '../../../engine/adapters/lines.ts';
+import { LineSplitter, MAX_LINE_CHARS } from '../../../engine/adapters/line-splitter.ts';
 import { processAdapter } from '../../../engine/adapters/process.ts';
 import { createAgent, enqueue, runFinished } from '../../support/api.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';

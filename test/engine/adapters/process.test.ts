@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { classifyLine, LineSplitter } from '../../../engine/adapters/lines.ts';
+import { classifyLine } from '../../../engine/adapters/lines.ts';
+import { LineSplitter } from '../../../engine/adapters/line-splitter.ts';
 import { processAdapter, type ProcessConfig } from '../../../engine/adapters/process.ts';
 import { HeartbeatError } from '../../../engine/model/errors.ts';
 import { RECORDED_INVOCATION, recordingExecution, waitFor } from '../../fixtures/agents/recording-execution.ts';
@@ -126,6 +127,7 @@ describe.concurrent('process adapter', () => {
       HEARTBEAT_ISSUE_ID: 'api-issue-1',
       HEARTBEAT_COMPANY_ID: 'api-company-1',
       HEARTBEAT_SESSION_ID: '', // a fresh session
+      HEARTBEAT_TASK_FILE: '', // no context.taskMarkdown
     });
     expect(cwd).toBe(dir);
     expect(JSON.stringify(rec.metas)).not.toContain('custom-value');

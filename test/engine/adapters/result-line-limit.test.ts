@@ -1,7 +1,8 @@
 // A result line over the line limit: told apart from other over-long lines without holding it, and
 // turned into the run's failure (result_too_large) in the order of the stream.
 import { describe, expect, it } from 'vitest';
-import { classifyLine, LineSink, LineSplitter, RESULT_TOO_LARGE, ResultLineScan, resultTooLarge } from '../../../engine/adapters/lines.ts';
+import { classifyLine, LineSink, RESULT_TOO_LARGE, resultTooLarge } from '../../../engine/adapters/lines.ts';
+import { LineSplitter, ResultLineScan } from '../../../engine/adapters/line-splitter.ts';
 
 /** What the scan says of `line` read in pieces of `size` characters. */
 function scan(line: string, size = line.length): boolean {

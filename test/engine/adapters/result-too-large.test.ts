@@ -3,7 +3,8 @@
 import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpAdapter } from '../../../engine/adapters/http.ts';
-import { MAX_LINE_CHARS, RESULT_TOO_LARGE } from '../../../engine/adapters/lines.ts';
+import { RESULT_TOO_LARGE } from '../../../engine/adapters/lines.ts';
+import { MAX_LINE_CHARS } from '../../../engine/adapters/line-splitter.ts';
 import { processAdapter } from '../../../engine/adapters/process.ts';
 import { resolveRunOutcome } from '../../../engine/rules/run-outcome.ts';
 import { recordingExecution } from '../../fixtures/agents/recording-execution.ts';

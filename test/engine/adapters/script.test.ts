@@ -148,7 +148,7 @@ describe('script adapter', () => {
 
   it('adapterFor returns built-ins, honours overrides and rejects unknown types', () => {
     expect(adapterFor('script')).toBe(scriptAdapter);
-    expect(Object.keys(builtInAdapters).sort()).toEqual(['http', 'process', 'script']);
+    expect(Object.keys(builtInAdapters).sort()).toEqual(['claude_code', 'codex', 'http', 'process', 'script']);
     expect(builtInAdapters.process.localChild).toBe(true);
     expect(builtInAdapters.http.localChild).toBe(false);
     const fake = { ...scriptAdapter, localChild: true };
