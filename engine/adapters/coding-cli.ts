@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { AdapterType } from '../../db/enums.ts';
 import { truncateText } from '../rules/bounding.ts';
+import { RENDERED_WAKE_KEYS } from '../rules/wake-context.ts';
 import type { RunSession } from '../rules/sessions.ts';
 import { nonNegativeSeconds, parseWith } from './config.ts';
 import type { LineMapper, LineResult } from './lines.ts';
@@ -81,6 +82,8 @@ const ENGINE_CONTEXT_KEYS = new Set([
   'scheduledRetryAt',
   'transientRetryNotBefore',
   'codexTransientFallbackMode',
+  // What the claim renders for an issue run (§15): an issue run is prompted with its task text.
+  ...RENDERED_WAKE_KEYS,
 ]);
 
 /**
