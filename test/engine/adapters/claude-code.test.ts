@@ -46,12 +46,14 @@ describe('CLAUDE_CODE agents', () => {
     // The command line: print mode with its JSON stream, no --resume, the prompt last.
     const started = await startOf(record, first.id);
     expect(started.argv).toEqual([...FLAGS, '--', expectedPrompt(first.contextSnapshot)]);
-    if (typeof first.contextSnapshot.taskMarkdown === 'string') expect(started.prompt).toBe(first.contextSnapshot.taskMarkdown);
-    else expect(started.prompt).toContain('issue_assigned');
+    // The prompt is the task text the claim rendered and stored with the run.
+    expect(first.contextSnapshot.taskMarkdown).toEqual(expect.stringContaining('- Title: "Fix ISO week numbers"'));
+    expect(started.prompt).toBe(first.contextSnapshot.taskMarkdown);
     expect(started.resumeId).toBeNull();
     expect(started.stdin).toBe('');
     expectTaskFile(started, first.contextSnapshot);
-    if (started.taskFile) expect(existsSync(started.taskFile.path)).toBe(false);
+    expect(started.taskFile).not.toBeNull();
+    expect(existsSync(started.taskFile!.path)).toBe(false);
 
     // What the run recorded: status, result summary, session, usage and cost.
     expect(first).toMatchObject({ status: 'succeeded', exitCode: 0, errorCode: null, sessionIdBefore: null, sessionIdAfter: CLAUDE_SESSION });
@@ -76,7 +78,7 @@ describe('CLAUDE_CODE agents', () => {
     const second = await settledRun(server, comment.wakeup!.run!.id);
     const resumed = await startOf(record, second.id);
     expect(resumed.argv).toEqual([...FLAGS, '--resume', CLAUDE_SESSION, '--', expectedPrompt(second.contextSnapshot)]);
-    if (typeof second.contextSnapshot.taskMarkdown === 'string') expect(resumed.prompt).toBe(second.contextSnapshot.taskMarkdown);
+    expect(resumed.prompt).toBe(second.contextSnapshot.taskMarkdown);
     expect(resumed.env.HEARTBEAT_SESSION_ID).toBe(CLAUDE_SESSION);
     expect(second).toMatchObject({ status: 'succeeded', sessionIdBefore: CLAUDE_SESSION, sessionIdAfter: CLAUDE_SESSION });
   });

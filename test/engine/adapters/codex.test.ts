@@ -45,12 +45,14 @@ describe('CODEX agents', () => {
 
     const started = await startOf(record, first.id);
     expect(started.argv).toEqual(['exec', '--json', '--model', 'gpt-5-codex', '--sandbox', 'workspace-write', '--', expectedPrompt(first.contextSnapshot)]);
-    if (typeof first.contextSnapshot.taskMarkdown === 'string') expect(started.prompt).toBe(first.contextSnapshot.taskMarkdown);
-    else expect(started.prompt).toContain('issue_assigned');
+    // The prompt is the task text the claim rendered and stored with the run.
+    expect(first.contextSnapshot.taskMarkdown).toEqual(expect.stringContaining('- Title: "Fix ISO week numbers"'));
+    expect(started.prompt).toBe(first.contextSnapshot.taskMarkdown);
     expect(started.resumeId).toBeNull();
     expect(started.stdin).toBe('');
     expectTaskFile(started, first.contextSnapshot);
-    if (started.taskFile) expect(existsSync(started.taskFile.path)).toBe(false);
+    expect(started.taskFile).not.toBeNull();
+    expect(existsSync(started.taskFile!.path)).toBe(false);
 
     // Result, session (the thread), usage (the thread's running totals) and its cost event.
     expect(first).toMatchObject({ status: 'succeeded', exitCode: 0, errorCode: null, sessionIdBefore: null, sessionIdAfter: CODEX_THREAD });
@@ -81,7 +83,7 @@ describe('CODEX agents', () => {
     const second = await settledRun(server, comment.wakeup!.run!.id);
     const resumed = await startOf(record, second.id);
     expect(resumed.argv).toEqual(['exec', '--json', '--model', 'gpt-5-codex', '--sandbox', 'workspace-write', 'resume', CODEX_THREAD, '--', expectedPrompt(second.contextSnapshot)]);
-    if (typeof second.contextSnapshot.taskMarkdown === 'string') expect(resumed.prompt).toBe(second.contextSnapshot.taskMarkdown);
+    expect(resumed.prompt).toBe(second.contextSnapshot.taskMarkdown);
     expect(resumed.env.HEARTBEAT_SESSION_ID).toBe(CODEX_THREAD);
     expect(second).toMatchObject({ status: 'succeeded', sessionIdBefore: CODEX_THREAD, sessionIdAfter: CODEX_THREAD });
   });
