@@ -19,6 +19,17 @@ const integerBetween = (min: number, max: number) => (value: string) => {
   return n;
 };
 
+const DURATION_UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A moment given as a time (ISO 8601) or a duration from now (`90m`, `2h`, `1d`), as ISO text. */
+export function parseUntil(value: string, now = new Date()): string {
+  const duration = /^(\d+)\s*([smhd])$/.exec(value.trim());
+  if (duration) return new Date(now.getTime() + Number(duration[1]) * DURATION_UNITS[duration[2]]).toISOString();
+  const at = Date.parse(value);
+  if (Number.isNaN(at)) throw new InvalidArgumentError('expected a time (ISO 8601) or a duration such as 90m, 2h or 1d');
+  return new Date(at).toISOString();
+}
+
 interface WakeOptions {
   issue?: string;
   reason?: string;
@@ -117,6 +128,11 @@ function describeRun(run: ShownRun, { output = false } = {}): string {
   if (run.retry.retryOf) lines.push(`retry of ${run.retry.retryOf.id}`);
   if (run.retry.attempt > 0) lines.push(`retry    attempt ${run.retry.attempt}/${run.retry.maxAttempts}${run.retry.scheduledAt ? ` due ${run.retry.scheduledAt}` : ''}`);
   if (run.retry.exhaustedReason) lines.push(`retries  ${run.retry.exhaustedReason}`);
+  if (run.outputSilence && run.outputSilence.level !== 'OK') {
+    const { level, seconds, snoozedUntil } = run.outputSilence;
+    const silent = seconds >= 3_600 ? `${Math.floor(seconds / 3_600)}h ${Math.floor((seconds % 3_600) / 60)}m` : `${Math.floor(seconds / 60)}m ${seconds % 60}s`;
+    lines.push(`silence  ${level}: no output for ${silent}${snoozedUntil ? ` (snoozed until ${snoozedUntil})` : ''}`);
+  }
   if (run.taskKey) lines.push(`task     ${run.taskKey}`);
   // Only agents that resume sessions have one to show.
   if (run.sessionIdBefore || run.sessionIdAfter) {
@@ -322,6 +338,27 @@ export function registerClientCommands(program: Command): void {
       withClient(async (client, json, id: string, options: { reason?: string }) => {
         const run = await client.cancel(id, options.reason);
         print(json, run, () => `run ${run.id} is ${run.status}`);
+      }),
+    );
+  runs
+    .command('snooze <id>')
+    .description("snooze a running run's output-silence warning (SNOOZED until then, at most 7 days)")
+    .requiredOption('--until <when>', 'a time (ISO 8601) or a duration from now: 90m, 2h, 1d', (value: string) => parseUntil(value))
+    .option('--json', 'JSON output')
+    .action(
+      withClient(async (client, json, id: string, options: { until: string }) => {
+        const run = await client.snoozeSilence(id, options.until);
+        print(json, run, () => `run ${run.id}: output silence ${run.outputSilence?.level ?? 'not evaluated (not running)'}${run.outputSilence?.snoozedUntil ? ` until ${run.outputSilence.snoozedUntil}` : ''}`);
+      }),
+    );
+  runs
+    .command('dismiss <id>')
+    .description("dismiss a running run's output-silence warning as a false positive (until its next output)")
+    .option('--json', 'JSON output')
+    .action(
+      withClient(async (client, json, id: string) => {
+        const run = await client.dismissSilence(id);
+        print(json, run, () => `run ${run.id}: output silence ${run.outputSilence?.level ?? 'not evaluated (not running)'} (dismissed)`);
       }),
     );
   runs

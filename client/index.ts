@@ -26,6 +26,7 @@ import {
   CostSummaryQuery,
   CreateProjectMutation,
   DeleteBudgetMutation,
+  DismissRunSilenceMutation,
   EnqueueWakeupMutation,
   PauseAgentMutation,
   ProjectsQuery,
@@ -38,6 +39,7 @@ import {
   RunsQuery,
   RunStatusSubscription,
   SetBudgetMutation,
+  SnoozeRunSilenceMutation,
   SpendQuery,
   ViewerQuery,
 } from './operations.ts';
@@ -194,6 +196,11 @@ export function createHeartbeatClient(options: HeartbeatClientOptions) {
     wake: async (input: EnqueueWakeupInput) => (await mutate(EnqueueWakeupMutation, { input })).enqueueWakeup,
     cancel: async (id: string, reason?: string) => (await mutate(CancelRunMutation, { id, reason })).cancelRun,
     retry: async (id: string) => (await mutate(RetryRunMutation, { id })).retryRun,
+    /** Snoozes a running run's output-silence warning until `until` (at most 7 days ahead). */
+    snoozeSilence: async (id: string, until: Date | string) =>
+      (await mutate(SnoozeRunSilenceMutation, { id, until: typeof until === 'string' ? until : until.toISOString() })).snoozeRunSilence,
+    /** Dismisses a running run's output-silence warning as a false positive, until its next output. */
+    dismissSilence: async (id: string) => (await mutate(DismissRunSilenceMutation, { id })).dismissRunSilence,
     /** Pauses the agent and cancels its queued, scheduled and running runs. */
     pauseAgent: async (id: string) => (await mutate(PauseAgentMutation, { id })).pauseAgent,
     resumeAgent: async (id: string) => (await mutate(ResumeAgentMutation, { id })).resumeAgent,

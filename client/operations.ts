@@ -52,6 +52,13 @@ export const RunFieldsFragment = graphql(`
         id
       }
     }
+    outputSilence {
+      level
+      silentSince
+      seconds
+      snoozedUntil
+      dismissedAt
+    }
   }
 `);
 
@@ -154,6 +161,22 @@ export const EnqueueWakeupMutation = graphql(`
 export const CancelRunMutation = graphql(`
   mutation CancelRun($id: ID!, $reason: String) {
     cancelRun(id: $id, reason: $reason) {
+      ...RunFields
+    }
+  }
+`);
+
+export const SnoozeRunSilenceMutation = graphql(`
+  mutation SnoozeRunSilence($id: ID!, $until: DateTime!) {
+    snoozeRunSilence(id: $id, until: $until) {
+      ...RunFields
+    }
+  }
+`);
+
+export const DismissRunSilenceMutation = graphql(`
+  mutation DismissRunSilence($id: ID!) {
+    dismissRunSilence(id: $id) {
       ...RunFields
     }
   }

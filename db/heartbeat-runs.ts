@@ -3,6 +3,7 @@ import {
   type AnyPgColumn,
   bigint,
   boolean,
+  check,
   index,
   integer,
   jsonb,
@@ -56,6 +57,8 @@ export const heartbeatRuns = pgTable(
     logSha256: text(),
     logBytes: bigint({ mode: 'number' }),
     logCompressed: boolean().notNull().default(false),
+    /** When the log retention setting removed this run's log (docs/engine.md §6.5): it is expired, not empty. */
+    logExpiredAt: timestamptz(),
     stdoutExcerpt: text(),
     stderrExcerpt: text(),
     externalRunId: text(),
@@ -92,6 +95,15 @@ export const heartbeatRuns = pgTable(
     settledAt: timestamptz(),
     /** SHA-256 of the run's bearer token; the token is valid only while the run is active. */
     runTokenHash: text(),
+    /**
+     * Silent runs (docs/engine.md §17): the output-silence level last published for the running
+     * run (`suspicious`, `critical`, `snoozed`; null = ok), so each change is told once; an
+     * operator's snooze (the level is `snoozed` until then) and dismissal (the silence that began
+     * before it is not flagged; new output re-arms it).
+     */
+    outputSilenceLevel: text().$type<'suspicious' | 'critical' | 'snoozed'>(),
+    outputSilenceSnoozedUntil: timestamptz(),
+    outputSilenceDismissedAt: timestamptz(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -125,5 +137,15 @@ export const heartbeatRuns = pgTable(
     // it: rows are appended in about the order they change. Pages not summarized yet are always
     // read; autosummarize has autovacuum summarize each range as soon as it is full.
     index('runs_updated_brin_idx').using('brin', t.updatedAt).with({ autosummarize: 'on' }),
+    check('runs_output_silence_level', sql`${t.outputSilenceLevel} in ('suspicious', 'critical', 'snoozed')`),
+    // Silent runs (docs/engine.md §17), for the loop's one statement per tick: running runs by
+    // (a lower bound of) the start of their silence, so only those silent long enough are read...
+    // (process_started_at is left out: it is never before started_at, and keeping it out keeps
+    // the pid write a HOT update), ...
+    index('runs_running_silence_idx')
+      .on(sql`(coalesce(${t.lastOutputAt}, ${t.startedAt}, ${t.createdAt}))`)
+      .where(sql`${t.status} = 'running'`),
+    // ... and the running runs flagged now, which may have to go back to ok.
+    index('runs_running_silence_flagged_idx').on(t.id).where(sql`${t.status} = 'running' and ${t.outputSilenceLevel} is not null`),
   ],
 );

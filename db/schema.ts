@@ -6,6 +6,7 @@ export * from './agents.ts';
 export * from './wakeup-requests.ts';
 export * from './heartbeat-runs.ts';
 export * from './run-events.ts';
+export * from './run-log-chunks.ts';
 export * from './issues.ts';
 export * from './activity-log.ts';
 export * from './engine-instances.ts';

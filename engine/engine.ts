@@ -18,7 +18,10 @@ import type { Adapter } from './adapters/types.ts';
 import { finalizeAgentStatus } from './runs/agent-status.ts';
 import { createAgent, type CreateAgentInput, transitionAgentStatus, updateAgent, type UpdateAgentInput } from './agents/agents.ts';
 import { sql } from 'drizzle-orm';
-import { cancelActiveRunRecords, cancelRunRecord, type RunScope } from './runs/cancel.ts';
+import { cancelActiveRunRecords, type CancelResult, cancelRunRecord, type RunScope } from './runs/cancel.ts';
+import { dismissRunSilence, snoozeRunSilence } from './runs/silence-level.ts';
+import type { SilencePassResult } from './recovery/silence.ts';
+import { DEFAULT_SILENCE_CRITICAL_SEC, DEFAULT_SILENCE_SUSPICIOUS_SEC } from './rules/silence.ts';
 import { CONTROL_CHANNEL, ControlListeners, type ControlMessage } from './cluster/control-listeners.ts';
 import { type Clock, systemClock } from './model/clock.ts';
 import { type CanInvokePort, type EngineDeps, mayRefuse, transact } from './model/deps.ts';
@@ -27,6 +30,8 @@ import { PeriodicLoop } from './execution/periodic-loop.ts';
 import { followUpSteps, type FollowUpSteps } from './execution/follow-up.ts';
 import { InstanceLease } from './cluster/leases.ts';
 import * as issueService from './issues/issues.ts';
+import { importFileLogs } from './runs/file-logs.ts';
+import { expireLogs } from './runs/log-retention.ts';
 import { type CommentWritePort, commentWriteBatches, writeIssueComment } from './issues/comment-write.ts';
 import { createInProcessEventBus, type LiveEventBus } from './live/live-events.ts';
 import { releaseIssueExecutionAndPromote } from './recovery/issue-release.ts';
@@ -38,6 +43,7 @@ import { createProject, listProjects } from './costs/projects.ts';
 import { BudgetGate, blockingBudget, deleteBudget, listBudgets, setBudget, type SetBudgetInput } from './costs/budgets.ts';
 import type { BudgetScope } from '../db/enums.ts';
 import { enqueueWakeup, type EnqueueResult, type EnqueueWakeupInput } from './wakeups/enqueue.ts';
+import { wakeupSpan } from './telemetry/tracing.ts';
 
 export interface EngineOptions {
   db: Database;
@@ -59,10 +65,16 @@ export interface EngineOptions {
   hostName?: string;
   /** How long run writes wait out an unreachable database (EngineSettings.databaseOutageMs); default 5 minutes. */
   databaseOutageMs?: number;
+  /** Days a settled run's log is kept (HEARTBEAT_LOG_RETENTION_DAYS); absent or 0: kept for good. */
+  logRetentionDays?: number;
   /** How long stop() lets in-flight runs finish before aborting them. */
   shutdownGraceMs?: number;
   onFirstHeartbeat?: EngineDeps['onFirstHeartbeat'];
   encodeApiId?: EngineDeps['encodeApiId'];
+  /** Silent runs (docs/engine.md §17): seconds of silence that make a running run suspicious (default 3,600) ... */
+  silenceSuspiciousSec?: number;
+  /** ... and critical (default 14,400; never below the suspicious threshold). */
+  silenceCriticalSec?: number;
   /**
    * Write the events and finishes of many runs together (execution/run-write-batches.ts); default
    * true. Off, every run's writes are its own: the same functions, called with one run.
@@ -85,6 +97,9 @@ export class Engine {
   private unlisten: (() => Promise<void>) | null = null;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private readonly backfilling = new Set<string>();
+  /** Log housekeeping (runs/log-retention.ts, runs/file-logs.ts): the retention timer, the import of file logs. */
+  private logRetentionTimer: NodeJS.Timeout | null = null;
+  private fileLogImport: Promise<void> = Promise.resolve();
   /** Comments, by runs and people: group-committed when run writes are batched (issues/comment-write.ts). */
   private commentWrites: CommentWritePort = (write) => writeIssueComment(this.deps.db, write);
 
@@ -101,6 +116,8 @@ export class Engine {
         host: '',
         apiUrl: '',
         databaseOutageMs: options.databaseOutageMs ?? 5 * 60_000,
+        silenceSuspiciousSec: options.silenceSuspiciousSec ?? DEFAULT_SILENCE_SUSPICIOUS_SEC,
+        silenceCriticalSec: Math.max(options.silenceCriticalSec ?? DEFAULT_SILENCE_CRITICAL_SEC, options.silenceSuspiciousSec ?? DEFAULT_SILENCE_SUSPICIOUS_SEC),
       },
       adapters: { ...builtInAdapters, ...options.adapters } as EngineDeps['adapters'],
       canInvoke: options.canInvoke ?? this.budgetGate,
@@ -131,7 +148,15 @@ export class Engine {
       onRegistered: (id) => (this.deps.settings.instanceId = id),
       onNextLapse: (at) => this.loop.reapAt(at),
     });
-    this.loop = new PeriodicLoop(this.deps, { dispatcher: this.dispatcher, lease: this.lease, steps: () => this.steps, enqueueWakeup: this.wake, running });
+    this.loop = new PeriodicLoop(this.deps, {
+      dispatcher: this.dispatcher,
+      lease: this.lease,
+      steps: () => this.steps,
+      enqueueWakeup: this.wake,
+      running,
+      // A run silent past its agent's limit is cancelled as an operator's cancel is (§17, §6.13).
+      cancelSilentRun: async (input) => (await this.cancel(input)).previous !== null,
+    });
     // Read early, so that an engine used before start() (tests, tools) takes the hot paths too.
     this.budgetsRead = this.deps.canInvoke === this.budgetGate ? this.budgetGate.refresh().catch(() => {}) : Promise.resolve();
   }
@@ -176,6 +201,29 @@ export class Engine {
     await this.loop.promoteDueRetries();
     await this.loop.resumeQueuedRuns();
     await this.loop.reconcileStrandedIssues();
+    this.startLogHousekeeping();
+  }
+
+  /**
+   * In the background: this instance's file logs imported into the database (cut short by stop), and
+   * with a retention setting, expired logs removed every ten minutes.
+   */
+  private startLogHousekeeping(): void {
+    const running = () => this.state === 'running';
+    this.fileLogImport = this.loop.guard('importing file logs', async () => {
+      const imported = await importFileLogs(this.deps, () => !running());
+      if (imported > 0) this.deps.logger.info({ imported }, 'file logs imported into the database');
+    });
+    if (!(this.options.logRetentionDays && this.options.logRetentionDays > 0)) return;
+    const expire = () => void this.loop.guard('expiring logs', () => this.expireLogs());
+    expire();
+    this.logRetentionTimer = setInterval(expire, 10 * 60_000);
+    this.logRetentionTimer.unref();
+  }
+
+  /** Removes the logs past the retention setting (docs/engine.md §6.5); returns how many runs' logs went. */
+  expireLogs(now: Date = this.deps.clock.now()): Promise<number> {
+    return expireLogs(this.deps, now, this.options.logRetentionDays ?? 0);
   }
 
   /** Stops claiming, lets in-flight runs finish within the grace, aborts the rest, ends the lease. */
@@ -183,6 +231,8 @@ export class Engine {
     if (this.state !== 'running') return;
     this.state = 'stopping';
     this.loop.stop();
+    if (this.logRetentionTimer) clearInterval(this.logRetentionTimer);
+    await this.fileLogImport;
     const unfinished = await this.dispatcher.drain(this.options.shutdownGraceMs ?? 10_000);
     // Their processes are stopped: recovery takes them now, each failed as lost and retried once.
     await this.loop.guard('handing unfinished runs to recovery', () => this.loop.handOver(unfinished));
@@ -199,7 +249,7 @@ export class Engine {
   async enqueueWakeup(input: EnqueueWakeupInput): Promise<EnqueueResult> {
     // While running, a new run with nothing ahead of it is claimed in the enqueue's transaction;
     // stop() waits for those enqueues like for claims, so what they claimed is executed.
-    const work = enqueueWakeup(this.deps, input, { claim: this.state === 'running' && this.batching });
+    const work = wakeupSpan(input, () => enqueueWakeup(this.deps, input, { claim: this.state === 'running' && this.batching }));
     this.dispatcher.executeEnqueued(work);
     const { claimed: _claimed, ...result } = await work;
     if (result.startAgentId) void this.startNext(result.startAgentId);
@@ -262,9 +312,14 @@ export class Engine {
     return this.loop.tickTimers(now);
   }
 
-  async cancelRun(input: { companyId?: string; runId: string; reason?: string }): Promise<RunRow> {
+  async cancelRun(input: { companyId?: string; runId: string; reason?: string; stopReason?: string }): Promise<RunRow> {
+    return (await this.cancel(input)).run;
+  }
+
+  /** §6.13 cancelRun; `previous` is set when this call cancelled the run (see cancelRunRecord). */
+  private async cancel(input: Parameters<typeof cancelRunRecord>[2] & { runId: string }): Promise<CancelResult> {
     const { run, previous } = await cancelRunRecord(this.deps, input.runId, input);
-    if (!previous) return run;
+    if (!previous) return { run, previous };
     this.dispatcher.abortLocal(run.id);
     // Released with the row as it was before the cancel: a person stopped it, so no recovery run.
     const promoted = (await releaseIssueExecutionAndPromote(this.deps, previous, { endedAs: run })).promoted;
@@ -272,7 +327,25 @@ export class Engine {
     await this.settleCancelled(previous);
     void this.startNext(run.agentId);
     if (promoted) void this.startNext(promoted.agentId);
-    return run;
+    return { run, previous };
+  }
+
+  /**
+   * Silent runs (docs/engine.md §17): one pass of the evaluation the loop runs each tick (levels
+   * written and published once per change; runs past their agent's silence limit cancelled).
+   */
+  evaluateRunSilence(): Promise<SilencePassResult> {
+    return this.loop.evaluateRunSilence();
+  }
+
+  /** An operator's snooze of a running run's silence warning, until `until` (at most 7 days ahead). */
+  snoozeRunSilence(input: { companyId?: string; runId: string; until: Date }): Promise<RunRow> {
+    return snoozeRunSilence(this.deps, input);
+  }
+
+  /** An operator's dismissal of a running run's silence warning (a false positive) until its next output. */
+  dismissRunSilence(input: { companyId?: string; runId: string }): Promise<RunRow> {
+    return dismissRunSilence(this.deps, input);
   }
 
   /** Cancels every run of the agent on its way to execution (§6.13); returns how many. */
@@ -293,12 +366,16 @@ export class Engine {
     return cancelled.length;
   }
 
-  createAgent(input: CreateAgentInput) {
-    return createAgent(this.deps, input);
+  async createAgent(input: CreateAgentInput) {
+    const agent = await createAgent(this.deps, input);
+    this.loop.agentPolicyChanged();
+    return agent;
   }
 
-  updateAgent(input: UpdateAgentInput) {
-    return updateAgent(this.deps, input);
+  async updateAgent(input: UpdateAgentInput) {
+    const agent = await updateAgent(this.deps, input);
+    this.loop.agentPolicyChanged();
+    return agent;
   }
 
   async pauseAgent(input: { companyId: string; agentId: string }) {

@@ -10,12 +10,15 @@ import { operatorCompanyIdOf } from './tenancy.ts';
 type AgentRow = Awaited<ReturnType<HeartbeatContext['engine']['pauseAgent']>>;
 
 export const HeartbeatPolicyInput = builder.inputType('HeartbeatPolicyInput', {
-  description: "When the agent is woken: its timer and its concurrency limit.",
+  description: "When the agent is woken: its timer and its concurrency limit; and how long a run of it may stay silent.",
   fields: (t) => ({
     enabled: t.boolean({ description: 'Wake on a timer every intervalSec seconds.' }),
     intervalSec: t.int({ description: 'Timer interval in seconds (>= 0; 0 = no timer).' }),
     wakeOnDemand: t.boolean({ description: 'Accept wakeups other than the timer (default true).' }),
     maxConcurrentRuns: t.int({ description: 'Runs that may execute at once (1 up to the server limit, default 1).' }),
+    silenceTimeoutSec: t.int({
+      description: 'Cancel a running run that printed nothing for this many seconds (60 to 2592000; 0 or absent = never). Its error and stop reason (output_silence) name the silence.',
+    }),
   }),
 });
 

@@ -14,6 +14,7 @@ const HeartbeatPolicyRef = builder.objectRef<HeartbeatPolicy>('HeartbeatPolicy')
     intervalSec: t.exposeInt('intervalSec'),
     wakeOnDemand: t.exposeBoolean('wakeOnDemand', { description: 'Whether wakeups other than the timer are accepted.' }),
     maxConcurrentRuns: t.exposeInt('maxConcurrentRuns', { description: 'Runs that may execute at once; never exceeded.' }),
+    silenceTimeoutSec: t.exposeInt('silenceTimeoutSec', { description: 'A running run silent this many seconds is cancelled (0 = never).' }),
   }),
 });
 

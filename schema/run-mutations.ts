@@ -117,4 +117,21 @@ builder.mutationFields((t) => ({
     resolve: (_root, { id, reason }, ctx) =>
       ctx.engine.cancelRun({ companyId: operatorCompanyIdOf(ctx), runId: id.id, reason: bounded({ argument: 'reason' }, CANCEL_REASON_LIMIT, reason) ?? undefined }),
   }),
+  snoozeRunSilence: t.field({
+    type: HeartbeatRunRef,
+    description:
+      "Snoozes a running run's output-silence warning until `until` (in the future, at most 7 days ahead): its outputSilence level is SNOOZED until then, then evaluated again. Replaces a dismissal. BAD_USER_INPUT naming `until`; CONFLICT for a run that is not running.",
+    args: {
+      id: t.arg.globalID({ required: true, for: [HeartbeatRunRef] }),
+      until: t.arg({ type: 'DateTime', required: true }),
+    },
+    resolve: (_root, { id, until }, ctx) => ctx.engine.snoozeRunSilence({ companyId: operatorCompanyIdOf(ctx), runId: id.id, until }),
+  }),
+  dismissRunSilence: t.field({
+    type: HeartbeatRunRef,
+    description:
+      "Dismisses a running run's output-silence warning as a false positive: it is not flagged again while this silence lasts; its next output re-arms it. Ends a snooze. CONFLICT for a run that is not running.",
+    args: { id: t.arg.globalID({ required: true, for: [HeartbeatRunRef] }) },
+    resolve: (_root, { id }, ctx) => ctx.engine.dismissRunSilence({ companyId: operatorCompanyIdOf(ctx), runId: id.id }),
+  }),
 }));

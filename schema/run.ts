@@ -1,11 +1,13 @@
 // HeartbeatRun and its parts: events, liveness and retry state.
 import { badInput } from '../engine/index.ts';
-import { readRunLog } from '../engine/index.ts';
+import { LOG_WINDOW_MAX_BYTES, type LogWindow, runLogWindow } from '../engine/index.ts';
 import { BOUNDED_RETRY_MAX_ATTEMPTS, RETRY_EXHAUSTED_PREFIX, safeResultJson } from '../engine/index.ts';
 import { taskKeyOf } from '../engine/index.ts';
 import { builder } from './builder.ts';
 import { READS_OUTSIDE_DATABASE } from './context.ts';
 import { LivenessStateEnum, RunStatusEnum, TriggerDetailEnum, WakeupSourceEnum } from './enums.ts';
+import { outputSilence } from '../engine/index.ts';
+import { RunOutputSilenceRef } from './run-silence.ts';
 
 const EVENTS_DEFAULT = 200;
 const EVENTS_MAX = 1000;
@@ -20,9 +22,31 @@ export function argumentInRange(argument: string, value: number | null | undefin
   throw badInput(`${argument} must be ${range}, got ${value}`, { argument });
 }
 
+/** The window arguments of a log read, refused out of range as BAD_USER_INPUT naming them. */
+function logArguments(args: { offset?: number | null; limitBytes?: number | null; tailBytes?: number | null }): void {
+  argumentInRange('offset', args.offset, 0);
+  argumentInRange('limitBytes', args.limitBytes, 1, LOG_WINDOW_MAX_BYTES);
+  argumentInRange('tailBytes', args.tailBytes, 1, LOG_WINDOW_MAX_BYTES);
+  if (args.tailBytes != null && args.offset != null) throw badInput('Give offset or tailBytes, not both', { argument: 'tailBytes' });
+}
+
 export const LogStreamEnum = builder.enumType('LogStream', {
   values: { STDOUT: { value: 'stdout' }, STDERR: { value: 'stderr' } } as const,
 });
+
+const LogWindowRef = builder.objectRef<LogWindow>('LogWindow').implement({
+  description: "A window of a run's log, in bytes of UTF-8: a window never starts or ends inside a character.",
+  fields: (t) => ({
+    text: t.exposeString('text'),
+    offset: t.exposeFloat('offset', { description: 'Where this window starts.' }),
+    nextOffset: t.exposeFloat('nextOffset', { description: 'Where the next window starts (follow a running log from here).' }),
+    totalBytes: t.exposeFloat('totalBytes', { description: 'The size of the log (or of the stream) so far.' }),
+    expired: t.exposeBoolean('expired', { description: 'The log was removed by the retention setting: it is not empty, it is gone.' }),
+  }),
+});
+
+/** The columns a log read needs of its run. */
+const LOG_COLUMNS = { logStore: true, logRef: true, logExpiredAt: true } as const;
 
 export const RunEventRef = builder.drizzleObject('runEvents', {
   name: 'RunEvent',
@@ -173,19 +197,53 @@ export const HeartbeatRunRef = builder.drizzleNode('heartbeatRuns', {
     stderrExcerpt: t.exposeString('stderrExcerpt', { nullable: true, description: 'The last 32 KiB of stderr.' }),
     log: t.string({
       nullable: true,
-      description: "The run's output as stored (from the instance that ran it), optionally one stream and its tail.",
-      args: { stream: t.arg({ type: LogStreamEnum }), tailBytes: t.arg.int({ description: 'Only the last this many bytes (at least 1).' }) },
-      select: { columns: { logRef: true } },
-      // A file, which the response cache cannot see change.
+      description: `The text of a window of the run's output as stored (any instance serves it, live and after): both streams interleaved, or one; from \`offset\`, or its last \`tailBytes\`; at most \`limitBytes\` (default and most ${LOG_WINDOW_MAX_BYTES}). Null for a run that has not started, and for a log removed by retention (see logExpiredAt, logWindow).`,
+      args: {
+        stream: t.arg({ type: LogStreamEnum }),
+        offset: t.arg.float({ description: 'Where the window starts, in bytes (default 0).' }),
+        limitBytes: t.arg.int({ description: `The window's size at most, in bytes (1 to ${LOG_WINDOW_MAX_BYTES}).` }),
+        tailBytes: t.arg.int({ description: `Only the last this many bytes (1 to ${LOG_WINDOW_MAX_BYTES}).` }),
+      },
+      select: { columns: LOG_COLUMNS },
+      // Another table, which the response cache cannot see change.
       extensions: { [READS_OUTSIDE_DATABASE]: true },
-      resolve: (run, args, ctx) => {
-        argumentInRange('tailBytes', args.tailBytes, 1);
-        return run.logRef ? readRunLog(ctx.engine.deps.settings.logDir, run.logRef, { stream: args.stream, tailBytes: args.tailBytes }) : null;
+      resolve: async (run, args, ctx) => {
+        logArguments(args);
+        if (!run.logRef && !run.logExpiredAt) return null;
+        const window = await runLogWindow(ctx.engine.deps, run, args);
+        return window.expired ? null : window.text;
       },
     }),
+    logWindow: t.field({
+      type: LogWindowRef,
+      description: "A window of the run's log with where it sits in it: page with nextOffset, follow a running log from it.",
+      args: {
+        stream: t.arg({ type: LogStreamEnum }),
+        offset: t.arg.float({ description: 'Where the window starts, in bytes (default 0).' }),
+        limitBytes: t.arg.int({ description: `The window's size at most, in bytes (1 to ${LOG_WINDOW_MAX_BYTES}).` }),
+      },
+      select: { columns: LOG_COLUMNS },
+      extensions: { [READS_OUTSIDE_DATABASE]: true },
+      resolve: (run, args, ctx) => {
+        logArguments(args);
+        return runLogWindow(ctx.engine.deps, run, args);
+      },
+    }),
+    logExpiredAt: t.expose('logExpiredAt', { type: 'DateTime', nullable: true, description: 'When the log retention setting removed the log.' }),
     logBytes: t.exposeFloat('logBytes', { nullable: true }),
     logSha256: t.exposeString('logSha256', { nullable: true }),
     lastOutputAt: t.expose('lastOutputAt', { type: 'DateTime', nullable: true }),
+    outputSilence: t.field({
+      type: RunOutputSilenceRef,
+      nullable: true,
+      description:
+        'How long the run has printed nothing and the level that makes (OK, SUSPICIOUS, CRITICAL, SNOOZED), as of now; null for a run that is not running. See snoozeRunSilence and dismissRunSilence.',
+      select: { columns: { processStartedAt: true, outputSilenceSnoozedUntil: true, outputSilenceDismissedAt: true } },
+      // Computed from the row and the engine's clock, which the response cache cannot see move: an
+      // answer holding it is never served again (its seconds, and its level, would be as of then).
+      extensions: { [READS_OUTSIDE_DATABASE]: true },
+      resolve: (run, _args, ctx) => outputSilence(run, ctx.engine.deps.clock.now(), ctx.engine.deps.settings),
+    }),
     usage: t.expose('usageJson', { type: 'JSON', nullable: true }),
     cost: t.relation('costEvent', { nullable: true, description: 'Its entry in the cost ledger; null while it runs, and for a run that used no tokens and cost nothing.' }),
     result: t.field({

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { connectDatabase, type Database } from '../db/client.ts';
 import { startEmbeddedPostgres } from '../db/embedded.ts';
 import { migrateDatabase } from '../db/migrate.ts';
-import { bootstrapIfEmpty, type BootstrapResult, requestDeadlineGuard } from '../engine/index.ts';
+import { bootstrapIfEmpty, type BootstrapResult, requestDeadlineGuard, startTracing } from '../engine/index.ts';
 import { Engine, type EngineOptions } from '../engine/index.ts';
 import { changedRunSignals } from '../engine/index.ts';
 import { encodeGlobalId } from '../schema/global-id.ts';
@@ -82,6 +82,13 @@ export async function startHeartbeat(
   };
 
   try {
+    // Tracing (README, Tracing) before anything that makes spans; closed late, after the engine's
+    // drain and the HTTP server, so the spans of the last runs and requests are exported.
+    if (config.tracing) {
+      const tracing = await startTracing(config.tracing, logger);
+      cleanups.push(() => tracing.close());
+      logger.info({ url: config.tracing.url, protocol: config.tracing.protocol }, 'tracing on');
+    }
     await migrateDatabase(databaseUrl);
     const connection = connectDatabase(databaseUrl, { onQuery: options.onQuery, guard: requestDeadlineGuard });
     cleanups.push(() => connection.close());
@@ -96,6 +103,7 @@ export async function startHeartbeat(
       sql: connection.sql,
       logger,
       logDir: resolve(join(config.dataDir, 'logs')),
+      logRetentionDays: config.logRetentionDays,
       maxConcurrentRunsLimit: config.maxConcurrentRunsLimit,
       shutdownGraceMs: config.shutdownGraceMs,
       databaseOutageMs: config.databaseOutageMs,
@@ -103,6 +111,8 @@ export async function startHeartbeat(
       // The lease renews on a connection of its own, never queued behind the engine's work.
       leaseDb: leaseConnection.db,
       tickIntervalMs: config.tickMs,
+      silenceSuspiciousSec: config.silenceSuspiciousSec,
+      silenceCriticalSec: config.silenceCriticalSec,
       encodeApiId: encodeGlobalId,
       ...options.engine,
     });

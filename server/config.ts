@@ -1,6 +1,6 @@
 // Every setting, read from the environment and validated once at start with a readable message.
 import { z } from 'zod';
-import { MIN_API_KEY_LENGTH } from '../engine/index.ts';
+import { MIN_API_KEY_LENGTH, tracingSettingsFrom, type TracingSettings } from '../engine/index.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
@@ -42,6 +42,11 @@ const envSchema = z.object({
   HEARTBEAT_HOST_NAME: z.string().min(1).max(200).optional(),
   HEARTBEAT_RESPONSE_CACHE_MB: z.coerce.number().min(0).max(65_536).default(64),
   HEARTBEAT_TICK_MS: z.coerce.number().int().min(0).max(3_600_000).default(1_000),
+  /** Days a settled run's log is kept; 0 (the default): kept for good. */
+  HEARTBEAT_LOG_RETENTION_DAYS: z.coerce.number().min(0).max(36_500).default(0),
+  // Silent runs (docs/engine.md §17): a running run silent this long is suspicious, then critical.
+  HEARTBEAT_SILENCE_SUSPICIOUS_SEC: z.coerce.number().int().min(1).max(2_592_000).default(3_600),
+  HEARTBEAT_SILENCE_CRITICAL_SEC: z.coerce.number().int().min(1).max(2_592_000).default(14_400),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 
@@ -52,6 +57,8 @@ export type HeartbeatConfig = {
   /** Live events between instances go through Redis instead of Postgres NOTIFY when set. */
   redisUrl: string | undefined;
   dataDir: string;
+  /** HEARTBEAT_LOG_RETENTION_DAYS: days a settled run's log is kept (0: for good). */
+  logRetentionDays: number;
   embeddedPostgresPort: number;
   bootstrapKey: string | undefined;
   companyName: string;
@@ -81,7 +88,12 @@ export type HeartbeatConfig = {
   responseCacheMb: number;
   /** Period of the engine loop (timers, resuming queued runs); 0 turns the loop off. */
   tickMs: number;
+  /** Seconds of silence that make a running run suspicious, and critical (never below suspicious). */
+  silenceSuspiciousSec: number;
+  silenceCriticalSec: number;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  /** OpenTelemetry traces, from the standard OTEL_* variables (README, Tracing); null or absent: off. */
+  tracing?: TracingSettings | null;
 };
 
 export class ConfigError extends Error {
@@ -97,6 +109,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeartbeatConfi
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.HEARTBEAT_SILENCE_CRITICAL_SEC < e.HEARTBEAT_SILENCE_SUSPICIOUS_SEC) {
+    throw new ConfigError(
+      `Invalid configuration:\n  HEARTBEAT_SILENCE_CRITICAL_SEC: must be at least HEARTBEAT_SILENCE_SUSPICIOUS_SEC (${e.HEARTBEAT_SILENCE_SUSPICIOUS_SEC})`,
+    );
+  }
+  let tracing: TracingSettings | null;
+  try {
+    tracing = tracingSettingsFrom(present);
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration:\n  ${(error as Error).message}`);
+  }
   const production = e.HEARTBEAT_PRODUCTION ?? e.NODE_ENV === 'production';
   return {
     host: e.HOST,
@@ -104,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeartbeatConfi
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     dataDir: e.HEARTBEAT_DATA_DIR,
+    logRetentionDays: e.HEARTBEAT_LOG_RETENTION_DAYS,
     embeddedPostgresPort: e.HEARTBEAT_EMBEDDED_PG_PORT,
     bootstrapKey: e.HEARTBEAT_BOOTSTRAP_KEY,
     companyName: e.HEARTBEAT_COMPANY_NAME,
@@ -120,6 +144,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeartbeatConfi
     hostName: e.HEARTBEAT_HOST_NAME,
     responseCacheMb: e.HEARTBEAT_RESPONSE_CACHE_MB,
     tickMs: e.HEARTBEAT_TICK_MS,
+    silenceSuspiciousSec: e.HEARTBEAT_SILENCE_SUSPICIOUS_SEC,
+    silenceCriticalSec: e.HEARTBEAT_SILENCE_CRITICAL_SEC,
     logLevel: e.LOG_LEVEL,
+    tracing,
   };
 }

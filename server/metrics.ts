@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import type { Engine } from '../engine/index.ts';
 import type { LiveEvent } from '../engine/index.ts';
+import { OUTPUT_SILENCE_LEVELS } from '../engine/index.ts';
 import type { ResponseCacheOutcome } from './response-cache.ts';
 import type { SignalHub } from './live/hub.ts';
 
@@ -58,6 +59,21 @@ export function createMetrics(options: { db: Database; engine: Engine; hub: Sign
       const current = await runCounts();
       this.set({ state: 'queued' }, current.get('queued') ?? 0);
       this.set({ state: 'scheduled_retry' }, current.get('scheduled_retry') ?? 0);
+    },
+  });
+  // Silent runs (docs/engine.md §17): running runs by the level the engine's loop last recorded
+  // (null = ok), from one statement per scrape over the running runs only (a partial index).
+  new Gauge({
+    name: 'heartbeat_runs_output_silence',
+    help: 'Running runs by output-silence level (ok, suspicious, critical, snoozed), as the engine last evaluated them (all companies).',
+    labelNames: ['level'],
+    registers: [registry],
+    async collect() {
+      const rows = await db.execute<{ level: string; n: number }>(
+        sql`select coalesce(output_silence_level, 'ok') as level, count(*)::int as n from heartbeat_runs where status = 'running' group by 1`,
+      );
+      const counts = new Map(rows.map((row) => [row.level, Number(row.n)]));
+      for (const level of OUTPUT_SILENCE_LEVELS) this.set({ level }, counts.get(level) ?? 0);
     },
   });
   new Gauge({

@@ -1,10 +1,12 @@
 // The GraphQL-over-HTTP endpoint and GraphiQL, served by graphql-yoga.
+import { useOpenTelemetry } from '@envelop/opentelemetry';
+import { SpanKind } from '@opentelemetry/api';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Database } from '../db/client.ts';
 import type { Engine } from '../engine/index.ts';
 import type { LiveFeed } from '../engine/index.ts';
 import type { Principal } from '../engine/index.ts';
-import { currentRequestDeadline, DEFAULT_REQUEST_TIMEOUT_MS } from '../engine/index.ts';
+import { currentRequestDeadline, DEFAULT_REQUEST_TIMEOUT_MS, tracerProvider } from '../engine/index.ts';
 import type { HeartbeatContext } from '../schema/context.ts';
 import { schema } from '../schema/index.ts';
 import { authenticateAuthorization, useRequireAuthentication } from './authentication.ts';
@@ -60,6 +62,9 @@ export function createHeartbeatYoga(options: {
 }): HeartbeatYoga {
   const { hardening } = options;
   const { db, engine, live, logger } = options;
+  // With tracing on (README, Tracing), one span per operation; the engine's spans (a wakeup's
+  // enqueue) are its children. Neither variables nor results are recorded: they may hold secrets.
+  const tracing = tracerProvider();
   return createYoga<ServerContext, HeartbeatContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -101,6 +106,7 @@ export function createHeartbeatYoga(options: {
       },
     },
     plugins: [
+      ...(tracing ? [useOpenTelemetry({ resolvers: false, variables: false, result: false }, tracing, SpanKind.SERVER, {}, 'heartbeat-graphql')] : []),
       useMalformedParamsAsBadRequest(),
       useOperationLimits({ production: hardening.production }),
       ...(hardening.introspection ? [] : [useDisableIntrospection()]),

@@ -95,7 +95,7 @@ async function claimBatch(sql: postgres.Sql, instanceId: string): Promise<string
     ), claimed as (
       update heartbeat_runs r
       set status = 'running', started_at = now(), owner_instance_id = ${instanceId}, owner_host = 'bench', run_token_hash = md5(r.id::text),
-          log_store = 'file', log_ref = r.company_id || '/' || r.id || '.ndjson', last_event_seq = r.last_event_seq + 1, updated_at = now()
+          log_store = 'postgres', log_ref = r.company_id || '/' || r.id, last_event_seq = r.last_event_seq + 1, updated_at = now()
       from candidates c where r.id = c.id
       returning r.id, r.company_id, r.agent_id, r.wakeup_request_id, r.last_event_seq
     ), wakes as (

@@ -110,10 +110,20 @@ export function runRowCells(run: Run): HTMLTableCellElement[] {
     h('td', { class: 'nowrap', title: new Date(run.createdAt).toLocaleString() }, clock(run.createdAt)),
     h('td', { class: 'agent', title: run.agent.name }, run.agent.name),
     h('td', { class: 'issue', title: run.issue ? `${run.issue.identifier} ${run.issue.title}` : null }, ...issue),
-    h('td', {}, badge(run.liveness.state, { title: run.liveness.reason ?? '' })),
+    // A running run has no liveness yet: its cell tells when it has been silent too long.
+    h('td', {}, silenceBadge(run) ?? badge(run.liveness.state, { title: run.liveness.reason ?? '' })),
     h('td', { class: 'nowrap' }, retryCell(run)),
     h('td', { class: 'nowrap' }, duration(run)),
   ];
+}
+
+/** A running run that has been silent too long (docs/engine.md §17): SUSPICIOUS, CRITICAL or SNOOZED. */
+function silenceBadge(run: Run): HTMLElement | null {
+  const silence = run.outputSilence;
+  if (!silence || silence.level === 'OK') return null;
+  const title = `No output for ${span(silence.seconds * 1000)}${silence.snoozedUntil ? `; snoozed until ${new Date(silence.snoozedUntil).toLocaleString()}` : ''}`;
+  const level = silence.level.toLowerCase();
+  return h('span', { class: `badge badge-silence badge-silence-${level}`, title, 'data-testid': 'run-silence', 'data-level': silence.level }, level);
 }
 
 export const noRunSelected = () => [h('h2', {}, 'Run'), h('p', { class: 'empty' }, 'Select a run to follow its events live.')];

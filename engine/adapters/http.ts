@@ -179,6 +179,8 @@ async function execute(execution: AdapterExecution<HttpConfig>): Promise<Adapter
         'content-type': 'application/json',
         accept: 'application/x-ndjson, application/json',
         ...headers,
+        // The run's execution span (tracing on, README Tracing): the agent's spans become its children.
+        ...(execution.traceparent ? { traceparent: execution.traceparent } : {}),
       },
       body: JSON.stringify(runContextPayload(execution)),
       // Followed, a 301/302 drops the run context (POST becomes GET) and a 307/308 carries the run

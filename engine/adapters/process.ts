@@ -163,6 +163,8 @@ export async function runChildProcess(execution: AdapterExecution<unknown>, spec
     HEARTBEAT_SESSION_ID: execution.session?.id ?? '',
     // The run's task text (context.taskMarkdown) in a file only the server's user can read; '' without one.
     HEARTBEAT_TASK_FILE: taskFile?.path ?? '',
+    // The run's execution span (tracing on, README Tracing): the agent's spans become its children.
+    ...(execution.traceparent ? { TRACEPARENT: execution.traceparent } : {}),
     [TREE_MARKER_VAR]: treeMarker,
   };
   const stdinPayload = (spec.stdin ?? 'payload') === 'payload';

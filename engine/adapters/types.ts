@@ -90,6 +90,12 @@ export interface AdapterExecution<Config> {
   onSpawn(info: AdapterSpawnInfo): void;
   onMeta(meta: AdapterInvocationMeta): void;
   issue: IssueActions;
+  /**
+   * The W3C traceparent of the run's execution span, while tracing is on (README, Tracing): a
+   * process agent gets it as TRACEPARENT, an http agent as the `traceparent` header, so that its
+   * own spans are children of the run's. Absent while tracing is off.
+   */
+  traceparent?: string;
 }
 
 export interface Adapter<Config = unknown> {

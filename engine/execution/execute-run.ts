@@ -10,11 +10,13 @@ import { finishRuns, type RunFinish, type RunFinished } from '../runs/finish.ts'
 import type { RunIssueActions } from '../issues/issues.ts';
 import { appendExecutorEvent, type EventGroup, type NewRunEvent } from '../runs/events.ts';
 import { RunOutput } from '../runs/output.ts';
+import { type LogChunk, writeLogChunks } from '../runs/run-log.ts';
 import { type RunRow } from '../model/runs.ts';
 import { settleRun } from '../runs/settle.ts';
 import { isDatabaseUnavailable } from '../store/database-unavailable.ts';
 import { withOutageRetry } from '../store/database-retry.ts';
 import { runSessionOf, sessionLogLines } from '../runs/task-sessions.ts';
+import { executionSpan } from '../telemetry/tracing.ts';
 
 export interface ActiveRun {
   runId: string;
@@ -40,12 +42,16 @@ export interface ExecuteHooks {
 
 export interface RunBatchPorts {
   events(group: EventGroup, one: () => Promise<void>): Promise<void>;
+  /** Pieces of one run's log (runs/run-log.ts), written with other runs'. */
+  logs(pieces: LogChunk[], one: () => Promise<void>): Promise<void>;
   finish(item: RunFinish, one: () => Promise<RunFinished>): Promise<RunFinished>;
   followUp(item: FollowUp, one: () => Promise<{ queued: RunRow[]; settled: boolean }>): Promise<{ queued: RunRow[]; settled: boolean }>;
 }
 
 /** Events a run may have queued but not written before its adapter is asked to stop reading. */
 export const EVENT_BACKLOG = { high: 2_000, low: 500 } as const;
+/** The same for its log (bytes): held in memory until the database has it. */
+export const LOG_BACKLOG = { high: 8 * 1024 * 1024, low: 2 * 1024 * 1024 } as const;
 
 /** Serialises async writes while keeping the callbacks that cause them synchronous. */
 export class WriteQueue {
@@ -54,6 +60,8 @@ export class WriteQueue {
   private group: NewRunEvent[] | null = null;
   /** Events queued and not yet written, and who waits for them to come down (backlog). */
   private pendingEvents = 0;
+  /** Bytes of log queued and not yet written. */
+  private pendingLogBytes = 0;
   private caughtUp: { promise: Promise<void>; resolve: () => void } | null = null;
   constructor(private readonly onError: (error: unknown) => void) {}
   /** `events`: how many events the write stores (for the backlog). */
@@ -68,9 +76,18 @@ export class WriteQueue {
       },
     );
   }
+  /** A write of `bytes` of the run's log: counted until written, for the backlog. */
+  pushLog(write: () => Promise<unknown>, bytes: number): void {
+    this.pendingLogBytes += bytes;
+    this.push(() => write().finally(() => this.logWritten(bytes)));
+  }
+  private logWritten(bytes: number): void {
+    this.pendingLogBytes -= bytes;
+    this.written(0);
+  }
   /** See AdapterExecution.backlog. */
   backlog(): Promise<void> | null {
-    if (this.pendingEvents <= EVENT_BACKLOG.high) return this.caughtUp?.promise ?? null;
+    if (this.pendingEvents <= EVENT_BACKLOG.high && this.pendingLogBytes <= LOG_BACKLOG.high) return this.caughtUp?.promise ?? null;
     if (!this.caughtUp) {
       let resolve!: () => void;
       const promise = new Promise<void>((r) => (resolve = r));
@@ -80,7 +97,7 @@ export class WriteQueue {
   }
   private written(events: number): void {
     this.pendingEvents -= events;
-    if (this.caughtUp && this.pendingEvents <= EVENT_BACKLOG.low) {
+    if (this.caughtUp && this.pendingEvents <= EVENT_BACKLOG.low && this.pendingLogBytes <= LOG_BACKLOG.low) {
       this.caughtUp.resolve();
       this.caughtUp = null;
     }
@@ -173,12 +190,30 @@ export async function executeClaimedRun(
       );
     };
     const runOutput = output;
+    // The log goes to the database a batch at a time: what the run printed during one turn of the
+    // event loop is one write (with other runs' when batched), queued in order with its other writes.
+    const logOne = (pieces: LogChunk[]) => durably(() => writeLogChunks(deps.db, pieces));
+    const writeLog = () => {
+      const pieces = runOutput.takePending();
+      if (pieces.length === 0) return;
+      const bytes = pieces.reduce((sum, piece) => sum + piece.bytes, 0);
+      writes.pushLog(() => (batches ? batches.logs(pieces, () => logOne(pieces)) : logOne(pieces)), bytes);
+    };
+    let logWriteDue = false;
+    const logged = (progressDue: boolean) => {
+      if (progressDue) writes.push(() => durably(() => runOutput.persistProgress()));
+      if (logWriteDue) return;
+      logWriteDue = true;
+      setImmediate(() => {
+        logWriteDue = false;
+        writeLog();
+      });
+    };
     // The session it resumes (null: a fresh one), and the engine's lines saying why not the stored one.
     const session = runSessionOf(context);
-    for (const line of sessionLogLines(context)) {
-      if (runOutput.append('stdout', `${line}\n`)) writes.push(() => durably(() => runOutput.persistProgress()));
-    }
-    let result = await adapter.execute({
+    for (const line of sessionLogLines(context)) logged(runOutput.append('stdout', `${line}\n`));
+    // The agent's traceparent is the execution span's (telemetry/tracing.ts; undefined while tracing is off).
+    let result = await executionSpan(run, agent.adapterType, (traceparent) => adapter.execute({
       runId: run.id,
       companyId: run.companyId,
       agentId: agent.id,
@@ -196,29 +231,32 @@ export async function executeClaimedRun(
         companyId: deps.encodeApiId('Company', run.companyId),
       },
       signal: active.controller.signal,
-      onLog: (stream, chunk) => {
-        if (runOutput.append(stream, chunk)) writes.push(() => durably(() => runOutput.persistProgress()));
-      },
+      onLog: (stream, chunk) => logged(runOutput.append(stream, chunk)),
       onEvent: (e) => event({ runId: run.id, eventType: e.type, message: e.message, level: e.level, stream: e.stream, color: e.color, payload: e.payload }),
       backlog: () => writes.backlog(),
       onSpawn: (info) => writes.push(() => durably(() => recordRunProcess(deps.db, run.id, info, deps.clock.now()))),
       onMeta: (meta) => event({ runId: run.id, eventType: 'adapter.invoke', level: 'info', message: 'adapter invoked', payload: meta }),
       issue: hooks.issueActions(run),
-    });
-    // The finish writes the run's last events, if their own write has not started, with it.
+      traceparent,
+    }));
+    // The finish writes the run's last events, if their own write has not started, with it; its log
+    // is all written before it.
+    writeLog();
     const lastEvents = writes.takeEvents();
     await writes.drain();
     // Declared dead by another instance, which reaped the run (and retried it), or stopping, which
     // hands the run to recovery (engine.ts stop): nothing to record here.
     if (active.abortReason === 'fenced' || active.abortReason === 'shutdown') return [];
-    const summary = await output.finish();
+    const summary = output.finish();
     return await finish(deps, hooks, { runId: run.id, issueId: run.issueId, agent, result, output: summary, crashed: false, events: lastEvents });
   } catch (error) {
     // The database stayed away past the bound: the run is left to recovery, which retries it.
     if (isDatabaseUnavailable(error) || active.abortReason === 'fenced' || active.abortReason === 'shutdown') throw error;
     deps.logger.warn({ err: error, runId: run.id }, 'adapter failed before finishing the run');
     const message = error instanceof Error ? error.message : String(error);
-    const summary = output ? await output.finish() : null;
+    const pieces = output?.takePending() ?? [];
+    if (pieces.length > 0) await withOutageRetry(() => writeLogChunks(deps.db, pieces), deps.settings.databaseOutageMs);
+    const summary = output ? output.finish() : null;
     return finish(deps, hooks, { runId: run.id, issueId: run.issueId, agent, result: { exitCode: null, errorMessage: message, errorCode: 'adapter_failed' }, output: summary, crashed: true, events: [] });
   }
 }

@@ -1,6 +1,7 @@
 // The periodic loop of one instance (docs/engine.md §6.11-§6.14): every tick it catches missed
-// cancels, reaps lost runs, promotes due retries, fires timers, resumes queued runs, and now and
-// then reconciles stranded issues. A reaper pass also runs when another instance's lease lapses.
+// cancels, reaps lost runs, promotes due retries, fires timers, resumes queued runs, now and
+// then reconciles stranded issues, and evaluates silent runs (§17). A reaper pass also runs when
+// another instance's lease lapses.
 import { eq } from 'drizzle-orm';
 import { heartbeatRuns } from '../../db/schema.ts';
 import { LEASE_TTL_MS } from '../cluster/instances.ts';
@@ -10,6 +11,7 @@ import { promoteDueScheduledRetries } from '../recovery/bounded-retry.ts';
 import { runningRunsById } from '../recovery/process-loss.ts';
 import { reapOrphanedRuns, type ReaperHooks, type ReapResult, reapRuns } from '../recovery/reaper.ts';
 import { reconcileStrandedAssignedIssues, type StrandedResult } from '../recovery/stranded-issues.ts';
+import { type SilenceCancel, type SilencePassResult, SilenceWatch } from '../recovery/silence.ts';
 import { settleRun } from '../runs/settle.ts';
 import { transact } from '../model/deps.ts';
 import type { EnqueueResult, EnqueueWakeupInput } from '../wakeups/enqueue.ts';
@@ -27,6 +29,8 @@ export interface PeriodicLoopOptions {
   enqueueWakeup(input: EnqueueWakeupInput): Promise<EnqueueResult>;
   /** Whether the engine is running: passes stop when it is not. */
   running(): boolean;
+  /** Cancels a run silent past its agent's limit (§17) through the engine's cancel (§6.13). */
+  cancelSilentRun: SilenceCancel;
 }
 
 export class PeriodicLoop {
@@ -38,11 +42,15 @@ export class PeriodicLoop {
   private reconciledAt = 0;
   /** One reaper pass at a time (the tick's and the lease-lapse timer's take turns). */
   private reaping: Promise<unknown> = Promise.resolve();
+  /** Silent runs (§17). */
+  private readonly silence: SilenceWatch;
 
   constructor(
     private readonly deps: EngineDeps,
     private readonly options: PeriodicLoopOptions,
-  ) {}
+  ) {
+    this.silence = new SilenceWatch(deps, options.cancelSilentRun);
+  }
 
   /** Ticks every `intervalMs` (0: never). */
   start(intervalMs: number): void {
@@ -55,7 +63,7 @@ export class PeriodicLoop {
     this.timer = this.reapTimer = null;
   }
 
-  /** One pass, in this order: missed cancels, reap, promote due retries, timers, resume, reconcile. */
+  /** One pass, in this order: missed cancels, reap, promote due retries, timers, resume, reconcile, silent runs. */
   async tick(): Promise<void> {
     if (!this.options.running() || this.ticking) return;
     this.ticking = true;
@@ -67,6 +75,8 @@ export class PeriodicLoop {
       await this.resumeQueuedRuns();
       const now = this.deps.clock.now().getTime();
       if (now - this.reconciledAt >= RECONCILE_INTERVAL_MS) await this.reconcileStrandedIssues();
+      // Its own failure does not stop the tick's other steps (it comes last, and is logged).
+      await this.guard('silent-run evaluation', () => this.evaluateRunSilence());
     } finally {
       this.ticking = false;
     }
@@ -114,6 +124,19 @@ export class PeriodicLoop {
   async resumeQueuedRuns(): Promise<void> {
     const rows = await this.deps.db.selectDistinct({ agentId: heartbeatRuns.agentId }).from(heartbeatRuns).where(eq(heartbeatRuns.status, 'queued'));
     await Promise.all(rows.map((row) => this.options.dispatcher.startNext(row.agentId)));
+  }
+
+  /**
+   * §17: one statement reads the running runs whose silence level would change or whose agent's
+   * silence limit is reached (none in the common case); changes are written, limits cancel.
+   */
+  evaluateRunSilence(): Promise<SilencePassResult> {
+    return this.silence.evaluate();
+  }
+
+  /** An agent was created or changed here: its silence limit is read again on the next pass. */
+  agentPolicyChanged(): void {
+    this.silence.invalidateLimits();
   }
 
   /** §6.14. */

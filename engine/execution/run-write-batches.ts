@@ -10,6 +10,7 @@ import type { RunBatchPorts } from './execute-run.ts';
 import { finishRuns } from '../runs/finish.ts';
 import { writeFollowUps } from './follow-up.ts';
 import { appendRunEvents, type EventGroup } from '../runs/events.ts';
+import { type LogChunk, writeLogChunks } from '../runs/run-log.ts';
 import type { LiveEvent } from '../live/live-events.ts';
 import { withTransientRetry } from '../store/database-retry.ts';
 
@@ -50,10 +51,14 @@ export function claimBatcher(deps: () => EngineDeps, onBatchFailure: OnBatchFail
   );
 }
 
-/** Run starts, events and finishes, each written for a batch of runs at once. */
+/** Runs' events, logs, finishes and follow-ups, each written for a batch of runs at once. */
 export function runBatchPorts(deps: () => EngineDeps, onBatchFailure: OnBatchFailure): RunBatchPorts {
   return {
     events: batched((groups) => appendEventBatch(deps(), groups), { maxBatch: 200, maxInFlight: 2 }, onBatchFailure),
+    logs: batched(async (runs: LogChunk[][]) => {
+      await writeLogChunks(deps().db, runs.flat());
+      return runs.map(() => undefined);
+    }, { maxBatch: 200, maxInFlight: 2 }, onBatchFailure),
     finish: batched(
       async (items) => (await withTransientRetry(() => finishRuns(deps(), items, { wait: false }), 8)).map((answer) => (answer.kind === 'held' ? PER_ITEM : answer)),
       { maxBatch: 100, maxInFlight: 2 },

@@ -68,6 +68,22 @@ export type LiveEvent =
       truncated: boolean;
     }
   | {
+      /**
+       * A running run's output-silence level changed (docs/engine.md §17): once per change. `state`
+       * is the run's state with the change (its `updatedAt` moved), so runStatus subscribers re-read it.
+       */
+      type: 'heartbeat.run.silence';
+      companyId: string;
+      runId: string;
+      agentId: string;
+      issueId: string | null;
+      level: 'ok' | 'suspicious' | 'critical' | 'snoozed';
+      previousLevel: 'ok' | 'suspicious' | 'critical' | 'snoozed';
+      silentSince: string;
+      seconds: number;
+      state: RunStateSnapshot;
+    }
+  | {
       type: 'agent.status';
       companyId: string;
       agentId: string;

@@ -4,7 +4,7 @@ import type { LiveEvent, RunStateSnapshot } from './live-events.ts';
 
 export type LiveSignal =
   /**
-   * A run's row changed (queued, status, settled, liveness, retry state); `state` is the new state.
+   * A run's row changed (queued, status, settled, liveness, retry state, output silence); `state` is the new state.
    * `replay`: the state as read after a gap in signals (live-catch-up.ts), which may be older than
    * what live signals brought meanwhile.
    */
@@ -19,6 +19,7 @@ export function signalOf(event: LiveEvent): LiveSignal | null {
   switch (event.type) {
     case 'heartbeat.run.queued':
     case 'heartbeat.run.status':
+    case 'heartbeat.run.silence':
       return { kind: 'run', companyId: event.companyId, runId: event.runId, agentId: event.agentId, issueId: event.issueId, state: event.state };
     case 'heartbeat.run.event':
       return { kind: 'event', companyId: event.companyId, runId: event.runId, seq: event.seq };

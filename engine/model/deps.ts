@@ -22,6 +22,10 @@ export interface EngineSettings {
    * what they carry in memory, before the run is given up to recovery (which retries it).
    */
   databaseOutageMs: number;
+  /** A running run silent this long is `suspicious` (docs/engine.md §17; HEARTBEAT_SILENCE_SUSPICIOUS_SEC). */
+  silenceSuspiciousSec: number;
+  /** ... and this long `critical` (HEARTBEAT_SILENCE_CRITICAL_SEC; never below the suspicious threshold). */
+  silenceCriticalSec: number;
 }
 
 /** The gates beyond the agent's own state (budgets, pause holds) as one port. */

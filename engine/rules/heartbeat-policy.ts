@@ -2,12 +2,18 @@
 // Reading is lenient because it reads stored data; validating API input is strict.
 import type { AgentStatus } from '../../db/enums.ts';
 import { badInput } from '../model/errors.ts';
+import { MAX_SILENCE_TIMEOUT_SEC, MIN_SILENCE_TIMEOUT_SEC } from './silence.ts';
 
 export interface HeartbeatPolicy {
   enabled: boolean;
   intervalSec: number;
   wakeOnDemand: boolean;
   maxConcurrentRuns: number;
+  /**
+   * A running run silent this long is cancelled (docs/engine.md §17); 0 = off. Read leniently: a
+   * number of at least 1 is floored and clamped to [60, 2,592,000]; anything else is 0.
+   */
+  silenceTimeoutSec: number;
 }
 
 export interface PolicyLimits {
@@ -41,6 +47,7 @@ export function readHeartbeatPolicy(runtimeConfig: unknown, limits: PolicyLimits
 
   const interval = heartbeat.intervalSec;
   const maxRuns = heartbeat.maxConcurrentRuns;
+  const silence = heartbeat.silenceTimeoutSec;
   const wakeFlag = WAKE_ON_DEMAND_KEYS.map((key) => heartbeat[key]).find((v) => typeof v === 'boolean');
 
   return {
@@ -51,7 +58,14 @@ export function readHeartbeatPolicy(runtimeConfig: unknown, limits: PolicyLimits
       upperLimit(limits),
       Math.max(1, isFiniteNumber(maxRuns) ? Math.floor(maxRuns) : DEFAULT_MAX_CONCURRENT_RUNS),
     ),
+    silenceTimeoutSec: readSilenceTimeoutSec(silence),
   };
+}
+
+/** An agent's stored `silenceTimeoutSec`, read leniently (see HeartbeatPolicy). */
+export function readSilenceTimeoutSec(value: unknown): number {
+  if (!isFiniteNumber(value) || value < 1) return 0;
+  return Math.min(MAX_SILENCE_TIMEOUT_SEC, Math.max(MIN_SILENCE_TIMEOUT_SEC, Math.floor(value)));
 }
 
 type FieldCheck = (value: unknown, limit: number) => string | null;
@@ -65,6 +79,11 @@ const integerField =
       ? null
       : `must be an integer >= ${min} and <= ${max(limit)}`;
 
+const silenceTimeoutField: FieldCheck = (value) =>
+  value === 0 || (Number.isInteger(value) && (value as number) >= MIN_SILENCE_TIMEOUT_SEC && (value as number) <= MAX_SILENCE_TIMEOUT_SEC)
+    ? null
+    : `must be 0 (off) or an integer from ${MIN_SILENCE_TIMEOUT_SEC} to ${MAX_SILENCE_TIMEOUT_SEC}`;
+
 const FIELDS: Record<string, FieldCheck> = {
   enabled: booleanField,
   intervalSec: integerField(0, () => MAX_INTERVAL_SEC),
@@ -73,6 +92,7 @@ const FIELDS: Record<string, FieldCheck> = {
   wakeOnOnDemand: booleanField,
   wakeOnAutomation: booleanField,
   maxConcurrentRuns: integerField(1, (limit) => limit),
+  silenceTimeoutSec: silenceTimeoutField,
 };
 
 /**

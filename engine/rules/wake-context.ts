@@ -144,6 +144,8 @@ export function mergeWakeContext(
   for (const key of RENDERED_WAKE_KEYS) delete out[key];
   applyCommentIds(out, [...wakeCommentIdsOf(older), ...wakeCommentIdsOf(newer)]);
   setPayload(out, older.payload, newer.payload);
+  // A run's trace is the one of the wakeup that queued it (telemetry/tracing.ts): joining it does not move it.
+  if (typeof older.traceparent === 'string') out.traceparent = older.traceparent;
   return out;
 }
 

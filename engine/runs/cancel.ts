@@ -63,11 +63,16 @@ async function cancelLockedRun(
   return cancelled;
 }
 
-/** cancelRun: a run on its way to execution becomes cancelled; any other run is returned unchanged. */
+/**
+ * cancelRun: a run on its way to execution becomes cancelled; any other run is returned unchanged.
+ * `stopReason`: what its stop metadata says instead of the one its reason implies (a silent run's
+ * `output_silence`, docs/engine.md §17); `onlyIf`: checked on the locked row, false leaves the run
+ * unchanged (the engine's own cancels, decided on a row read before).
+ */
 export async function cancelRunRecord(
   deps: EngineDeps,
   runId: string,
-  options: { companyId?: string; reason?: string } = {},
+  options: { companyId?: string; reason?: string; stopReason?: string; onlyIf?: (run: RunRow) => boolean } = {},
 ): Promise<CancelResult> {
   return transact(deps, async (tx, events) => {
     const [run] = await tx
@@ -76,8 +81,8 @@ export async function cancelRunRecord(
       .where(and(eq(heartbeatRuns.id, runId), options.companyId ? eq(heartbeatRuns.companyId, options.companyId) : undefined))
       .for('update');
     if (!run) throw notFound('Run');
-    if (!isExecPath(run.status)) return { run, previous: null };
-    const cancelled = await cancelLockedRun(deps, tx, events, run, options.reason ?? 'Cancelled by control plane', { event: true });
+    if (!isExecPath(run.status) || (options.onlyIf && !options.onlyIf(run))) return { run, previous: null };
+    const cancelled = await cancelLockedRun(deps, tx, events, run, options.reason ?? 'Cancelled by control plane', { event: true, stopReason: options.stopReason });
     return { run: cancelled, previous: run };
   });
 }

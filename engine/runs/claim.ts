@@ -20,7 +20,7 @@ import { issueReadiness } from './issue-readiness.ts';
 import { type IssueReadiness } from '../model/issues.ts';
 import type { LiveEvent } from '../live/live-events.ts';
 import { isInvokable, readHeartbeatPolicy } from '../rules/heartbeat-policy.ts';
-import { logRefFor } from './output.ts';
+import { LOG_STORE, logRefFor } from './output.ts';
 import { agentRowFromDriver, executePrepared, issueRowFromDriver, type StatementTarget, uuidArray } from '../store/statements.ts';
 import { agentNameKey, issueLockEvent, type IssueRow, type RunRow, runStatusEvent } from '../model/runs.ts';
 import { liveRunEvent, type NewRunEvent, payloadText } from './events.ts';
@@ -28,6 +28,7 @@ import { sessionLabel } from '../rules/sessions.ts';
 import { decideRunSession, decideRunSessions, type RunSessionStart, SESSION_CONTEXT_KEYS, sessionContext, type SessionRows } from './task-sessions.ts';
 import { RENDERED_WAKE_KEYS } from '../rules/wake-context.ts';
 import { NO_WAKE_MATERIAL, readWakeMaterial, wakeContextOf, type WakeMaterial } from './wake-material.ts';
+import { recordClaims, stepStart } from '../telemetry/tracing.ts';
 
 export interface ClaimedRun {
   run: RunRow;
@@ -120,6 +121,7 @@ export async function claimNextRunsForAgents(
   agentIds: readonly string[],
 ): Promise<ClaimedRun[][]> {
   const unique = [...new Set(agentIds)];
+  const traced = stepStart();
   // What the transaction did, once its work is done: if its COMMIT then gets no answer, whether it
   // committed is read back by the claims' run tokens (claimCommitted).
   let done: { byAgent: Map<string, ClaimedRun[]>; events: LiveEvent[] } | null = null;
@@ -193,6 +195,7 @@ export async function claimNextRunsForAgents(
     deps.bus.publish(attempted.events);
     return attempted.byAgent;
   });
+  if (traced !== undefined) recordClaims(traced, [...byAgent.values()].flat().map((claimed) => claimed.run));
   return agentIds.map((id) => byAgent.get(id) ?? []);
 }
 
@@ -334,7 +337,7 @@ async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: LiveEven
         set status = 'running', started_at = coalesce(r.started_at, ${at}::timestamptz), owner_instance_id = ${deps.settings.instanceId},
             owner_host = ${deps.settings.host}, run_token_hash = t.token_hash, updated_at = ${at}::timestamptz,
             context_snapshot = ${context},${rewritesContext ? sql` session_id_before = t.session_id_before,` : sql``}
-            log_store = case when t.start then 'file' else r.log_store end,
+            log_store = case when t.start then ${LOG_STORE} else r.log_store end,
             log_ref = case when t.start then t.log_ref else r.log_ref end,
             last_event_seq = r.last_event_seq + case when t.start then 1 else 0 end
         from input t
@@ -385,7 +388,7 @@ async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: LiveEven
     const context = input[i].checkout ? { ...base, issueCheckedOut: raw.checked_out === true } : base;
     const item: RunStart = { run, agent, context, logRef: input[i].log_ref! };
     // The start's columns, as stored.
-    Object.assign(run, { contextSnapshot: context, logStore: 'file', logRef: item.logRef, lastEventSeq: Number(raw.started_seq) } satisfies Partial<RunRow>);
+    Object.assign(run, { contextSnapshot: context, logStore: LOG_STORE, logRef: item.logRef, lastEventSeq: Number(raw.started_seq) } satisfies Partial<RunRow>);
     if (raw.agent_running && !agentAnnounced.has(agent.id)) {
       agentAnnounced.add(agent.id);
       const heartbeat = raw.agent_heartbeat;
@@ -418,7 +421,11 @@ export function claimNewRun(
   if (mayRefuse(deps.canInvoke, agent.companyId) || issueIdOf(run) !== null || !configParses(deps, agent)) return null;
   // Decided at once, so that the claim is sent now, behind the inserts and ahead of the COMMIT.
   const session = decideRunSession(run.contextSnapshot, agent.runtimeConfig, sessions.rows.get(sessions.key));
-  return claimRuns(deps, tx, events, [{ agent, run, issue: null, readiness: null, session, material: NO_WAKE_MATERIAL }]).then(([claimed]) => claimed);
+  const traced = stepStart();
+  return claimRuns(deps, tx, events, [{ agent, run, issue: null, readiness: null, session, material: NO_WAKE_MATERIAL }]).then(([claimed]) => {
+    if (traced !== undefined) recordClaims(traced, [claimed.run]);
+    return claimed;
+  });
 }
 
 /** Whether the agent's adapter accepts its config: if not, execution/execute-run.ts fails the run before starting it. */

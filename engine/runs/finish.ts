@@ -27,6 +27,7 @@ import { type SessionOutcome, sessionAfterRun, sessionLabel, taskKeyOf } from '.
 import { runSessionOf, taskSessionStatements, taskSessionWrites } from './task-sessions.ts';
 import { outputColumns, recordEnded } from './ended-runs.ts';
 import { costEventOf, costEventStatements, reportsSessionTotals, type RunCost, runCostOf, sessionTotals, storedUsage } from './cost-ledger.ts';
+import { recordFinishes, stepStart } from '../telemetry/tracing.ts';
 
 export interface RunFinish {
   runId: string;
@@ -116,6 +117,7 @@ export function needsFollowUp(run: RunRow, crashed: boolean, holdsIssueLock: boo
  */
 export async function finishRuns(deps: EngineDeps, items: RunFinish[], { wait }: { wait: boolean }): Promise<RunFinished[]> {
   const firstHeartbeats: FirstHeartbeats = [];
+  const traced = stepStart();
   let answers: RunFinished[] = [];
   await pipelinedTransaction(deps, async (tx, events) => {
     const ids = uuidArray(items.map((item) => item.runId));
@@ -137,6 +139,7 @@ export async function finishRuns(deps: EngineDeps, items: RunFinish[], { wait }:
     });
   });
   for (const hook of firstHeartbeats) deps.onFirstHeartbeat?.(hook);
+  if (traced !== undefined) recordFinishes(traced, answers.flatMap((answer) => ('run' in answer ? [answer.run] : [])));
   return answers;
 }
 

@@ -1,21 +1,24 @@
-// A run's output while it executes (spec §6.5): every chunk is sanitised, appended to the run's
-// log file (NDJSON: ts, stream, chunk) with a running byte count and SHA-256, kept as a UTF-8-safe
-// excerpt per stream, and published live. Progress columns are written at most once a minute.
+// A run's output while it executes (docs/engine.md §6.5): every chunk is sanitised, counted (bytes
+// and SHA-256 of the log's text), kept as a UTF-8-safe excerpt per stream, published live, and held
+// until the executor writes it to the database (runs/run-log.ts), a batch of pieces at a time, with
+// other runs'. Progress columns are written at most once a minute.
 import { createHash } from 'node:crypto';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { heartbeatRuns } from '../../db/schema.ts';
 import type { LogStream } from '../adapters/types.ts';
 import { appendExcerpt, liveLogChunk, sanitizeLogChunk } from '../rules/bounding.ts';
 import type { EngineDeps } from '../model/deps.ts';
 import type { RunRow } from '../model/runs.ts';
+import { type LogChunk, LOG_STORE } from './run-log.ts';
 
 const PROGRESS_INTERVAL_MS = 60_000;
 
-export const LOG_STORE = 'file';
-export const logRefFor = (run: Pick<RunRow, 'companyId' | 'id'>) => `${run.companyId}/${run.id}.ndjson`;
+/** A piece of log held for the database grows to this size at most (bytes): windows read few of them. */
+const PIECE_MAX_BYTES = 64 * 1024;
+
+export { LOG_STORE };
+/** A run's log reference (in its store: the database, keyed by run; the company first, as file logs were). */
+export const logRefFor = (run: Pick<RunRow, 'companyId' | 'id'>) => `${run.companyId}/${run.id}`;
 
 export interface RunOutputSummary {
   logStore: string;
@@ -30,14 +33,13 @@ export interface RunOutputSummary {
   lastOutputBytes: number | null;
 }
 
-/** Directories known to exist: a run's log directory is its company's, created once. */
-const createdDirs = new Set<string>();
-
 export class RunOutput {
-  /** Opened with the first chunk: a run that prints nothing costs no file (readRunLog reads it as ''). */
-  private file: WriteStream | null = null;
   private readonly hash = createHash('sha256');
+  /** Bytes of the log so far, and of each stream. */
   private bytes = 0;
+  private readonly streamBytes = { stdout: 0, stderr: 0 };
+  /** Pieces not yet handed to a write, in order; the last one grows while its stream goes on. */
+  private pending: LogChunk[] = [];
   private stdout = '';
   private stderr = '';
   private seq: number;
@@ -54,26 +56,23 @@ export class RunOutput {
     this.seq = run.lastOutputSeq;
   }
 
-  private open(): WriteStream {
-    const path = join(this.deps.settings.logDir, this.logRef);
-    const dir = dirname(path);
-    if (!createdDirs.has(dir)) {
-      mkdirSync(dir, { recursive: true });
-      createdDirs.add(dir);
-    }
-    const file = createWriteStream(path, { flags: 'a' });
-    file.on('error', (error) => this.deps.logger.error({ err: error, runId: this.run.id }, 'run log write failed'));
-    return file;
-  }
-
   /** Records one chunk; returns true when the progress columns are due for a write. */
   append(stream: LogStream, raw: string): boolean {
     const chunk = sanitizeLogChunk(raw);
     const now = this.deps.clock.now();
-    const line = `${JSON.stringify({ ts: now.toISOString(), stream, chunk })}\n`;
-    (this.file ??= this.open()).write(line);
-    this.hash.update(line);
-    this.bytes += Buffer.byteLength(line);
+    const size = Buffer.byteLength(chunk);
+    if (size > 0) {
+      const last = this.pending.at(-1);
+      if (last && last.stream === stream && last.bytes + size <= PIECE_MAX_BYTES) {
+        last.text += chunk;
+        last.bytes += size;
+      } else {
+        this.pending.push({ runId: this.run.id, companyId: this.run.companyId, stream, logOffset: this.bytes, streamOffset: this.streamBytes[stream], text: chunk, bytes: size });
+      }
+      this.hash.update(chunk);
+      this.bytes += size;
+      this.streamBytes[stream] += size;
+    }
     if (stream === 'stdout') this.stdout = appendExcerpt(this.stdout, chunk);
     else this.stderr = appendExcerpt(this.stderr, chunk);
     this.seq += 1;
@@ -95,6 +94,18 @@ export class RunOutput {
     return this.persistedAt === null || now.getTime() - this.persistedAt >= PROGRESS_INTERVAL_MS;
   }
 
+  /** Bytes of log held and not yet handed to a write (the executor's backpressure counts them). */
+  get pendingBytes(): number {
+    return this.pending.reduce((sum, piece) => sum + piece.bytes, 0);
+  }
+
+  /** The pieces held so far, which the caller now writes (runs/run-log.ts writeLogChunks). */
+  takePending(): LogChunk[] {
+    const pieces = this.pending;
+    this.pending = [];
+    return pieces;
+  }
+
   /** Writes last_output_* so observers can tell a silent run from a chatty one. */
   async persistProgress(): Promise<void> {
     this.persistedAt = this.deps.clock.now().getTime();
@@ -104,10 +115,9 @@ export class RunOutput {
       .where(eq(heartbeatRuns.id, this.run.id));
   }
 
-  /** Closes the log file; the summary is written with the run's final status. */
-  async finish(): Promise<RunOutputSummary> {
-    const file = this.file;
-    if (file) await new Promise<void>((resolve) => file.end(resolve));
+  /** The summary written with the run's final status; the caller has written every piece. */
+  finish(): RunOutputSummary {
+    if (this.pending.length > 0) throw new Error(`run ${this.run.id}: its log was not all written before its finish`);
     return {
       logStore: LOG_STORE,
       logRef: this.logRef,
@@ -121,31 +131,4 @@ export class RunOutput {
       lastOutputBytes: this.seq > this.run.lastOutputSeq ? this.bytes : null,
     };
   }
-}
-
-/** A run's stored log as text, optionally one stream only and only its last `tailBytes`. */
-export async function readRunLog(
-  logDir: string,
-  logRef: string,
-  options: { stream?: LogStream | null; tailBytes?: number | null } = {},
-): Promise<string | null> {
-  const path = join(logDir, logRef);
-  if (!path.startsWith(join(logDir, '/'))) return null; // never leave the log directory
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    // A run that printed nothing has no file: its log is empty.
-    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? '' : null;
-  }
-  let log = '';
-  for (const line of text.split('\n')) {
-    if (!line) continue;
-    const entry = JSON.parse(line) as { stream: LogStream; chunk: string };
-    if (!options.stream || entry.stream === options.stream) log += entry.chunk;
-  }
-  if (options.tailBytes && Buffer.byteLength(log) > options.tailBytes) {
-    return appendExcerpt('', log, options.tailBytes);
-  }
-  return log;
 }

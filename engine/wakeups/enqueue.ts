@@ -16,6 +16,7 @@ import { enrichWakeContext, type WakeContext, wakeScopeKey } from '../rules/wake
 import { type Agent, type EnqueueResult, type EnqueueWakeupInput, insertSkipped, type PreparedWakeup } from '../runs/queue.ts';
 import { isUuid } from '../../db/columns.ts';
 import { resumeContextFromRun } from '../sessions/sessions.ts';
+import { withTraceparent } from '../telemetry/tracing.ts';
 
 export type { EnqueueOutcome, EnqueueResult, EnqueueWakeupInput } from '../runs/queue.ts';
 
@@ -74,12 +75,13 @@ async function enqueue(deps: EngineDeps, input: EnqueueWakeupInput, options: Enq
   const now = deps.clock.now();
   const source = input.source ?? 'on_demand';
   const payload = input.payload ?? null;
-  const ctx = enrichWakeContext(input.context ?? {}, {
+  // With tracing on, the run's trace continues from the enqueue's span (telemetry/tracing.ts).
+  const ctx = withTraceparent(enrichWakeContext(input.context ?? {}, {
     source,
     triggerDetail: input.triggerDetail ?? null,
     reason: input.reason ?? null,
     payload,
-  });
+  }));
   const issueId = str(ctx.issueId) ?? str(payload?.issueId);
   // payload.issueId routes the wakeup to an issue (spec §6.1 step 1): a raw issue id, which an API
   // caller only ever sets by mistake (the API's issueId argument takes the Issue's global id).

@@ -20,6 +20,7 @@ const expectedTables = [
   'cost_events',
   'engine_instances',
   'heartbeat_run_events',
+  'heartbeat_run_log_chunks',
   'heartbeat_runs',
   'issue_comments',
   'issue_document_revisions',

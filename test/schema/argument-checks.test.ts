@@ -42,12 +42,12 @@ describe('HeartbeatRun.events and HeartbeatRun.log', () => {
     expect(data.run.later).toEqual(data.run.all.slice(1));
   });
 
-  it('log(tailBytes:) below 1 -> BAD_USER_INPUT; 1 is the last byte', async () => {
-    for (const tail of [0, -1]) {
+  it('log(tailBytes:) outside 1..1 MiB -> BAD_USER_INPUT; 1 is the last byte', async () => {
+    for (const tail of [0, -1, 1024 * 1024 + 1]) {
       const { body } = await post('query($id: ID!, $t: Int) { run(id: $id) { log(tailBytes: $t) } }', { id: runGid(runId), t: tail });
       expect(body.errors?.[0].extensions?.code, String(tail)).toBe('BAD_USER_INPUT');
       expect(body.errors?.[0].extensions?.argument).toBe('tailBytes');
-      expect(body.errors?.[0].message).toContain('tailBytes must be at least 1');
+      expect(body.errors?.[0].message).toContain('tailBytes must be between 1 and 1048576');
     }
     const data = await gql(server, 'query($id: ID!) { run(id: $id) { log(tailBytes: 1) } }', { id: runGid(runId) });
     expect(data.run.log).toBe('\n');

@@ -224,6 +224,14 @@ const CASES: Record<string, Case[]> = {
   ],
   'Mutation.retryRun': [{ label: "A's run", call: (f) => ({ query: 'mutation($id: ID!) { retryRun(id: $id) { outcome } }', variables: { id: f.a.run } }), isolated: 'NOT_FOUND' }],
   'Mutation.cancelRun': [{ label: "A's run", call: (f) => ({ query: 'mutation($id: ID!) { cancelRun(id: $id) { id } }', variables: { id: f.a.run } }), isolated: 'NOT_FOUND' }],
+  'Mutation.snoozeRunSilence': [
+    {
+      label: "A's run",
+      call: (f) => ({ query: 'mutation($id: ID!, $u: DateTime!) { snoozeRunSilence(id: $id, until: $u) { id } }', variables: { id: f.a.run, u: new Date(Date.now() + 3_600_000).toISOString() } }),
+      isolated: 'NOT_FOUND',
+    },
+  ],
+  'Mutation.dismissRunSilence': [{ label: "A's run", call: (f) => ({ query: 'mutation($id: ID!) { dismissRunSilence(id: $id) { id } }', variables: { id: f.a.run } }), isolated: 'NOT_FOUND' }],
   'Mutation.createIssue': [
     {
       label: "assigned to A's agent",

@@ -81,6 +81,14 @@ async function cancelledRun(server: TestServer) {
   return runId!;
 }
 
+/** A run still running (it sleeps 10 s), for the output-silence mutations. */
+async function runningRun(server: TestServer) {
+  const agentId = await createAgent(server, { adapterConfig: { steps: [{ sleepMs: 10_000 }] } });
+  const { runId } = await enqueue(server, { agentId });
+  await waitFor('the run to start', async () => (await server.database.db.query.heartbeatRuns.findFirst({ where: { id: runId! } }))?.status === 'running');
+  return runId!;
+}
+
 async function finishedRun(server: TestServer) {
   const agentId = await createAgent(server, { adapterConfig: { steps: [{ log: 'hi' }] } });
   const { runId } = await enqueue(server, { agentId });
@@ -123,6 +131,11 @@ const MUTATION_CALLS: Record<string, (server: TestServer) => Promise<Call>> = {
   }),
   retryRun: async (server) => ({ query: 'mutation($id: ID!) { retryRun(id: $id) { outcome } }', variables: { id: runGid(await cancelledRun(server)) } }),
   cancelRun: async (server) => ({ query: 'mutation($id: ID!) { cancelRun(id: $id) { status } }', variables: { id: runGid((await finishedRun(server)).runId) } }),
+  snoozeRunSilence: async (server) => ({
+    query: 'mutation($id: ID!, $until: DateTime!) { snoozeRunSilence(id: $id, until: $until) { status } }',
+    variables: { id: runGid(await runningRun(server)), until: new Date(Date.now() + 3_600_000).toISOString() },
+  }),
+  dismissRunSilence: async (server) => ({ query: 'mutation($id: ID!) { dismissRunSilence(id: $id) { status } }', variables: { id: runGid(await runningRun(server)) } }),
   createIssue: async () => ({ query: 'mutation($i: CreateIssueInput!) { createIssue(input: $i) { issue { id } } }', variables: { i: { title: unique('issue') } } }),
   updateIssue: async (server) => ({
     query: 'mutation($i: UpdateIssueInput!) { updateIssue(input: $i) { id } }',

@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgent, enqueue } from '../../support/api.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
@@ -30,9 +28,9 @@ describe('engine smoke', () => {
       [4, 'lifecycle', 'run succeeded'],
     ]);
     expect(run.stdoutExcerpt).toBe('hello\n');
-    // The log file holds every chunk as NDJSON; its size and digest are on the run.
-    const file = readFileSync(join(server.dataDir, 'logs', run.logRef!));
-    expect(run).toMatchObject({ logStore: 'file', logBytes: file.length, logSha256: createHash('sha256').update(file).digest('hex') });
-    expect(file.toString('utf8').trim().split('\n').map((line) => JSON.parse(line))).toMatchObject([{ stream: 'stdout', chunk: 'hello\n' }]);
+    // The log is in the database, in pieces of one stream; its size and digest (of its text) are on the run.
+    const pieces = await server.database.db.query.runLogChunks.findMany({ where: { runId: run.id }, orderBy: { logOffset: 'asc' } });
+    expect(pieces.map((p) => [p.stream, p.logOffset, p.streamOffset, p.text, p.bytes])).toEqual([['stdout', 0, 0, 'hello\n', 6]]);
+    expect(run).toMatchObject({ logStore: 'postgres', logBytes: 6, logSha256: createHash('sha256').update('hello\n').digest('hex') });
   });
 });

@@ -10,7 +10,7 @@ import {
 } from '../../../engine/rules/heartbeat-policy.ts';
 
 const limits = { maxConcurrentRunsLimit: 10 };
-const defaults = { enabled: false, intervalSec: 0, wakeOnDemand: true, maxConcurrentRuns: 1 };
+const defaults = { enabled: false, intervalSec: 0, wakeOnDemand: true, maxConcurrentRuns: 1, silenceTimeoutSec: 0 };
 const read = (heartbeat: unknown) => readHeartbeatPolicy({ heartbeat }, limits);
 
 describe('readHeartbeatPolicy', () => {
@@ -101,6 +101,7 @@ describe('readHeartbeatPolicy', () => {
       intervalSec: 300,
       wakeOnDemand: false,
       maxConcurrentRuns: 4,
+      silenceTimeoutSec: 0,
     });
   });
 });

@@ -65,7 +65,7 @@ describe('pipelined enqueue', () => {
     const agent = await f.agent();
     const result = (await pipelined({ agentId: agent.id, payload: { taskKey: 'stored' }, context: { nested: { z: 1, a: [2] } } }))!;
     const stored = await f.db.query.heartbeatRuns.findFirst({ where: { id: result.run!.id } });
-    expect(stored).toMatchObject({ status: 'running', logStore: 'file', lastEventSeq: 1 });
+    expect(stored).toMatchObject({ status: 'running', logStore: 'postgres', lastEventSeq: 1 });
     // The claim started the run: its row, start columns included (log file, `run started`), is the stored one.
     expect(result.claimed!.run).toEqual(stored);
   });
