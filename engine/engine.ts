@@ -134,6 +134,7 @@ export class Engine {
       issueActions: (run) => issueService.runIssueActions(this.deps, this.wake, run, this.commentWrites),
       afterSpend: (run) => this.enforceBudgets(run),
       running,
+      counters: this.writeCounters,
     });
     this.control.add((message) => {
       if (message.kind === 'cancel') this.dispatcher.abortLocal(message.runId);
@@ -175,9 +176,12 @@ export class Engine {
     return this.options.batchRunWrites !== false;
   }
 
+  /** What the runs this instance executes wrote, counted for /metrics. */
+  private readonly writeCounters = { logBytesWritten: 0 };
+
   /** Counted for /metrics. */
-  get counters(): PeriodicLoop['counters'] {
-    return this.loop.counters;
+  get counters(): PeriodicLoop['counters'] & { logBytesWritten: number } {
+    return { ...this.loop.counters, logBytesWritten: this.writeCounters.logBytesWritten };
   }
 
   get instanceId(): string {

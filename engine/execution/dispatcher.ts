@@ -21,6 +21,8 @@ export interface DispatcherOptions {
   afterSpend?(run: RunRow): Promise<void>;
   /** Whether the engine is running: claims stop when it is not. */
   running(): boolean;
+  /** What the runs it executes wrote, counted for /metrics. */
+  counters?: { logBytesWritten: number };
 }
 
 export class Dispatcher {
@@ -84,6 +86,7 @@ export class Dispatcher {
       issueActions: (run) => this.options.issueActions(run),
       afterSpend: this.options.afterSpend,
       batches: this.options.batching ? this.runBatches : undefined,
+      counters: this.options.counters,
     })
       .then((queued) => {
         for (const run of queued) void this.startNext(run.agentId);

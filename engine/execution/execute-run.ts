@@ -38,6 +38,8 @@ export interface ExecuteHooks {
    * is that of its one item.
    */
   batches?: RunBatchPorts;
+  /** Counts what this instance wrote, for /metrics: bytes of log. */
+  counters?: { logBytesWritten: number };
 }
 
 export interface RunBatchPorts {
@@ -197,7 +199,10 @@ export async function executeClaimedRun(
       const pieces = runOutput.takePending();
       if (pieces.length === 0) return;
       const bytes = pieces.reduce((sum, piece) => sum + piece.bytes, 0);
-      writes.pushLog(() => (batches ? batches.logs(pieces, () => logOne(pieces)) : logOne(pieces)), bytes);
+      writes.pushLog(async () => {
+        await (batches ? batches.logs(pieces, () => logOne(pieces)) : logOne(pieces));
+        if (hooks.counters) hooks.counters.logBytesWritten += bytes;
+      }, bytes);
     };
     let logWriteDue = false;
     const logged = (progressDue: boolean) => {

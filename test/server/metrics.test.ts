@@ -24,8 +24,8 @@ describe('/metrics', () => {
     return line ? Number(line.split(' ')[1]) : undefined;
   };
 
-  it('reports runs by status, queue depth, claim latency, run duration, subscribers and process health', async () => {
-    const agentId = await createAgent(server, { adapterConfig: { steps: [{ sleepMs: 20 }] } });
+  it('reports runs by status, queue depth, claim latency, run duration, subscribers, log bytes and process health', async () => {
+    const agentId = await createAgent(server, { adapterConfig: { steps: [{ sleepMs: 20 }, { log: 'twelve bytes' }] } });
     const { runId } = await enqueue(server, { agentId });
     await runFinished(server, runId!);
     const text = await waitFor('the finished run to be counted', async () => {
@@ -39,6 +39,8 @@ describe('/metrics', () => {
     expect(value(text, 'heartbeat_claim_latency_seconds_count')).toBeGreaterThanOrEqual(1);
     expect(value(text, 'heartbeat_runs_finished_total{status="succeeded"}')).toBe(1);
     expect(value(text, 'heartbeat_subscribers')).toBe(0);
+    // 'twelve bytes' and the newline the script's log step adds.
+    expect(value(text, 'heartbeat_run_log_bytes_written_total')).toBe(13);
     expect(value(text, 'heartbeat_runs_executing')).toBe(0);
     expect(text).toContain('heartbeat_notify_lag_seconds_bucket');
     expect(text).toMatch(/^heartbeat_process_resident_memory_bytes \d+/m);
