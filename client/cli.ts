@@ -4,7 +4,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import WebSocket from 'ws';
 import { registerCostCommands } from './cli-costs.ts';
 import type { RunQuery } from './generated/graphql.ts';
-import { createHeartbeatClient, HeartbeatApiError, type HeartbeatClient, type LogStream, type Run } from './index.ts';
+import { createHeartbeatClient, HeartbeatApiError, type HeartbeatClient, type LogStream, type LogWindow, type Run } from './index.ts';
 
 const DEFAULT_URL = 'http://127.0.0.1:4000/graphql';
 const RUN_STATUSES = ['QUEUED', 'SCHEDULED_RETRY', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT'] as const;
@@ -49,6 +49,7 @@ export function describeFailure(error: unknown, url: string): string {
   if (error instanceof HeartbeatApiError) {
     if (error.code === 'UNAUTHENTICATED') return `the API key was refused (${error.code}); check HEARTBEAT_API_KEY`;
     if (error.code === 'NETWORK_ERROR') return `cannot reach Heartbeat at ${url}: ${error.message}`;
+    if (error.code === 'LOG_EXPIRED') return error.message;
     return `${error.message} (${error.code})`;
   }
   return error instanceof Error ? error.message : String(error);
@@ -94,6 +95,12 @@ function describeSessions(agent: Awaited<ReturnType<HeartbeatClient['taskSession
   if (limits.length) lines.push(`sessions rotate ${limits.join(', ')}`);
   return lines.join('\n');
 }
+
+/** Writes to stdout and waits until it is taken: a long log goes out as it comes, without piling up in memory. */
+const writeOut = (text: string) => new Promise<void>((resolve, reject) => process.stdout.write(text, (error) => (error ? reject(error) : resolve())));
+
+/** The reader of `runs log` went away (`| head`): not a failure of the command. */
+const isClosedPipe = (error: unknown) => (error as NodeJS.ErrnoException | null)?.code === 'EPIPE';
 
 /** The last `count` lines of `text`, without its final newline. */
 function lastLines(text: string, count: number): string[] {
@@ -318,16 +325,42 @@ export function registerClientCommands(program: Command): void {
     );
   runs
     .command('log <id>')
-    .description("print the run's output as stored")
+    .description("print the run's output as stored, window by window as it comes; with --follow, until the run ends")
     .addOption(new Option('--stream <stream>', 'only this stream').choices(LOG_STREAMS))
-    .option('--tail <bytes>', 'only its last bytes', integerBetween(1, 1 << 30))
-    .option('--json', 'JSON output')
+    .option('--tail <bytes>', 'only its last bytes (with --follow: start there)', integerBetween(1, 1 << 30))
+    .option('-f, --follow', 'keep printing its new output until the run ends')
+    .option('--json', 'JSON output: {id, log, expired}; with --follow, one JSON window per line')
     .action(
-      withClient(async (client, json, id: string, options: { stream?: (typeof LOG_STREAMS)[number]; tail?: number }) => {
-        const log = await client.log(id, { stream: options.stream?.toUpperCase() as LogStream | undefined, tailBytes: options.tail });
-        if (json) print(json, { id, log }, () => '');
-        else if (log) process.stdout.write(log.endsWith('\n') ? log : `${log}\n`);
-        else process.stderr.write(`heartbeat: run ${id} has no stored ${options.stream ?? ''}${options.stream ? ' ' : ''}output\n`);
+      withClient(async (client, json, id: string, options: { stream?: (typeof LOG_STREAMS)[number]; tail?: number; follow?: boolean }) => {
+        const read = { stream: options.stream?.toUpperCase() as LogStream | undefined, tailBytes: options.tail };
+        const windows: AsyncIterable<LogWindow> = options.follow ? client.followLog(id, read) : client.readLog(id, read);
+        // A reader that went away (`| head`) ends the command quietly: the failed write says so, and
+        // stdout's own error event (thrown when nobody listens) is left to this listener.
+        process.stdout.on('error', () => {});
+        try {
+          if (json && !options.follow) {
+            // One JSON document: the text is gathered first (a script asked for it whole).
+            let log = '';
+            for await (const window of windows) log += window.text;
+            await writeOut(`${JSON.stringify({ id, log, expired: false }, null, 2)}\n`);
+            return 0;
+          }
+          let last = '';
+          for await (const window of windows) {
+            await writeOut(json ? `${JSON.stringify(window)}\n` : window.text);
+            last = window.text;
+          }
+          if (json) return 0;
+          if (!last) process.stderr.write(`heartbeat: run ${id} has no stored ${options.stream ?? ''}${options.stream ? ' ' : ''}output\n`);
+          else if (!last.endsWith('\n')) await writeOut('\n');
+          return 0;
+        } catch (error) {
+          if (isClosedPipe(error)) return 0;
+          if (json && !options.follow && error instanceof HeartbeatApiError && error.code === 'LOG_EXPIRED') {
+            await writeOut(`${JSON.stringify({ id, log: null, expired: true }, null, 2)}\n`);
+          }
+          throw error;
+        }
       }),
     );
   runs

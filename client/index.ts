@@ -13,6 +13,7 @@ import type {
   EnqueueWakeupInput,
   ProjectsQuery as ProjectsResult,
   LogStream,
+  LogWindowFieldsFragment as LogWindow,
   RunFieldsFragment,
   RunFilter,
   RunEventsSubscription as RunEventsResult,
@@ -35,6 +36,7 @@ import {
   RetryRunMutation,
   RunEventsSubscription,
   RunLogQuery,
+  RunLogWindowQuery,
   RunQuery,
   RunsQuery,
   RunStatusSubscription,
@@ -45,7 +47,17 @@ import {
 } from './operations.ts';
 
 export * from './operations.ts';
-export type { BudgetFieldsFragment as Budget, CostFilterInput, CostGroup, EnqueueWakeupInput, LogStream, RunFieldsFragment as Run, RunFilter, SetBudgetInput } from './generated/graphql.ts';
+export type {
+  BudgetFieldsFragment as Budget,
+  CostFilterInput,
+  CostGroup,
+  EnqueueWakeupInput,
+  LogStream,
+  LogWindowFieldsFragment as LogWindow,
+  RunFieldsFragment as Run,
+  RunFilter,
+  SetBudgetInput,
+} from './generated/graphql.ts';
 export type RunEvent = RunEventsResult['runEvents'];
 export type AgentTaskSession = NonNullable<AgentTaskSessionsResult['agent']>['taskSessions'][number];
 export type CostBucket = CostSummaryResult['costSummary'][number];
@@ -93,6 +105,50 @@ export class HeartbeatApiError extends Error {
 
 /** The largest page the API serves. */
 const AGENTS_PAGE_SIZE = 100;
+
+/** The largest window of a run's log the API serves (bytes). */
+export const LOG_WINDOW_MAX_BYTES = 1024 * 1024;
+
+/** Statuses after which a run's log does not grow (all of it is stored before the run gets one). */
+export const TERMINAL_RUN_STATUSES: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED', 'TIMED_OUT']);
+
+/** Where to read a run's log: both streams interleaved or one, and the size of each window (bytes, at most 1 MiB). */
+export interface LogReadOptions {
+  stream?: LogStream;
+  /** Where to start (bytes of UTF-8; default 0). */
+  fromOffset?: number;
+  /** Start at the last this many bytes instead (any size: the reads are still by window). */
+  tailBytes?: number;
+  /** The size of each window asked for (default and most 1 MiB). */
+  limitBytes?: number;
+  /** Stops the reading at once. */
+  signal?: AbortSignal;
+}
+
+export interface FollowLogOptions extends LogReadOptions {
+  /** How long to wait before asking again once it has read all there is (ms, default 1000). */
+  pollMs?: number;
+}
+
+/** The error a read of a log removed by the retention setting throws: code LOG_EXPIRED. */
+export function logExpiredError(runId: string, expiredAt?: string | null): HeartbeatApiError {
+  const when = expiredAt ? ` on ${expiredAt}` : '';
+  return new HeartbeatApiError(`the log of run ${runId} has expired: it was removed by the log retention setting${when}`, 'LOG_EXPIRED', { runId, expiredAt: expiredAt ?? null });
+}
+
+/** Waits `ms`, or less if `signal` aborts. */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
 
 /** Exponential backoff with full jitter: 0.5–1 s, 1–2 s, 2–4 s, ... capped at 30 s. */
 export function reconnectDelayMs(retries: number, random = Math.random()): number {
@@ -164,6 +220,55 @@ export function createHeartbeatClient(options: HeartbeatClientOptions) {
     }
   }
 
+  async function readLogWindow(id: string, variables: { stream?: LogStream; offset?: number; limitBytes?: number }) {
+    const { run } = await query(RunLogWindowQuery, { id, ...variables });
+    if (!run) throw new HeartbeatApiError(`no run ${id}`, 'NOT_FOUND');
+    return run;
+  }
+
+  /** A run's log window by window, to the end of what is stored (`pollMs` null), or following it until the run ends. */
+  async function* logWindows(id: string, options: LogReadOptions, pollMs: number | null): AsyncGenerator<LogWindow> {
+    const { stream, signal } = options;
+    if (options.tailBytes != null && options.fromOffset != null) throw new HeartbeatApiError('Give fromOffset or tailBytes, not both', 'BAD_USER_INPUT');
+    const limitBytes = Math.min(LOG_WINDOW_MAX_BYTES, options.limitBytes ?? LOG_WINDOW_MAX_BYTES);
+    let offset = options.fromOffset ?? 0;
+    let failures = 0;
+    /** The run and its window from `offset`; a dropped connection is retried while following, as the subscriptions are. */
+    const read = async (at: number, limit: number) => {
+      for (;;) {
+        try {
+          const run = await readLogWindow(id, { stream, offset: at, limitBytes: limit });
+          failures = 0;
+          if (run.logWindow.expired) throw logExpiredError(id, run.logExpiredAt);
+          return run;
+        } catch (error) {
+          const retry = pollMs !== null && error instanceof HeartbeatApiError && error.code === 'NETWORK_ERROR' && failures < retryAttempts && !signal?.aborted;
+          if (!retry) throw error;
+          await pause(reconnectDelay(failures++), signal);
+          if (signal?.aborted) throw error;
+        }
+      }
+    };
+    if (options.tailBytes != null) {
+      // Where the last tailBytes start: the log's size, from a one-byte window.
+      const { logWindow } = await read(0, 1);
+      offset = Math.max(0, logWindow.totalBytes - options.tailBytes);
+    }
+    while (!signal?.aborted) {
+      const run = await read(offset, limitBytes);
+      if (signal?.aborted) return;
+      const window = run.logWindow;
+      // Read up to what is stored (or stuck: a window too small for the character at `offset`).
+      const caughtUp = window.nextOffset >= window.totalBytes || window.nextOffset <= offset;
+      offset = Math.max(offset, window.nextOffset);
+      if (window.text) yield window;
+      if (!caughtUp) continue;
+      // A terminal status is written after all of the log: read to the end, there is no more to come.
+      if (pollMs === null || TERMINAL_RUN_STATUSES.has(run.status)) return;
+      await pause(pollMs, signal);
+    }
+  }
+
   return {
     urql,
     ws,
@@ -187,12 +292,37 @@ export function createHeartbeatClient(options: HeartbeatClientOptions) {
     },
     runs: async (args: { filter?: RunFilter; first?: number; after?: string } = {}) => (await query(RunsQuery, args)).runs,
     run: async (id: string) => (await query(RunQuery, { id })).run ?? null,
-    /** The run's output as stored: both streams, or one; its last `tailBytes` only when given. Null when it wrote none. */
-    log: async (id: string, options: { stream?: LogStream; tailBytes?: number } = {}) => {
+    /**
+     * The text of a window of the run's output as stored (at most 1 MiB): both streams, or one; from
+     * `offset` (bytes), or its last `tailBytes`; at most `limitBytes`. Null for a run that has not
+     * started and for a log removed by retention. To read all of it, see `readLog` and `followLog`.
+     */
+    log: async (id: string, options: { stream?: LogStream; offset?: number; limitBytes?: number; tailBytes?: number } = {}) => {
       const { run } = await query(RunLogQuery, { id, ...options });
       if (!run) throw new HeartbeatApiError(`no run ${id}`, 'NOT_FOUND');
       return run.log ?? null;
     },
+    /**
+     * A window of the run's log and where it sits: `text` from `offset` to `nextOffset` (bytes of
+     * UTF-8; a window never cuts a character), out of `totalBytes` so far; `expired` when the
+     * retention setting removed the log.
+     */
+    logWindow: async (id: string, options: { stream?: LogStream; offset?: number; limitBytes?: number } = {}): Promise<LogWindow> =>
+      (await readLogWindow(id, options)).logWindow,
+    /**
+     * The run's log as stored now, window by window (never all at once), from `fromOffset` or its
+     * last `tailBytes`; each window is yielded as it arrives, and it ends at the end of what is
+     * stored. A log removed by retention throws a HeartbeatApiError with code LOG_EXPIRED.
+     */
+    readLog: (id: string, options: LogReadOptions = {}): AsyncGenerator<LogWindow> => logWindows(id, options, null),
+    /**
+     * Follows the run's log: yields each window of new text as it is stored, asking again from its
+     * `nextOffset` (every `pollMs`, 1 s by default, once it has caught up), and ends once the run is
+     * terminal and all of its log was read. Starts at `fromOffset` (default 0) or at its last
+     * `tailBytes`. A log removed by retention throws a HeartbeatApiError with code LOG_EXPIRED;
+     * aborting `signal` ends it at once.
+     */
+    followLog: (id: string, options: FollowLogOptions = {}): AsyncGenerator<LogWindow> => logWindows(id, options, options.pollMs ?? 1_000),
     wake: async (input: EnqueueWakeupInput) => (await mutate(EnqueueWakeupMutation, { input })).enqueueWakeup,
     cancel: async (id: string, reason?: string) => (await mutate(CancelRunMutation, { id, reason })).cancelRun,
     retry: async (id: string) => (await mutate(RetryRunMutation, { id })).retryRun,

@@ -134,10 +134,34 @@ export const RunQuery = graphql(`
 `);
 
 export const RunLogQuery = graphql(`
-  query RunLog($id: ID!, $stream: LogStream, $tailBytes: Int) {
+  query RunLog($id: ID!, $stream: LogStream, $offset: Float, $limitBytes: Int, $tailBytes: Int) {
     run(id: $id) {
       id
-      log(stream: $stream, tailBytes: $tailBytes)
+      log(stream: $stream, offset: $offset, limitBytes: $limitBytes, tailBytes: $tailBytes)
+    }
+  }
+`);
+
+export const LogWindowFieldsFragment = graphql(`
+  fragment LogWindowFields on LogWindow {
+    text
+    offset
+    nextOffset
+    totalBytes
+    expired
+  }
+`);
+
+/** A window of a run's log, with the run's status (a follower stops once it is terminal and read to the end). */
+export const RunLogWindowQuery = graphql(`
+  query RunLogWindow($id: ID!, $stream: LogStream, $offset: Float, $limitBytes: Int) {
+    run(id: $id) {
+      id
+      status
+      logExpiredAt
+      logWindow(stream: $stream, offset: $offset, limitBytes: $limitBytes) {
+        ...LogWindowFields
+      }
     }
   }
 `);

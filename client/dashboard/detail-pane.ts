@@ -1,12 +1,14 @@
 // The detail pane: the selected run's summary (and, once queried, its result and output excerpts)
-// and its events, live. The event stream survives outages: it resumes from the last event shown
-// once the connection is back. New events follow the tail only while the list is scrolled to its
-// bottom, so reading earlier events is not interrupted.
+// and, in two tabs, its events, live, and its log (log-view.ts, read only while that tab is open).
+// The event stream survives outages: it resumes from the last event shown once the connection is
+// back. New events follow the tail only while the list is scrolled to its bottom, so reading
+// earlier events is not interrupted.
 import { HeartbeatApiError, type HeartbeatClient, type RunEvent } from '../index.ts';
 import { retryDelayMs, type LiveConnection } from './connection.ts';
+import { LogView } from './log-view.ts';
 import { eventItem, noRunSelected, runSummary, summaryLoading, type RunActions } from './render.ts';
 import { TERMINAL, type RunStore } from './run-store.ts';
-import { describeError, h } from './view.ts';
+import { button, describeError, h } from './view.ts';
 
 /** How close to the bottom (px) still counts as "at the bottom". */
 const TAIL_SLACK_PX = 24;
@@ -24,6 +26,12 @@ export class DetailPane {
   private readonly summary = h('div', { class: 'summary' });
   private readonly events = h('ol', { class: 'events', 'data-testid': 'run-events' });
   private readonly eventsState = h('p', { class: 'muted events-state' });
+  private readonly eventsTab = button('Events', { class: 'tab', role: 'tab', 'aria-selected': 'true', 'data-testid': 'tab-events' }, () => this.showTab('events'));
+  private readonly logTab = button('Log', { class: 'tab', role: 'tab', 'aria-selected': 'false', 'data-testid': 'tab-log' }, () => this.showTab('log'));
+  private readonly tabs = h('div', { class: 'tabs', role: 'tablist' }, this.eventsTab, this.logTab);
+  private readonly log: LogView;
+  /** The tab shown; it stays when another run is selected. */
+  private tab: 'events' | 'log' = 'events';
   private selectedId: string | null = null;
   private watch: AbortController | null = null;
 
@@ -33,6 +41,10 @@ export class DetailPane {
     private readonly connection: LiveConnection,
     private readonly hooks: DetailHooks,
   ) {
+    this.log = new LogView(client, connection, {
+      finished: (id) => TERMINAL.has(this.store.runs.get(id)?.status ?? this.store.details.get(id)?.status ?? ''),
+      fail: (error, what) => this.hooks.fail(error, what),
+    });
     this.element.replaceChildren(...noRunSelected());
   }
 
@@ -42,6 +54,7 @@ export class DetailPane {
 
   close(): void {
     this.watch?.abort();
+    this.log.close();
   }
 
   show(id: string): void {
@@ -51,12 +64,24 @@ export class DetailPane {
     this.watch = new AbortController();
     this.events.replaceChildren();
     this.eventsState.textContent = 'Waiting for events…';
-    this.element.replaceChildren(this.summary, h('h3', {}, 'Events'), this.events, this.eventsState);
+    this.element.replaceChildren(this.summary, this.tabs, this.events, this.eventsState, this.log.element);
+    this.showTab(this.tab);
     this.renderSummary();
     // Below the runs on a narrow screen: bring it into view, or the click seems to do nothing.
     if (matchMedia(NARROW).matches) this.element.scrollIntoView({ block: 'start' });
     void this.loadDetail(id);
     void this.followEvents(id, this.watch.signal);
+  }
+
+  /** Shows the events or the log of the selected run; the log is read only while its tab is open. */
+  private showTab(tab: 'events' | 'log'): void {
+    this.tab = tab;
+    this.eventsTab.setAttribute('aria-selected', String(tab === 'events'));
+    this.logTab.setAttribute('aria-selected', String(tab === 'log'));
+    this.events.hidden = this.eventsState.hidden = tab !== 'events';
+    this.log.element.hidden = tab !== 'log';
+    if (tab === 'log' && this.selectedId) this.log.open(this.selectedId);
+    else this.log.close();
   }
 
   /** The run changed: `previous` is its state before. */

@@ -52,7 +52,7 @@ describe('heartbeat CLI', { timeout: 120_000 }, () => {
     expect(await heartbeat(['runs', 'log', result.run.id, '--stream', 'stdout', '--tail', '4'])).toEqual({ code: 0, output: 'ing\n' });
     const noStderr = await heartbeat(['runs', 'log', result.run.id, '--stream', 'stderr']);
     expect(noStderr).toEqual({ code: 0, output: `heartbeat: run ${result.run.id} has no stored stderr output\n` });
-    expect(JSON.parse((await heartbeat(['runs', 'log', result.run.id, '--json'])).output)).toEqual({ id: result.run.id, log: 'working\n' });
+    expect(JSON.parse((await heartbeat(['runs', 'log', result.run.id, '--json'])).output)).toEqual({ id: result.run.id, log: 'working\n', expired: false });
   });
 
   it('watch exits non-zero for a run that did not succeed', async () => {
