@@ -12,27 +12,13 @@ import { createAgent, enqueue, gql, runFinished, runGid } from '../support/api.t
 import { spawnHeartbeat } from '../support/process.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { waitFor } from '../support/wait.ts';
+import { chattyLog, lastBytes, ticks } from '../support/agent-output.ts';
 
 const CHATTY = fileURLToPath(new URL('../fixtures/agents/chatty-agent.mjs', import.meta.url));
 const TICKER = fileURLToPath(new URL('../fixtures/agents/ticker-agent.mjs', import.meta.url));
 
-/** What chatty-agent prints to stdout for `lines` lines. */
-function chattyStdout(lines: number): string {
-  let text = '';
-  for (let i = 0; i < lines; i++) text += `out ${i} é ${'x'.repeat(i % 50)}\n`;
-  return text;
-}
 
-/** What ticker-agent prints, lines `from` to `to` (exclusive). */
-const ticks = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `tick ${from + i} ✓\n`).join('');
 
-/** The text of the last `bytes` bytes of `text`, starting at the next character when that cuts one (as the server does). */
-function lastBytes(text: string, bytes: number): string {
-  const buffer = Buffer.from(text);
-  let start = Math.max(0, buffer.length - bytes);
-  while (start < buffer.length && (buffer[start] & 0xc0) === 0x80) start++;
-  return buffer.subarray(start).toString('utf8');
-}
 
 /** The `heartbeat` binary with this server's URL and key: stdout and stderr apart, decoded whole (a chunk may cut a character). */
 function start(server: TestServer, args: string[]) {
@@ -67,7 +53,7 @@ describe('heartbeat runs log', { timeout: 120_000 }, () => {
     const { runId } = await enqueue(server, { agentId });
     expect((await runFinished(server, runId!)).status).toBe('succeeded');
     const id = runGid(runId!);
-    const stdout = chattyStdout(lines);
+    const stdout = chattyLog(lines, 'stdout');
     expect(Buffer.byteLength(stdout)).toBeGreaterThan(2.5 * 1024 * 1024); // three windows and a bit
 
     // One stream: exactly what the agent printed (the server serves at most 1 MiB a request).

@@ -12,11 +12,10 @@ import { createHeartbeatClient, HeartbeatApiError, type HeartbeatClient, type Lo
 import { createAgent, enqueue, runFinished, runGid } from '../support/api.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { waitFor } from '../support/wait.ts';
+import { ticks } from '../support/agent-output.ts';
 
 const TICKER = fileURLToPath(new URL('../fixtures/agents/ticker-agent.mjs', import.meta.url));
 
-/** What ticker-agent prints, lines `from` to `to` (exclusive). */
-const ticks = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `tick ${from + i} ✓\n`).join('');
 
 const tickerAgent = (server: TestServer, lines: number, intervalMs: number) =>
   createAgent(server, { adapterType: 'process', adapterConfig: { command: process.execPath, args: [TICKER, String(lines), String(intervalMs)] } });

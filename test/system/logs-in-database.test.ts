@@ -14,6 +14,7 @@ import { heartbeatRuns, wakeupRequests } from '../../db/schema.ts';
 import { importFileLogs } from '../../engine/runs/file-logs.ts';
 import { createAgent, enqueue, gql, runFinished, runGid } from '../support/api.ts';
 import { useInstancePair } from '../support/server.ts';
+import { chattyLog } from '../support/agent-output.ts';
 
 const CHATTY = fileURLToPath(new URL('../fixtures/agents/chatty-agent.mjs', import.meta.url));
 
@@ -21,15 +22,6 @@ const WINDOW = `query($id: ID!, $stream: LogStream, $offset: Float, $limit: Int)
   run(id: $id) { logBytes logSha256 logExpiredAt logWindow(stream: $stream, offset: $offset, limitBytes: $limit) { text offset nextOffset totalBytes expired } } }`;
 const LOG = `query($id: ID!, $stream: LogStream, $tail: Int) { run(id: $id) { log(stream: $stream, tailBytes: $tail) } }`;
 
-/** The expected text of chatty-agent's log, both streams as written, or one. */
-function chattyLog(lines: number, stream: 'stdout' | 'stderr' | null) {
-  let text = '';
-  for (let i = 0; i < lines; i++) {
-    if (stream !== 'stderr') text += `out ${i} é ${'x'.repeat(i % 50)}\n`;
-    if (stream !== 'stdout' && i % 10 === 0) text += `err ${i} ü\n`;
-  }
-  return text;
-}
 
 describe('logs in the database', () => {
   const pair = useInstancePair();

@@ -12,21 +12,13 @@ import { closeBrowserSuite, startBrowserSuite } from '../../support/chromium.ts'
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { waitFor } from '../../support/wait.ts';
 import { openDashboard, openPage, runRow } from './page.ts';
+import { lastBytes, ticks } from '../../support/agent-output.ts';
 
 const CHATTY = fileURLToPath(new URL('../../fixtures/agents/chatty-agent.mjs', import.meta.url));
 const TICKER = fileURLToPath(new URL('../../fixtures/agents/ticker-agent.mjs', import.meta.url));
 const PAGE_BYTES = 64 * 1024;
 
-/** What ticker-agent prints, lines `from` to `to` (exclusive). */
-const ticks = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `tick ${from + i} ✓\n`).join('');
 
-/** The text of the last `bytes` bytes of `text`, from the next character when that cuts one (as the server does). */
-function lastBytes(text: string, bytes: number): string {
-  const buffer = Buffer.from(text);
-  let start = Math.max(0, buffer.length - bytes);
-  while (start < buffer.length && (buffer[start] & 0xc0) === 0x80) start++;
-  return buffer.subarray(start).toString('utf8');
-}
 
 const logText = (page: Page) => page.getByTestId('run-log').evaluate((pre) => pre.textContent ?? '');
 const logState = (page: Page) => page.getByTestId('log-state').innerText();

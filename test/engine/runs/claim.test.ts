@@ -43,7 +43,11 @@ describe('§6.2 startNextQueuedRunForAgent', () => {
     expect(await claim('00000000-0000-4000-8000-000000000000')).toEqual([]);
   });
 
-  it('orders by group (ready in-progress issue, ready issue, no issue, blocked issue), then priority, then age', async () => {
+  /**
+   * One of each claim group and priority for one agent: a run on a blocked critical issue (oldest),
+   * ready low and high, one in progress, and two without an issue. `order`: the claim order.
+   */
+  async function queueOfEveryKind() {
     const agent = await f.agent({ heartbeat: { maxConcurrentRuns: 10 } });
     const t = (minutes: number) => new Date(Date.UTC(2025, 0, 1, 0, minutes));
     const blocker = await f.issue();
@@ -60,27 +64,17 @@ describe('§6.2 startNextQueuedRunForAgent', () => {
       noIssueNew: await f.run({ agentId: agent.id, createdAt: t(4) }),
       inProgress: await f.run({ agentId: agent.id, issueId: inProgress.id, createdAt: t(5) }),
     };
-    const claimed = (await claim(agent.id)).map((c) => c.run.id);
-    expect(claimed).toEqual([runs.inProgress.id, runs.readyHigh.id, runs.readyLow.id, runs.noIssueOld.id, runs.noIssueNew.id, runs.blocked.id]);
+    const order = [runs.inProgress, runs.readyHigh, runs.readyLow, runs.noIssueOld, runs.noIssueNew, runs.blocked].map((run) => run.id);
+    return { agent, order };
+  }
+
+  it('orders by group (ready in-progress issue, ready issue, no issue, blocked issue), then priority, then age', async () => {
+    const { agent, order } = await queueOfEveryKind();
+    expect((await claim(agent.id)).map((c) => c.run.id)).toEqual(order);
   });
 
   it('with fewer slots than queued runs, locks the first in that order, skipping runs another transaction holds', async () => {
-    const agent = await f.agent({ heartbeat: { maxConcurrentRuns: 10 } });
-    const t = (minutes: number) => new Date(Date.UTC(2025, 0, 1, 0, minutes));
-    const blocker = await f.issue();
-    const blockedIssue = await f.issue({ assigneeAgentId: agent.id, priority: 'critical' });
-    await f.block(blockedIssue.id, blocker.id);
-    const readyLow = await f.issue({ assigneeAgentId: agent.id, priority: 'low' });
-    const readyHigh = await f.issue({ assigneeAgentId: agent.id, priority: 'high' });
-    const inProgress = await f.issue({ assigneeAgentId: agent.id, status: 'in_progress', priority: 'low' });
-    const order = [
-      await f.run({ agentId: agent.id, issueId: inProgress.id, createdAt: t(5) }),
-      await f.run({ agentId: agent.id, issueId: readyHigh.id, createdAt: t(3) }),
-      await f.run({ agentId: agent.id, issueId: readyLow.id, createdAt: t(2) }),
-      await f.run({ agentId: agent.id, createdAt: t(1) }),
-      await f.run({ agentId: agent.id, createdAt: t(4) }),
-      await f.run({ agentId: agent.id, issueId: blockedIssue.id, createdAt: t(0) }),
-    ].map((run) => run.id);
+    const { agent, order } = await queueOfEveryKind();
     const candidates = (slots: number) =>
       f.db.transaction(async (tx) => (await lockCandidates(tx, [{ agent, slots }])).get(agent.id)!.map((run) => run.id));
     for (let slots = 1; slots <= 6; slots++) expect(await candidates(slots)).toEqual(order.slice(0, slots));
