@@ -8,6 +8,7 @@ import { startBenchPostgres } from './lib/postgres.ts';
 import { Results } from './lib/results.ts';
 import type { Scenario } from './lib/scenario.ts';
 import { checkTargets } from './lib/targets.ts';
+import { agentOutputScenario } from './scenarios/agent-output.ts';
 import { cancelScenario } from './scenarios/cancel.ts';
 import { dbCeilingScenario } from './scenarios/db-ceiling.ts';
 import { issueThroughputScenario } from './scenarios/issue-throughput.ts';
@@ -18,7 +19,7 @@ import { reapingScenario } from './scenarios/reaping.ts';
 import { subscriptionsScenario } from './scenarios/subscriptions.ts';
 import { throughputScenario } from './scenarios/throughput.ts';
 
-const SCENARIOS: Scenario[] = [dbCeilingScenario, throughputScenario, issueThroughputScenario, latencyScenario, subscriptionsScenario, queriesScenario, reapingScenario, cancelScenario, probeRefusalScenario];
+const SCENARIOS: Scenario[] = [dbCeilingScenario, throughputScenario, issueThroughputScenario, latencyScenario, subscriptionsScenario, agentOutputScenario, queriesScenario, reapingScenario, cancelScenario, probeRefusalScenario];
 
 const { values } = parseArgs({
   options: {

@@ -45,6 +45,18 @@ export function checkTargets(results: Results): Target[] {
     met: held !== undefined && held >= 10_000 && p99 !== undefined && p99 <= 50,
   });
 
+  // Agent output at scale (agent-output.ts): 100 runs x 50 JSON lines/s, 10 runEvents subscribers each.
+  const output = (name: string) => metric('agent-output', `1x: 100 runs x 50 lines/s, 1,000 subscribers: ${name}`)?.median.heartbeat;
+  const outputP99 = output('line -> subscriber p99');
+  const stored = output('lines stored / printed');
+  const delivered = output('lines delivered / expected');
+  targets.push({
+    name: 'agent output at scale: line -> subscriber p99 (100 runs x 50 lines/s, 1,000 runEvents subscribers)',
+    bar: '<= 100 ms, none lost',
+    measured: `p99 ${fmt(outputP99, 0)} ms; stored ${fmt(stored, 3)}%, delivered ${fmt(delivered, 3)}%`,
+    met: outputP99 !== undefined && outputP99 <= 100 && stored === 100 && delivered === 100,
+  });
+
   const percent = (ratio: number | undefined) => fmt(ratio === undefined ? undefined : ratio * 100, 0);
   const queries = metric('queries', 'runs(first: 20): throughput');
   const executed = metric('queries', 'runs(first: 20), executed every time (response cache off): throughput');
