@@ -4,7 +4,7 @@ import type { CodegenConfig } from '@graphql-codegen/cli';
 
 const config: CodegenConfig = {
   schema: 'schema.graphql',
-  documents: ['client/**/*.ts', '!client/generated/**'],
+  documents: ['client/**/*.{ts,tsx}', '!client/generated/**'],
   ignoreNoDocuments: false,
   emitLegacyCommonJSImports: false,
   generates: {
