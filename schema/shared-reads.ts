@@ -34,6 +34,37 @@ export function readOncePerChange<T>(db: object, change: RunStateSnapshot, query
   return started;
 }
 
+/** A counter that orders read starts and wake-ups: a read may serve a caller only if it started after the caller's wake-up. */
+let moments = 0;
+/** Now, on the order reads and wake-ups share (readOnceInFlight's `notBefore`). */
+export const readMoment = () => ++moments;
+
+/** Per database: the reads in flight, by query, with the moment each started. */
+const inFlightByDatabase = new WeakMap<object, Map<string, { started: number; read: Promise<unknown> }>>();
+
+/**
+ * `read()`, or the same query's read in flight that started after `notBefore`. A run's new events
+ * wake all its runEvents subscribers at once, and those at the same position ask the same page:
+ * one statement answers them all. A read that started before a caller was woken may miss what woke
+ * it, so the caller does not join it; and nothing is kept once a read is done.
+ */
+export function readOnceInFlight<T>(db: object, query: unknown, notBefore: number, read: () => Promise<T>): Promise<T> {
+  const key = queryKey(query);
+  if (key === null) return read();
+  let inFlight = inFlightByDatabase.get(db);
+  if (!inFlight) inFlightByDatabase.set(db, (inFlight = new Map()));
+  const shared = inFlight.get(key);
+  if (shared && shared.started > notBefore) return shared.read as Promise<T>;
+  // A real promise: a query builder's thenable (drizzle's) runs its statement again at every then().
+  const entry = { started: readMoment(), read: Promise.resolve(read()) };
+  inFlight.set(key, entry);
+  const done = () => {
+    if (inFlight.get(key) === entry) inFlight.delete(key);
+  };
+  entry.read.then(done, done);
+  return entry.read as Promise<T>;
+}
+
 const UNDEFINED = '\u0000undefined';
 
 /**

@@ -13,7 +13,7 @@ import { builder } from './builder.ts';
 import type { HeartbeatContext } from './context.ts';
 import { IssueRef } from './issue.ts';
 import { argumentInRange, HeartbeatRunRef, RunEventRef } from './run.ts';
-import { readOncePerChange } from './shared-reads.ts';
+import { readMoment, readOnceInFlight, readOncePerChange } from './shared-reads.ts';
 import { companyIdOf } from './tenancy.ts';
 
 const EVENT_PAGE = 500;
@@ -33,11 +33,14 @@ const STALL_TIMEOUT_MS = 10_000;
 class Wakeup {
   private pending = false;
   private resolve: (() => void) | null = null;
+  /** When it was last woken (readMoment): a shared read that started earlier may miss why. */
+  notifiedAt = readMoment();
   constructor(private readonly signal: AbortSignal) {
     signal.addEventListener('abort', () => this.resolve?.(), { once: true });
   }
   notify = () => {
     this.pending = true;
+    this.notifiedAt = readMoment();
     this.resolve?.();
   };
   async wait(ms: number): Promise<void> {
@@ -127,7 +130,8 @@ const settled = (run: Pick<RunRow, 'status' | 'settledAt' | 'finishedAt'>, now =
   isTerminal(run.status) && (run.settledAt !== null || (run.finishedAt !== null && now - run.finishedAt.getTime() > SETTLE_FALLBACK_MS));
 
 /** The events of a run after `seq`, up to EVENT_PAGE, in seq order. */
-type EventPage = (afterSeq: number) => Promise<RunEventRow[]>;
+/** The events after `afterSeq`, from a read that started after `notBefore` (readOnceInFlight). */
+type EventPage = (afterSeq: number, notBefore: number) => Promise<RunEventRow[]>;
 type RunEventRow = typeof runEvents.$inferSelect;
 
 async function* runEventStream(ctx: HeartbeatContext, runId: string, companyId: string, afterSeq: number, page: EventPage, abort: AbortSignal) {
@@ -136,16 +140,19 @@ async function* runEventStream(ctx: HeartbeatContext, runId: string, companyId: 
   try {
     let last = afterSeq;
     for (;;) {
-      const rows = await page(last);
+      const rows = await page(last, wakeup.notifiedAt);
       for (const row of rows) {
         yield row;
         last = row.seq;
       }
       if (rows.length === EVENT_PAGE) continue;
-      const [run] = await ctx.db
-        .select({ status: heartbeatRuns.status, settledAt: heartbeatRuns.settledAt, finishedAt: heartbeatRuns.finishedAt, lastEventSeq: heartbeatRuns.lastEventSeq })
-        .from(heartbeatRuns)
-        .where(eq(heartbeatRuns.id, runId));
+      // Every subscriber of the run asks this after its page: one read answers those woken together.
+      const [run] = await readOnceInFlight(ctx.db, { runEventsState: runId }, wakeup.notifiedAt, () =>
+        ctx.db
+          .select({ status: heartbeatRuns.status, settledAt: heartbeatRuns.settledAt, finishedAt: heartbeatRuns.finishedAt, lastEventSeq: heartbeatRuns.lastEventSeq })
+          .from(heartbeatRuns)
+          .where(eq(heartbeatRuns.id, runId)),
+      );
       if (!run || (settled(run) && run.lastEventSeq <= last)) return;
       await wakeup.wait(POLL_MS);
       if (abort.aborted) return;
@@ -259,10 +266,11 @@ builder.subscriptionFields((t) => ({
       // Pages planned from the subscriber's selection: the events (and their run, if selected) in
       // one statement, rather than each event loaded again by the plugin when it is resolved.
       // (RunEvent declares no `select`, so every column is loaded: `seq` is always there.)
-      const page: EventPage = (after) =>
-        ctx.db.query.runEvents.findMany(
-          t.drizzleQueryFromInfo('runEvents', { context: ctx, info, where: { runId: run.id, seq: { gt: after } }, orderBy: { seq: 'asc' }, limit: EVENT_PAGE }),
-        ) as unknown as Promise<RunEventRow[]>;
+      // Subscribers with the same selection at the same position share one read (readOnceInFlight).
+      const page: EventPage = (after, notBefore) => {
+        const query = t.drizzleQueryFromInfo('runEvents', { context: ctx, info, where: { runId: run.id, seq: { gt: after } }, orderBy: { seq: 'asc' }, limit: EVENT_PAGE });
+        return readOnceInFlight(ctx.db, query, notBefore, () => ctx.db.query.runEvents.findMany(query) as unknown as Promise<RunEventRow[]>);
+      };
       return guarded((abort) => runEventStream(ctx, run.id, companyId, from, page, abort), (last) => ({ resumeAfterSeq: last?.seq ?? from }));
     },
     resolve: (item: RunEventRow | HeartbeatError) => unwrap(item),

@@ -179,6 +179,35 @@ describe('subscriptions on one server', () => {
     expect(tail.map((r) => r.data!.runEvents.seq)).toEqual([4, 5]);
   });
 
+  it('runEvents subscribers woken by one write share one read of the new page and of the run', async () => {
+    const inert = await inertRun(server);
+    const subscribers = 8;
+    const writes = 3;
+    statements.length = 0;
+    const clients = range(1, subscribers).map(() => client());
+    const seen = clients.map(() => [] as number[]);
+    const done = clients.map(async (ws, i) => {
+      for await (const result of ws.iterate<EventResult>({ query: RUN_EVENTS, variables: { runId: runGid(inert.run.id) } })) seen[i].push(result.data!.runEvents.seq);
+    });
+    await waitFor('every subscriber to watch the run', () => server.app.hub.size === subscribers);
+    for (let seq = 1; seq <= writes; seq++) {
+      await inert.write(`event ${seq}, eight watchers`);
+      await waitFor(`every subscriber to have event ${seq}`, () => seen.every((seqs) => seqs.length === seq));
+    }
+    await inert.finish();
+    await Promise.all(done);
+    await Promise.all(clients.map((ws) => ws.dispose()));
+    for (const seqs of seen) expect(seqs).toEqual(range(1, writes));
+    const pageReads = statements.filter((statement) => statement.includes('from "heartbeat_run_events"'));
+    const stateReads = statements.filter((statement) => statement.startsWith('select') && statement.includes('"last_event_seq"') && !statement.includes('"agent"'));
+    // Each subscriber reads on its own once as it starts (they start one after another). After
+    // that, unshared, each would read the page and the run's state at every write and at the end
+    // (8 + 8 x 4 = 40 of each); shared, the subscribers woken together read once (8 + 4). A
+    // subscriber's 5 s poll may fall in between and read on its own: room for a few.
+    expect(pageReads.length).toBeLessThanOrEqual(subscribers + (writes + 1) + 4);
+    expect(stateReads.length).toBeLessThanOrEqual(subscribers + (writes + 1) + 4);
+  });
+
   it('runEvents: replay then live, without gap or duplicate, while four writers append concurrently', async () => {
     const inert = await inertRun(server);
     for (let i = 0; i < 100; i++) await inert.write(`before ${i}`);
