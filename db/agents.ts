@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { bigint, index, integer, jsonb, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { pgTable } from './table.ts';
 import { createdAt, primaryId, timestamptz, updatedAt } from './columns.ts';
@@ -20,7 +21,11 @@ export const agents = pgTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [index('agents_company_idx').on(t.companyId, t.createdAt)],
+  (t) => [
+    index('agents_company_idx').on(t.companyId, t.createdAt),
+    // One agent per name in a company, whatever its case: an agent is woken and shown by its name.
+    uniqueIndex('agents_company_name_uq').on(t.companyId, sql`lower(${t.name})`),
+  ],
 );
 
 /** Per-agent counters the engine keeps after each run (engine-spec §1). */

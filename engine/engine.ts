@@ -3,6 +3,9 @@
 // the periodic loop (execution/periodic-loop.ts), the lease (cluster/leases.ts) and the control
 // channel. Everything it decides is decided in SQL; the in-memory state is only what this
 // instance is executing right now.
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type postgres from 'postgres';
 import type { Database } from '../db/client.ts';
@@ -51,6 +54,11 @@ export interface EngineOptions {
   sql: postgres.Sql;
   logger: Logger;
   logDir: string;
+  /**
+   * The server's data directory (HEARTBEAT_DATA_DIR): a process-type agent without a cwd runs in
+   * agents/<company id>/<agent id> under it. Absent (an engine without a server): a temporary directory.
+   */
+  dataDir?: string;
   clock?: Clock;
   bus?: LiveEventBus;
   /** Replace built-in adapters (tests wrap them to observe executions). */
@@ -112,6 +120,7 @@ export class Engine {
       settings: {
         maxConcurrentRunsLimit: options.maxConcurrentRunsLimit ?? 10,
         logDir: options.logDir,
+        dataDir: options.dataDir ?? join(tmpdir(), `heartbeat-data-${randomUUID()}`),
         instanceId: '',
         host: '',
         apiUrl: '',

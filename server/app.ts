@@ -103,6 +103,7 @@ export async function startHeartbeat(
       sql: connection.sql,
       logger,
       logDir: resolve(join(config.dataDir, 'logs')),
+      dataDir: resolve(config.dataDir),
       logRetentionDays: config.logRetentionDays,
       maxConcurrentRunsLimit: config.maxConcurrentRunsLimit,
       shutdownGraceMs: config.shutdownGraceMs,

@@ -20,6 +20,8 @@ export function startupBanner(app: HeartbeatApp, config: Pick<HeartbeatConfig, '
   const lines = [
     '',
     'Heartbeat is running.',
+    // The console (runs, agents, spend) is the app's root page.
+    `  Console:   ${app.url}/`,
     `  GraphiQL:  ${app.graphqlUrl}`,
     `  Database:  ${databaseLine(app, config)}`,
   ];

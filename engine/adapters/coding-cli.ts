@@ -236,6 +236,7 @@ export function codingCliAdapter(cli: CodingCli): Adapter<CodingCliConfig> {
     type: cli.type,
     localChild: true,
     parseConfig: (config) => parseWith(cli.schema, config),
+    readStoredConfig: (config) => parseWith(cli.schema, config, 'adapterConfig', 'ignore'),
     timeoutSec: (config) => config.timeoutSec ?? 0,
     execute(execution: AdapterExecution<CodingCliConfig>) {
       const { config } = execution;

@@ -18,7 +18,7 @@ const headersSchema = z.record(
   { error: (issue) => (issue.code === 'invalid_key' ? 'Expected a header name (letters, digits, -)' : undefined) },
 );
 
-const httpConfigSchema = z.object({
+export const httpConfigSchema = z.strictObject({
   // Returning undefined for a missing url lets the shared 'Required' wording through.
   url: z
     .url({
@@ -209,6 +209,7 @@ export const httpAdapter: Adapter<HttpConfig> = {
   type: 'http',
   localChild: false,
   parseConfig: (config) => parseWith(httpConfigSchema, config),
+  readStoredConfig: (config) => parseWith(httpConfigSchema, config, 'adapterConfig', 'ignore'),
   timeoutSec: (config) => config.timeoutSec ?? 0,
   execute,
 };

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { terminateGroup } from './process-groups.ts';
 import { newTreeMarker, TREE_MARKER_VAR } from './process-tree.ts';
 import { z } from 'zod';
+import { ensurePrivateDirectory } from './agent-directory.ts';
 import { nonNegativeSeconds, parseWith, timerMs } from './config.ts';
 import { type LineMapper, LineSink, runContextPayload, withoutNul } from './lines.ts';
 import { REDACTED } from './redaction.ts';
@@ -21,7 +22,7 @@ import type { Adapter, AdapterExecution, AdapterResult } from './types.ts';
  */
 export const envName = z.string().regex(/^[^=\0]+$/);
 
-const processConfigSchema = z.object({
+export const processConfigSchema = z.strictObject({
   command: z.string().min(1),
   args: z.array(z.string()).optional(),
   cwd: z.string().min(1).optional(),
@@ -63,7 +64,7 @@ export interface ChildProcessSpec {
   adapter: string;
   command: string;
   args: readonly string[];
-  /** Working directory; the server's when absent. */
+  /** Working directory; absent: the agent's own directory (execution.agentDir), created when missing. */
   cwd?: string;
   /** adapterConfig.env: set after the inherited variables, before the HEARTBEAT_* ones. */
   env?: Record<string, string>;
@@ -120,7 +121,9 @@ export async function runChildProcess(execution: AdapterExecution<unknown>, spec
   const { signal } = execution;
   if (signal.aborted) return cancelledResult();
   const args = [...spec.args];
-  const cwd = spec.cwd ?? process.cwd();
+  // Without a cwd of its own, an agent runs in its own directory, never in the server's.
+  const ownDirectory = spec.cwd === undefined ? execution.agentDir : undefined;
+  const cwd = spec.cwd ?? ownDirectory ?? process.cwd();
   const configEnv = spec.env ?? {};
   execution.onMeta({
     adapter: spec.adapter,
@@ -129,6 +132,15 @@ export async function runChildProcess(execution: AdapterExecution<unknown>, spec
     cwd,
     env: Object.fromEntries(Object.keys(configEnv).map((key) => [key, REDACTED])),
   });
+
+  if (ownDirectory !== undefined) {
+    try {
+      ensurePrivateDirectory(ownDirectory);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return { exitCode: null, errorMessage: `Failed to create the agent's directory: ${message}`, errorCode: 'adapter_failed' };
+    }
+  }
 
   let taskFile: TaskFile | null = null;
   // No await unless there is a task to write: a run without one spawns at once, as it always has.
@@ -331,6 +343,7 @@ export const processAdapter: Adapter<ProcessConfig> = {
   type: 'process',
   localChild: true,
   parseConfig: (config) => parseWith(processConfigSchema, config),
+  readStoredConfig: (config) => parseWith(processConfigSchema, config, 'adapterConfig', 'ignore'),
   timeoutSec: (config) => config.timeoutSec ?? 0,
   execute,
 };

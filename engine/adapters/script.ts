@@ -4,10 +4,10 @@ import { z } from 'zod';
 import { badInput } from '../model/errors.ts';
 import { SESSION_DISPLAY_ID_MAX, SESSION_PARAMS_MAX_BYTES } from '../rules/sessions.ts';
 import { boundedSessionReport } from './cli-streams.ts';
-import { formatPath, jsonObject, parseWith } from './config.ts';
+import { formatPath, jsonObject, parseWith, type UnknownKeys } from './config.ts';
 import { type Adapter, type AdapterExecution, type AdapterResult, ENGINE_EVENT_TYPES } from './types.ts';
 
-const MAX_STEPS = 1000;
+export const MAX_STEPS = 1000;
 
 // A script states its session report outright: a value the engine would cut or drop is refused.
 const sessionParams = jsonObject.refine((params) => Buffer.byteLength(JSON.stringify(params), 'utf8') <= SESSION_PARAMS_MAX_BYTES, {
@@ -26,7 +26,7 @@ const sessionReport = z.union(
 );
 
 // One strict schema per step kind; the kind is the key that names it.
-const stepSchemas = {
+export const stepSchemas = {
   log: z.strictObject({ log: z.string(), stream: z.enum(['stdout', 'stderr']).optional() }),
   event: z.strictObject({
     event: z.strictObject({
@@ -65,10 +65,10 @@ export interface ScriptConfig {
 }
 
 const stepKinds = Object.keys(stepSchemas) as StepKind[];
-const envelope = z.object({ steps: z.array(z.looseObject({})).max(MAX_STEPS) });
+const envelope = z.strictObject({ steps: z.array(z.looseObject({})).max(MAX_STEPS) });
 
-function parseConfig(config: unknown): ScriptConfig {
-  const { steps } = parseWith(envelope, config);
+function parseConfig(config: unknown, unknownKeys: UnknownKeys = 'refuse'): ScriptConfig {
+  const { steps } = parseWith(envelope, config, 'adapterConfig', unknownKeys);
   return {
     steps: steps.map((step, index) => {
       const path = formatPath('adapterConfig.steps', [index]);
@@ -77,7 +77,7 @@ function parseConfig(config: unknown): ScriptConfig {
         const found = kinds.length === 0 ? 'none' : kinds.join(', ');
         throw badInput(`${path}: a step needs exactly one of ${stepKinds.join(', ')} (found ${found})`);
       }
-      return parseWith(stepSchemas[kinds[0]] as z.ZodType<ScriptStep>, step, path);
+      return parseWith(stepSchemas[kinds[0]] as z.ZodType<ScriptStep>, step, path, unknownKeys);
     }),
   };
 }
@@ -142,7 +142,8 @@ async function execute(execution: AdapterExecution<ScriptConfig>): Promise<Adapt
 export const scriptAdapter: Adapter<ScriptConfig> = {
   type: 'script',
   localChild: false,
-  parseConfig,
+  parseConfig: (config) => parseConfig(config),
+  readStoredConfig: (config) => parseConfig(config, 'ignore'),
   timeoutSec: () => 0,
   execute,
 };

@@ -65,8 +65,14 @@ export interface AdapterExecution<Config> {
   context: Record<string, unknown>;
   /** The agent session this run resumes (docs/engine.md §12.3); null: it starts a fresh one. */
   session: RunSession | null;
-  /** Already validated by `parseConfig`. */
+  /** Already validated by `parseConfig` (read by `readStoredConfig`). */
   config: Config;
+  /**
+   * The agent's own directory, `<data dir>/agents/<company id>/<agent id>` (agent-directory.ts): the
+   * working directory of a process-type agent whose config sets no `cwd`. Absent only when an adapter
+   * is called outside the engine (adapter tests): such a child runs in the server's directory.
+   */
+  agentDir?: string;
   /** Bearer token the agent uses to act on its issue through the API, valid while the run runs. */
   runToken: string;
   /** Base URL of the GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql */
@@ -102,8 +108,13 @@ export interface Adapter<Config = unknown> {
   type: AdapterType;
   /** Runs as a child process on this host: its pid can be checked after a server restart. */
   localChild: boolean;
-  /** Validates adapter_config; throws HeartbeatError BAD_USER_INPUT naming the bad field. */
+  /** Validates adapter_config; throws HeartbeatError BAD_USER_INPUT naming the bad field, an unknown key too. */
   parseConfig(config: unknown): Config;
+  /**
+   * Reads a stored adapter_config for a run: parseConfig's rules, except that keys the adapter does
+   * not know are ignored, so that an agent stored before unknown keys were refused keeps running.
+   */
+  readStoredConfig(config: unknown): Config;
   /** Timeout the run gets from its config (seconds, 0 = none); feeds stop metadata. */
   timeoutSec(config: Config): number;
   /** Resolves with the result; rejects only on a setup failure (the engine records adapter_failed). */

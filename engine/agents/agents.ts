@@ -1,5 +1,6 @@
 // Creating and changing agents. Adapter configs and heartbeat policies are validated here, so
-// nothing invalid is ever stored.
+// nothing invalid is ever stored. Names are unique per company whatever their case (the database's
+// agents_company_name_uq): a taken name is a CONFLICT naming it.
 import { and, eq } from 'drizzle-orm';
 import type { AdapterType } from '../../db/enums.ts';
 import { agents } from '../../db/schema.ts';
@@ -18,6 +19,26 @@ function label(field: string, value: string, max: number): string {
   if (!trimmed) throw badInput(`${field} must not be empty`, { field });
   if (trimmed.length > max) throw badInput(`${field} is longer than ${max} characters`, { field });
   return trimmed;
+}
+
+/** The unique index on (company_id, lower(name)) that keeps one agent per name in a company. */
+const NAME_INDEX = 'agents_company_name_uq';
+
+/**
+ * Runs the insert or update that stores `name`. The database decides whether the name is free (two
+ * creates at once cannot both pass a check made before them): its refusal becomes a CONFLICT.
+ */
+async function storingName<T>(name: string | undefined, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    const cause = (error as { cause?: unknown })?.cause ?? error;
+    const { code, constraint_name } = (cause ?? {}) as { code?: string; constraint_name?: string };
+    if (name !== undefined && code === '23505' && constraint_name === NAME_INDEX) {
+      throw conflict(`An agent named ${JSON.stringify(name)} already exists in this company`, { field: 'name' });
+    }
+    throw error;
+  }
 }
 
 function parseAdapterConfig(deps: EngineDeps, adapterType: AdapterType, config: unknown): Record<string, unknown> {
@@ -58,19 +79,21 @@ export async function createAgent(deps: EngineDeps, input: CreateAgentInput): Pr
   const heartbeat = validateHeartbeatPolicyInput(input.heartbeat, deps.settings);
   const sessionPolicy = input.sessionPolicy == null ? null : sessionPolicyOf(input.sessionPolicy);
   const now = deps.clock.now();
-  const [agent] = await deps.db
-    .insert(agents)
-    .values({
-      companyId: input.companyId,
-      name,
-      role,
-      adapterType: input.adapterType,
-      adapterConfig: adapterConfig as Record<string, unknown>,
-      runtimeConfig: sessionPolicy ? { heartbeat, sessionPolicy } : { heartbeat },
-      createdAt: now,
-      updatedAt: now,
-    })
-    .returning();
+  const [agent] = await storingName(name, () =>
+    deps.db
+      .insert(agents)
+      .values({
+        companyId: input.companyId,
+        name,
+        role,
+        adapterType: input.adapterType,
+        adapterConfig: adapterConfig as Record<string, unknown>,
+        runtimeConfig: sessionPolicy ? { heartbeat, sessionPolicy } : { heartbeat },
+        createdAt: now,
+        updatedAt: now,
+      })
+      .returning(),
+  );
   return agent;
 }
 
@@ -107,7 +130,7 @@ export async function updateAgent(deps: EngineDeps, input: UpdateAgentInput): Pr
   if (input.sessionPolicy !== undefined) {
     patch.runtimeConfig = { ...(patch.runtimeConfig ?? agent.runtimeConfig), sessionPolicy: sessionPolicyOf(input.sessionPolicy) };
   }
-  const [updated] = await deps.db.update(agents).set(patch).where(eq(agents.id, agent.id)).returning();
+  const [updated] = await storingName(patch.name, () => deps.db.update(agents).set(patch).where(eq(agents.id, agent.id)).returning());
   return updated;
 }
 

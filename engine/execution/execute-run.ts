@@ -2,6 +2,7 @@
 // written as they come (one queue per run, so events keep their order), then the run is finished
 // (runs/finish.ts) and, if it needs them, its follow-up steps run and it is settled.
 import { recordRunProcess } from '../runs/annotations.ts';
+import { agentDirectory } from '../adapters/agent-directory.ts';
 import type { AdapterResult } from '../adapters/types.ts';
 import type { ClaimedRun } from '../runs/claim.ts';
 import { type EngineDeps, transact } from '../model/deps.ts';
@@ -171,7 +172,7 @@ export async function executeClaimedRun(
   const durably = <T>(write: () => Promise<T>) => withOutageRetry(write, deps.settings.databaseOutageMs);
   let output: RunOutput | null = null;
   try {
-    const config = adapter.parseConfig(agent.adapterConfig);
+    const config = adapter.readStoredConfig(agent.adapterConfig);
     // The claim started the run (claim.ts): its issue checked out, its log file, `run started`.
     if (!claimed.started) throw new Error('The run was claimed without being started');
     const { context } = claimed.started;
@@ -227,6 +228,7 @@ export async function executeClaimedRun(
       context: { ...context, session },
       session,
       config,
+      agentDir: agentDirectory(deps.settings.dataDir, run.companyId, agent.id),
       runToken,
       apiUrl: deps.settings.apiUrl,
       apiIds: {

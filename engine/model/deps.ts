@@ -12,6 +12,8 @@ export interface EngineSettings {
   maxConcurrentRunsLimit: number;
   /** Directory for run log files. */
   logDir: string;
+  /** The server's data directory (HEARTBEAT_DATA_DIR): agents without a cwd run in agents/<company>/<agent> under it. */
+  dataDir: string;
   /** This engine instance's id (its `engine_instances` row). */
   instanceId: string;
   host: string;

@@ -242,7 +242,7 @@ export async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: L
 /** Whether the agent's adapter accepts its config: if not, execution/execute-run.ts fails the run before starting it. */
 export function configParses(deps: EngineDeps, agent: Agent): boolean {
   try {
-    deps.adapters[agent.adapterType].parseConfig(agent.adapterConfig);
+    deps.adapters[agent.adapterType].readStoredConfig(agent.adapterConfig);
     return true;
   } catch {
     return false;
