@@ -4,6 +4,8 @@
 // channel. Everything it decides is decided in SQL; the in-memory state is only what this
 // instance is executing right now.
 import { randomUUID } from 'node:crypto';
+import { type OutboundNetworks, outboundRules } from './adapters/outbound-address.ts';
+import { DEFAULT_HOST_ADAPTER_POLICY, type HostAdapterPolicy } from './rules/host-adapters.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -88,6 +90,10 @@ export interface EngineOptions {
    * true. Off, every run's writes are its own: the same functions, called with one run.
    */
   batchRunWrites?: boolean;
+  /** Who may create host agents and which commands they may run (HEARTBEAT_HOST_ADAPTERS, HEARTBEAT_HOST_COMMANDS); default: admins, any command. */
+  hostAdapters?: HostAdapterPolicy;
+  /** Networks HTTP agents may not (deny) or may (allow) be called on; default: link-local and cloud metadata addresses refused. */
+  outboundNetworks?: OutboundNetworks;
 }
 
 export class Engine {
@@ -127,6 +133,8 @@ export class Engine {
         databaseOutageMs: options.databaseOutageMs ?? 5 * 60_000,
         silenceSuspiciousSec: options.silenceSuspiciousSec ?? DEFAULT_SILENCE_SUSPICIOUS_SEC,
         silenceCriticalSec: Math.max(options.silenceCriticalSec ?? DEFAULT_SILENCE_CRITICAL_SEC, options.silenceSuspiciousSec ?? DEFAULT_SILENCE_SUSPICIOUS_SEC),
+        hostAdapters: options.hostAdapters ?? DEFAULT_HOST_ADAPTER_POLICY,
+        outbound: outboundRules(options.outboundNetworks),
       },
       adapters: { ...builtInAdapters, ...options.adapters } as EngineDeps['adapters'],
       canInvoke: options.canInvoke ?? this.budgetGate,

@@ -5,7 +5,7 @@ import { builder } from './builder.ts';
 import type { HeartbeatContext } from './context.ts';
 import { AdapterTypeEnum } from './enums.ts';
 import { SessionPolicyInput } from './task-sessions.ts';
-import { operatorCompanyIdOf } from './tenancy.ts';
+import { apiKeyOf, operatorCompanyIdOf } from './tenancy.ts';
 
 type AgentRow = Awaited<ReturnType<HeartbeatContext['engine']['pauseAgent']>>;
 
@@ -70,6 +70,7 @@ builder.mutationFields((t) => ({
     resolve: (_root, { input }, ctx) =>
       ctx.engine.createAgent({
         companyId: operatorCompanyIdOf(ctx),
+        callerRole: apiKeyOf(ctx, 'operator').role,
         name: input.name,
         role: input.role,
         adapterType: input.adapterType,
@@ -84,6 +85,7 @@ builder.mutationFields((t) => ({
     resolve: (_root, { input }, ctx) =>
       ctx.engine.updateAgent({
         companyId: operatorCompanyIdOf(ctx),
+        callerRole: apiKeyOf(ctx, 'operator').role,
         agentId: input.id.id,
         name: input.name,
         role: input.role,

@@ -114,6 +114,8 @@ export async function startHeartbeat(
       tickIntervalMs: config.tickMs,
       silenceSuspiciousSec: config.silenceSuspiciousSec,
       silenceCriticalSec: config.silenceCriticalSec,
+      hostAdapters: config.hostAdapters,
+      outboundNetworks: config.outboundNetworks,
       encodeApiId: encodeGlobalId,
       ...options.engine,
     });

@@ -1,4 +1,6 @@
 // Every setting, read from the environment and validated once at start with a readable message.
+import { DEFAULT_OUTBOUND_NETWORKS, type OutboundNetworks, parseNetworkList } from '../engine/adapters/outbound-address.ts';
+import { type HostAdapterPolicy, parseHostAdapterPolicy } from '../engine/rules/host-adapters.ts';
 import { z } from 'zod';
 import { MIN_API_KEY_LENGTH, tracingSettingsFrom, type TracingSettings } from '../engine/index.ts';
 
@@ -47,6 +49,13 @@ const envSchema = z.object({
   // Silent runs (docs/engine.md §17): a running run silent this long is suspicious, then critical.
   HEARTBEAT_SILENCE_SUSPICIOUS_SEC: z.coerce.number().int().min(1).max(2_592_000).default(3_600),
   HEARTBEAT_SILENCE_CRITICAL_SEC: z.coerce.number().int().min(1).max(2_592_000).default(14_400),
+  // Who may run what on the host (SECURITY.md): the least role that may create host agents, or off;
+  // and, optionally, the only commands they may run.
+  HEARTBEAT_HOST_ADAPTERS: z.string().optional(),
+  HEARTBEAT_HOST_COMMANDS: z.string().optional(),
+  // Where HTTP agents may be called: networks refused (default: link-local and cloud metadata), and allowed inside them.
+  HEARTBEAT_AGENT_DENY_NETWORKS: z.string().optional(),
+  HEARTBEAT_AGENT_ALLOW_NETWORKS: z.string().optional(),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 
@@ -92,6 +101,10 @@ export type HeartbeatConfig = {
   silenceSuspiciousSec: number;
   silenceCriticalSec: number;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  /** HEARTBEAT_HOST_ADAPTERS and HEARTBEAT_HOST_COMMANDS: who may create host agents, and what they may run. */
+  hostAdapters: HostAdapterPolicy;
+  /** HEARTBEAT_AGENT_DENY_NETWORKS and HEARTBEAT_AGENT_ALLOW_NETWORKS: where HTTP agents may be called. */
+  outboundNetworks: OutboundNetworks;
   /** OpenTelemetry traces, from the standard OTEL_* variables (README, Tracing); null or absent: off. */
   tracing?: TracingSettings | null;
 };
@@ -117,6 +130,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeartbeatConfi
   let tracing: TracingSettings | null;
   try {
     tracing = tracingSettingsFrom(present);
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration:\n  ${(error as Error).message}`);
+  }
+  let hostAdapters: HostAdapterPolicy;
+  let outboundNetworks: OutboundNetworks;
+  try {
+    hostAdapters = parseHostAdapterPolicy(e.HEARTBEAT_HOST_ADAPTERS, e.HEARTBEAT_HOST_COMMANDS);
+    outboundNetworks = {
+      deny: e.HEARTBEAT_AGENT_DENY_NETWORKS === undefined ? DEFAULT_OUTBOUND_NETWORKS.deny : parseNetworkList(e.HEARTBEAT_AGENT_DENY_NETWORKS),
+      allow: e.HEARTBEAT_AGENT_ALLOW_NETWORKS === undefined ? [] : parseNetworkList(e.HEARTBEAT_AGENT_ALLOW_NETWORKS),
+    };
   } catch (error) {
     throw new ConfigError(`Invalid configuration:\n  ${(error as Error).message}`);
   }
@@ -148,5 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeartbeatConfi
     silenceCriticalSec: e.HEARTBEAT_SILENCE_CRITICAL_SEC,
     logLevel: e.LOG_LEVEL,
     tracing,
+    hostAdapters,
+    outboundNetworks,
   };
 }

@@ -1,5 +1,6 @@
 // The `http` adapter: POSTs the run context to a URL and reads the agent's answer as NDJSON lines
 // (or one JSON object), with the same line protocol as the process adapter.
+import { ADDRESS_REFUSED, OUTBOUND_SETTINGS, OutboundAddressRefused, type OutboundRules, outboundRules } from './outbound-address.ts';
 import { Agent } from 'undici';
 import { z } from 'zod';
 import { nonNegativeSeconds, parseWith, timerMs } from './config.ts';
@@ -43,7 +44,15 @@ const ERROR_BODY_CHARS = 500;
  * fetch's own client gives up on an endpoint silent for 300 s (before its headers, or between two
  * chunks): an agent may think longer than that. The run's timeoutSec (0: none) is the only limit.
  */
-const withoutIdleLimits = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
+const withoutIdleLimits = { headersTimeout: 0, bodyTimeout: 0 };
+const defaultRules = outboundRules();
+/** One connection pool per set of outbound rules (the engine has one). */
+const dispatchers = new WeakMap<OutboundRules, Agent>();
+const dispatcherFor = (rules: OutboundRules) => {
+  let dispatcher = dispatchers.get(rules);
+  if (!dispatcher) dispatchers.set(rules, (dispatcher = rules.dispatcher(withoutIdleLimits)));
+  return dispatcher;
+};
 
 /** Statuses by which an endpoint says "later": the run fails as transient, not before its Retry-After. */
 const TRANSIENT_STATUSES = new Set([429, 503]);
@@ -172,7 +181,10 @@ async function execute(execution: AdapterExecution<HttpConfig>): Promise<Adapter
       : undefined;
 
   const sink = new LineSink(execution);
+  const rules = execution.outbound ?? defaultRules;
   try {
+    // A literal address is checked here (a name, on each address it resolves to, as it connects).
+    rules.checkUrl(config.url);
     const response = await fetch(config.url, {
       method: 'POST',
       headers: {
@@ -187,7 +199,7 @@ async function execute(execution: AdapterExecution<HttpConfig>): Promise<Adapter
       // token and the secret headers to wherever it points: the configured URL is the endpoint.
       redirect: 'manual',
       signal: controller.signal,
-      dispatcher: withoutIdleLimits,
+      dispatcher: dispatcherFor(rules),
     } as RequestInit);
     if (!response.ok) return await failure(response);
     await readBody(response, sink, execution);
@@ -197,6 +209,8 @@ async function execute(execution: AdapterExecution<HttpConfig>): Promise<Adapter
     if (stop === 'timeout') {
       return { exitCode: null, timedOut: true, errorMessage: `Timed out after ${seconds}s`, errorCode: 'timeout' };
     }
+    const refused = error instanceof OutboundAddressRefused ? error : error instanceof Error && error.cause instanceof OutboundAddressRefused ? error.cause : null;
+    if (refused) return { exitCode: null, errorMessage: `HTTP request refused: ${refused.message}; nothing was sent (see ${OUTBOUND_SETTINGS})`, errorCode: ADDRESS_REFUSED };
     const errorMessage = `HTTP request failed: ${describeError(error)}`;
     return { exitCode: null, errorMessage, errorCode: 'adapter_failed' };
   } finally {

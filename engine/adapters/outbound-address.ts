@@ -16,6 +16,8 @@ export const DEFAULT_DENIED_NETWORKS = ['169.254.0.0/16', 'fe80::/10', '100.100.
 
 /** The run's errorCode when a request was refused before it was sent. */
 export const ADDRESS_REFUSED = 'address_refused';
+/** The settings that say where requests may go, for messages. */
+export const OUTBOUND_SETTINGS = 'HEARTBEAT_AGENT_DENY_NETWORKS, HEARTBEAT_AGENT_ALLOW_NETWORKS';
 
 export interface OutboundNetworks {
   /** Networks (CIDR) requests may not go to. */

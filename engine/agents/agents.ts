@@ -2,11 +2,12 @@
 // nothing invalid is ever stored. Names are unique per company whatever their case (the database's
 // agents_company_name_uq): a taken name is a CONFLICT naming it.
 import { and, eq } from 'drizzle-orm';
-import type { AdapterType } from '../../db/enums.ts';
+import type { AdapterType, ApiKeyRole } from '../../db/enums.ts';
 import { agents } from '../../db/schema.ts';
 import { restoreRedactedSecrets } from '../adapters/redaction.ts';
 import type { EngineDeps } from '../model/deps.ts';
-import { badInput, conflict, notFound } from '../model/errors.ts';
+import { badInput, conflict, HeartbeatError, notFound } from '../model/errors.ts';
+import { HOST_ADAPTERS_SETTING, HOST_COMMANDS_SETTING, hostAdapterRefusalFor } from '../rules/host-adapters.ts';
 import { validateHeartbeatPolicyInput } from '../rules/heartbeat-policy.ts';
 import { validateSessionPolicyInput } from '../rules/sessions.ts';
 
@@ -53,6 +54,8 @@ export async function findAgent(deps: EngineDeps, companyId: string, agentId: st
 
 export interface CreateAgentInput {
   companyId: string;
+  /** The role of the key asking (the API passes it): host agents are limited by role (rules/host-adapters.ts). */
+  callerRole?: ApiKeyRole;
   name: string;
   role?: string | null;
   adapterType: AdapterType;
@@ -69,6 +72,13 @@ function sessionPolicyOf(input: unknown) {
   return policy;
 }
 
+/** Refuses a host agent the caller's role may not create or change (rules/host-adapters.ts); nothing is written. */
+function assertHostAdapterAllowed(deps: EngineDeps, type: AdapterType, config: unknown, role: ApiKeyRole | undefined): void {
+  if (role === undefined) return; // the engine's own callers (the demo, tests): the settings of the run time still apply
+  const refusal = hostAdapterRefusalFor(deps.settings.hostAdapters, type, config, role);
+  if (refusal) throw new HeartbeatError('FORBIDDEN', refusal, { setting: refusal.includes(HOST_COMMANDS_SETTING) ? HOST_COMMANDS_SETTING : HOST_ADAPTERS_SETTING });
+}
+
 export async function createAgent(deps: EngineDeps, input: CreateAgentInput): Promise<AgentRow> {
   const name = label('name', input.name, LIMITS.name);
   const role = input.role == null ? 'general' : label('role', input.role, LIMITS.role);
@@ -76,6 +86,7 @@ export async function createAgent(deps: EngineDeps, input: CreateAgentInput): Pr
   // marker has no stored secret behind it here: refused rather than stored as the value.
   const adapterConfig = restoreRedactedSecrets(input.adapterConfig ?? {}, null);
   parseAdapterConfig(deps, input.adapterType, adapterConfig);
+  assertHostAdapterAllowed(deps, input.adapterType, adapterConfig, input.callerRole);
   const heartbeat = validateHeartbeatPolicyInput(input.heartbeat, deps.settings);
   const sessionPolicy = input.sessionPolicy == null ? null : sessionPolicyOf(input.sessionPolicy);
   const now = deps.clock.now();
@@ -99,6 +110,8 @@ export async function createAgent(deps: EngineDeps, input: CreateAgentInput): Pr
 
 export interface UpdateAgentInput {
   companyId: string;
+  /** As CreateAgentInput.callerRole: any change to a host agent, or into one, is limited by role. */
+  callerRole?: ApiKeyRole;
   agentId: string;
   name?: string | null;
   role?: string | null;
@@ -110,6 +123,8 @@ export interface UpdateAgentInput {
 
 export async function updateAgent(deps: EngineDeps, input: UpdateAgentInput): Promise<AgentRow> {
   const agent = await findAgent(deps, input.companyId, input.agentId);
+  // Changing a host agent at all (its name, its timer) is changing what runs on the host.
+  assertHostAdapterAllowed(deps, agent.adapterType, agent.adapterConfig, input.callerRole);
   const patch: Partial<AgentRow> = { updatedAt: deps.clock.now() };
   if (input.name != null) patch.name = label('name', input.name, LIMITS.name);
   if (input.role != null) patch.role = label('role', input.role, LIMITS.role);
@@ -121,6 +136,7 @@ export async function updateAgent(deps: EngineDeps, input: UpdateAgentInput): Pr
     // A config read from the API carries redaction markers for its secrets: they keep the stored ones.
     const config = input.adapterConfig === undefined ? agent.adapterConfig : restoreRedactedSecrets(input.adapterConfig, agent.adapterConfig);
     parseAdapterConfig(deps, adapterType, config);
+    assertHostAdapterAllowed(deps, adapterType, config, input.callerRole);
     patch.adapterType = adapterType;
     patch.adapterConfig = (config ?? {}) as Record<string, unknown>;
   }

@@ -1,6 +1,7 @@
 // Executing one claimed run (docs/engine.md §6.4): the adapter runs, its output and events are
 // written as they come (one queue per run, so events keep their order), then the run is finished
 // (runs/finish.ts) and, if it needs them, its follow-up steps run and it is settled.
+import { HostAdapterRefused, runnableConfig } from '../agents/runnable-config.ts';
 import { recordRunProcess } from '../runs/annotations.ts';
 import { agentDirectory } from '../adapters/agent-directory.ts';
 import type { AdapterResult } from '../adapters/types.ts';
@@ -172,7 +173,7 @@ export async function executeClaimedRun(
   const durably = <T>(write: () => Promise<T>) => withOutageRetry(write, deps.settings.databaseOutageMs);
   let output: RunOutput | null = null;
   try {
-    const config = adapter.readStoredConfig(agent.adapterConfig);
+    const config = runnableConfig(deps, agent);
     // The claim started the run (claim.ts): its issue checked out, its log file, `run started`.
     if (!claimed.started) throw new Error('The run was claimed without being started');
     const { context } = claimed.started;
@@ -229,6 +230,7 @@ export async function executeClaimedRun(
       session,
       config,
       agentDir: agentDirectory(deps.settings.dataDir, run.companyId, agent.id),
+      outbound: deps.settings.outbound,
       runToken,
       apiUrl: deps.settings.apiUrl,
       apiIds: {
@@ -264,7 +266,8 @@ export async function executeClaimedRun(
     const pieces = output?.takePending() ?? [];
     if (pieces.length > 0) await withOutageRetry(() => writeLogChunks(deps.db, pieces), deps.settings.databaseOutageMs);
     const summary = output ? output.finish() : null;
-    return finish(deps, hooks, { runId: run.id, issueId: run.issueId, agent, result: { exitCode: null, errorMessage: message, errorCode: 'adapter_failed' }, output: summary, crashed: true, events: [] });
+    const errorCode = error instanceof HostAdapterRefused ? error.runErrorCode : 'adapter_failed';
+    return finish(deps, hooks, { runId: run.id, issueId: run.issueId, agent, result: { exitCode: null, errorMessage: message, errorCode }, output: summary, crashed: true, events: [] });
   }
 }
 

@@ -1,5 +1,6 @@
 // The issue model the engine works on: create/update/assign, comments, documents and blockers.
 // Changes that concern an agent wake it through `wake` (the engine's enqueueWakeup).
+import { HOST_ADAPTERS_REFUSED } from '../rules/host-adapters.ts';
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
 import type { IssuePriority, IssueStatus } from '../../db/enums.ts';
@@ -55,15 +56,16 @@ async function wakeAfterChange(deps: EngineDeps, wake: Wake, input: EnqueueWakeu
   try {
     return await wake(input);
   } catch (error) {
-    if (!(error instanceof HeartbeatError) || (error.code !== 'CONFLICT' && error.code !== 'BUDGET_EXCEEDED')) throw error;
+    const refusedByHost = error instanceof HeartbeatError && error.code === 'FORBIDDEN' && error.details?.reason === HOST_ADAPTERS_REFUSED;
+    if (!(error instanceof HeartbeatError) || (error.code !== 'CONFLICT' && error.code !== 'BUDGET_EXCEEDED' && !refusedByHost)) throw error;
     return { outcome: 'skipped', wakeupRequest: await skippedWakeRow(deps, input, error), run: null, startAgentId: null };
   }
 }
 
 async function skippedWakeRow(deps: EngineDeps, input: EnqueueWakeupInput, refused: HeartbeatError) {
   const reason = typeof refused.details?.reason === 'string' ? refused.details.reason : 'agent.not_invokable';
-  if (reason === 'budget.blocked') {
-    // The canInvoke refusal already stored its skipped row (spec §6.1 step 2): answer with it.
+  if (reason === 'budget.blocked' || reason === HOST_ADAPTERS_REFUSED) {
+    // The refusal already stored its skipped row (spec §6.1 step 2): answer with it.
     const [recorded] = await deps.db
       .select()
       .from(wakeupRequests)

@@ -1,6 +1,8 @@
 // What every engine module works with. Passed explicitly, so each module is a set of functions
 // over (deps, input) and tests can build the engine with their own clock, bus and adapters.
 import type { Logger } from 'pino';
+import type { OutboundRules } from '../adapters/outbound-address.ts';
+import type { HostAdapterPolicy } from '../rules/host-adapters.ts';
 import type { Database, Transaction } from '../../db/client.ts';
 import type { AdapterType } from '../../db/enums.ts';
 import type { Adapter } from '../adapters/types.ts';
@@ -28,6 +30,10 @@ export interface EngineSettings {
   silenceSuspiciousSec: number;
   /** ... and this long `critical` (HEARTBEAT_SILENCE_CRITICAL_SEC; never below the suspicious threshold). */
   silenceCriticalSec: number;
+  /** Who may create host agents (PROCESS, CLAUDE_CODE, CODEX) and which commands they may run (rules/host-adapters.ts). */
+  hostAdapters: HostAdapterPolicy;
+  /** Where HTTP agents may be called (adapters/outbound-address.ts). */
+  outbound: OutboundRules;
 }
 
 /** The gates beyond the agent's own state (budgets, pause holds) as one port. */

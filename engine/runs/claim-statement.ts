@@ -3,6 +3,7 @@
 // told (§15) and its session (§12.3), claims its wakeup and writes `run started`. The round that
 // chooses them (the agents' locks, the order, the gates) is claim.ts; a run queued and claimed in one
 // transaction comes here through claim.ts claimNewRun.
+import { runnableConfig } from '../agents/runnable-config.ts';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { agents } from '../../db/schema.ts';
@@ -239,10 +240,13 @@ export async function claimRuns(deps: EngineDeps, tx: StatementTarget, events: L
   });
 }
 
-/** Whether the agent's adapter accepts its config: if not, execution/execute-run.ts fails the run before starting it. */
+/**
+ * Whether the agent may run as it is stored (its adapter accepts its config, the host-adapter
+ * settings allow it): if not, execution/execute-run.ts fails the run, saying why, before starting it.
+ */
 export function configParses(deps: EngineDeps, agent: Agent): boolean {
   try {
-    deps.adapters[agent.adapterType].readStoredConfig(agent.adapterConfig);
+    runnableConfig(deps, agent);
     return true;
   } catch {
     return false;

@@ -6,6 +6,7 @@
 // The common case (a new run, nothing to coalesce into, no gate in the way) has a pipelined path
 // of two round trips, whether or not the run is claimed at once; every other case goes the general
 // way, through drizzle's transaction.
+import { hostAdapterRefusalToRun } from '../rules/host-adapters.ts';
 import type postgres from 'postgres';
 import { AGENT_LOCK_NAMESPACE } from '../cluster/agent-locks.ts';
 import type { ClaimedRun } from '../runs/claim.ts';
@@ -85,7 +86,8 @@ export async function enqueuePipelined(
     const p = prepare(agentRowFromDriver(agentRow));
     const policy = readHeartbeatPolicy(p.agent.runtimeConfig, deps.settings);
     const woken = p.source === 'timer' ? policy.enabled : policy.wakeOnDemand;
-    if (!isInvokable(p.agent.status) || !woken) return null;
+    // A refusal of the host-adapter settings is the general way's to store and answer.
+    if (!isInvokable(p.agent.status) || !woken || hostAdapterRefusalToRun(deps.settings.hostAdapters, p.agent.adapterType, p.agent.adapterConfig)) return null;
     const agent = claim ? freeSlot(deps, agentRow) : null;
     const created = createQueuedRun(tx, events, p, null, agent && sessionRows ? (run, claimEvents) => claimNewRun(deps, tx, claimEvents, agent, run, sessionRows) : null);
     const [result] = await Promise.all([created, tx.commit()]);

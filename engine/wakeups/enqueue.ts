@@ -4,6 +4,7 @@
 // that brings a run already executing something it did not receive becomes (or joins) that run's
 // follow-up instead (runs/queue.ts needsFollowup). This file reads the request and picks the
 // path: enqueue-on-issue.ts or enqueue-without-issue.ts.
+import { HOST_ADAPTERS_REFUSED, hostAdapterRefusalToRun } from '../rules/host-adapters.ts';
 import { sql } from 'drizzle-orm';
 import type { ClaimedRun } from '../runs/claim.ts';
 import type { EngineDeps } from '../model/deps.ts';
@@ -104,6 +105,13 @@ async function enqueue(deps: EngineDeps, input: EnqueueWakeupInput, options: Enq
   }
   const prepared = prepare(agent);
 
+  // Stored skipped, then refused, as a budget's refusal is: the request is on record, and the
+  // caller learns which setting stops the agent.
+  const hostRefusal = hostAdapterRefusalToRun(deps.settings.hostAdapters, agent.adapterType, agent.adapterConfig);
+  if (hostRefusal) {
+    await insertSkipped(deps, prepared, HOST_ADAPTERS_REFUSED);
+    throw new HeartbeatError('FORBIDDEN', hostRefusal, { reason: HOST_ADAPTERS_REFUSED });
+  }
   const gate = await deps.canInvoke.check({ companyId: agent.companyId, agentId: agent.id, issueId });
   if (!gate.allowed) {
     // Stored skipped, then refused: the caller learns which budget blocks it (§14.2).
