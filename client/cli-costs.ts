@@ -1,15 +1,9 @@
 // The CLI's cost commands: `costs` (the ledger summed per agent, issue, project, model, provider or
 // day), `budgets list|set|delete` and `projects list|create`. Registered by cli.ts, with its helpers.
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { resolveProject } from './cli-ids.ts';
+import type { CliKit } from './cli-kit.ts';
 import { type Budget, type CostBucket, type CostGroup, HeartbeatApiError, type HeartbeatClient } from './index.ts';
-
-/** What cli.ts lends these commands: a connected client, output, and agents by id or name. */
-export interface CliKit {
-  withClient(work: (client: HeartbeatClient, json: boolean, ...args: any[]) => Promise<number | void>): (...args: any[]) => Promise<void>;
-  print(json: boolean, data: unknown, human: () => string): void;
-  table(rows: Array<Record<string, unknown>>, columns: string[]): string;
-  resolveAgent(client: HeartbeatClient, agent: string): Promise<{ id: string; name: string }>;
-}
 
 const GROUPS = ['agent', 'issue', 'project', 'model', 'provider', 'day'] as const;
 const SCOPES = ['company', 'agent', 'project'] as const;
@@ -66,14 +60,6 @@ const BUDGET_COLUMNS = ['id', 'scope', 'period', 'limit', 'spent', 'used', 'warn
 
 export function registerCostCommands(program: Command, kit: CliKit): void {
   const { withClient, print, table, resolveAgent } = kit;
-
-  /** A project given by id or by exact name. */
-  const resolveProject = async (client: HeartbeatClient, project: string) => {
-    const projects = await client.projects();
-    const found = projects.find((p) => p.id === project || p.name === project);
-    if (!found) throw new HeartbeatApiError(`no project "${project}"`, 'NOT_FOUND');
-    return found;
-  };
 
   /** Names of the agents and projects budgets are set for, by global id (read only when there are such budgets). */
   const scopeNames = async (client: HeartbeatClient, budgets: Budget[]) => {

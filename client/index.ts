@@ -4,6 +4,7 @@
 import { Client, CombinedError, fetchExchange, subscriptionExchange, type AnyVariables, type TypedDocumentNode } from '@urql/core';
 import { print } from 'graphql';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
+import { graphqlEndpoint, graphqlFetch, NotGraphQLError } from './endpoint.ts';
 import type {
   AgentTaskSessionsQuery as AgentTaskSessionsResult,
   BudgetFieldsFragment as Budget,
@@ -64,7 +65,7 @@ export type CostBucket = CostSummaryResult['costSummary'][number];
 export type Project = ProjectsResult['projects'][number];
 
 export interface HeartbeatClientOptions {
-  /** The GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql */
+  /** The GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql (the server's address alone, http://127.0.0.1:4000, means the same). */
   url: string;
   apiKey: string;
   /** WebSocket implementation where there is no global one (Node 20: the `ws` package). */
@@ -77,7 +78,7 @@ export interface HeartbeatClientOptions {
   reconnectDelayMs?: (retries: number) => number;
 }
 
-/** A GraphQL error with its stable code (UNAUTHENTICATED, NOT_FOUND, ...), or NETWORK_ERROR. */
+/** A GraphQL error with its stable code (UNAUTHENTICATED, NOT_FOUND, ...), NETWORK_ERROR, or NOT_GRAPHQL (the URL answered something else). */
 export class HeartbeatApiError extends Error {
   constructor(
     message: string,
@@ -90,6 +91,7 @@ export class HeartbeatApiError extends Error {
 
   static from(error: CombinedError | unknown): HeartbeatApiError {
     if (error instanceof CombinedError) {
+      if (error.networkError instanceof NotGraphQLError) return new HeartbeatApiError(error.networkError.message, 'NOT_GRAPHQL', { url: error.networkError.url, status: error.networkError.status });
       const first = error.graphQLErrors[0];
       if (first) return new HeartbeatApiError(first.message, String(first.extensions?.code ?? 'INTERNAL_SERVER_ERROR'), first.extensions ?? {});
       const cause = (error.networkError as { cause?: { code?: string; message?: string } } | undefined)?.cause;
@@ -157,12 +159,13 @@ export function reconnectDelayMs(retries: number, random = Math.random()): numbe
 }
 
 export function createHeartbeatClient(options: HeartbeatClientOptions) {
+  const url = graphqlEndpoint(options.url);
   const authorization = `Bearer ${options.apiKey}`;
   const retryAttempts = options.retryAttempts ?? 10;
   const reconnectDelay = options.reconnectDelayMs ?? ((retries: number) => reconnectDelayMs(retries));
   const waitToReconnect = (retries: number) => new Promise<void>((resolve) => setTimeout(resolve, reconnectDelay(retries)));
   const ws: WsClient = createWsClient({
-    url: options.url.replace(/^http/, 'ws'),
+    url: url.replace(/^http/, 'ws'),
     webSocketImpl: options.webSocketImpl,
     connectionParams: { authorization },
     lazy: true,
@@ -173,7 +176,8 @@ export function createHeartbeatClient(options: HeartbeatClientOptions) {
     shouldRetry: (event) => (event as { code?: number })?.code !== 4403,
   });
   const urql = new Client({
-    url: options.url,
+    url,
+    fetch: graphqlFetch(url),
     fetchOptions: { headers: { authorization } },
     requestPolicy: 'network-only',
     exchanges: [
@@ -270,6 +274,7 @@ export function createHeartbeatClient(options: HeartbeatClientOptions) {
   }
 
   return {
+    /** The urql Client under the helpers, authenticated with the key: for typed documents the SDK has no helper for (and @urql/preact's Provider). */
     urql,
     ws,
     /** The caller's company. */

@@ -1,21 +1,28 @@
 // The `heartbeat` command line: `serve` runs the server; `keys create` mints an API key.
 import { Command, Option } from 'commander';
-import { pino } from 'pino';
+import type { pino as Pino } from 'pino';
 import { registerClientCommands } from '../client/cli.ts';
-import { apiKeyRoleValues, type ApiKeyRole } from '../db/enums.ts';
-import { ConfigError, loadConfig } from './config.ts';
-import { createLogger, type Logger } from './logger.ts';
+import { rejectUnknownCommand } from '../client/cli-unknown-command.ts';
+import type { ApiKeyRole } from '../db/enums.ts';
+import type { loadConfig as LoadConfig } from './config.ts';
+import type { createLogger as CreateLogger, Logger } from './logger.ts';
 
-// The server and the database tooling load only for the commands that use them, so the client
-// commands start quickly.
-const serverModules = async () => ({
-  ...(await import('./app.ts')),
-  ...(await import('./banner.ts')),
-});
-const databaseModules = async () => ({
-  ...(await import('./cli-database.ts')),
-  ...(await import('../engine/index.ts')),
-});
+// The server, its settings (read through the engine), its logger and the database tooling load only
+// for the commands that use them, so the client commands start quickly. The CLI usually runs
+// compiled (bin/cli-bundle.js), without them: these modules are TypeScript, loaded through tsx.
+let typeScript: Promise<void> | undefined;
+async function serverModule<T>(load: () => Promise<T>): Promise<T> {
+  typeScript ??= import.meta.url.endsWith('.ts') ? Promise.resolve() : import('tsx/esm/api').then(({ register }) => void register());
+  await typeScript;
+  return load();
+}
+const serverModules = () => serverModule(async () => ({ ...(await import('./app.ts')), ...(await import('./banner.ts')) }));
+const databaseModules = () => serverModule(async () => ({ ...(await import('./cli-database.ts')), ...(await import('../engine/index.ts')) }));
+
+// Set before the action of any server command runs (see the preAction hook below).
+let loadConfig: typeof LoadConfig;
+let createLogger: typeof CreateLogger;
+let pino: typeof Pino;
 
 const program = new Command()
   .name('heartbeat')
@@ -25,7 +32,9 @@ const program = new Command()
 program
   .command('serve', { isDefault: true })
   .description('run the server (embedded PostgreSQL unless DATABASE_URL is set)')
-  .action(async () => {
+  .option('--demo', 'add demo agents and issues to the first company, unless they are there already')
+  .addOption(new Option('--remove-demo', 'remove the demo agents and issues (with their runs), then serve').conflicts('demo'))
+  .action(async (options: { demo?: boolean; removeDemo?: boolean }) => {
     const config = loadConfig();
     const logger = createLogger(config.logLevel);
     const { startHeartbeat, startupBanner } = await serverModules();
@@ -36,7 +45,33 @@ program
     onStopSignals(logger, () => starting.then((app) => app.close(), () => new Promise<never>(() => {})));
     const app = await starting;
     process.stdout.write(startupBanner(app, config));
+    if (options.demo || options.removeDemo) await serveDemo(app, options.demo ? 'seed' : 'remove', logger);
   });
+
+/**
+ * `serve --demo` and `serve --remove-demo` (README, Demo): once the server is up, adds the demo data
+ * to the first company, or removes it, and says so under the banner. A failure is reported and the
+ * server keeps serving: the demo is an extra, not the server's job.
+ */
+async function serveDemo(app: import('./demo.ts').DemoApp, action: 'seed' | 'remove', logger: Logger): Promise<void> {
+  const { demoCompanyId, seedDemo, removeDemo } = await serverModule(() => import('./demo.ts'));
+  const counted = (counts: { agents: number; issues: number }) =>
+    `${counts.agents} agent${counts.agents === 1 ? '' : 's'}, ${counts.issues} issue${counts.issues === 1 ? '' : 's'}`;
+  try {
+    const companyId = await demoCompanyId(app.db);
+    if (action === 'remove') {
+      process.stdout.write(`Demo data removed: ${counted(await removeDemo(app, companyId))}.\n`);
+      return;
+    }
+    const demo = await seedDemo(app, companyId);
+    const earlier = demo.created ? '' : ', added by an earlier start';
+    process.stdout.write(`Demo data: ${counted(demo)}${earlier} (remove with \`npm start -- --remove-demo\`)\n`);
+  } catch (error) {
+    logger.error({ err: error }, `demo data: ${action} failed`);
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`heartbeat: could not ${action === 'seed' ? 'add' : 'remove'} the demo data (the server keeps running): ${message}\n`);
+  }
+}
 
 /**
  * Within this long of the first stop signal, another one is that signal relayed, not a person
@@ -92,32 +127,50 @@ function onStopSignals(logger: Logger, close: () => Promise<void>): void {
   process.on('SIGTERM', onSignal);
 }
 
+// Not db/enums.ts's list: that module loads drizzle. The compiler checks this one against its type.
+const API_KEY_ROLES = Object.keys({ admin: 1, operator: 1, viewer: 1 } satisfies Record<ApiKeyRole, 1>);
+
 const keys = program.command('keys').description('manage API keys');
 keys
   .command('create')
   .description('create an API key and print it (the only time it is shown)')
   .option('--name <name>', 'a label to tell keys apart', 'cli')
-  .addOption(new Option('--role <role>', 'what the key may do').choices(apiKeyRoleValues).default('admin'))
+  .addOption(new Option('--role <role>', 'what the key may do').choices(API_KEY_ROLES).default('admin'))
   .option('--company <id>', 'company id (default: the first company)')
   .action(async (options: { name: string; role: ApiKeyRole; company?: string }) => {
+    // The settings `serve` reads, so the key lands in the database the server uses when both run
+    // with the same environment; stderr says which one it was (stdout is the key alone, for scripts).
     const config = loadConfig();
     const { openCliDatabase, createApiKey } = await databaseModules();
     const database = await openCliDatabase(config);
     try {
       const companyId = options.company ?? (await database.firstCompanyId());
-      if (!companyId) throw new ConfigError('There is no company yet: start the server once first.');
+      if (!companyId) throw new Error(`there is no company yet in ${database.description}: start the server on it once first`);
       const key = await createApiKey(database.db, {
         companyId,
         name: options.name,
         role: options.role,
       });
       process.stdout.write(`${key.key}\n`);
+      process.stderr.write(`heartbeat: created ${options.role} key "${options.name}" in ${database.description}\n`);
     } finally {
       await database.close();
     }
   });
 
-registerClientCommands(program);
+const clientCommands = registerClientCommands(program);
+
+// Whatever the server commands use is loaded before their action runs.
+program.hook('preAction', async (_program, action) => {
+  let command = action;
+  while (command.parent && command.parent !== program) command = command.parent;
+  if (clientCommands.has(command)) return;
+  ({ loadConfig } = await serverModule(() => import('./config.ts')));
+  ({ createLogger } = await serverModule(() => import('./logger.ts')));
+  ({ pino } = await import('pino'));
+});
+
+rejectUnknownCommand(program, process.argv.slice(2));
 
 program.parseAsync().catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);

@@ -34,7 +34,7 @@ function start(server: TestServer, args: string[]) {
 }
 const heartbeat = (server: TestServer, args: string[]) => start(server, args).result();
 
-// Each command is a cold start of Node and tsx (a second or more under a busy suite).
+// Each command is a child process (a second or more under a busy suite).
 describe('heartbeat runs log', { timeout: 120_000 }, () => {
   let server: TestServer;
   let gates: string;
