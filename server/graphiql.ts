@@ -1,35 +1,56 @@
-// GraphiQL with its assets bundled (no CDN), whose WebSocket subscriptions carry the API key the
-// user put in the Headers tab: graphql-ws authenticates at connection_init, where GraphiQL itself
-// would send no credentials.
-import { renderGraphiQL as renderBundledGraphiQL } from '@graphql-yoga/render-graphiql';
+// GraphiQL on GET /graphql: yoga's page with its assets bundled (no CDN), rendered through the
+// page's own script (server/graphiql-page.ts, bundled here with esbuild on first request and kept
+// in memory). That script puts one API key field above GraphiQL and gives GraphiQL a fetcher that
+// sends that key with every tab's requests and at the WebSocket's connection_init; tabs carry no
+// Authorization header of their own, and headers are not persisted.
+import { fileURLToPath } from 'node:url';
+import { renderGraphiQL as renderYogaGraphiQLPage } from '@graphql-yoga/render-graphiql';
 import type { GraphiQLOptions } from 'graphql-yoga';
+import { EXAMPLE_TABS } from './graphiql-examples.ts';
 
-/**
- * Runs in the page at every WebSocket (re)connect: the Authorization header of the active tab,
- * from GraphiQL's persisted tab state, as graphql-ws connection params.
- */
-const CONNECTION_PARAMS_SCRIPT = `
-function heartbeatConnectionParams() {
-  try {
-    var state = JSON.parse(localStorage.getItem('graphiql:tabState') || '{}');
-    var tab = state.tabs && (state.tabs[state.activeTabIndex] || state.tabs[0]);
-    var headers = JSON.parse((tab && tab.headers) || localStorage.getItem('graphiql:headers') || '{}');
-    var authorization = headers.Authorization || headers.authorization;
-    return authorization ? { authorization: authorization } : {};
-  } catch (error) {
-    return {};
-  }
+const PAGE_SCRIPT_ENTRY = fileURLToPath(new URL('./graphiql-page.ts', import.meta.url));
+
+/** The page script as a classic script defining the global `HeartbeatGraphiQL`. */
+export async function buildGraphiQLPageScript(): Promise<string> {
+  const { build } = await import('esbuild');
+  const result = await build({
+    entryPoints: [PAGE_SCRIPT_ENTRY],
+    bundle: true,
+    format: 'iife',
+    globalName: 'HeartbeatGraphiQL',
+    platform: 'browser',
+    // graphql ships CJS and ESM builds: the ESM one.
+    mainFields: ['module', 'main'],
+    minify: true,
+    write: false,
+    target: 'es2022',
+    define: { 'process.env.NODE_ENV': '"production"' },
+    legalComments: 'none',
+    logLevel: 'silent',
+  });
+  return result.outputFiles[0].text;
 }
-function heartbeatRenderGraphiQL(root, options) {
-  return YogaGraphiQL.renderYogaGraphiQL(root, Object.assign({}, options, { connectionParams: heartbeatConnectionParams }));
-}
-`;
 
-const RENDER_CALL = 'YogaGraphiQL.renderYogaGraphiQL(';
+let pageScript: Promise<string> | undefined;
+// A failed build is not kept: the next request tries again.
+const loadPageScript = () => (pageScript ??= buildGraphiQLPageScript().catch((error: unknown) => ((pageScript = undefined), Promise.reject(error))));
 
-export function renderGraphiQL(options?: GraphiQLOptions): string {
-  const html = renderBundledGraphiQL({ ...options, shouldPersistHeaders: true });
-  const at = html.lastIndexOf(RENDER_CALL);
-  if (at < 0) throw new Error('GraphiQL page changed shape: cannot attach WebSocket credentials');
-  return `${html.slice(0, at)}${CONNECTION_PARAMS_SCRIPT}\nheartbeatRenderGraphiQL(${html.slice(at + RENDER_CALL.length)}`;
+/** Yoga's page ends with this call; the page script's `render` takes the same arguments. */
+const YOGA_RENDER_CALL = 'YogaGraphiQL.renderYogaGraphiQL(';
+
+export async function renderGraphiQL(options?: GraphiQLOptions): Promise<string> {
+  const script = await loadPageScript();
+  const html = renderYogaGraphiQLPage({
+    ...options,
+    defaultTabs: EXAMPLE_TABS,
+    // No tab gets a header of its own (the key field sets Authorization), and none is stored.
+    defaultHeaders: undefined,
+    headers: undefined,
+    shouldPersistHeaders: false,
+  });
+  const at = html.lastIndexOf(YOGA_RENDER_CALL);
+  if (at < 0) throw new Error('GraphiQL page changed shape: cannot attach the API key field');
+  // Inline, a "</script" in the bundle would end the page's script element.
+  const inlined = script.replace(/<\/script/gi, '<\\/script');
+  return `${html.slice(0, at)}${inlined}\nHeartbeatGraphiQL.render(${html.slice(at + YOGA_RENDER_CALL.length)}`;
 }

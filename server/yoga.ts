@@ -32,18 +32,6 @@ export interface ServerContext {
 
 export const GRAPHQL_PATH = '/graphql';
 
-const WELCOME_QUERY = `# Welcome to Heartbeat.
-# Put your API key in the Headers tab below:
-#   { "Authorization": "Bearer <your key>" }
-# then run this query.
-query Viewer {
-  viewer {
-    id
-    name
-  }
-}
-`;
-
 export type HeartbeatYoga = YogaServerInstance<ServerContext, HeartbeatContext>;
 
 export function createHeartbeatYoga(options: {
@@ -77,8 +65,7 @@ export function createHeartbeatYoga(options: {
       ? {
           title: 'Heartbeat GraphiQL',
           subscriptionsProtocol: 'WS',
-          defaultQuery: WELCOME_QUERY,
-          defaultHeaders: JSON.stringify({ Authorization: 'Bearer <your key>' }, null, 2),
+          // The API key field and the example tabs: server/graphiql.ts.
         }
       : false,
     // WebSocket operations arrive with the principal checked at connection_init; HTTP requests
