@@ -111,6 +111,9 @@ export const heartbeatRuns = pgTable(
     // A run has no start time until it is claimed and no liveness until it has finished: the
     // versions of its row before then cost these two indexes nothing.
     index('runs_company_agent_started_idx').on(t.companyId, t.agentId, t.startedAt).where(sql`${t.startedAt} is not null`),
+    // Runs by when they finished, for the activity charts (engine/runs/run-activity.ts): only the
+    // finished versions of a row are in it, so the claim and the writes of a running run skip it.
+    index('runs_company_finished_idx').on(t.companyId, t.finishedAt).where(sql`${t.finishedAt} is not null`),
     index('runs_company_liveness_created_idx').on(t.companyId, t.livenessState, t.createdAt).where(sql`${t.livenessState} is not null`),
     index('runs_company_status_output_idx').on(t.companyId, t.status, t.lastOutputAt),
     // Partial indexes: the engine's own lookups only ever ask for active runs, and lookups by issue

@@ -34,3 +34,7 @@ export type { ProjectRow } from './costs/projects.ts';
 export type { EnqueueResult } from './wakeups/enqueue.ts';
 export { startTracing, tracingSettingsFrom, type Tracing, type TracingSettings } from './telemetry/sdk.ts';
 export { tracerProvider } from './telemetry/tracing.ts';
+export { RUN_SEARCH_MAX_CHARS, parseRunSearch, type RunSearch } from './runs/run-search.ts';
+export { RUN_ACTIVITY_DEFAULT_BUCKET_SECONDS, RUN_ACTIVITY_MAX_BUCKETS, runActivity, type RunActivity, type RunActivityBucket } from './runs/run-activity.ts';
+export { AGENT_RUN_STATS_DEFAULT_DAYS, agentRunStats, type AgentRunStats } from './agents/agent-run-stats.ts';
+export { adapterTypeInfos, type AdapterTypeInfo } from './agents/adapter-types.ts';

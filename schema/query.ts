@@ -1,9 +1,13 @@
 // Root query fields. Every list is a Relay connection scoped to the caller's company.
+import { sql } from 'drizzle-orm';
+import type { heartbeatRuns } from '../db/schema.ts';
+import { parseRunSearch, RUN_SEARCH_MAX_CHARS } from '../engine/index.ts';
 import { AgentRef } from './agent.ts';
 import { builder } from './builder.ts';
 import { CompanyRef } from './company.ts';
 import { acceptCursors, AGENT_CURSORS, cursorFieldsOf, ISSUE_CURSORS, RUN_CURSORS, WAKEUP_CURSORS } from './connection-cursors.ts';
 import { LivenessStateEnum, RunStatusEnum, WakeupStatusEnum } from './enums.ts';
+import { decodeGlobalId } from './global-id.ts';
 import { IssueRef } from './issue.ts';
 import { HeartbeatRunRef } from './run.ts';
 import { companyIdOf } from './tenancy.ts';
@@ -16,8 +20,38 @@ const RunFilter = builder.inputType('RunFilter', {
     livenessState: t.field({ type: [LivenessStateEnum], description: 'Any of these liveness states (an empty list matches none).' }),
     createdAfter: t.field({ type: 'DateTime', description: 'Created at or after this instant.' }),
     createdBefore: t.field({ type: 'DateTime', description: 'Created before this instant.' }),
+    search: t.string({
+      description: `A run id, or text. An id: the run's global id, its bare uuid, or the first 4 or more hex digits of the uuid (the short id the console shows; dashes where the uuid has them). Otherwise text, matched case-insensitively anywhere in the run's result summary, error or error code. 1 to ${RUN_SEARCH_MAX_CHARS} characters after trimming.`,
+    }),
   }),
 });
+
+/** A run's global id as its uuid; anything else as it is (read as an id prefix or text by the engine). */
+function runIdOrText(search: string): string {
+  const text = search.trim();
+  try {
+    const { typename, id } = decodeGlobalId(text);
+    if (typename === 'HeartbeatRun') return id;
+  } catch {
+    // Not a global id: a uuid, a prefix or text.
+  }
+  return text;
+}
+
+/** The runs a search matches, as a filter of the runs query (combined with the other fields by AND). */
+function runSearchWhere(search: string) {
+  const match = parseRunSearch(runIdOrText(search));
+  if (match.kind === 'id') return { id: match.id };
+  // A range of the primary key (run-search.ts says why), not a text prefix of a cast id.
+  if (match.kind === 'idPrefix') return { id: { gte: match.from, lte: match.to } };
+  return {
+    OR: [
+      { error: { ilike: match.pattern } },
+      { errorCode: { ilike: match.pattern } },
+      { RAW: (runs: typeof heartbeatRuns) => sql`${runs.resultJson}->>'summary' ilike ${match.pattern}` },
+    ],
+  };
+}
 
 const WakeupRequestFilter = builder.inputType('WakeupRequestFilter', {
   fields: (t) => ({
@@ -88,6 +122,7 @@ builder.queryFields((t) => ({
                     },
                   }
                 : {}),
+              ...(filter?.search != null ? runSearchWhere(filter.search) : {}),
             },
             orderBy: RUN_CURSORS.orderBy,
           }),

@@ -132,6 +132,11 @@ const CASES: Record<string, Case[]> = {
       call: (f) => ({ query: 'query($f: RunFilter) { runs(first: 100, filter: $f) { edges { node { id } } } }', variables: { f: { issueId: f.a.issue } } }),
       isolated: emptyConnection('runs'),
     },
+    {
+      label: "searched by A's run id",
+      call: (f) => ({ query: 'query($f: RunFilter) { runs(first: 100, filter: $f) { edges { node { id } } } }', variables: { f: { search: f.a.run } } }),
+      isolated: emptyConnection('runs'),
+    },
   ],
   'Query.wakeupRequests': [
     { label: "B's wakeups only", call: () => ({ query: '{ wakeupRequests(first: 100) { edges { node { id reason } } } }' }), isolated: onlyB('wakeupRequests', () => []) },
@@ -175,6 +180,24 @@ const CASES: Record<string, Case[]> = {
     },
   ],
   'Query.budgets': [{ label: "B's budgets only (none)", call: () => ({ query: '{ budgets { id scopeId } }' }), isolated: (r) => expect(r.data).toEqual({ budgets: [] }) }],
+  'Query.runActivity': [
+    ...([['B\'s runs only (its one run)', null, 1], ["A's agent (nothing)", 'a', 0]] as const).map(([label, agent, runs]) => ({
+      label,
+      call: (f: Fixtures) => ({
+        query: 'query($from: DateTime!, $a: ID) { runActivity(from: $from, bucketSeconds: 86400, agentId: $a) { queued running buckets { succeeded failed cancelled timedOut started } } }',
+        variables: { from: new Date(Date.now() - 86_400_000).toISOString(), a: agent ? f.a.agent : null },
+      }),
+      isolated: (r: Result) => {
+        expect(r.errors).toBeUndefined();
+        const activity = r.data?.runActivity as { queued: number; running: number; buckets: Array<Record<string, number>> };
+        const sum = (key: string) => activity.buckets.reduce((total, bucket) => total + bucket[key], 0);
+        expect({ started: sum('started'), finished: sum('succeeded') + sum('failed') + sum('cancelled') + sum('timedOut'), queued: activity.queued, running: activity.running }).toEqual({ started: runs, finished: runs, queued: 0, running: 0 });
+      },
+    })),
+  ],
+  'Query.adapterTypes': [
+    { label: 'the same for every company', call: () => ({ query: '{ adapterTypes { type } }' }), isolated: (r) => expect((r.data?.adapterTypes as unknown[]).length).toBeGreaterThan(0) },
+  ],
 
   'Mutation.createAgent': [
     {

@@ -1,0 +1,1 @@
+CREATE INDEX "runs_company_finished_idx" ON "heartbeat_runs" ("company_id","finished_at") WHERE "finished_at" is not null;
