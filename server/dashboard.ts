@@ -1,13 +1,24 @@
-// The live dashboard: one HTML page (GET / and GET /dashboard) and its script (GET /dashboard/app.js),
-// bundled from client/dashboard/main.ts with esbuild on first request and kept in memory.
+// The operator console: one HTML page, served for every path the console has (so a deep link or a
+// reload opens the page it names), and its script (GET /dashboard/app.js), bundled from
+// client/dashboard/main.tsx (Preact) with esbuild on first request and kept in memory.
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from './logger.ts';
 
-const ENTRY = fileURLToPath(new URL('../client/dashboard/main.ts', import.meta.url));
+const ENTRY = fileURLToPath(new URL('../client/dashboard/main.tsx', import.meta.url));
 const STYLES = fileURLToPath(new URL('../client/dashboard/styles.css', import.meta.url));
+/** uPlot's own stylesheet, for the overview's charts. */
+const UPLOT_STYLES = createRequire(import.meta.url).resolve('uplot/dist/uPlot.min.css');
 export const DASHBOARD_SCRIPT_PATH = '/dashboard/app.js';
+
+/** The console's pages: these exact paths, and anything under the sections (the app says "not found" itself). */
+const APP_PATHS = new Set(['/', '/dashboard', '/dashboard/', '/runs', '/agents', '/issues']);
+const APP_SECTIONS = ['/runs/', '/agents/', '/issues/'];
+
+/** Whether `path` is one of the console's pages (pure). */
+export const isConsolePath = (path: string) => APP_PATHS.has(path) || APP_SECTIONS.some((section) => path.startsWith(section));
 
 const page = (css: string) => `<!doctype html>
 <html lang="en">
@@ -24,7 +35,13 @@ const page = (css: string) => `<!doctype html>
 </html>
 `;
 
-/** The bundle, as esbuild writes it: the SDK, urql, graphql-ws and graphql's printer. */
+/** The page's CSS: uPlot's, then the console's (which may refine it). */
+async function readStyles(): Promise<string> {
+  const [uplot, own] = await Promise.all([readFile(UPLOT_STYLES, 'utf8'), readFile(STYLES, 'utf8')]);
+  return `${uplot}\n${own}`;
+}
+
+/** The bundle, as esbuild writes it: the app, Preact, the SDK, urql, graphql-ws and graphql's printer. */
 export async function buildDashboardBundle(): Promise<string> {
   const { build } = await import('esbuild');
   const result = await build({
@@ -34,6 +51,8 @@ export async function buildDashboardBundle(): Promise<string> {
     platform: 'browser',
     // graphql ships CJS and ESM builds: one copy, the ESM one.
     mainFields: ['module', 'main'],
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
     minify: true,
     write: false,
     target: 'es2022',
@@ -46,7 +65,7 @@ export async function buildDashboardBundle(): Promise<string> {
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => boolean;
 
-/** Answers the dashboard's paths and returns true; anything else returns false untouched. */
+/** Answers the console's paths and returns true; anything else returns false untouched. */
 export function dashboardHandler(options: { logger: Logger }): Handler {
   let html: Promise<string> | undefined;
   let bundle: Promise<string> | undefined;
@@ -60,7 +79,7 @@ export function dashboardHandler(options: { logger: Logger }): Handler {
       (error: unknown) => {
         options.logger.error({ err: error }, `dashboard: cannot build the ${what}`);
         res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-cache' });
-        res.end(head ? undefined : `The dashboard ${what} could not be built; see the server log.\n`);
+        res.end(head ? undefined : `The console's ${what} could not be built; see the server log.\n`);
       },
     );
   };
@@ -69,9 +88,9 @@ export function dashboardHandler(options: { logger: Logger }): Handler {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     const path = (req.url ?? '/').split('?')[0];
     const head = req.method === 'HEAD';
-    if (path === '/' || path === '/dashboard' || path === '/dashboard/') {
+    if (isConsolePath(path)) {
       // A failed load is not cached: the next request tries again.
-      const load = () => (html ??= readFile(STYLES, 'utf8').then(page).catch((error: unknown) => ((html = undefined), Promise.reject(error))));
+      const load = () => (html ??= readStyles().then(page).catch((error: unknown) => ((html = undefined), Promise.reject(error))));
       serve(res, load, 'text/html; charset=utf-8', 'page', head);
       return true;
     }

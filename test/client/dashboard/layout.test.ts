@@ -1,54 +1,57 @@
-// The dashboard's layout and small manners, in a real browser against a real server: a long run
-// keeps its events list usable and its columns visible at 1440x900, the list follows new events
-// only from its bottom, the run's full id is shown, older runs load page by page, a narrow window
-// brings the detail into view, and the sign-in takes a pasted "Bearer" header value.
+// The console's layout and small manners, in a real browser against a real server: the sign-in takes
+// a pasted "Bearer" header value; a long run's page keeps its events list usable (it follows new
+// events only from its bottom) and its context in a wide box that scrolls sideways; the runs table
+// keeps its columns visible and loads older runs page by page; at 900 px nothing scrolls the page
+// sideways.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { heartbeatRuns } from '../../../db/schema.ts';
 import { createAgent, createIssue, runGid } from '../../support/api.ts';
 import { closeBrowserSuite, startBrowserSuite } from '../../support/chromium.ts';
 import type { TestServer } from '../../support/server.ts';
-import { waitFor } from '../../support/wait.ts';
-import { openDashboard, openPage, runRow } from './page.ts';
-
-const box = async (page: Page, testId: string) => (await page.getByTestId(testId).boundingBox())!;
+import { openDashboard, openPage, runPath, runRow } from './page.ts';
 
 /** The events list's scroll position. */
 const eventsScroll = (page: Page) =>
   page.getByTestId('run-events').evaluate((list) => ({ top: list.scrollTop, height: list.clientHeight, content: list.scrollHeight, count: list.childElementCount }));
 
-describe('dashboard layout', () => {
+/** Whether the page itself scrolls sideways. */
+const pageScrollsSideways = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
+
+describe('console layout', () => {
   let server: TestServer;
   let browser: Browser;
   let baseUrl: string;
+  let longRun: string;
   beforeAll(async () => void ({ server, browser, baseUrl } = await startBrowserSuite()), 180_000);
   afterAll(() => closeBrowserSuite({ server, browser }));
 
   it('signs in with a pasted "Bearer <key>", names the company once and asks for no favicon', async () => {
     const { page, notFound, errors } = await openPage(browser);
-    await page.goto(`${baseUrl}/`);
+    await page.goto(`${baseUrl}/runs`);
     await page.getByTestId('key-input').fill(`Bearer ${server.adminKey}`);
     await page.getByTestId('key-submit').click();
     await expect.poll(() => page.getByTestId('live-state').getAttribute('data-state'), { timeout: 15_000 }).toBe('live');
     expect(await page.evaluate(() => localStorage.getItem('heartbeat:apiKey'))).toBe(server.adminKey);
     expect(await page.title()).toBe('Heartbeat'); // the default company is named Heartbeat too
+    expect(await page.locator('.company').count()).toBe(0);
+    expect(await page.getByTestId('nav-runs').getAttribute('aria-current')).toBe('page');
     expect(notFound).toEqual([]);
     expect(errors).toEqual([]);
     await page.close();
   });
 
-  it('keeps a long run readable: events scroll, follow the tail only from the bottom, columns stay visible', async () => {
+  it('keeps a long run readable: events scroll and follow the tail only from the bottom, the context scrolls sideways', async () => {
     const name = `agent-with-an-extremely-long-name-${'x'.repeat(120)}`;
     const quick = Array.from({ length: 60 }, (_, i) => ({ event: { type: 'tool', message: `step ${i}`, payload: { i } } }));
     const paced = Array.from({ length: 92 }, (_, i) => [{ sleepMs: 120 }, { event: { type: 'tool', message: `step ${60 + i}`, payload: { i: 60 + i } } }]).flat();
     const agentId = await createAgent(server, { name, adapterConfig: { steps: [...quick, ...paced, { result: { ok: true }, summary: 'S'.repeat(600) }] } });
     const { wakeup } = await createIssue(server, { title: `Fix the ${'very '.repeat(40)}long issue title`, assigneeAgentId: agentId });
-    const runId = wakeup!.run!.id;
+    longRun = wakeup!.run!.id;
 
     const { page, errors } = await openPage(browser);
-    await openDashboard(page, baseUrl, server.adminKey);
-    await runRow(page, runId).click();
-    expect(await page.getByTestId('run-id').innerText()).toBe(runId); // the full id, not the short one
+    await openDashboard(page, baseUrl, server.adminKey, runPath(longRun));
+    expect(await page.getByTestId('run-id').innerText()).toBe(longRun); // the full id, not the short one
     await expect.poll(async () => (await eventsScroll(page)).count, { timeout: 15_000 }).toBeGreaterThanOrEqual(60);
 
     // Scrolled up to read: new events do not pull the list back down.
@@ -63,36 +66,72 @@ describe('dashboard layout', () => {
     const following = await eventsScroll(page);
     expect(following.content - following.top - following.height).toBeLessThanOrEqual(2);
 
-    // Finished, with its 600-character summary: the events list keeps its room and can scroll.
-    await expect.poll(() => runRow(page, runId).getAttribute('data-status'), { timeout: 30_000 }).toBe('SUCCEEDED');
-    await expect.poll(() => page.getByTestId('run-detail').innerText(), { timeout: 15_000 }).toContain('SSSS');
+    // Finished, with its 600-character summary: the events list keeps its room and scrolls in its box.
+    await expect.poll(() => page.getByTestId('run-status').getAttribute('data-status'), { timeout: 30_000 }).toBe('SUCCEEDED');
+    await expect.poll(() => page.getByTestId('run-summary').innerText(), { timeout: 15_000 }).toContain('SSSS');
     await expect.poll(async () => (await eventsScroll(page)).count).toBeGreaterThanOrEqual(152); // and the lifecycle events
     const list = await eventsScroll(page);
     expect(list.height).toBeGreaterThanOrEqual(200);
+    expect(list.height).toBeLessThanOrEqual(900);
     expect(list.content).toBeGreaterThan(list.height);
-    const detail = await box(page, 'run-detail');
-    const events = await box(page, 'run-events');
-    expect(events.y + events.height).toBeLessThanOrEqual(detail.y + detail.height);
-    expect(detail.y + detail.height).toBeLessThanOrEqual(900);
-    // Nothing spills out of the pane sideways.
-    expect(await page.getByTestId('run-detail').evaluate((pane) => pane.scrollWidth <= pane.clientWidth)).toBe(true);
+    // Each event has its time and, after the first, the time since the one before.
+    expect(await page.locator('[data-testid="run-events"] li').nth(1).locator('.delta').innerText()).toMatch(/^\+\d+(ms|\.\ds|s)/);
 
-    // Every column fits: long agent and issue cells are cut (full text in the tooltip), Retry and Duration stay visible.
-    const wrap = await page.locator('.table-wrap').boundingBox();
-    for (const header of ['Agent', 'Issue', 'Retry', 'Duration']) {
-      const cell = (await page.locator('th', { hasText: header }).boundingBox())!;
-      expect(cell.x + cell.width).toBeLessThanOrEqual(wrap!.x + wrap!.width + 1);
-      expect(cell.width).toBeGreaterThan(60);
-    }
-    expect(await runRow(page, runId).locator('td.agent').getAttribute('title')).toBe(name);
+    // The context: indented JSON in a box as wide as the page, its long lines scrolling sideways, not wrapped.
+    const context = await page.getByTestId('run-context').evaluate((pre) => ({ width: pre.clientWidth, content: pre.scrollWidth, whiteSpace: getComputedStyle(pre).whiteSpace, text: pre.textContent ?? '' }));
+    expect(context.text).toContain('\n  "');
+    expect(context.whiteSpace).toBe('pre');
+    expect(context.width).toBeGreaterThan(1_000);
+    expect(context.content).toBeGreaterThan(context.width); // the issue's long title is one line
+    expect(await pageScrollsSideways(page)).toBe(false);
+    // The long agent name and issue title are cut, not spilling out of their card.
+    expect(await page.getByTestId('run-detail').evaluate((facts) => facts.scrollWidth <= facts.clientWidth)).toBe(true);
+    if (process.env.DASHBOARD_SCREENSHOTS) await page.screenshot({ path: `${process.env.DASHBOARD_SCREENSHOTS}/long-run.png`, fullPage: true });
 
-    if (process.env.DASHBOARD_SCREENSHOTS) await page.screenshot({ path: `${process.env.DASHBOARD_SCREENSHOTS}/long-run.png` });
     // The top bar stays in view when the page scrolls.
     await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
     expect((await page.locator('.topbar').boundingBox())!.y).toBe(0);
+
+    // In the runs table every column fits: long agent and issue cells are cut (full text in the tooltip).
+    await page.getByTestId('nav-runs').click();
+    await expect.poll(() => runRow(page, longRun).isVisible(), { timeout: 15_000 }).toBe(true);
+    const wrap = (await page.locator('.table-wrap').boundingBox())!;
+    for (const header of ['Agent', 'Issue', 'Source', 'Retry', 'Duration']) {
+      const cell = (await page.locator('th', { hasText: header }).boundingBox())!;
+      expect(cell.x + cell.width).toBeLessThanOrEqual(wrap.x + wrap.width + 1);
+      expect(cell.width).toBeGreaterThan(60);
+    }
+    expect(await runRow(page, longRun).locator('td.agent').getAttribute('title')).toBe(name);
+    expect(await runRow(page, longRun).locator('td.issue').innerText()).toMatch(/^[A-Z]+-\d+ Fix the very/);
     expect(errors).toEqual([]);
     await page.close();
   }, 90_000);
+
+  it('fits a 900 px window: no page scrolls sideways, the top bar keeps its parts in view', async () => {
+    const { page, errors } = await openPage(browser, { width: 900, height: 800 });
+    await openDashboard(page, baseUrl, server.adminKey, '/runs');
+    await expect.poll(() => page.locator('[data-testid="run-row"]').count(), { timeout: 15_000 }).toBeGreaterThan(0);
+    expect(await pageScrollsSideways(page)).toBe(false);
+    for (const part of ['nav-issues', 'live-state', 'sign-out']) {
+      const box = (await page.getByTestId(part).boundingBox())!;
+      expect(box.x + box.width, part).toBeLessThanOrEqual(900);
+    }
+    // A table wider than its box scrolls inside it.
+    const wrap = await page.locator('.table-wrap').evaluate((element) => ({ overflowX: getComputedStyle(element).overflowX, width: element.clientWidth }));
+    expect(wrap.overflowX).toBe('auto');
+    expect(wrap.width).toBeLessThanOrEqual(900);
+    await page.goto(`${baseUrl}${runPath(longRun)}`);
+    await expect.poll(() => page.getByTestId('run-context').isVisible(), { timeout: 15_000 }).toBe(true);
+    expect(await pageScrollsSideways(page)).toBe(false);
+    // Output and timeline one under the other, each as wide as the page's column.
+    const output = (await page.getByTestId('run-log-pane').boundingBox())!;
+    const events = (await page.getByTestId('run-events').boundingBox())!;
+    expect(events.y).toBeGreaterThan(output.y + output.height - 1);
+    expect(output.width).toBeGreaterThan(800);
+    if (process.env.DASHBOARD_SCREENSHOTS) await page.screenshot({ path: `${process.env.DASHBOARD_SCREENSHOTS}/narrow-run.png`, fullPage: true });
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
 
   it('loads older runs page by page and says how many are shown', async () => {
     const agentId = await createAgent(server, { name: 'seeded' });
@@ -104,7 +143,7 @@ describe('dashboard layout', () => {
     const oldest = (await server.database.db.query.heartbeatRuns.findFirst({ orderBy: { createdAt: 'asc' } }))!;
 
     const { page, errors } = await openPage(browser);
-    await openDashboard(page, baseUrl, server.adminKey);
+    await openDashboard(page, baseUrl, server.adminKey, '/runs');
     const rows = page.locator('[data-testid="run-row"]');
     await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(50);
     expect(await page.getByTestId('runs-count').innerText()).toMatch(/^50 runs shown/);
@@ -120,20 +159,6 @@ describe('dashboard layout', () => {
     await expect.poll(() => page.getByTestId('runs-count').innerText()).toBe(`${total} runs shown · no older runs`);
     expect(await page.getByTestId('load-older').isVisible()).toBe(false);
     expect(await rows.last().getAttribute('data-run-id')).toBe(runGid(oldest.id));
-    expect(errors).toEqual([]);
-    await page.close();
-  });
-
-  it('brings the detail into view when a run is clicked in a narrow window', async () => {
-    const { page, errors } = await openPage(browser, { width: 1000, height: 800 });
-    await openDashboard(page, baseUrl, server.adminKey);
-    const row = page.locator('[data-testid="run-row"]').first();
-    await waitFor('the runs', () => row.isVisible());
-    expect((await box(page, 'run-detail')).y).toBeGreaterThan(800); // below the runs
-    await row.click();
-    await expect.poll(async () => (await box(page, 'run-detail')).y, { timeout: 5_000 }).toBeLessThan(400);
-    expect((await box(page, 'run-detail')).y).toBeGreaterThanOrEqual(0);
-    if (process.env.DASHBOARD_SCREENSHOTS) await page.screenshot({ path: `${process.env.DASHBOARD_SCREENSHOTS}/narrow.png` });
     expect(errors).toEqual([]);
     await page.close();
   });

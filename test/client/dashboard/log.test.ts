@@ -1,6 +1,7 @@
-// The detail pane's Log tab, in a real browser against a real server: a finished run's log opens on
-// its last window and pages backwards to its start, as plain text wrapped at the pane's width; a
-// running run's log is followed until the run ends; a log removed by retention says so.
+// The Output box of a run's page, in a real browser against a real server: a finished run's log
+// opens on its last window and pages backwards to its start, as plain text wrapped at the box's
+// width; a running process run's plain-text output is followed live until the run ends; a log
+// removed by retention says so.
 import { writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { createAgent, enqueue, gql, runFinished, runGid } from '../../support/ap
 import { closeBrowserSuite, startBrowserSuite } from '../../support/chromium.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { waitFor } from '../../support/wait.ts';
-import { openDashboard, openPage, runRow } from './page.ts';
+import { openDashboard, openPage, pathOf, runPath, runRow } from './page.ts';
 import { lastBytes, ticks } from '../../support/agent-output.ts';
 
 const CHATTY = fileURLToPath(new URL('../../fixtures/agents/chatty-agent.mjs', import.meta.url));
@@ -23,14 +24,13 @@ const PAGE_BYTES = 64 * 1024;
 const logText = (page: Page) => page.getByTestId('run-log').evaluate((pre) => pre.textContent ?? '');
 const logState = (page: Page) => page.getByTestId('log-state').innerText();
 
-/** Opens the dashboard, selects the run and its Log tab. */
+/** Opens the run's page, from the runs list. */
 async function openLog(page: Page, baseUrl: string, key: string, runId: string): Promise<void> {
-  await openDashboard(page, baseUrl, key);
+  await openDashboard(page, baseUrl, key, '/runs');
   await runRow(page, runId).click();
-  await page.getByTestId('tab-log').click();
 }
 
-describe('dashboard: a run’s log', () => {
+describe('console: a run’s output', () => {
   let server: TestServer;
   let browser: Browser;
   let baseUrl: string;
@@ -56,7 +56,7 @@ describe('dashboard: a run’s log', () => {
     await openLog(page, baseUrl, server.adminKey, id);
     await expect.poll(() => logText(page), { timeout: 15_000 }).toBe(lastBytes(whole, PAGE_BYTES));
     await expect.poll(() => logState(page)).toBe('End of the log.');
-    // Scrolled to its end; plain text in a monospace block that wraps at the pane's width, not per character.
+    // Scrolled to its end; plain text in a monospace block that wraps at the box's width, not per character.
     const log = page.getByTestId('run-log');
     const box = await log.evaluate((pre) => {
       const style = getComputedStyle(pre);
@@ -79,8 +79,8 @@ describe('dashboard: a run’s log', () => {
       }, line);
     expect(await linesTaken(`out 4970 é ${'x'.repeat(20)}`)).toBe(1);
     expect(await linesTaken(`out 4999 é ${'x'.repeat(49)}`)).toBeLessThanOrEqual(3);
-    expect(await page.getByTestId('run-detail').evaluate((pane) => pane.scrollWidth <= pane.clientWidth)).toBe(true);
-    if (process.env.DASHBOARD_SCREENSHOTS) await page.getByTestId('run-detail').screenshot({ path: `${process.env.DASHBOARD_SCREENSHOTS}/run-log.png` });
+    expect(await page.getByTestId('run-log-pane').evaluate((pane) => pane.scrollWidth <= pane.clientWidth)).toBe(true);
+    if (process.env.DASHBOARD_SCREENSHOTS) await page.getByTestId('run-log-pane').screenshot({ path: `${process.env.DASHBOARD_SCREENSHOTS}/run-log.png` });
 
     // Earlier, window by window; what was in view stays in view (here, the top of what was shown).
     const earlier = page.getByTestId('log-earlier');
@@ -97,17 +97,17 @@ describe('dashboard: a run’s log', () => {
     }
     expect(await logText(page)).toBe(whole);
 
-    // Back to the events, and the log again: its last window.
-    await page.getByTestId('tab-events').click();
-    expect(await page.getByTestId('run-log-pane').isVisible()).toBe(false);
+    // Its events beside it; back to the list and forward to the run again: the log's last window.
     await expect.poll(() => page.getByTestId('run-events').innerText(), { timeout: 15_000 }).toContain('run succeeded');
-    await page.getByTestId('tab-log').click();
+    await page.goBack();
+    await expect.poll(() => pathOf(page)).toBe('/runs');
+    await page.goForward();
     await expect.poll(() => logText(page), { timeout: 15_000 }).toBe(lastBytes(whole, PAGE_BYTES));
     expect(errors).toEqual([]);
     await page.close();
   }, 90_000);
 
-  it('follows a running run’s log as it prints, until the run ends', async () => {
+  it('follows a running process run’s plain-text output live, until the run ends', async () => {
     const agentId = await createAgent(server, { name: 'ticker', adapterType: 'process', adapterConfig: { command: process.execPath, args: [TICKER, '20', '20'] } });
     const gate = join(gates, 'follow');
     const { runId } = await enqueue(server, { agentId, payload: { gate, pauseAfter: 10 } });
@@ -118,11 +118,12 @@ describe('dashboard: a run’s log', () => {
     // Its first ten lines while it waits at its gate: the tab is following.
     await expect.poll(() => logText(page), { timeout: 15_000 }).toBe(ticks(0, 10));
     expect(await logState(page)).toMatch(/^Following/);
-    expect(await runRow(page, id).getAttribute('data-status')).toBe('RUNNING');
+    expect(await page.getByTestId('run-status').getAttribute('data-status')).toBe('RUNNING');
     await writeFile(gate, '');
     await expect.poll(() => logText(page), { timeout: 15_000 }).toBe(ticks(0, 20));
     await expect.poll(() => logState(page), { timeout: 15_000 }).toBe('End of the log.');
     expect((await runFinished(server, runId!)).status).toBe('succeeded');
+    await expect.poll(() => page.getByTestId('run-status').getAttribute('data-status'), { timeout: 15_000 }).toBe('SUCCEEDED');
     expect(await page.getByTestId('log-earlier').isVisible()).toBe(false);
     expect(errors).toEqual([]);
     await page.close();
@@ -139,7 +140,7 @@ describe('dashboard: a run’s log', () => {
       expect(await retained.app.engine.expireLogs(new Date(Date.now() + 2 * 86_400_000))).toBeGreaterThanOrEqual(1);
 
       const { page, errors } = await openPage(browser);
-      await openLog(page, retained.graphqlUrl.replace(/\/graphql$/, ''), retained.adminKey, runGid(runId!));
+      await openDashboard(page, retained.graphqlUrl.replace(/\/graphql$/, ''), retained.adminKey, runPath(runGid(runId!)));
       await expect.poll(() => logState(page), { timeout: 15_000 }).toBe('Log expired (removed by retention)');
       expect(await page.getByTestId('run-log').isVisible()).toBe(false);
       expect(await page.getByTestId('log-earlier').isVisible()).toBe(false);

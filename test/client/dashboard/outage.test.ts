@@ -1,4 +1,4 @@
-// The dashboard through server outages, in a real browser against a real server that is stopped
+// The console through server outages, in a real browser against a real server that is stopped
 // and started again on the same port: the indicator tells the truth, the page keeps trying for as
 // long as the outage lasts, and once the server is back the banner goes, what failed meanwhile is
 // fetched again, and live updates flow without a reload.
@@ -8,9 +8,9 @@ import { createAgent, enqueue, runFinished, runGid } from '../../support/api.ts'
 import { launchChromium } from '../../support/chromium.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
-import { openDashboard, openPage, runRow } from './page.ts';
+import { openDashboard, openPage, pathOf, runRow } from './page.ts';
 
-describe('dashboard through an outage', () => {
+describe('console through an outage', () => {
   let database: TestDatabase;
   let server: TestServer | null;
   let browser: Browser;
@@ -57,10 +57,11 @@ describe('dashboard through an outage', () => {
     await runFinished(up(), first.runId!);
     await runFinished(up(), second.runId!);
     const { page, errors } = await openPage(browser);
-    await openDashboard(page, baseUrl, adminKey);
+    await openDashboard(page, baseUrl, adminKey, '/runs');
     await expect.poll(() => liveState(page), { timeout: 15_000 }).toBe('live');
     await runRow(page, runGid(first.runId!)).click();
     await expect.poll(() => page.getByTestId('run-events').innerText(), { timeout: 15_000 }).toContain('reporting');
+    await page.goBack();
 
     await stop();
     // One failed attempt later the indicator says offline (not "reconnecting" for ever), with the reason.
@@ -74,9 +75,11 @@ describe('dashboard through an outage', () => {
     // ...and once it is back: live, no banner, the run's result and events fetched again.
     await expect.poll(() => liveState(page), { timeout: 20_000 }).toBe('live');
     await expect.poll(() => bannerText(page), { timeout: 10_000 }).toBe('');
-    await expect.poll(() => page.getByTestId('run-detail').innerText(), { timeout: 10_000 }).toContain('Result');
+    await expect.poll(() => page.getByTestId('run-summary').innerText(), { timeout: 10_000 }).toBe('reported');
     await expect.poll(() => page.getByTestId('run-events').innerText(), { timeout: 10_000 }).toContain('reporting');
-    // Live updates flow again: a new run shows up by itself.
+    // Live updates flow again: back on the runs page, a new run shows up by itself.
+    await page.getByTestId('nav-runs').click();
+    await expect.poll(() => pathOf(page)).toBe('/runs');
     const third = await enqueue(up(), { agentId });
     await expect.poll(() => runRow(page, runGid(third.runId!)).getAttribute('data-status'), { timeout: 15_000 }).toBe('SUCCEEDED');
     expect(errors).toEqual([]);
@@ -87,7 +90,7 @@ describe('dashboard through an outage', () => {
     const { page, sockets, errors } = await openPage(browser);
     // The page's timers on a clock the test runs forward: minutes of outage in seconds.
     await page.clock.install();
-    await openDashboard(page, baseUrl, adminKey);
+    await openDashboard(page, baseUrl, adminKey, '/runs');
     await expect.poll(() => liveState(page), { timeout: 15_000 }).toBe('live');
 
     await stop();
@@ -108,9 +111,9 @@ describe('dashboard through an outage', () => {
     const agentId = await createAgent(up(), { name: 'after-the-outage', adapterConfig: { steps: [{ result: { ok: true } }] } });
     const run = await enqueue(up(), { agentId });
     await expect.poll(() => runRow(page, runGid(run.runId!)).getAttribute('data-status'), { timeout: 15_000 }).toBe('SUCCEEDED');
-    // The run of an agent the page had not seen brings the agent list up to date.
+    // The run of an agent the page had not seen brings the agent filter up to date.
     await page.clock.fastForward(5_000);
-    await expect.poll(() => page.getByTestId('agents-list').innerText(), { timeout: 15_000 }).toContain('after-the-outage');
+    await expect.poll(() => page.getByTestId('agent-filter').innerText(), { timeout: 15_000 }).toContain('after-the-outage');
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);

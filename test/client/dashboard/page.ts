@@ -1,5 +1,5 @@
-// Helpers for the dashboard's browser tests: a page that may only talk to this machine, with
-// what it requested recorded, and the dashboard opened with a key already saved.
+// Helpers for the console's browser tests: a page that may only talk to this machine, with what it
+// requested recorded, and the console opened at a page with a key already saved.
 import type { Browser, Page } from 'playwright-core';
 
 export async function openPage(browser: Browser, viewport = { width: 1440, height: 900 }) {
@@ -24,11 +24,20 @@ export async function openPage(browser: Browser, viewport = { width: 1440, heigh
   return { page, blocked, graphqlRequests, notFound, sockets, errors };
 }
 
-/** Opens the dashboard at `baseUrl` signed in with `key` (saved as the sign-in form would). */
-export async function openDashboard(page: Page, baseUrl: string, key: string): Promise<void> {
+/** Opens the console at `baseUrl` + `path` signed in with `key` (saved as the sign-in form would). */
+export async function openDashboard(page: Page, baseUrl: string, key: string, path = '/'): Promise<void> {
   await page.addInitScript((saved) => localStorage.setItem('heartbeat:apiKey', saved), key);
-  await page.goto(`${baseUrl}/`);
+  await page.goto(`${baseUrl}${path}`);
 }
+
+/** The console's address of run `runId` (a global id). */
+export const runPath = (runId: string) => `/runs/${encodeURIComponent(runId)}`;
+
+/** The path and query the page shows now, decoded. */
+export const pathOf = (page: Page) => {
+  const url = new URL(page.url());
+  return decodeURIComponent(url.pathname + url.search);
+};
 
 /** The row of run `runId` in the runs table. */
 export const runRow = (page: Page, runId: string) => page.locator(`[data-testid="run-row"][data-run-id="${runId}"]`);

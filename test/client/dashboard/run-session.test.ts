@@ -1,4 +1,4 @@
-// A run's session in the detail pane, in a real browser against a real server: the task it worked
+// A run's session on its page, in a real browser against a real server: the task it worked
 // on, the session it resumed (or that it started a fresh one) and the one it left; nothing of the
 // kind for a run with no task and no session.
 import type { Browser } from 'playwright-core';
@@ -7,9 +7,9 @@ import { heartbeatRuns } from '../../../db/schema.ts';
 import { createAgent, runGid } from '../../support/api.ts';
 import { closeBrowserSuite, startBrowserSuite } from '../../support/chromium.ts';
 import type { TestServer } from '../../support/server.ts';
-import { openDashboard, openPage, runRow } from './page.ts';
+import { openDashboard, openPage, pathOf, runRow } from './page.ts';
 
-describe('dashboard: a run and its session', () => {
+describe('console: a run and its session', () => {
   let server: TestServer;
   let browser: Browser;
   let baseUrl: string;
@@ -29,20 +29,27 @@ describe('dashboard: a run and its session', () => {
       .returning({ id: heartbeatRuns.id });
 
     const { page, errors } = await openPage(browser);
-    await openDashboard(page, baseUrl, server.adminKey);
+    await openDashboard(page, baseUrl, server.adminKey, '/runs');
     const detail = page.getByTestId('run-detail');
+    /** From the runs list to the run's page. */
+    const open = async (id: string) => {
+      if (pathOf(page) !== '/runs') await page.getByTestId('nav-runs').click();
+      await runRow(page, runGid(id)).click();
+      await expect.poll(() => pathOf(page)).toBe(`/runs/${runGid(id)}`);
+    };
 
-    await runRow(page, runGid(resumed.id)).click();
+    await open(resumed.id);
     await expect.poll(() => page.getByTestId('run-session').innerText(), { timeout: 15_000 }).toBe('resumed sess-1\nleft sess-2');
     expect(await page.getByTestId('run-task-key').innerText()).toBe('fix-dates');
     if (process.env.DASHBOARD_SCREENSHOTS) await detail.screenshot({ path: `${process.env.DASHBOARD_SCREENSHOTS}/run-session.png` });
 
-    await runRow(page, runGid(fresh.id)).click();
+    await open(fresh.id);
     await expect.poll(() => page.getByTestId('run-session').innerText(), { timeout: 15_000 }).toBe('fresh session\nleft sess-1');
 
-    await runRow(page, runGid(plain.id)).click();
+    await open(plain.id);
     // Its detail loaded (the result comes with it), and still nothing about sessions: no task, no session.
-    await expect.poll(() => detail.locator('details summary', { hasText: 'Result' }).count(), { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => page.getByTestId('run-outcome').locator('details summary', { hasText: 'Result' }).count(), { timeout: 15_000 }).toBe(1);
+    expect(await detail.isVisible()).toBe(true);
     expect(await page.getByTestId('run-session').count()).toBe(0);
     expect(await page.getByTestId('run-task-key').count()).toBe(0);
     expect(errors).toEqual([]);

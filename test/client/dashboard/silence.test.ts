@@ -1,4 +1,4 @@
-// Silent runs on the dashboard (docs/engine.md §17): a running run's liveness cell shows its
+// Silent runs in the console (docs/engine.md §17): a running run's liveness cell shows its
 // output-silence level as it changes, live. The server flags a run after 1 s of silence here.
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { startTestServer, type TestServer } from '../../support/server.ts';
 import { waitFor } from '../../support/wait.ts';
 import { openDashboard, openPage, runRow } from './page.ts';
 
-describe('dashboard: silent runs', () => {
+describe('console: silent runs', () => {
   let server: TestServer;
   let browser: Browser;
   beforeAll(async () => {
@@ -23,7 +23,7 @@ describe('dashboard: silent runs', () => {
     await waitFor('the run to start', async () => (await server.database.db.query.heartbeatRuns.findFirst({ where: { id: runId! } }))?.status === 'running');
     const id = runGid(runId!);
     const { page, errors } = await openPage(browser);
-    await openDashboard(page, server.graphqlUrl.replace(/\/graphql$/, ''), server.adminKey);
+    await openDashboard(page, server.graphqlUrl.replace(/\/graphql$/, ''), server.adminKey, '/runs');
     const badge = runRow(page, id).locator('[data-testid="run-silence"]');
     const level = async () => ((await badge.count()) > 0 ? badge.getAttribute('data-level') : null);
     // The loop flags it within a tick or two of its first silent second; the row follows live.

@@ -1,18 +1,18 @@
-// Cost in the dashboard, in a real browser against a real server: a run's cost in the detail pane
-// (cents, tokens, billing), nothing for a run that cost nothing, and the Spend panel's last 14 days
-// per day and per agent.
+// Cost in the console, in a real browser against a real server: a run's cost on its page (cents,
+// tokens, billing), nothing for a run that cost nothing, and the Spend panel's last 14 days per day
+// and per agent (under the runs).
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { costEvents, heartbeatRuns } from '../../../db/schema.ts';
 import { createAgent, runGid } from '../../support/api.ts';
 import { closeBrowserSuite, startBrowserSuite } from '../../support/chromium.ts';
 import type { TestServer } from '../../support/server.ts';
-import { openDashboard, openPage, runRow } from './page.ts';
+import { openDashboard, openPage, runPath } from './page.ts';
 
 const DAY_MS = 86_400_000;
 const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
-describe('dashboard: cost and spend', () => {
+describe('console: cost and spend', () => {
   let server: TestServer;
   let browser: Browser;
   let baseUrl: string;
@@ -34,7 +34,7 @@ describe('dashboard: cost and spend', () => {
     return run.id;
   }
 
-  it("shows a run's cost in its pane, and the last 14 days' spend per day and per agent", async () => {
+  it("shows a run's cost on its page, and the last 14 days' spend per day and per agent", async () => {
     const coder = await createAgent(server, { name: 'coder' });
     const reviewer = await createAgent(server, { name: 'reviewer' });
     const now = Date.now();
@@ -46,7 +46,7 @@ describe('dashboard: cost and spend', () => {
     const unbilled = await seedRun(coder, new Date(now - 30_000), null);
 
     const { page, errors } = await openPage(browser);
-    await openDashboard(page, baseUrl, server.adminKey);
+    await openDashboard(page, baseUrl, server.adminKey, '/runs');
     const spend = page.getByTestId('spend');
     await expect.poll(() => page.getByTestId('spend-total').innerText(), { timeout: 15_000 }).toBe('$16.34');
     const days = spend.locator('[data-testid="spend-days"] .day');
@@ -56,13 +56,13 @@ describe('dashboard: cost and spend', () => {
     expect(await spend.locator(`.day[data-day="${utcDay(now - 3 * DAY_MS)}"]`).getAttribute('data-cents')).toBe('400');
     expect(await page.getByTestId('spend-agents').innerText()).toBe('coder\n$15.34\nreviewer\n$1.00');
 
-    await runRow(page, runGid(billed)).click();
+    await page.goto(`${baseUrl}${runPath(runGid(billed))}`);
     await expect.poll(() => page.getByTestId('run-cost').innerText(), { timeout: 15_000 }).toBe('$12.34 (1,234¢)\n12,345 in · 6,000 cached · 789 out\nmetered api · claude-sonnet-4');
     if (process.env.DASHBOARD_SCREENSHOTS) await page.screenshot({ path: `${process.env.DASHBOARD_SCREENSHOTS}/spend.png` });
 
-    await runRow(page, runGid(unbilled)).click();
+    await page.goto(`${baseUrl}${runPath(runGid(unbilled))}`);
     // Its detail loaded (the result comes with it), and still no cost.
-    await expect.poll(() => page.getByTestId('run-detail').locator('details summary', { hasText: 'Result' }).count(), { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => page.getByTestId('run-outcome').locator('details summary', { hasText: 'Result' }).count(), { timeout: 15_000 }).toBe(1);
     expect(await page.getByTestId('run-cost').count()).toBe(0);
     expect(errors).toEqual([]);
     await page.close();

@@ -3,8 +3,8 @@
 // every drop ends the subscription here and this loop alone decides when to try again: a short
 // capped backoff, never giving up, and at once when the person asks (Reconnect) or the browser
 // says it is back online.
-import type { HeartbeatClient, Run } from '../index.ts';
-import { isRefusedKey } from './view.ts';
+import type { HeartbeatClient, Run } from '../../index.ts';
+import { isRefusedKey } from '../errors.ts';
 
 /** connecting: first connection; reconnecting: just dropped; offline: attempts are failing. */
 export type LiveState = 'connecting' | 'live' | 'reconnecting' | 'offline';
