@@ -25,7 +25,7 @@ async function pageRead(selection: string): Promise<string> {
 
 describe('columns read for a page of runs', () => {
   it('are those of the selected fields, of the run and of its agent', async () => {
-    const agentId = await createAgent(server, { adapterConfig: { steps: [], env: { TOKEN: 'secret' } } });
+    const agentId = await createAgent(server, { adapterType: 'process', adapterConfig: { command: 'true', env: { TOKEN: 'secret' } } });
     await server.database.db.insert(heartbeatRuns).values({
       companyId: server.companyId,
       agentId,
