@@ -3,6 +3,9 @@
 // events only from its bottom) and its context in a wide box that scrolls sideways; the runs table
 // keeps its columns visible and loads older runs page by page; at 900 px nothing scrolls the page
 // sideways.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { heartbeatRuns } from '../../../db/schema.ts';
@@ -43,9 +46,15 @@ describe('console layout', () => {
 
   it('keeps a long run readable: events scroll and follow the tail only from the bottom, the context scrolls sideways', async () => {
     const name = `agent-with-an-extremely-long-name-${'x'.repeat(120)}`;
-    const quick = Array.from({ length: 60 }, (_, i) => ({ event: { type: 'tool', message: `step ${i}`, payload: { i } } }));
-    const paced = Array.from({ length: 92 }, (_, i) => [{ sleepMs: 120 }, { event: { type: 'tool', message: `step ${60 + i}`, payload: { i: 60 + i } } }]).flat();
-    const agentId = await createAgent(server, { name, adapterConfig: { steps: [...quick, ...paced, { result: { ok: true }, summary: 'S'.repeat(600) }] } });
+    // 60 events at once, then one every 150 ms until the test says stop (a file appears): the run is
+    // still writing while the page scrolls, however busy the machine; then its 600-character summary.
+    const stop = join(await mkdtemp(join(tmpdir(), 'heartbeat-layout-')), 'stop');
+    const script = [
+      'i=0; while [ $i -lt 60 ]; do echo "{\\"type\\":\\"tool\\",\\"message\\":\\"step $i\\",\\"payload\\":{\\"i\\":$i}}"; i=$((i+1)); done',
+      `while [ ! -e ${stop} ]; do echo "{\\"type\\":\\"tool\\",\\"message\\":\\"step $i\\",\\"payload\\":{\\"i\\":$i}}"; i=$((i+1)); sleep 0.15; done`,
+      `echo '{"result":{"ok":true},"summary":"${'S'.repeat(600)}"}'`,
+    ].join('\n');
+    const agentId = await createAgent(server, { name, adapterType: 'process', adapterConfig: { command: 'sh', args: ['-c', script] } });
     const { wakeup } = await createIssue(server, { title: `Fix the ${'very '.repeat(40)}long issue title`, assigneeAgentId: agentId });
     longRun = wakeup!.run!.id;
 
@@ -65,11 +74,13 @@ describe('console layout', () => {
     await expect.poll(async () => (await eventsScroll(page)).count, { timeout: 15_000 }).toBeGreaterThan(atBottom + 3);
     const following = await eventsScroll(page);
     expect(following.content - following.top - following.height).toBeLessThanOrEqual(2);
+    const written = following.count;
+    await writeFile(stop, '');
 
     // Finished, with its 600-character summary: the events list keeps its room and scrolls in its box.
-    await expect.poll(() => page.getByTestId('run-status').getAttribute('data-status'), { timeout: 30_000 }).toBe('SUCCEEDED');
+    await expect.poll(() => page.getByTestId('run-status').getAttribute('data-status'), { timeout: 60_000 }).toBe('SUCCEEDED');
     await expect.poll(() => page.getByTestId('run-summary').innerText(), { timeout: 15_000 }).toContain('SSSS');
-    await expect.poll(async () => (await eventsScroll(page)).count).toBeGreaterThanOrEqual(152); // and the lifecycle events
+    await expect.poll(async () => (await eventsScroll(page)).count).toBeGreaterThanOrEqual(written + 1); // and the lifecycle events
     const list = await eventsScroll(page);
     expect(list.height).toBeGreaterThanOrEqual(200);
     expect(list.height).toBeLessThanOrEqual(900);
@@ -105,7 +116,7 @@ describe('console layout', () => {
     expect(await runRow(page, longRun).locator('td.issue').innerText()).toMatch(/^[A-Z]+-\d+ Fix the very/);
     expect(errors).toEqual([]);
     await page.close();
-  }, 90_000);
+  }, 150_000);
 
   it('fits a 900 px window: no page scrolls sideways, the top bar keeps its parts in view', async () => {
     const { page, errors } = await openPage(browser, { width: 900, height: 800 });
