@@ -13,7 +13,9 @@ import { createLogger } from '../server/logger.ts';
 import { serveRequests } from './lib/child.ts';
 
 const dataDir = await mkdtemp(join(tmpdir(), 'heartbeat-bench-server-'));
-const config = loadConfig({ ...process.env, PORT: '0', HEARTBEAT_DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+// Its agents (bench/agents) run from the checkout, which may be root-only: as the server's user, as
+// in the test suite. What the bench measures is the output's path, not the sandbox's start.
+const config = loadConfig({ ...process.env, PORT: '0', HEARTBEAT_DATA_DIR: dataDir, LOG_LEVEL: 'silent', HEARTBEAT_AGENT_SANDBOX: 'none' });
 const app = await startHeartbeat(config, createLogger('silent'));
 const [company] = await app.db.select({ id: companies.id }).from(companies).limit(1);
 

@@ -10,6 +10,11 @@ export const companies = pgTable('companies', {
   issuePrefix: text().notNull().default('HB'),
   /** Last issue number handed out; incremented atomically by createIssue. */
   issueCounter: integer().notNull().default(0),
+  /**
+   * The company's number among companies, for the user its agents run as when the server runs as
+   * root (HEARTBEAT_AGENT_UID_BASE + this): two companies' agents are never the same user.
+   */
+  agentSlot: integer().notNull().generatedByDefaultAsIdentity(),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });

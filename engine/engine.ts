@@ -3,6 +3,7 @@
 // the periodic loop (execution/periodic-loop.ts), the lease (cluster/leases.ts) and the control
 // channel. Everything it decides is decided in SQL; the in-memory state is only what this
 // instance is executing right now.
+import type { AgentSandbox } from './adapters/agent-sandbox-probe.ts';
 import { randomUUID } from 'node:crypto';
 import { type OutboundNetworks, outboundRules } from './adapters/outbound-address.ts';
 import { DEFAULT_HOST_ADAPTER_POLICY, type HostAdapterPolicy } from './rules/host-adapters.ts';
@@ -94,6 +95,8 @@ export interface EngineOptions {
   hostAdapters?: HostAdapterPolicy;
   /** Networks HTTP agents may not (deny) or may (allow) be called on; default: link-local and cloud metadata addresses refused. */
   outboundNetworks?: OutboundNetworks;
+  /** The agent sandbox the server prepared at start (adapters/agent-sandbox-probe.ts); absent: agents run as the server's user. */
+  agentSandbox?: AgentSandbox;
 }
 
 export class Engine {
@@ -135,6 +138,7 @@ export class Engine {
         silenceCriticalSec: Math.max(options.silenceCriticalSec ?? DEFAULT_SILENCE_CRITICAL_SEC, options.silenceSuspiciousSec ?? DEFAULT_SILENCE_SUSPICIOUS_SEC),
         hostAdapters: options.hostAdapters ?? DEFAULT_HOST_ADAPTER_POLICY,
         outbound: outboundRules(options.outboundNetworks),
+        agentSandbox: options.agentSandbox,
       },
       adapters: { ...builtInAdapters, ...options.adapters } as EngineDeps['adapters'],
       canInvoke: options.canInvoke ?? this.budgetGate,

@@ -1,5 +1,6 @@
 // One Heartbeat process: database (embedded or DATABASE_URL), migrations, first-start bootstrap,
 // and the HTTP/WebSocket server; `close()` takes it all down in reverse order.
+import { prepareAgentSandbox } from '../engine/adapters/agent-sandbox-probe.ts';
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { connectDatabase, type Database } from '../db/client.ts';
@@ -98,6 +99,10 @@ export async function startHeartbeat(
       companyName: config.companyName,
       adminKey: config.bootstrapKey,
     });
+    // What the host offers to keep agents from the server's privileges, found once (SECURITY.md, Agents).
+    const agentSandbox = config.agentSandbox ? await prepareAgentSandbox(config.agentSandbox) : undefined;
+    if (agentSandbox?.warning) logger.warn(agentSandbox.warning);
+    if (!config.agentSandbox) logger.warn('HEARTBEAT_AGENT_SANDBOX=none: agents run as the server\'s user, with its privileges');
     const engine = new Engine({
       db: connection.db,
       sql: connection.sql,
@@ -116,6 +121,7 @@ export async function startHeartbeat(
       silenceCriticalSec: config.silenceCriticalSec,
       hostAdapters: config.hostAdapters,
       outboundNetworks: config.outboundNetworks,
+      agentSandbox,
       encodeApiId: encodeGlobalId,
       ...options.engine,
     });

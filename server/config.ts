@@ -1,4 +1,5 @@
 // Every setting, read from the environment and validated once at start with a readable message.
+import { type SandboxSettings, sandboxSettingsFrom } from '../engine/adapters/agent-sandbox.ts';
 import { DEFAULT_OUTBOUND_NETWORKS, type OutboundNetworks, parseNetworkList } from '../engine/adapters/outbound-address.ts';
 import { type HostAdapterPolicy, parseHostAdapterPolicy } from '../engine/rules/host-adapters.ts';
 import { z } from 'zod';
@@ -56,6 +57,10 @@ const envSchema = z.object({
   // Where HTTP agents may be called: networks refused (default: link-local and cloud metadata), and allowed inside them.
   HEARTBEAT_AGENT_DENY_NETWORKS: z.string().optional(),
   HEARTBEAT_AGENT_ALLOW_NETWORKS: z.string().optional(),
+  // The agent sandbox (SECURITY.md): auto, off (a root server still runs agents as their company's
+  // user), or none (agents run as the server's user, with its privileges: test suites only).
+  HEARTBEAT_AGENT_SANDBOX: z.string().optional(),
+  HEARTBEAT_AGENT_UID_BASE: z.string().optional(),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 
@@ -105,6 +110,8 @@ export type HeartbeatConfig = {
   hostAdapters: HostAdapterPolicy;
   /** HEARTBEAT_AGENT_DENY_NETWORKS and HEARTBEAT_AGENT_ALLOW_NETWORKS: where HTTP agents may be called. */
   outboundNetworks: OutboundNetworks;
+  /** HEARTBEAT_AGENT_SANDBOX and HEARTBEAT_AGENT_UID_BASE; null (`none`): agents run as the server's user. */
+  agentSandbox: SandboxSettings | null;
   /** OpenTelemetry traces, from the standard OTEL_* variables (README, Tracing); null or absent: off. */
   tracing?: TracingSettings | null;
 };
@@ -135,7 +142,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeartbeatConfi
   }
   let hostAdapters: HostAdapterPolicy;
   let outboundNetworks: OutboundNetworks;
+  let agentSandbox: SandboxSettings | null;
   try {
+    agentSandbox = e.HEARTBEAT_AGENT_SANDBOX?.trim().toLowerCase() === 'none' ? null : sandboxSettingsFrom(present);
     hostAdapters = parseHostAdapterPolicy(e.HEARTBEAT_HOST_ADAPTERS, e.HEARTBEAT_HOST_COMMANDS);
     outboundNetworks = {
       deny: e.HEARTBEAT_AGENT_DENY_NETWORKS === undefined ? DEFAULT_OUTBOUND_NETWORKS.deny : parseNetworkList(e.HEARTBEAT_AGENT_DENY_NETWORKS),
@@ -174,5 +183,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): HeartbeatConfi
     tracing,
     hostAdapters,
     outboundNetworks,
+    agentSandbox,
   };
 }

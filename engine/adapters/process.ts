@@ -3,14 +3,14 @@
 // started, also what left the group. runChildProcess is that one way of running a child: the
 // claude_code and codex adapters (coding-cli.ts) run their CLIs through it too.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, lchownSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { terminateGroup } from './process-groups.ts';
 import { newTreeMarker, TREE_MARKER_VAR } from './process-tree.ts';
 import { z } from 'zod';
-import { ensurePrivateDirectory } from './agent-directory.ts';
+import { ensurePrivateDirectory, grantSearchToParents } from './agent-directory.ts';
 import { nonNegativeSeconds, parseWith, timerMs } from './config.ts';
 import { type LineMapper, LineSink, runContextPayload, withoutNul } from './lines.ts';
 import { REDACTED } from './redaction.ts';
@@ -189,9 +189,27 @@ export async function runChildProcess(execution: AdapterExecution<unknown>, spec
       void taskFile.remove().then(() => resolve(result));
     };
 
+    let launch: { command: string; args: string[]; cwd: string; env: NodeJS.ProcessEnv } = { command: spec.command, args, cwd, env };
+    if (execution.sandbox) {
+      try {
+        // The task file and its directory become the agent's (made by the server in a fresh directory of its own).
+        const own = taskFile ? [dirname(taskFile.path), taskFile.path] : [];
+        const plan = execution.sandbox.plan({ command: spec.command, args, cwd, env, own });
+        // Its own directory too, the link itself if the agent made it one (lchown never follows it).
+        if (plan.identity && ownDirectory !== undefined) {
+          grantSearchToParents(dirname(ownDirectory));
+          lchownSync(ownDirectory, plan.identity.uid, plan.identity.gid);
+        }
+        launch = plan;
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        return finalize({ exitCode: null, errorMessage: `Cannot start the agent in its sandbox: ${message}`, errorCode: 'adapter_failed' });
+      }
+    }
+
     let child: ChildProcess;
     try {
-      child = spawn(spec.command, args, { cwd, env, detached: true, stdio: [stdinPayload ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+      child = spawn(launch.command, launch.args, { cwd: launch.cwd, env: launch.env, detached: true, stdio: [stdinPayload ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     } catch (error) {
       // Synchronous failures (e.g. a NUL byte in an argument) are spawn failures too.
       return finalize(spawnFailed(error));

@@ -1,4 +1,5 @@
 // The adapter port: how the engine hands one run to something that executes it and hears back.
+import type { RunSandbox } from './run-sandbox.ts';
 import type { OutboundRules } from './outbound-address.ts';
 import type { AdapterType } from '../../db/enums.ts';
 import type { RunSession, SessionReport } from '../rules/sessions.ts';
@@ -76,6 +77,8 @@ export interface AdapterExecution<Config> {
   agentDir?: string;
   /** Where requests of the run may go (HTTP agents; the engine passes its settings'); absent: the default rules. */
   outbound?: OutboundRules;
+  /** Where a process-type agent is spawned (agent-sandbox.ts), bound to the run's company; absent: as the server's user, unsandboxed. */
+  sandbox?: RunSandbox;
   /** Bearer token the agent uses to act on its issue through the API, valid while the run runs. */
   runToken: string;
   /** Base URL of the GraphQL endpoint, e.g. http://127.0.0.1:4000/graphql */

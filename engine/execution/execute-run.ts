@@ -1,6 +1,8 @@
 // Executing one claimed run (docs/engine.md §6.4): the adapter runs, its output and events are
 // written as they come (one queue per run, so events keep their order), then the run is finished
 // (runs/finish.ts) and, if it needs them, its follow-up steps run and it is settled.
+import { runSandbox } from '../adapters/run-sandbox.ts';
+import { companySlotOf } from '../agents/company-slot.ts';
 import { HostAdapterRefused, runnableConfig } from '../agents/runnable-config.ts';
 import { recordRunProcess } from '../runs/annotations.ts';
 import { agentDirectory } from '../adapters/agent-directory.ts';
@@ -219,6 +221,12 @@ export async function executeClaimedRun(
     // The session it resumes (null: a fresh one), and the engine's lines saying why not the stored one.
     const session = runSessionOf(context);
     for (const line of sessionLogLines(context)) logged(runOutput.append('stdout', `${line}\n`));
+    // A process-type agent is spawned in the sandbox, as its company's user when the server is root.
+    const { agentSandbox } = deps.settings;
+    const sandbox =
+      agentSandbox && adapter.localChild
+        ? runSandbox(agentSandbox, { companyId: run.companyId, companySlot: await companySlotOf(deps, run.companyId), dataDir: deps.settings.dataDir })
+        : undefined;
     // The agent's traceparent is the execution span's (telemetry/tracing.ts; undefined while tracing is off).
     let result = await executionSpan(run, agent.adapterType, (traceparent) => adapter.execute({
       runId: run.id,
@@ -231,6 +239,7 @@ export async function executeClaimedRun(
       config,
       agentDir: agentDirectory(deps.settings.dataDir, run.companyId, agent.id),
       outbound: deps.settings.outbound,
+      sandbox,
       runToken,
       apiUrl: deps.settings.apiUrl,
       apiIds: {

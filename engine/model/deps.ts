@@ -1,5 +1,6 @@
 // What every engine module works with. Passed explicitly, so each module is a set of functions
 // over (deps, input) and tests can build the engine with their own clock, bus and adapters.
+import type { AgentSandbox } from '../adapters/agent-sandbox-probe.ts';
 import type { Logger } from 'pino';
 import type { OutboundRules } from '../adapters/outbound-address.ts';
 import type { HostAdapterPolicy } from '../rules/host-adapters.ts';
@@ -34,6 +35,8 @@ export interface EngineSettings {
   hostAdapters: HostAdapterPolicy;
   /** Where HTTP agents may be called (adapters/outbound-address.ts). */
   outbound: OutboundRules;
+  /** How process-type agents are kept from the server's privileges (adapters/agent-sandbox.ts); absent: they are not. */
+  agentSandbox?: AgentSandbox;
 }
 
 /** The gates beyond the agent's own state (budgets, pause holds) as one port. */

@@ -16,7 +16,8 @@ export interface HeartbeatProcess {
 
 export function spawnHeartbeat(args: string[], env: Record<string, string | undefined>): HeartbeatProcess {
   const child = spawn(process.execPath, [BIN, ...args], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    // As test servers do (server.ts): test agents run as the server's user unless a test says otherwise.
+    env: { ...process.env, LOG_LEVEL: 'warn', HEARTBEAT_AGENT_SANDBOX: 'none', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

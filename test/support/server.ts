@@ -36,6 +36,9 @@ export async function startTestServer(
     HEARTBEAT_BOOTSTRAP_KEY: adminKey,
     HEARTBEAT_DATA_DIR: dataDir,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Test agents run fixtures from the checkout and work in directories the test made (root-only in
+    // CI's fresh clone): as the server's user. The sandbox itself is tested with it on (agent-isolation).
+    HEARTBEAT_AGENT_SANDBOX: 'none',
     ...options.env,
   });
   const app = await startHeartbeat(config, createLogger(config.logLevel), { engine: options.engine, onQuery: options.onQuery });
