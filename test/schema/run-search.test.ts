@@ -68,7 +68,8 @@ describe('RunFilter.search by id', () => {
   });
 
   it('is a range of the primary key, not a text match of a cast id', async () => {
-    const { statements } = await requestStatements.of(() => matching({ search: 'abcd1234' }));
+    // A prefix no other test asks for: an answer the response cache holds would send no statement.
+    const { statements } = await requestStatements.of(() => matching({ search: 'abcd123' }));
     const read = statements.find((statement) => statement.includes('from "heartbeat_runs"'));
     expect(read, statements.join('\n')).toBeDefined();
     expect(read).toMatch(/\("d0"\."id" >= \$\d+\) and \("d0"\."id" <= \$\d+\)/);
