@@ -38,3 +38,8 @@ export { RUN_SEARCH_MAX_CHARS, parseRunSearch, type RunSearch } from './runs/run
 export { RUN_ACTIVITY_DEFAULT_BUCKET_SECONDS, RUN_ACTIVITY_MAX_BUCKETS, runActivity, type RunActivity, type RunActivityBucket } from './runs/run-activity.ts';
 export { AGENT_RUN_STATS_DEFAULT_DAYS, agentRunStats, type AgentRunStats } from './agents/agent-run-stats.ts';
 export { adapterTypeInfos, type AdapterTypeInfo } from './agents/adapter-types.ts';
+// What the server reads from its settings and prepares at start for agents on the host.
+export { prepareAgentSandbox } from './adapters/agent-sandbox-probe.ts';
+export { type SandboxSettings, sandboxSettingsFrom } from './adapters/agent-sandbox.ts';
+export { DEFAULT_OUTBOUND_NETWORKS, type OutboundNetworks, parseNetworkList } from './adapters/outbound-address.ts';
+export { type HostAdapterPolicy, parseHostAdapterPolicy } from './rules/host-adapters.ts';

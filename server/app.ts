@@ -1,6 +1,6 @@
 // One Heartbeat process: database (embedded or DATABASE_URL), migrations, first-start bootstrap,
 // and the HTTP/WebSocket server; `close()` takes it all down in reverse order.
-import { prepareAgentSandbox } from '../engine/adapters/agent-sandbox-probe.ts';
+import { prepareAgentSandbox } from '../engine/index.ts';
 import { randomUUID } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { connectDatabase, type Database } from '../db/client.ts';

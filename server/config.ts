@@ -1,7 +1,7 @@
 // Every setting, read from the environment and validated once at start with a readable message.
-import { type SandboxSettings, sandboxSettingsFrom } from '../engine/adapters/agent-sandbox.ts';
-import { DEFAULT_OUTBOUND_NETWORKS, type OutboundNetworks, parseNetworkList } from '../engine/adapters/outbound-address.ts';
-import { type HostAdapterPolicy, parseHostAdapterPolicy } from '../engine/rules/host-adapters.ts';
+import { type SandboxSettings, sandboxSettingsFrom } from '../engine/index.ts';
+import { DEFAULT_OUTBOUND_NETWORKS, type OutboundNetworks, parseNetworkList } from '../engine/index.ts';
+import { type HostAdapterPolicy, parseHostAdapterPolicy } from '../engine/index.ts';
 import { z } from 'zod';
 import { MIN_API_KEY_LENGTH, tracingSettingsFrom, type TracingSettings } from '../engine/index.ts';
 
