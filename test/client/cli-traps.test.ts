@@ -76,13 +76,14 @@ describe('heartbeat CLI traps', { timeout: 180_000 }, () => {
 
   it('keys create: stdout is the key alone, stderr names the database without its password, and the server takes the key', async () => {
     const url = new URL(server.database.url);
-    url.password = 'not-shown-anywhere'; // the test server trusts local connections: any password does
+    // The embedded cluster has a password; a PostgreSQL that trusts local connections takes any.
+    url.password ||= 'not-shown-anywhere';
+    const password = decodeURIComponent(url.password);
     const created = await heartbeat(['keys', 'create', '--name', 'trap-key', '--role', 'viewer'], { DATABASE_URL: url.toString(), HEARTBEAT_DATA_DIR: join(scratch, 'unused') });
-    expect(created.code).toBe(0);
-    expect(created.stdout).toMatch(/^hb_\S+\n$/);
+    expect(created, created.stderr).toMatchObject({ code: 0, stdout: expect.stringMatching(/^hb_\S+\n$/) });
     url.password = '';
     expect(created.stderr).toBe(`heartbeat: created viewer key "trap-key" in ${url.toString()} (DATABASE_URL)\n`);
-    expect(created.stderr).not.toContain('not-shown-anywhere');
+    expect(created.stderr).not.toContain(password);
     expect(await heartbeat(['agents', 'list', '--json'], { HEARTBEAT_API_KEY: created.stdout.trim() })).toMatchObject({ code: 0, stderr: '' });
   });
 
