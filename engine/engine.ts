@@ -22,7 +22,7 @@ import type { StrandedResult } from './recovery/stranded-issues.ts';
 import { builtInAdapters } from './adapters/index.ts';
 import type { Adapter } from './adapters/types.ts';
 import { finalizeAgentStatus } from './runs/agent-status.ts';
-import { createAgent, type CreateAgentInput, transitionAgentStatus, updateAgent, type UpdateAgentInput } from './agents/agents.ts';
+import { agentIdByName, createAgent, type CreateAgentInput, transitionAgentStatus, updateAgent, type UpdateAgentInput } from './agents/agents.ts';
 import { sql } from 'drizzle-orm';
 import { cancelActiveRunRecords, type CancelResult, cancelRunRecord, type RunScope } from './runs/cancel.ts';
 import { dismissRunSilence, snoozeRunSilence } from './runs/silence-level.ts';
@@ -389,6 +389,11 @@ export class Engine {
       if (promoted) void this.startNext(promoted.agentId);
     }
     return cancelled.length;
+  }
+
+  /** The id of the company's agent with this name (any case); NOT_FOUND naming `field` otherwise. */
+  agentIdByName(companyId: string, name: string, field?: string): Promise<string> {
+    return agentIdByName(this.deps, companyId, name, field);
   }
 
   async createAgent(input: CreateAgentInput) {

@@ -4,6 +4,7 @@ import { badInput } from '../engine/index.ts';
 import type { EnqueueResult } from '../engine/index.ts';
 import { AgentRef } from './agent.ts';
 import { builder } from './builder.ts';
+import type { HeartbeatContext } from './context.ts';
 import { TriggerDetailEnum, WakeupSourceEnum } from './enums.ts';
 import { IssueRef } from './issue.ts';
 import { HeartbeatRunRef } from './run.ts';
@@ -26,7 +27,8 @@ export const EnqueueOutcomeEnum = builder.enumType('EnqueueOutcome', {
 
 const EnqueueWakeupInput = builder.inputType('EnqueueWakeupInput', {
   fields: (t) => ({
-    agentId: t.globalID({ required: true, for: [AgentRef] }),
+    agentId: t.globalID({ for: [AgentRef], description: 'The agent to wake. Give this or agentName, not both.' }),
+    agentName: t.string({ description: "The name of the agent to wake, in place of agentId (names are unique in a company, whatever their case). NOT_FOUND when the company has no agent of that name." }),
     source: t.field({ type: WakeupSourceEnum, defaultValue: 'on_demand' }),
     triggerDetail: t.field({ type: TriggerDetailEnum, defaultValue: 'manual' }),
     reason: t.string({ description: 'Why the agent is woken, e.g. issue_assigned.' }),
@@ -75,6 +77,14 @@ function bounded(name: { field: string } | { argument: string }, limit: number, 
   return value;
 }
 
+/** The agent an enqueueWakeup names: by id or by name, exactly one of them. */
+async function agentToWake(ctx: HeartbeatContext, companyId: string, input: { agentId?: { id: string } | null; agentName?: string | null }): Promise<string> {
+  if (input.agentId && input.agentName != null) throw badInput('Give agentId or agentName, not both', { field: 'agentName' });
+  if (input.agentId) return input.agentId.id;
+  if (input.agentName == null) throw badInput('Give the agent to wake: agentId or agentName', { field: 'agentId' });
+  return ctx.engine.agentIdByName(companyId, input.agentName);
+}
+
 builder.mutationFields((t) => ({
   enqueueWakeup: t.field({
     type: EnqueueWakeupPayload,
@@ -84,9 +94,10 @@ builder.mutationFields((t) => ({
       const key = apiKeyOf(ctx, 'operator');
       const payload = payloadObject(input.payload);
       const issueId = input.issueId?.id ?? null;
+      const agentId = await agentToWake(ctx, key.companyId, input);
       return ctx.engine.enqueueWakeup({
         companyId: key.companyId,
-        agentId: input.agentId.id,
+        agentId,
         source: input.source ?? 'on_demand',
         triggerDetail: input.triggerDetail ?? 'manual',
         reason: bounded({ field: 'reason' }, WAKEUP_TEXT_LIMIT, input.reason),

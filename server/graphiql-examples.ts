@@ -1,5 +1,5 @@
-// The tabs GraphiQL opens with on a browser's first visit: operations that run as they are once a
-// key is entered (the Wake tab needs an agent's id, which only its agents have).
+// The tabs GraphiQL opens with on a browser's first visit: operations that run as they are, in
+// order, once a key is entered (Wake wakes the agent CreateAgent made, by its name).
 
 export interface ExampleTab {
   query: string;
@@ -22,11 +22,12 @@ query Overview {
 `,
 };
 
+const CREATE_AGENT_EXAMPLE_NAME = 'first-agent';
+
 const CREATE_AGENT_EXAMPLE: ExampleTab = {
   query: `# Creates a SCRIPT agent: deterministic steps, no
 # process, to try things out. Names are unique in a company:
-# change the name to create another. Copy the id it returns
-# into the Wake tab's variables.
+# change the name to create another (and in the Wake tab).
 mutation CreateAgent($name: String!, $adapterConfig: JSON!) {
   createAgent(input: { name: $name, adapterType: SCRIPT, adapterConfig: $adapterConfig }) {
     id
@@ -35,23 +36,23 @@ mutation CreateAgent($name: String!, $adapterConfig: JSON!) {
 }
 `,
   variables: json({
-    name: 'first-agent',
+    name: CREATE_AGENT_EXAMPLE_NAME,
     adapterConfig: { steps: [{ log: 'hello' }, { sleepMs: 1000 }, { result: { ok: true }, summary: 'done' }] },
   }),
 };
 
 const WAKE_EXAMPLE: ExampleTab = {
-  query: `# Wakes an agent: its run starts at once. Put the id of
-# one of your agents (from the CreateAgent or Overview tab)
-# in the variables below; watch it in the RunStatus tab.
-mutation Wake($agent: ID!, $reason: String) {
-  enqueueWakeup(input: { agentId: $agent, reason: $reason }) {
+  query: `# Wakes an agent by its name (the one the CreateAgent
+# tab made; or pass agentId): its run starts at once.
+# Watch it in the RunStatus tab, or read it back here.
+mutation Wake($agent: String!, $reason: String) {
+  enqueueWakeup(input: { agentName: $agent, reason: $reason }) {
     outcome
     run { id status }
   }
 }
 `,
-  variables: json({ agent: 'an agent id, e.g. from the CreateAgent tab', reason: 'manual' }),
+  variables: json({ agent: CREATE_AGENT_EXAMPLE_NAME, reason: 'manual' }),
 };
 
 const RUN_STATUS_EXAMPLE: ExampleTab = {

@@ -128,7 +128,10 @@ export type EnqueueOutcome =
   | 'SKIPPED';
 
 export type EnqueueWakeupInput = {
-  agentId: string | number;
+  /** The agent to wake. Give this or agentName, not both. */
+  agentId?: string | number | null | undefined;
+  /** The name of the agent to wake, in place of agentId (names are unique in a company, whatever their case). NOT_FOUND when the company has no agent of that name. */
+  agentName?: string | null | undefined;
   /** Start a fresh session instead of resuming the task's. Not together with resumeFromRunId. */
   forceFreshSession?: boolean | null | undefined;
   /** A second request with the same key (per agent) creates nothing. Must not be blank. */

@@ -1,7 +1,7 @@
 // Creating and changing agents. Adapter configs and heartbeat policies are validated here, so
 // nothing invalid is ever stored. Names are unique per company whatever their case (the database's
 // agents_company_name_uq): a taken name is a CONFLICT naming it.
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { AdapterType, ApiKeyRole } from '../../db/enums.ts';
 import { agents } from '../../db/schema.ts';
 import { restoreRedactedSecrets } from '../adapters/redaction.ts';
@@ -50,6 +50,20 @@ export async function findAgent(deps: EngineDeps, companyId: string, agentId: st
   const agent = await deps.db.query.agents.findFirst({ where: { id: agentId, companyId } });
   if (!agent) throw notFound('Agent');
   return agent;
+}
+
+/**
+ * The id of the company's agent called `name`, whatever its case (names are unique per company,
+ * agents_company_name_uq, so there is at most one); NOT_FOUND naming the field otherwise.
+ */
+export async function agentIdByName(deps: EngineDeps, companyId: string, name: string, field = 'agentName'): Promise<string> {
+  const [agent] = await deps.db
+    .select({ id: agents.id })
+    .from(agents)
+    .where(and(eq(agents.companyId, companyId), sql`lower(${agents.name}) = lower(${name})`))
+    .limit(1);
+  if (!agent) throw new HeartbeatError('NOT_FOUND', `No agent named ${JSON.stringify(name)} in this company`, { field });
+  return agent.id;
 }
 
 export interface CreateAgentInput {

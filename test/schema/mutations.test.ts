@@ -80,6 +80,37 @@ describe('enqueueWakeup', () => {
     expect(issueId).toBeDefined();
   });
 
+  it("wakes an agent by its name, whatever its case; one of agentId and agentName, and a name only in the key's company", async () => {
+    const [other] = await db().insert(companies).values({ name: 'Other by name' }).returning();
+    const otherKey = await createApiKey(db(), { companyId: other.id, name: 'other' });
+    const agentId = await createAgent(server, { name: 'Wake-By-Name' });
+    const wake = (input: Record<string, unknown>, key?: string) =>
+      gql<{ enqueueWakeup: { outcome: string; run: { id: string; agent: { id: string } } | null } }>(
+        server,
+        `mutation($input: EnqueueWakeupInput!) { enqueueWakeup(input: $input) { outcome run { id agent { id } } } }`,
+        { input },
+        key,
+      );
+    const before = (await db().query.wakeupRequests.findMany()).length;
+    const refusals: Array<[Record<string, unknown>, string, string, string?]> = [
+      [{ agentName: 'no such agent' }, 'NOT_FOUND', 'agentName'],
+      [{}, 'BAD_USER_INPUT', 'agentId'],
+      [{ agentId: agentGid(agentId), agentName: 'Wake-By-Name' }, 'BAD_USER_INPUT', 'agentName'],
+      // Another company's key does not find it by name either.
+      [{ agentName: 'Wake-By-Name' }, 'NOT_FOUND', 'agentName', otherKey.key],
+    ];
+    for (const [input, code, field, key] of refusals) {
+      const error = await failure(wake(input, key));
+      expect([error.code, error.errors[0].extensions?.field], JSON.stringify(input)).toEqual([code, field]);
+    }
+    expect(await db().query.wakeupRequests.findMany()).toHaveLength(before);
+
+    const woken = await wake({ agentName: 'wake-by-name', reason: 'by name' });
+    expect(woken.enqueueWakeup.outcome).toBe('QUEUED');
+    expect(woken.enqueueWakeup.run?.agent.id).toBe(agentGid(agentId));
+    await finished(rawId(woken.enqueueWakeup.run!.id));
+  });
+
   it('answers DUPLICATE for a reused idempotency key', async () => {
     const agentId = await createAgent(server, {});
     const first = await enqueue(server, { agentId, idempotencyKey: 'deploy-42' });

@@ -10,7 +10,6 @@ import type { TestServer } from '../support/server.ts';
 import { waitFor } from '../support/wait.ts';
 
 const OPERATION_EDITOR = 'section.graphiql-query-editor';
-const VARIABLES_EDITOR = 'section.graphiql-editor-tool[aria-label="Variables"]';
 const HEADERS_EDITOR = 'section.graphiql-editor-tool[aria-label="Headers"]';
 
 /** A fresh browser context (empty localStorage) on GraphiQL, recording what the page sends. */
@@ -205,10 +204,8 @@ describe('GraphiQL', () => {
       await expect.poll(() => resultText(page), { timeout: 20_000 }).toContain('"status": "SUCCEEDED"');
       expect(await resultText(page)).toContain('"name": "first-agent"');
 
-      // Wake needs one of your agents' ids: the one thing to fill in.
+      // Wake runs as it is: it names the agent CreateAgent made.
       await openTab(page, 'Wake');
-      await page.locator('.graphiql-editor-tools button', { hasText: 'Variables' }).click();
-      await replaceEditorText(page, VARIABLES_EDITOR, JSON.stringify({ agent: created!.id, reason: 'manual' }));
       await run(page);
       await expect.poll(() => resultText(page), { timeout: 15_000 }).toMatch(/"outcome": "(QUEUED|COALESCED)"/);
       expect(await resultText(page)).not.toContain('"errors"');
