@@ -4,7 +4,7 @@ import { HOST_ADAPTERS_REFUSED } from '../rules/host-adapters.ts';
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
 import type { IssuePriority, IssueStatus } from '../../db/enums.ts';
-import { companies, issueDocumentRevisions, issueDocuments, issueRelations, issues, wakeupRequests } from '../../db/schema.ts';
+import { issueDocumentRevisions, issueDocuments, issueRelations, issues, wakeupRequests } from '../../db/schema.ts';
 import type { IssueActions } from '../adapters/types.ts';
 import { type EngineDeps, transact } from '../model/deps.ts';
 import { badInput, conflict, HeartbeatError, notFound } from '../model/errors.ts';
@@ -127,6 +127,25 @@ export interface CreateIssueInput {
   projectId?: string | null;
 }
 
+/**
+ * The company's next issue number, taken in a statement of its own. The counter's row lock is held
+ * only while that statement commits, and its commit does not wait for the WAL to reach the disk
+ * (synchronous_commit off for it alone): concurrent creations are not serialised on one company's
+ * row for a disk flush each. Nothing is lost by it: the issue's own commit, which does wait, flushes
+ * the WAL before it, counter included; a crash before that loses the number and the issue together.
+ * An issue whose insert then fails leaves its number unused (identifiers may have gaps); the unique
+ * (company, identifier) index keeps them distinct whatever happens.
+ */
+async function nextIssueNumber(deps: EngineDeps, companyId: string): Promise<{ counter: number; prefix: string }> {
+  const [company] = await deps.db.execute<{ counter: number; prefix: string }>(sql`
+    with no_flush_wait as (select set_config('synchronous_commit', 'off', true))
+    update companies set issue_counter = issue_counter + 1
+    where id = ${companyId} and exists (select 1 from no_flush_wait)
+    returning issue_counter as counter, issue_prefix as prefix`);
+  if (!company) throw notFound('Company');
+  return company;
+}
+
 export async function createIssue(deps: EngineDeps, wake: Wake, input: CreateIssueInput, actor: Actor | null) {
   const title = text('title', input.title, LIMITS.title);
   const description = input.description == null ? null : text('description', input.description, LIMITS.description, { allowEmpty: true });
@@ -135,30 +154,23 @@ export async function createIssue(deps: EngineDeps, wake: Wake, input: CreateIss
   if (input.assigneeAgentId) await assertAgentInCompany(deps.db, input.companyId, input.assigneeAgentId);
   if (input.projectId) await findProject(deps.db, input.companyId, input.projectId);
   const now = deps.clock.now();
-  const issue = await deps.db.transaction(async (tx) => {
-    const [company] = await tx
-      .update(companies)
-      .set({ issueCounter: sql`${companies.issueCounter} + 1` })
-      .where(eq(companies.id, input.companyId))
-      .returning({ counter: companies.issueCounter, prefix: companies.issuePrefix });
-    const [created] = await tx
-      .insert(issues)
-      .values({
-        companyId: input.companyId,
-        identifier: `${company.prefix}-${company.counter}`,
-        title,
-        description,
-        status: input.status ?? 'todo',
-        priority: input.priority ?? 'medium',
-        assigneeAgentId: input.assigneeAgentId ?? null,
-        assigneeUserId,
-        projectId: input.projectId ?? null,
-        createdAt: now,
-        updatedAt: now,
-      })
-      .returning();
-    return created;
-  });
+  const company = await nextIssueNumber(deps, input.companyId);
+  const [issue] = await deps.db
+    .insert(issues)
+    .values({
+      companyId: input.companyId,
+      identifier: `${company.prefix}-${company.counter}`,
+      title,
+      description,
+      status: input.status ?? 'todo',
+      priority: input.priority ?? 'medium',
+      assigneeAgentId: input.assigneeAgentId ?? null,
+      assigneeUserId,
+      projectId: input.projectId ?? null,
+      createdAt: now,
+      updatedAt: now,
+    })
+    .returning();
   const wakeup = issue.assigneeAgentId && WORKABLE.includes(issue.status) ? await wakeAfterChange(deps, wake, assignmentWake(issue, actor)) : null;
   return { issue, wakeup };
 }
