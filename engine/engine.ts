@@ -30,7 +30,7 @@ import type { SilencePassResult } from './recovery/silence.ts';
 import { DEFAULT_SILENCE_CRITICAL_SEC, DEFAULT_SILENCE_SUSPICIOUS_SEC } from './rules/silence.ts';
 import { CONTROL_CHANNEL, ControlListeners, type ControlMessage } from './cluster/control-listeners.ts';
 import { type Clock, systemClock } from './model/clock.ts';
-import { type CanInvokePort, type EngineDeps, mayRefuse, transact } from './model/deps.ts';
+import { type CanInvokePort, type EngineDeps, transact } from './model/deps.ts';
 import { Dispatcher } from './execution/dispatcher.ts';
 import { PeriodicLoop } from './execution/periodic-loop.ts';
 import { followUpSteps, type FollowUpSteps } from './execution/follow-up.ts';
@@ -46,8 +46,8 @@ import { settleRun } from './runs/settle.ts';
 import { listTaskSessions, resetAgentSession } from './sessions/sessions.ts';
 import { type CostFilter, type CostGroup, costSummary, costTotals } from './costs/cost-summary.ts';
 import { createProject, listProjects } from './costs/projects.ts';
-import { BudgetGate, blockingBudget, deleteBudget, listBudgets, setBudget, type SetBudgetInput } from './costs/budgets.ts';
-import type { BudgetScope } from '../db/enums.ts';
+import { BudgetGate } from './costs/budgets.ts';
+import { BudgetControl } from './costs/budget-control.ts';
 import { enqueueWakeup, type EnqueueResult, type EnqueueWakeupInput } from './wakeups/enqueue.ts';
 import { wakeupSpan } from './telemetry/tracing.ts';
 
@@ -153,7 +153,7 @@ export class Engine {
       batching: this.batching,
       steps: () => this.steps,
       issueActions: (run) => issueService.runIssueActions(this.deps, this.wake, run, this.commentWrites),
-      afterSpend: (run) => this.enforceBudgets(run),
+      afterSpend: (run) => this.budgets.enforceAfterSpend(run),
       running,
       counters: this.writeCounters,
     });
@@ -421,44 +421,7 @@ export class Engine {
   }
 
   /** Budgets (docs/engine.md §14); only admins change them (the schema checks). */
-  readonly budgets = {
-    list: (companyId: string) => listBudgets(this.deps, companyId),
-    set: async (input: SetBudgetInput) => {
-      const budget = await setBudget(this.deps, input);
-      await this.budgetsChanged();
-      // A limit set at or below what the scope spent blocks it at once, as crossing it does.
-      if (budget.status === 'blocked') await this.stopBudgetScope(budget);
-      return budget;
-    },
-    delete: async (companyId: string, budgetId: string) => {
-      const removed = await deleteBudget(this.deps, companyId, budgetId);
-      if (removed) await this.budgetsChanged();
-      return removed;
-    },
-  };
-
-  /** Tells every instance (this one at once) that a company's budgets changed. */
-  private async budgetsChanged(): Promise<void> {
-    const message: ControlMessage = { kind: 'budgets-changed' };
-    await this.deps.db.execute(sql`select pg_notify(${CONTROL_CHANNEL}, ${JSON.stringify(message)})`);
-    await this.budgetGate.refresh();
-  }
-
-  /** §14.3: after a run that cost money, each budget it spent past its limit stops its scope's work. */
-  private async enforceBudgets(run: RunRow): Promise<void> {
-    if (!mayRefuse(this.deps.canInvoke, run.companyId) || this.deps.canInvoke !== this.budgetGate) return;
-    const issueId = run.issueId ?? (typeof run.contextSnapshot.issueId === 'string' ? run.contextSnapshot.issueId : null);
-    const block = await blockingBudget(this.deps, { companyId: run.companyId, agentId: run.agentId, issueId });
-    if (block) await this.stopBudgetScope(block);
-  }
-
-  private async stopBudgetScope(budget: { scope: BudgetScope; scopeId: string; companyId?: string }): Promise<void> {
-    const companyId = budget.companyId ?? (budget.scope === 'company' ? budget.scopeId : null);
-    if (!companyId) return;
-    const scope: RunScope =
-      budget.scope === 'company' ? { companyId } : budget.scope === 'agent' ? { companyId, agentId: budget.scopeId } : { companyId, projectId: budget.scopeId };
-    await this.cancelActiveInScope(scope, 'Cancelled due to budget pause', 'budget_paused');
-  }
+  readonly budgets = new BudgetControl(() => this.deps, this.budgetGate, (scope, reason, stopReason) => this.cancelActiveInScope(scope, reason, stopReason));
 
   /** Agent task sessions (docs/engine.md §12.10). */
   readonly sessions = {
