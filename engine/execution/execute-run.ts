@@ -311,7 +311,7 @@ async function finish(deps: EngineDeps, hooks: ExecuteHooks, item: RunFinish): P
   const { run } = answer;
   // §6.4 step 8, in order: a bounded retry, then the steps written with other runs' (follow-up.ts).
   if (!item.crashed) await hooks.steps.scheduleTransientRetry(run);
-  const followUp: FollowUp = { run, crashed: item.crashed };
+  const followUp: FollowUp = { run, crashed: item.crashed, evidence: answer.evidence };
   const writeOne = async () => (await withOutageRetry(() => writeFollowUps(deps, [followUp]), deps.settings.databaseOutageMs))[0];
   const { queued, settled } = await (hooks.batches ? hooks.batches.followUp(followUp, writeOne) : writeOne());
   if (!settled) {

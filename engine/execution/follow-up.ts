@@ -18,6 +18,7 @@ import { transientContract } from '../rules/retry-schedule.ts';
 import { runSummaryText } from '../rules/run-outcome.ts';
 import { settleRun } from '../runs/settle.ts';
 import { writeContinuationSummaries } from '../issues/continuation-summary.ts';
+import type { RunEvidence } from '../runs/liveness-evidence.ts';
 import { executePrepared, json } from '../store/statements.ts';
 
 /** The steps that act on one run at a time, and the release alone (the reaper's, for a lost run). */
@@ -45,6 +46,8 @@ export function followUpSteps(deps: EngineDeps, wake: Wake): FollowUpSteps {
 export interface FollowUp {
   run: RunRow;
   crashed: boolean;
+  /** What the finish read of the run's work (runs/finish.ts): the continuation summary uses it instead of reading it again. */
+  evidence?: RunEvidence;
 }
 
 /**
@@ -60,10 +63,10 @@ export async function writeFollowUps(deps: EngineDeps, items: FollowUp[]): Promi
   const continues = items.map(({ run, crashed }) => !crashed && mayContinue(run));
   return transact(deps, async (tx, events) => {
     const now = deps.clock.now();
-    await postRunSummaryComments(tx, runs.filter((run) => run.status === 'succeeded'), now);
+    const posted = await postRunSummaryComments(tx, runs.filter((run) => run.status === 'succeeded'), now);
     const commentPolicy = await applyIssueCommentPolicy(tx, events, runs, now);
     const released = await releaseIssues(tx, events, runs, now, { immediateRecovery });
-    await writeContinuationSummaries(tx, runs, now);
+    await writeContinuationSummaries(tx, runs, now, knownEvidence(items, posted, now));
     // The comment policy's answers are written by the settle's statement (one row version per run).
     await settleRun(tx, events, runs.filter((_, i) => !continues[i]).map((run) => run.id), now, commentPolicy.answers);
     return runs.map((_, i) => ({
@@ -74,19 +77,35 @@ export async function writeFollowUps(deps: EngineDeps, items: FollowUp[]): Promi
 }
 
 /**
+ * What the finish read of each run's work, with the summary comment posted for it since (newest
+ * first, as read): the same as reading it again in this transaction.
+ */
+function knownEvidence(items: FollowUp[], posted: Map<string, string>, now: Date): Map<string, RunEvidence> {
+  const known = new Map<string, RunEvidence>();
+  for (const { run, evidence } of items) {
+    if (!evidence) continue;
+    const summary = posted.get(run.id);
+    known.set(run.id, summary === undefined ? evidence : { ...evidence, comments: [{ body: summary, createdAt: now }, ...evidence.comments] });
+  }
+  return known;
+}
+
+/**
  * A succeeded issue run that never commented leaves its summary as the run's comment (after its
  * classification, so it is not evidence, but it satisfies the comment policy): one statement for
- * all of them.
+ * all of them. Returns the summaries it posted, by run.
  */
-async function postRunSummaryComments(tx: Transaction, runs: RunRow[], now: Date): Promise<void> {
+async function postRunSummaryComments(tx: Transaction, runs: RunRow[], now: Date): Promise<Map<string, string>> {
   const rows = runs.flatMap((run) => {
     const summary = run.issueId ? runSummaryText(run.resultJson) : null;
     return summary ? [{ run_id: run.id, company_id: run.companyId, issue_id: run.issueId, agent_id: run.agentId, body: summary }] : [];
   });
-  if (rows.length === 0) return;
-  await executePrepared(tx, sql`
+  if (rows.length === 0) return new Map();
+  const inserted = await executePrepared<{ run_id: string; body: string }>(tx, sql`
     insert into issue_comments (company_id, issue_id, body, author_agent_id, created_by_run_id, created_at, updated_at)
     select s.company_id, s.issue_id, s.body, s.agent_id, s.run_id, ${now.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz
     from jsonb_to_recordset(${json(rows)}::jsonb) as s(run_id uuid, company_id uuid, issue_id uuid, agent_id uuid, body text)
-    where not exists (select 1 from issue_comments c where c.created_by_run_id = s.run_id)`);
+    where not exists (select 1 from issue_comments c where c.created_by_run_id = s.run_id)
+    returning created_by_run_id as run_id, body`);
+  return new Map(inserted.map((row) => [row.run_id, row.body]));
 }

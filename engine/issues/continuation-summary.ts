@@ -9,7 +9,7 @@ import type { RunRow } from '../model/runs.ts';
 import { TERMINAL_STATUSES } from '../model/runs.ts';
 import { renderContinuationSummary } from '../rules/continuation-summary.ts';
 import { runSummaryText } from '../rules/run-outcome.ts';
-import { collectEvidence, CONTINUATION_SUMMARY_KEY, runEvidence } from '../runs/liveness-evidence.ts';
+import { collectEvidence, CONTINUATION_SUMMARY_KEY, type RunEvidence, runEvidence } from '../runs/liveness-evidence.ts';
 import { executePrepared, iso, json, uuidArray } from '../store/statements.ts';
 
 type Subject = {
@@ -25,10 +25,14 @@ type Subject = {
   written: boolean;
 };
 
-/** Writes the continuation summary of each run that ran on an issue and has none yet. */
-export async function writeContinuationSummaries(tx: Transaction, runs: RunRow[], now: Date): Promise<void> {
+/**
+ * Writes the continuation summary of each run that ran on an issue and has none yet. `known`: what
+ * the caller already read of some runs' work (their finish's evidence), not read again.
+ */
+export async function writeContinuationSummaries(tx: Transaction, runs: RunRow[], now: Date, known: ReadonlyMap<string, RunEvidence> = new Map()): Promise<void> {
   const ended = runs.filter((run) => run.issueId !== null && run.startedAt !== null && (TERMINAL_STATUSES as readonly string[]).includes(run.status));
   if (ended.length === 0) return;
+  const unknown = ended.filter((run) => !known.has(run.id));
   const [subjects, evidenceRows] = await Promise.all([
     executePrepared<Subject>(tx, sql`
       select r.id as run_id, i.id as issue_id, i.company_id, i.identifier, i.title, i.status::text as status, i.description,
@@ -39,9 +43,9 @@ export async function writeContinuationSummaries(tx: Transaction, runs: RunRow[]
       join agents a on a.id = r.agent_id
       left join issue_documents d on d.issue_id = i.id and d.key = ${CONTINUATION_SUMMARY_KEY}
       where r.id = any(${uuidArray(ended.map((run) => run.id))}::uuid[])`),
-    runEvidence(tx, ended),
+    unknown.length > 0 ? runEvidence(tx, unknown) : [],
   ]);
-  const evidence = collectEvidence(evidenceRows);
+  const evidence = new Map([...known, ...collectEvidence(evidenceRows)]);
   const byRun = new Map(subjects.map((subject) => [subject.run_id, subject]));
   // Per issue, in the order the runs came: a second run of an issue in the batch follows the first's summary.
   const latest = new Map<string, string | null>();

@@ -52,7 +52,13 @@ export type RunFinished =
   /** It had ended already (cancelled meanwhile): what the process left is recorded and the run settled, unless it was settled. */
   | { kind: 'ended'; run: RunRow }
   /** Terminal now. Settled too, unless `followUp`: then its follow-up steps run, and its caller settles it. */
-  | { kind: 'finished'; run: RunRow; followUp: boolean };
+  | {
+      kind: 'finished';
+      run: RunRow;
+      followUp: boolean;
+      /** With followUp: what the finish read of the run's work (its last events counted), for the follow-up to use rather than read again. */
+      evidence?: RunEvidence;
+    };
 
 interface Terminal {
   item: RunFinish;
@@ -197,8 +203,9 @@ export async function finishLockedRuns(
     const written: RunRow = { ...row, ...outputColumns(item.output), ...terminal, sessionIdAfter: session.outcome.sessionIdAfter };
     const of = evidence.get(row.id);
     const issue = written.issueId ? (of?.issue ?? null) : null;
+    const toolEvents = withPendingTools(of?.toolEvents, item.events, now);
     const liveness = classifyLiveness(
-      livenessInputFrom(written, issue, issue ? (of?.comments ?? []) : [], issue ? (of?.revisions ?? []) : [], of?.activity, withPendingTools(of?.toolEvents, item.events, now)),
+      livenessInputFrom(written, issue, issue ? (of?.comments ?? []) : [], issue ? (of?.revisions ?? []) : [], of?.activity, toolEvents),
     );
     const run: RunRow = {
       ...written,
@@ -220,7 +227,7 @@ export async function finishLockedRuns(
     };
     const pending = item.events.map((e) => ({ event: e, payload: payloadText(e.payload) }));
     terminals.push({ item, session, cost, run, stored, followUp, wakeError: outcome.error, pending, event, payload: payloadText(event.payload) });
-    answers.push({ kind: 'finished', run: stored, followUp });
+    answers.push({ kind: 'finished', run: stored, followUp, ...(followUp && of ? { evidence: { ...of, toolEvents } } : {}) });
   }
   if (terminals.length === 0 && ended.length === 0) return answers;
 

@@ -105,6 +105,34 @@ describe('the continuation summary', () => {
     expect((await summaryRevisions(issueId)).map((r) => r.createdByRunId)).toContain(silent.id);
   });
 
+  it("lists what the run did as its finish saw it: its document, its last tool events and the summary comment left for it", async () => {
+    // No comment of its own: its result summary becomes its comment in the follow-up, after the finish
+    // read its work; its tool events are written by the finish itself.
+    const agentId = await createAgent(server, {
+      adapterConfig: {
+        steps: [
+          { document: { key: 'plan', body: 'Step one, then step two.' } },
+          { event: { type: 'tool_use', message: 'ran the tests' } },
+          { event: { type: 'tool_result', message: 'green' } },
+          { result: { ok: true }, summary: 'Planned and tested' },
+        ],
+      },
+    });
+    const created = await gql<{ createIssue: { issue: { id: string } } }>(
+      server,
+      `mutation($input: CreateIssueInput!) { createIssue(input: $input) { issue { id } } }`,
+      { input: { title: 'Summary of what ran', assigneeAgentId: agentGid(agentId) } },
+    );
+    const issueId = Buffer.from(created.createIssue.issue.id, 'base64').toString('utf8').split(':')[1];
+    const run = await nextSettledRun(issueId, new Set());
+    expect(run.status).toBe('succeeded');
+    const [revision] = await summaryRevisions(issueId);
+    expect(revision.createdByRunId).toBe(run.id);
+    expect(revision.body).toContain('- Wrote the document "plan"');
+    expect(revision.body).toContain('- 2 tool events');
+    expect(revision.body).toContain('- Commented: "Planned and tested"');
+  });
+
   it('a summary that says the work waits for review does not make a silent run blocked', async () => {
     const agentId = await createAgent(server, { adapterConfig: { steps: [] } });
     const created = await gql<{ createIssue: { issue: { id: string } } }>(
