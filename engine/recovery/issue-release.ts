@@ -79,11 +79,14 @@ export async function releaseIssues(
     }
     return { run, issue };
   });
-  await tx
-    .update(issues)
-    .set({ executionRunId: null, executionAgentNameKey: null, executionLockedAt: null, updatedAt: now })
-    .where(and(inArray(issues.id, ids), inArray(issues.executionRunId, runs.map((run) => run.id))));
-  const deferredByIssue = await deferredWakes(tx, [...new Set(released.flatMap((r) => (r ? [r.issue] : [])))]);
+  // The locks' release and the read of the deferred wakeups touch different rows: sent together.
+  const [, deferredByIssue] = await Promise.all([
+    tx
+      .update(issues)
+      .set({ executionRunId: null, executionAgentNameKey: null, executionLockedAt: null, updatedAt: now })
+      .where(and(inArray(issues.id, ids), inArray(issues.executionRunId, runs.map((run) => run.id)))),
+    deferredWakes(tx, [...new Set(released.flatMap((r) => (r ? [r.issue] : [])))]),
+  ]);
   const results: ReleaseResult[] = [];
   for (const item of released) {
     if (!item) {
