@@ -9,6 +9,7 @@ import { Results } from './lib/results.ts';
 import type { Scenario } from './lib/scenario.ts';
 import { checkTargets } from './lib/targets.ts';
 import { agentOutputScenario } from './scenarios/agent-output.ts';
+import { apiWakesScenario } from './scenarios/api-wakes.ts';
 import { cancelScenario } from './scenarios/cancel.ts';
 import { dbCeilingScenario } from './scenarios/db-ceiling.ts';
 import { issueThroughputScenario } from './scenarios/issue-throughput.ts';
@@ -19,7 +20,7 @@ import { reapingScenario } from './scenarios/reaping.ts';
 import { subscriptionsScenario } from './scenarios/subscriptions.ts';
 import { throughputScenario } from './scenarios/throughput.ts';
 
-const SCENARIOS: Scenario[] = [dbCeilingScenario, throughputScenario, issueThroughputScenario, latencyScenario, subscriptionsScenario, agentOutputScenario, queriesScenario, reapingScenario, cancelScenario, probeRefusalScenario];
+const SCENARIOS: Scenario[] = [dbCeilingScenario, throughputScenario, issueThroughputScenario, apiWakesScenario, latencyScenario, subscriptionsScenario, agentOutputScenario, queriesScenario, reapingScenario, cancelScenario, probeRefusalScenario];
 
 const { values } = parseArgs({
   options: {

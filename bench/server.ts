@@ -29,8 +29,8 @@ app.engine.deps.bus.subscribe((event) => {
 });
 
 serveRequests({
-  /** No-op script agents; returns their ids and global ids. */
-  agents: async ({ count }) => {
+  /** Script agents (no-op unless `adapterConfig` says otherwise); returns their ids and global ids. */
+  agents: async ({ count, adapterConfig }) => {
     const rows = await app.db
       .insert(agents)
       .values(
@@ -38,7 +38,7 @@ serveRequests({
           companyId: company.id,
           name: `bench-${randomUUID().slice(0, 8)}-${i}`,
           adapterType: 'script' as const,
-          adapterConfig: { steps: [] },
+          adapterConfig: (adapterConfig as Record<string, unknown> | undefined) ?? { steps: [] },
           runtimeConfig: { heartbeat: { maxConcurrentRuns: 10, wakeOnDemand: true } },
         })),
       )
@@ -63,6 +63,17 @@ serveRequests({
   wake: async ({ agentId }) => {
     const result = await app.engine.enqueueWakeup({ companyId: company.id, agentId: String(agentId), reason: 'bench', payload: { taskKey: randomUUID() } });
     return result.run?.id ?? null;
+  },
+  /** Resolves once `count` runs (counted since the start) have settled. */
+  settled: async ({ count }) => {
+    const want = Number(count);
+    if (settled.size < want) {
+      await new Promise<void>((resolve) => {
+        onSettled = () => settled.size >= want && resolve();
+      });
+      onSettled = null;
+    }
+    return settled.size;
   },
   rss: async () => {
     const gc = (globalThis as { gc?: () => void }).gc;

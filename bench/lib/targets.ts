@@ -33,6 +33,19 @@ export function checkTargets(results: Results): Target[] {
     met: issueShare !== undefined && issueShare >= 0.5,
   });
 
+  // Waking on issues through the API as fast as waking plainly (api-wakes.ts): the slowest issue way.
+  const issueWays = ['createIssue with an assignee', 'assignIssue', 'addIssueComment by a person'].map((way) => ({
+    way,
+    ratio: metric('api-wakes', `${way}: end-to-end rate / enqueueWakeup's`)?.median.heartbeat,
+  }));
+  const slowest = issueWays.reduce((a, b) => ((b.ratio ?? -1) < (a.ratio ?? -1) ? b : a));
+  targets.push({
+    name: 'issue wakes through the API vs enqueueWakeup, end to end',
+    bar: '>= 0.5x each',
+    measured: issueWays.map(({ way, ratio }) => `${way} ${fmt(ratio)}x`).join(', ') + ` (slowest: ${slowest.way})`,
+    met: issueWays.every(({ ratio }) => ratio !== undefined && ratio >= 0.5),
+  });
+
   const started = metric('latency', 'enqueue -> started p50')?.median.heartbeat;
   targets.push({ name: 'enqueue -> run started p50', bar: '<= 5 ms', measured: `${fmt(started)} ms`, met: started !== undefined && started <= 5 });
 
