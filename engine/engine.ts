@@ -3,34 +3,21 @@
 // the periodic loop (execution/periodic-loop.ts), the lease (cluster/leases.ts) and the control
 // channel. Everything it decides is decided in SQL; the in-memory state is only what this
 // instance is executing right now.
-import type { AgentSandbox } from './adapters/agent-sandbox-probe.ts';
-import { randomUUID } from 'node:crypto';
-import { type OutboundNetworks, outboundRules } from './adapters/outbound-address.ts';
-import { DEFAULT_HOST_ADAPTER_POLICY, type HostAdapterPolicy } from './rules/host-adapters.ts';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Logger } from 'pino';
-import type postgres from 'postgres';
-import type { Database } from '../db/client.ts';
-import type { AdapterType } from '../db/enums.ts';
 import { type BoundedRetryOutcome, scheduleBoundedRetry, type ScheduleOptions } from './recovery/bounded-retry.ts';
 import { backfillIssueLiveness } from './recovery/liveness-backfill.ts';
 import { reportRunActivity } from './runs/lost-runs.ts';
 import { enqueueManualRetry, type ManualRetryInput } from './recovery/manual-retry.ts';
 import type { ReapResult } from './recovery/reaper.ts';
 import type { StrandedResult } from './recovery/stranded-issues.ts';
-import { builtInAdapters } from './adapters/index.ts';
-import type { Adapter } from './adapters/types.ts';
 import { finalizeAgentStatus } from './runs/agent-status.ts';
 import { agentIdByName, createAgent, type CreateAgentInput, transitionAgentStatus, updateAgent, type UpdateAgentInput } from './agents/agents.ts';
 import { sql } from 'drizzle-orm';
 import { cancelActiveRunRecords, type CancelResult, cancelRunRecord, type RunScope } from './runs/cancel.ts';
 import { dismissRunSilence, snoozeRunSilence } from './runs/silence-level.ts';
 import type { SilencePassResult } from './recovery/silence.ts';
-import { DEFAULT_SILENCE_CRITICAL_SEC, DEFAULT_SILENCE_SUSPICIOUS_SEC } from './rules/silence.ts';
 import { CONTROL_CHANNEL, ControlListeners, type ControlMessage } from './cluster/control-listeners.ts';
-import { type Clock, systemClock } from './model/clock.ts';
-import { type CanInvokePort, type EngineDeps, transact } from './model/deps.ts';
+import { type EngineDeps, transact } from './model/deps.ts';
+import { engineDeps, type EngineOptions } from './engine-options.ts';
 import { Dispatcher } from './execution/dispatcher.ts';
 import { PeriodicLoop } from './execution/periodic-loop.ts';
 import { followUpSteps, type FollowUpSteps } from './execution/follow-up.ts';
@@ -39,7 +26,6 @@ import * as issueService from './issues/issues.ts';
 import { importFileLogs } from './runs/file-logs.ts';
 import { expireLogs } from './runs/log-retention.ts';
 import { type CommentWritePort, commentWriteBatches, writeIssueComment } from './issues/comment-write.ts';
-import { createInProcessEventBus, type LiveEventBus } from './live/live-events.ts';
 import { releaseIssueExecutionAndPromote } from './recovery/issue-release.ts';
 import { type RunRow } from './model/runs.ts';
 import { settleRun } from './runs/settle.ts';
@@ -51,53 +37,7 @@ import { BudgetControl } from './costs/budget-control.ts';
 import { enqueueWakeup, type EnqueueResult, type EnqueueWakeupInput } from './wakeups/enqueue.ts';
 import { wakeupSpan } from './telemetry/tracing.ts';
 
-export interface EngineOptions {
-  db: Database;
-  /** postgres.js client of `db`, for LISTEN. */
-  sql: postgres.Sql;
-  logger: Logger;
-  logDir: string;
-  /**
-   * The server's data directory (HEARTBEAT_DATA_DIR): a process-type agent without a cwd runs in
-   * agents/<company id>/<agent id> under it. Absent (an engine without a server): a temporary directory.
-   */
-  dataDir?: string;
-  clock?: Clock;
-  bus?: LiveEventBus;
-  /** Replace built-in adapters (tests wrap them to observe executions). */
-  adapters?: Partial<Record<AdapterType, Adapter<any>>>;
-  canInvoke?: CanInvokePort;
-  maxConcurrentRunsLimit?: number;
-  /** Period of the loop (timers, resuming queued runs, cancel sweep). 0 disables the loop. */
-  tickIntervalMs?: number;
-  /** A connection of the lease's own (see leases.ts); the engine's pool when not given. */
-  leaseDb?: Database;
-  /** The name of this host in the lease (default: the OS hostname); see leases.ts. */
-  hostName?: string;
-  /** How long run writes wait out an unreachable database (EngineSettings.databaseOutageMs); default 5 minutes. */
-  databaseOutageMs?: number;
-  /** Days a settled run's log is kept (HEARTBEAT_LOG_RETENTION_DAYS); absent or 0: kept for good. */
-  logRetentionDays?: number;
-  /** How long stop() lets in-flight runs finish before aborting them. */
-  shutdownGraceMs?: number;
-  onFirstHeartbeat?: EngineDeps['onFirstHeartbeat'];
-  encodeApiId?: EngineDeps['encodeApiId'];
-  /** Silent runs (docs/engine.md §17): seconds of silence that make a running run suspicious (default 3,600) ... */
-  silenceSuspiciousSec?: number;
-  /** ... and critical (default 14,400; never below the suspicious threshold). */
-  silenceCriticalSec?: number;
-  /**
-   * Write the events and finishes of many runs together (execution/run-write-batches.ts); default
-   * true. Off, every run's writes are its own: the same functions, called with one run.
-   */
-  batchRunWrites?: boolean;
-  /** Who may create host agents and which commands they may run (HEARTBEAT_HOST_ADAPTERS, HEARTBEAT_HOST_COMMANDS); default: admins, any command. */
-  hostAdapters?: HostAdapterPolicy;
-  /** Networks HTTP agents may not (deny) or may (allow) be called on; default: link-local and cloud metadata addresses refused. */
-  outboundNetworks?: OutboundNetworks;
-  /** The agent sandbox the server prepared at start (adapters/agent-sandbox-probe.ts); absent: agents run as the server's user. */
-  agentSandbox?: AgentSandbox;
-}
+export type { EngineOptions };
 
 export class Engine {
   readonly deps: EngineDeps;
@@ -121,30 +61,7 @@ export class Engine {
   private commentWrites: CommentWritePort = (write) => writeIssueComment(this.deps.db, write);
 
   constructor(private readonly options: EngineOptions) {
-    this.deps = {
-      db: options.db,
-      clock: options.clock ?? systemClock,
-      bus: options.bus ?? createInProcessEventBus(),
-      logger: options.logger,
-      settings: {
-        maxConcurrentRunsLimit: options.maxConcurrentRunsLimit ?? 10,
-        logDir: options.logDir,
-        dataDir: options.dataDir ?? join(tmpdir(), `heartbeat-data-${randomUUID()}`),
-        instanceId: '',
-        host: '',
-        apiUrl: '',
-        databaseOutageMs: options.databaseOutageMs ?? 5 * 60_000,
-        silenceSuspiciousSec: options.silenceSuspiciousSec ?? DEFAULT_SILENCE_SUSPICIOUS_SEC,
-        silenceCriticalSec: Math.max(options.silenceCriticalSec ?? DEFAULT_SILENCE_CRITICAL_SEC, options.silenceSuspiciousSec ?? DEFAULT_SILENCE_SUSPICIOUS_SEC),
-        hostAdapters: options.hostAdapters ?? DEFAULT_HOST_ADAPTER_POLICY,
-        outbound: outboundRules(options.outboundNetworks),
-        agentSandbox: options.agentSandbox,
-      },
-      adapters: { ...builtInAdapters, ...options.adapters } as EngineDeps['adapters'],
-      canInvoke: options.canInvoke ?? this.budgetGate,
-      onFirstHeartbeat: options.onFirstHeartbeat,
-      encodeApiId: options.encodeApiId ?? ((_typename, id) => id),
-    };
+    this.deps = engineDeps(options, options.canInvoke ?? this.budgetGate);
     if (this.batching) {
       this.commentWrites = commentWriteBatches(this.deps.db, (error) => this.deps.logger.debug({ err: error }, 'a batch of comments fell back to writing each on its own'));
     }
