@@ -87,16 +87,8 @@ export function registerIssueCommands(program: Command, kit: CliKit): void {
     .action(
       withClient(async (client, json, options: ListOptions) => {
         const agentId = options.assignee ? (await resolveAgent(client, options.assignee)).id : undefined;
-        const matches = (issue: Issue) => (!options.status || options.status.includes(issue.status)) && (!agentId || issue.assigneeAgent?.id === agentId);
-        // The API filters no issues yet: read page by page until there are enough.
-        const list: Issue[] = [];
-        let after: string | null | undefined;
-        do {
-          const page = (await request(client, 'query', CliIssuesQuery, { first: 100, after })).issues;
-          list.push(...page.edges.map((edge) => edge.node).filter(matches));
-          after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
-        } while (after && list.length < options.limit);
-        const shown = list.slice(0, options.limit);
+        const filter = { status: options.status ?? null, assigneeAgentId: agentId ?? null };
+        const shown = (await request(client, 'query', CliIssuesQuery, { first: options.limit, filter })).issues.edges.map((edge) => edge.node);
         print(json, shown, () => (shown.length ? table(shown.map(issueRow), ['id', 'issue', 'status', 'priority', 'assignee', 'title', 'updated']) : 'no issues'));
       }),
     );

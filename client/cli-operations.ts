@@ -58,8 +58,8 @@ export const CliIssueSearchQuery = graphql(`
 `);
 
 export const CliIssuesQuery = graphql(`
-  query CliIssues($first: Int, $after: String) {
-    issues(first: $first, after: $after) {
+  query CliIssues($first: Int, $after: String, $filter: IssueFilter) {
+    issues(first: $first, after: $after, filter: $filter) {
       edges {
         node {
           ...CliIssueFields

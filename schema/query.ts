@@ -6,7 +6,7 @@ import { AgentRef } from './agent.ts';
 import { builder } from './builder.ts';
 import { CompanyRef } from './company.ts';
 import { acceptCursors, AGENT_CURSORS, cursorFieldsOf, ISSUE_CURSORS, RUN_CURSORS, WAKEUP_CURSORS } from './connection-cursors.ts';
-import { LivenessStateEnum, RunStatusEnum, WakeupStatusEnum } from './enums.ts';
+import { IssuePriorityEnum, IssueStatusEnum, LivenessStateEnum, RunStatusEnum, WakeupStatusEnum } from './enums.ts';
 import { decodeGlobalId } from './global-id.ts';
 import { IssueRef } from './issue.ts';
 import { HeartbeatRunRef } from './run.ts';
@@ -53,6 +53,14 @@ function runSearchWhere(search: string) {
   };
 }
 
+const IssueFilter = builder.inputType('IssueFilter', {
+  fields: (t) => ({
+    status: t.field({ type: [IssueStatusEnum], description: 'Any of these statuses (an empty list matches none).' }),
+    priority: t.field({ type: [IssuePriorityEnum], description: 'Any of these priorities (an empty list matches none).' }),
+    assigneeAgentId: t.globalID({ for: [AgentRef], description: 'Only the issues assigned to this agent.' }),
+  }),
+});
+
 const WakeupRequestFilter = builder.inputType('WakeupRequestFilter', {
   fields: (t) => ({
     agentId: t.globalID({ for: [AgentRef] }),
@@ -89,9 +97,22 @@ builder.queryFields((t) => ({
     {
       type: 'issues',
       description: "The company's issues, newest first.",
+      args: { filter: t.arg({ type: IssueFilter }) },
       resolve: (query, _root, args, ctx) => {
         acceptCursors(ISSUE_CURSORS, args);
-        return ctx.db.query.issues.findMany(query({ where: { companyId: companyIdOf(ctx) }, orderBy: ISSUE_CURSORS.orderBy }));
+        const { filter } = args;
+        return ctx.db.query.issues.findMany(
+          query({
+            where: {
+              companyId: companyIdOf(ctx),
+              // "Any of these": an empty list matches no issue (an absent or null one filters nothing).
+              ...(filter?.status ? { status: { in: filter.status } } : {}),
+              ...(filter?.priority ? { priority: { in: filter.priority } } : {}),
+              ...(filter?.assigneeAgentId ? { assigneeAgentId: filter.assigneeAgentId.id } : {}),
+            },
+            orderBy: ISSUE_CURSORS.orderBy,
+          }),
+        );
       },
     },
     cursorFieldsOf(ISSUE_CURSORS).connection,

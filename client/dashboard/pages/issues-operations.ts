@@ -3,8 +3,8 @@
 import { graphql } from '../../generated/gql.ts';
 
 export const IssuesPageQuery = graphql(`
-  query IssuesPage($after: String) {
-    issues(first: 100, after: $after) {
+  query IssuesPage($after: String, $filter: IssueFilter) {
+    issues(first: 100, after: $after, filter: $filter) {
       edges {
         node {
           id

@@ -1,5 +1,5 @@
 // /issues: the company's issues, newest first, with identifier, title, status, priority, assignee and
-// last change; filtered by status (kept in the URL, ?status=TODO, so a filtered list can be linked);
+// last change; filtered by status by the API (kept in the URL, ?status=TODO, so a filtered list can be linked);
 // "New issue" for keys that may act. Runs change issues (an assignment's run, its comments), so the
 // list is read again, at most every 2 s, while the console's live runs change.
 import { useLocation } from 'preact-iso';
@@ -23,12 +23,13 @@ export function IssuesPage() {
   const status = ISSUE_STATUSES.includes(search.status as IssueStatus) ? (search.status as IssueStatus) : null;
   const [pages, setPages] = useState(1);
   const [creating, setCreating] = useState(false);
-  const issues = useLoad(`issues:${pages}`, async () => {
+  const issues = useLoad(`issues:${status ?? ''}:${pages}`, async () => {
     const list = [];
     let after: string | null | undefined;
     let more = false;
+    const filter = status ? { status: [status] } : null;
     for (let page = 0; page < pages; page++) {
-      const connection = (await query(client, IssuesPageQuery, { after })).issues;
+      const connection = (await query(client, IssuesPageQuery, { after, filter })).issues;
       list.push(...connection.edges.map((edge) => edge.node));
       more = connection.pageInfo.hasNextPage;
       after = connection.pageInfo.endCursor;
@@ -40,14 +41,17 @@ export function IssuesPage() {
   useRunChanges(reloadSoon);
   useRecovered(issues.reload);
 
-  const shown = issues.data?.list.filter((issue) => !status || issue.status === status) ?? null;
-  const filterBy = (value: string) => route(value ? `${path}?status=${value}` : path, true);
+  const shown = issues.data?.list ?? null;
+  const filterBy = (value: string) => {
+    setPages(1);
+    route(value ? `${path}?status=${value}` : path, true);
+  };
 
   return (
     <section class="console-view issues-page" data-testid="issues-page">
       <header class="title-row">
         <h1 class="page-title">Issues</h1>
-        {issues.data && <span class="muted" data-testid="issues-count">{shown?.length}{status ? ` of ${issues.data.list.length}` : ''}</span>}
+        {issues.data && <span class="muted" data-testid="issues-count">{shown?.length}{issues.data.more ? '+' : ''}</span>}
         <span class="spacer" />
         <label class="inline-field">
           <span class="muted">Status</span>
