@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { bundleForBrowser, keptOnceMade } from './browser-bundle.ts';
 import type { Logger } from './logger.ts';
 
 const ENTRY = fileURLToPath(new URL('../client/dashboard/main.tsx', import.meta.url));
@@ -41,34 +42,16 @@ async function readStyles(): Promise<string> {
   return `${uplot}\n${own}`;
 }
 
-/** The bundle, as esbuild writes it: the app, Preact, the SDK, urql, graphql-ws and graphql's printer. */
-export async function buildDashboardBundle(): Promise<string> {
-  const { build } = await import('esbuild');
-  const result = await build({
-    entryPoints: [ENTRY],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    // graphql ships CJS and ESM builds: one copy, the ESM one.
-    mainFields: ['module', 'main'],
-    jsx: 'automatic',
-    jsxImportSource: 'preact',
-    minify: true,
-    write: false,
-    target: 'es2022',
-    define: { 'process.env.NODE_ENV': '"production"' },
-    legalComments: 'none',
-    logLevel: 'silent',
-  });
-  return result.outputFiles[0].text;
-}
+/** The bundle: the app, Preact, the SDK, urql, graphql-ws and graphql's printer. */
+export const buildDashboardBundle = () => bundleForBrowser(ENTRY, { format: 'esm', jsx: 'automatic', jsxImportSource: 'preact' });
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 /** Answers the console's paths and returns true; anything else returns false untouched. */
 export function dashboardHandler(options: { logger: Logger }): Handler {
-  let html: Promise<string> | undefined;
-  let bundle: Promise<string> | undefined;
+  // Made on first request and kept (a failure is not kept: the next request tries again).
+  const html = keptOnceMade(() => readStyles().then(page));
+  const bundle = keptOnceMade(buildDashboardBundle);
 
   const serve = (res: ServerResponse, load: () => Promise<string>, contentType: string, what: string, head: boolean) => {
     load().then(
@@ -89,14 +72,11 @@ export function dashboardHandler(options: { logger: Logger }): Handler {
     const path = (req.url ?? '/').split('?')[0];
     const head = req.method === 'HEAD';
     if (isConsolePath(path)) {
-      // A failed load is not cached: the next request tries again.
-      const load = () => (html ??= readStyles().then(page).catch((error: unknown) => ((html = undefined), Promise.reject(error))));
-      serve(res, load, 'text/html; charset=utf-8', 'page', head);
+      serve(res, html, 'text/html; charset=utf-8', 'page', head);
       return true;
     }
     if (path === DASHBOARD_SCRIPT_PATH) {
-      const load = () => (bundle ??= buildDashboardBundle().catch((error: unknown) => ((bundle = undefined), Promise.reject(error))));
-      serve(res, load, 'text/javascript; charset=utf-8', 'script', head);
+      serve(res, bundle, 'text/javascript; charset=utf-8', 'script', head);
       return true;
     }
     return false;

@@ -6,34 +6,15 @@
 import { fileURLToPath } from 'node:url';
 import { renderGraphiQL as renderYogaGraphiQLPage } from '@graphql-yoga/render-graphiql';
 import type { GraphiQLOptions } from 'graphql-yoga';
+import { bundleForBrowser, keptOnceMade } from './browser-bundle.ts';
 import { EXAMPLE_TABS } from './graphiql-examples.ts';
 
 const PAGE_SCRIPT_ENTRY = fileURLToPath(new URL('./graphiql-page.ts', import.meta.url));
 
 /** The page script as a classic script defining the global `HeartbeatGraphiQL`. */
-export async function buildGraphiQLPageScript(): Promise<string> {
-  const { build } = await import('esbuild');
-  const result = await build({
-    entryPoints: [PAGE_SCRIPT_ENTRY],
-    bundle: true,
-    format: 'iife',
-    globalName: 'HeartbeatGraphiQL',
-    platform: 'browser',
-    // graphql ships CJS and ESM builds: the ESM one.
-    mainFields: ['module', 'main'],
-    minify: true,
-    write: false,
-    target: 'es2022',
-    define: { 'process.env.NODE_ENV': '"production"' },
-    legalComments: 'none',
-    logLevel: 'silent',
-  });
-  return result.outputFiles[0].text;
-}
+export const buildGraphiQLPageScript = () => bundleForBrowser(PAGE_SCRIPT_ENTRY, { format: 'iife', globalName: 'HeartbeatGraphiQL' });
 
-let pageScript: Promise<string> | undefined;
-// A failed build is not kept: the next request tries again.
-const loadPageScript = () => (pageScript ??= buildGraphiQLPageScript().catch((error: unknown) => ((pageScript = undefined), Promise.reject(error))));
+const loadPageScript = keptOnceMade(buildGraphiQLPageScript);
 
 /** Yoga's page ends with this call; the page script's `render` takes the same arguments. */
 const YOGA_RENDER_CALL = 'YogaGraphiQL.renderYogaGraphiQL(';
