@@ -107,6 +107,21 @@ export const RunsQuery = graphql(`
   }
 `);
 
+/** What a run cost (HeartbeatRun.cost): the SDK's run and the console's run page read the same. */
+export const RunCostFields = graphql(`
+  fragment RunCostFields on RunCost {
+    costCents
+    costUsd
+    inputTokens
+    cachedInputTokens
+    outputTokens
+    billingType
+    provider
+    biller
+    model
+  }
+`);
+
 export const RunQuery = graphql(`
   query Run($id: ID!) {
     run(id: $id) {
@@ -119,15 +134,7 @@ export const RunQuery = graphql(`
       sessionIdBefore
       sessionIdAfter
       cost {
-        costCents
-        costUsd
-        inputTokens
-        cachedInputTokens
-        outputTokens
-        billingType
-        provider
-        biller
-        model
+        ...RunCostFields
       }
     }
   }

@@ -19,15 +19,7 @@ export const RunPageQuery = graphql(`
       processPid
       signal
       cost {
-        costCents
-        costUsd
-        inputTokens
-        cachedInputTokens
-        outputTokens
-        billingType
-        provider
-        biller
-        model
+        ...RunCostFields
       }
       retry {
         retryOf {
