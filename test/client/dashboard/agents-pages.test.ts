@@ -11,12 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentGid, createAgent, enqueue, gql, rawId, runFinished, runGid } from '../../support/api.ts';
 import { closeBrowserSuite, startBrowserSuite } from '../../support/chromium.ts';
 import type { TestServer } from '../../support/server.ts';
-import { openDashboard, openPage, pathOf, runRow } from './page.ts';
+import { fitsWidth, openDashboard, openPage, pathOf, runRow } from './page.ts';
 
 const agentPath = (id: string) => `/agents/${encodeURIComponent(id)}`;
 
-/** The page does not scroll sideways: everything fits the window's width. */
-const fitsWidth = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth);
 
 describe('console: agents pages', () => {
   let server: TestServer;

@@ -12,11 +12,10 @@ import { agentGid, createAgent, createIssue, gql, issueGid, rawId, runGid } from
 import { closeBrowserSuite, startBrowserSuite } from '../../support/chromium.ts';
 import type { TestServer } from '../../support/server.ts';
 import { waitFor } from '../../support/wait.ts';
-import { openDashboard, openPage, pathOf, runRow } from './page.ts';
+import { fitsWidth, openDashboard, openPage, pathOf, runRow } from './page.ts';
 
 const issuePath = (id: string) => `/issues/${encodeURIComponent(id)}`;
 const issueRow = (page: Page, id: string) => page.locator(`[data-testid="issue-row"][data-issue-id="${id}"]`);
-const fitsWidth = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth);
 
 describe('console: issues pages', () => {
   let server: TestServer;

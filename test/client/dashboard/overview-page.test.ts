@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentGid, createAgent, enqueue, gql, runFinished, runGid } from '../../support/api.ts';
 import { closeBrowserSuite, startBrowserSuite } from '../../support/chromium.ts';
 import type { TestServer } from '../../support/server.ts';
-import { openDashboard, openPage, runRow } from './page.ts';
+import { fitsWidth, openDashboard, openPage, runRow } from './page.ts';
 
 const SPENDER = { steps: [{ usage: { inputTokens: 2000, outputTokens: 300, costUsd: 0.4, billingType: 'metered_api', provider: 'anthropic' } }, { result: { ok: true } }] };
 
@@ -85,7 +85,7 @@ describe('console: overview', () => {
     expect(reads).toBeLessThanOrEqual(Math.ceil(burstMs / 2_000) + 2);
     await expect.poll(() => figure(page, 'overview-spend'), { timeout: 15_000 }).toBe('$3.60');
 
-    expect(await page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth)).toBe(true);
+    expect(await fitsWidth(page)).toBe(true);
     const shots = await mkdtemp(join(tmpdir(), 'heartbeat-overview-'));
     await page.screenshot({ path: join(shots, 'overview.png'), fullPage: true });
     expect((await stat(join(shots, 'overview.png'))).size).toBeGreaterThan(0);

@@ -41,3 +41,6 @@ export const pathOf = (page: Page) => {
 
 /** The row of run `runId` in the runs table. */
 export const runRow = (page: Page, runId: string) => page.locator(`[data-testid="run-row"][data-run-id="${runId}"]`);
+
+/** The page does not scroll sideways: everything fits the window's width. */
+export const fitsWidth = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth <= document.documentElement.clientWidth);
