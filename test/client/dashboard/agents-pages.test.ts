@@ -6,7 +6,7 @@
 import { mkdtemp, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentGid, createAgent, enqueue, gql, rawId, runFinished, runGid } from '../../support/api.ts';
 import { closeBrowserSuite, startBrowserSuite } from '../../support/chromium.ts';
