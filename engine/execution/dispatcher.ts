@@ -34,8 +34,11 @@ export class Dispatcher {
   /** Runs whose executor gave up on the database (the reaper retries them). */
   readonly abandoned = new Set<string>();
   private readonly onBatchFailure = (error: unknown) => this.deps.logger.debug({ err: error }, 'a batched write fell back to the write of its one item');
+  /** Agents whose last claim left queued runs another transaction held, and how often in a row. */
+  private readonly skippedInARow = new Map<string, number>();
+  private readonly claimAgainTimers = new Map<string, NodeJS.Timeout>();
   /** Agents whose queues changed at about the same time, claimed in one transaction. */
-  private readonly claims = claimBatcher(() => this.deps, this.onBatchFailure);
+  private readonly claims = claimBatcher(() => this.deps, this.onBatchFailure, { onSkipped: (agentIds) => this.claimAgainSoon(agentIds) });
   /** Events and finishes of many runs, each written for a batch of runs at once. */
   private readonly runBatches = runBatchPorts(() => this.deps, this.onBatchFailure);
 
@@ -60,7 +63,10 @@ export class Dispatcher {
     const work = (async () => {
       do {
         this.startAgain.delete(agentId);
+        const skippedBefore = this.skippedInARow.get(agentId);
         const claimed = await this.claims.submit(agentId);
+        // A claim that skipped nothing ends the series of pauses (claimAgainSoon).
+        if (skippedBefore !== undefined && this.skippedInARow.get(agentId) === skippedBefore) this.skippedInARow.delete(agentId);
         for (const run of claimed) this.execute(run);
       } while (this.startAgain.has(agentId) && this.options.running());
     })()
@@ -68,6 +74,26 @@ export class Dispatcher {
       .finally(() => this.starting.delete(agentId));
     this.starting.set(agentId, work);
     return work;
+  }
+
+  /**
+   * A claim skipped queued runs of these agents because another transaction held them. That
+   * transaction may be one that does not claim after its commit (one that annotates a queued run),
+   * so the agent is claimed for again after a pause: 10 ms, doubling while it keeps happening, at
+   * most a second (the periodic loop's resume would find the runs by then anyway).
+   */
+  private claimAgainSoon(agentIds: string[]): void {
+    for (const agentId of agentIds) {
+      const inARow = (this.skippedInARow.get(agentId) ?? 0) + 1;
+      this.skippedInARow.set(agentId, inARow);
+      if (this.claimAgainTimers.has(agentId) || !this.options.running()) continue;
+      const timer = setTimeout(() => {
+        this.claimAgainTimers.delete(agentId);
+        void this.startNext(agentId);
+      }, Math.min(1_000, 10 * 2 ** (inARow - 1)));
+      timer.unref();
+      this.claimAgainTimers.set(agentId, timer);
+    }
   }
 
   /** Executes what an enqueue claimed in its own transaction; stop() waits for those like for claims. */
@@ -109,6 +135,8 @@ export class Dispatcher {
    * rest. Returns the runs that had not finished (their processes are stopped).
    */
   async drain(graceMs: number): Promise<string[]> {
+    for (const timer of this.claimAgainTimers.values()) clearTimeout(timer);
+    this.claimAgainTimers.clear();
     await Promise.allSettled([...this.starting.values(), ...this.claimingEnqueues]);
     let graceTimer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, graceMs)));

@@ -4,7 +4,7 @@
 // could not write, and everything when it fails as a whole, goes through the same function with
 // its one item.
 import { Batcher, type BatcherOptions, eachOnFailure, PER_ITEM } from '../store/batcher.ts';
-import { agentsWithQueuedRuns, claimNextRunsForAgents, type ClaimedRun } from '../runs/claim.ts';
+import { agentsWithQueuedRuns, claimNextRunsForAgents, type ClaimedRun, type ClaimOptions } from '../runs/claim.ts';
 import type { EngineDeps } from '../model/deps.ts';
 import type { RunBatchPorts } from './execute-run.ts';
 import { finishRuns } from '../runs/finish.ts';
@@ -30,7 +30,7 @@ function batched<I, O>(write: (items: I[]) => Promise<Array<O | typeof PER_ITEM>
 }
 
 /** Claims (startNextQueuedRunForAgent) for many agents in one transaction, which also starts the runs it claims. */
-export function claimBatcher(deps: () => EngineDeps, onBatchFailure: OnBatchFailure): Batcher<string, ClaimedRun[]> {
+export function claimBatcher(deps: () => EngineDeps, onBatchFailure: OnBatchFailure, options: ClaimOptions = {}): Batcher<string, ClaimedRun[]> {
   return new Batcher<string, ClaimedRun[]>(
     (agentIds) =>
       eachOnFailure(
@@ -40,11 +40,11 @@ export function claimBatcher(deps: () => EngineDeps, onBatchFailure: OnBatchFail
           const queued = await agentsWithQueuedRuns(deps(), ids);
           const claimable = ids.filter((id) => queued.has(id));
           if (claimable.length === 0) return ids.map(() => []);
-          const claims = await withTransientRetry(() => claimNextRunsForAgents(deps(), claimable));
+          const claims = await withTransientRetry(() => claimNextRunsForAgents(deps(), claimable, options));
           const byAgent = new Map(claimable.map((id, i) => [id, claims[i]]));
           return ids.map((id) => byAgent.get(id) ?? []);
         },
-        (id) => withTransientRetry(async () => (await claimNextRunsForAgents(deps(), [id]))[0]),
+        (id) => withTransientRetry(async () => (await claimNextRunsForAgents(deps(), [id], options))[0]),
         onBatchFailure,
       ),
     { maxBatch: 50, maxInFlight: 2 },

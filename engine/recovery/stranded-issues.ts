@@ -105,8 +105,11 @@ async function reconcileIssue(deps: EngineDeps, wake: Wake, issue: IssueRow): Pr
     payload: { issueId: issue.id, retryOfRunId },
     actor: { type: 'system', id: 'heartbeat' },
     context: { issueId: issue.id, taskId: issue.id, wakeReason: recovery.reason, retryReason: recovery.retryReason, source: recovery.source, retryOfRunId },
+    // The run retries the latest run, recorded as it is created: it may be claimed at once.
+    retryOfRunId: latest?.id ?? null,
   });
-  if (result.run && retryOfRunId) await linkRetry(deps, result.run, retryOfRunId);
+  // Only a checkout names the run it retries: that run may be gone (the checkout has no foreign key).
+  if (result.run && !latest && retryOfRunId) await linkRetry(deps, result.run, retryOfRunId);
   return recovery.kind === 'dispatch' ? 'dispatchRequeued' : 'continuationRequeued';
 }
 

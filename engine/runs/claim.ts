@@ -44,8 +44,17 @@ export async function agentsWithQueuedRuns(deps: EngineDeps, agentIds: readonly 
   return new Set(rows.map((row) => row.agent_id));
 }
 
-export async function claimNextRunsForAgent(deps: EngineDeps, agentId: string): Promise<ClaimedRun[]> {
-  return (await claimNextRunsForAgents(deps, [agentId]))[0];
+export async function claimNextRunsForAgent(deps: EngineDeps, agentId: string, options: ClaimOptions = {}): Promise<ClaimedRun[]> {
+  return (await claimNextRunsForAgents(deps, [agentId], options))[0];
+}
+
+export interface ClaimOptions {
+  /**
+   * After the commit: the agents for which queued runs were left behind because another
+   * transaction held them (claim-order.ts lockCandidates). Their holder may never claim for them,
+   * so the caller claims for these agents again.
+   */
+  onSkipped?(agentIds: string[]): void;
 }
 
 /**
@@ -56,13 +65,16 @@ export async function claimNextRunsForAgent(deps: EngineDeps, agentId: string): 
 export async function claimNextRunsForAgents(
   deps: EngineDeps,
   agentIds: readonly string[],
+  options: ClaimOptions = {},
 ): Promise<ClaimedRun[][]> {
   const unique = [...new Set(agentIds)];
   const traced = stepStart();
   // What the transaction did, once its work is done: if its COMMIT then gets no answer, whether it
   // committed is read back by the claims' run tokens (claimCommitted).
   let done: { byAgent: Map<string, ClaimedRun[]>; events: LiveEvent[] } | null = null;
+  const skipped = new Set<string>();
   const claim = transact(deps, async (tx, events) => {
+    skipped.clear();
     // The locks first, and the reads sent right behind them in the same round trip: the server runs
     // them once the locks are granted, so they see everything committed before.
     const ids = uuidArray(unique);
@@ -87,7 +99,8 @@ export async function claimNextRunsForAgents(
     const claimedByAgent = new Map<string, ClaimedRun[]>(plans.map((plan) => [plan.agent.id, []]));
     // Rounds: each agent's next `slots` candidates; a gate-cancelled one frees its slot for the next round.
     while (plans.length > 0) {
-      const candidates = await lockCandidates(tx, plans);
+      const { byAgent: candidates, skipped: skippedNow } = await lockCandidates(tx, plans);
+      for (const id of skippedNow) skipped.add(id);
       const sessionItems = plans.flatMap((plan) => candidates.get(plan.agent.id)!.map((run) => ({ run, agent: plan.agent, issueId: issueIdOf(run) })));
       // The issues, the sessions and what the wakes name, read together (one round trip).
       const candidateRuns = [...candidates.values()].flat();
@@ -132,6 +145,7 @@ export async function claimNextRunsForAgents(
     deps.bus.publish(attempted.events);
     return attempted.byAgent;
   });
+  if (skipped.size > 0) options.onSkipped?.([...skipped]);
   if (traced !== undefined) recordClaims(traced, [...byAgent.values()].flat().map((claimed) => claimed.run));
   return agentIds.map((id) => byAgent.get(id) ?? []);
 }

@@ -76,12 +76,17 @@ describe('§6.2 startNextQueuedRunForAgent', () => {
   it('with fewer slots than queued runs, locks the first in that order, skipping runs another transaction holds', async () => {
     const { agent, order } = await queueOfEveryKind();
     const candidates = (slots: number) =>
-      f.db.transaction(async (tx) => (await lockCandidates(tx, [{ agent, slots }])).get(agent.id)!.map((run) => run.id));
+      f.db.transaction(async (tx) => (await lockCandidates(tx, [{ agent, slots }])).byAgent.get(agent.id)!.map((run) => run.id));
     for (let slots = 1; slots <= 6; slots++) expect(await candidates(slots)).toEqual(order.slice(0, slots));
-    // Another transaction holds the first two: the next ones are taken in their place.
+    // Another transaction holds the first two: the next ones are taken in their place. With slots
+    // left unfilled because of them, the agent is named as one whose runs were skipped.
+    const skipped = (slots: number) => f.db.transaction(async (tx) => [...(await lockCandidates(tx, [{ agent, slots }])).skipped]);
+    expect(await skipped(6)).toEqual([]);
     await f.db.transaction(async (holder) => {
       await holder.execute(sql`select id from heartbeat_runs where id in (${order[0]}::uuid, ${order[1]}::uuid) for update`);
       expect(await candidates(2)).toEqual(order.slice(2, 4));
+      expect(await skipped(2)).toEqual([]);
+      expect(await skipped(6)).toEqual([agent.id]);
     });
   });
 });
