@@ -315,7 +315,13 @@ async function finish(deps: EngineDeps, hooks: ExecuteHooks, item: RunFinish): P
   const writeOne = async () => (await withOutageRetry(() => writeFollowUps(deps, [followUp]), deps.settings.databaseOutageMs))[0];
   const { queued, settled } = await (hooks.batches ? hooks.batches.followUp(followUp, writeOne) : writeOne());
   if (!settled) {
-    await hooks.steps.enqueueLivenessContinuation(run);
+    // The continuation waits out an outage like the run's own writes (its key makes a retry
+    // harmless). Refused otherwise, it is logged and the run is settled all the same: an unsettled
+    // run would keep its subscribers waiting and its log out of retention for good.
+    await withOutageRetry(() => hooks.steps.enqueueLivenessContinuation(run), deps.settings.databaseOutageMs).catch((error: unknown) => {
+      if (isDatabaseUnavailable(error)) throw error;
+      deps.logger.error({ err: error, runId: run.id }, 'the liveness continuation could not be queued; the run is settled without it');
+    });
     await settle(deps, run.id);
   }
   return queued;
