@@ -52,7 +52,8 @@ describe('a settled run', () => {
     const ownerInstanceId = owner.app.engine.instanceId;
     await a.database.db.update(engineInstances).set({ stoppedAt: new Date() }).where(eq(engineInstances.id, ownerInstanceId));
     await a.database.db.update(heartbeatRuns).set({ ownerHost: 'elsewhere', processLossRetryCount: 1 }).where(eq(heartbeatRuns.id, runId!));
-    expect((await other.app.engine.reapOrphanedRuns()).runIds).toEqual([runId]);
+    // The other's periodic loop may reap it first; then this pass finds nothing left to reap.
+    expect([[runId], []]).toContainEqual((await other.app.engine.reapOrphanedRuns()).runIds);
     const settled = await settledRow(runId!);
     expect(settled).toMatchObject({ status: 'failed', errorCode: 'process_lost' });
     const eventsAtSettle = await events();
