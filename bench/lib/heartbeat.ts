@@ -11,7 +11,7 @@ import { agents, companies } from '../../db/schema.ts';
 import { scriptAdapter } from '../../engine/index.ts';
 import type { Adapter } from '../../engine/index.ts';
 import { Engine } from '../../engine/index.ts';
-import { enrichWakeContext } from '../../engine/index.ts';
+import { INSERT_QUEUED_RUNS, queuedRunsParams } from './run-bookkeeping.ts';
 import { nowMs } from './stats.ts';
 
 export interface BenchEngineOptions {
@@ -21,6 +21,8 @@ export interface BenchEngineOptions {
   /** Connections of the engine's pool. */
   poolSize: number;
   tickIntervalMs?: number;
+  /** The agents' script (default: no steps, a no-op run). */
+  adapterConfig?: { steps: unknown[] };
   /** Sees every statement the engine's connection sends through drizzle. */
   onQuery?: (query: string) => void;
 }
@@ -53,7 +55,7 @@ export async function createBenchEngine(options: BenchEngineOptions): Promise<Be
         companyId: company.id,
         name: `bench-${i}`,
         adapterType: 'script' as const,
-        adapterConfig: { steps: [] },
+        adapterConfig: options.adapterConfig ?? { steps: [] },
         runtimeConfig: { heartbeat: { maxConcurrentRuns: options.maxConcurrentRuns, wakeOnDemand: true } },
       })),
     )
@@ -114,16 +116,5 @@ export async function createBenchEngine(options: BenchEngineOptions): Promise<Be
  * linked to a queued run with the same context, spread over the agents in turn.
  */
 export async function fillQueuedRuns(sql: postgres.Sql, input: { companyId: string; agentIds: string[]; count: number }): Promise<void> {
-  const template = enrichWakeContext({}, { source: 'on_demand', triggerDetail: null, reason: 'bench', payload: { taskKey: '' } });
-  await sql`
-    with w as (
-      insert into agent_wakeup_requests (id, company_id, agent_id, source, reason, payload, status, run_id, requested_at, created_at, updated_at)
-      select gen_random_uuid(), ${input.companyId}, (${input.agentIds}::uuid[])[1 + (i % ${input.agentIds.length})], 'on_demand', 'bench',
-        jsonb_build_object('taskKey', 'job-' || i), 'queued', gen_random_uuid(), now(), now(), now()
-      from generate_series(0, ${input.count - 1}) i
-      returning *
-    )
-    insert into heartbeat_runs (id, company_id, agent_id, invocation_source, status, wakeup_request_id, context_snapshot, created_at, updated_at)
-    select run_id, company_id, agent_id, 'on_demand', 'queued', id, ${JSON.stringify(template)}::jsonb || jsonb_build_object('taskKey', payload->>'taskKey'), created_at, created_at
-    from w`;
+  await sql.unsafe(INSERT_QUEUED_RUNS, queuedRunsParams({ ...input, from: 0 }));
 }

@@ -19,10 +19,9 @@ export interface GraphileOptions {
   poolSize: number;
 }
 
-export interface PeerHandle {
-  /** When each job's handler started (ms, see nowMs), by the job's `i`. */
-  started: Map<number, number>;
-  /** How many handler invocations finished. */
+/** What a drain needs of a peer. */
+export interface DrainPeer {
+  /** How many jobs handled so far. */
   handled(): number;
   /** Enqueue jobs `from` .. `to - 1` in bulk (one statement per chunk). */
   addBulk(from: number, to: number): Promise<void>;
@@ -35,8 +34,13 @@ export interface PeerHandle {
   close(): Promise<void>;
 }
 
+export interface PeerHandle extends DrainPeer {
+  /** When each job's handler started (ms, see nowMs), by the job's `i`. */
+  started: Map<number, number>;
+}
+
 /** Jobs `from`..`to` - 1 added 1,000 at a time, one call each, in order. */
-async function inChunks(from: number, to: number, add: (ids: number[]) => Promise<unknown>): Promise<void> {
+export async function inChunks(from: number, to: number, add: (ids: number[]) => Promise<unknown>): Promise<void> {
   for (let i = from; i < to; i += 1_000) {
     await add(Array.from({ length: Math.min(to, i + 1_000) - i }, (_, k) => i + k));
   }

@@ -1,5 +1,5 @@
 // The bars of the performance issue, checked against a full run's medians.
-import type { MetricSummary, Results, Target } from './results.ts';
+import { type MetricSummary, PEERS, type Results, type Target } from './results.ts';
 
 const fmt = (value: number | undefined, digits = 2) => (value === undefined || Number.isNaN(value) ? 'n/a' : value.toFixed(digits));
 
@@ -17,6 +17,21 @@ export function checkTargets(results: Results): Target[] {
         `${fmt(ratio)}x (${fmt(drain?.median.heartbeat, 0)} vs ${fmt(drain?.median[peer], 0)} jobs/s); ` +
         `Heartbeat's rows in bare SQL, no engine: ${fmt(drain?.median['bare-sql'], 0)} jobs/s`,
       met: ratio !== undefined && ratio >= bar,
+    });
+  }
+
+  // The peers doing the same work: Heartbeat's drain against each peer whose handler writes the rows
+  // Heartbeat keeps for a run, set-based (throughput.ts, lib/bookkeeping-peers.ts).
+  const keeping = metric('throughput', "drain, peers writing Heartbeat's rows in their handler, set-based (batching on)");
+  for (const peer of PEERS) {
+    const own = drain?.median.heartbeat;
+    const theirs = keeping?.median[peer];
+    const ratio = own !== undefined && theirs ? own / theirs : undefined;
+    targets.push({
+      name: `throughput vs ${peer} writing Heartbeat's rows in its handler`,
+      bar: '>= 1x',
+      measured: `${fmt(ratio)}x (${fmt(own, 0)} vs ${fmt(theirs, 0)} jobs/s)`,
+      met: ratio !== undefined && ratio >= 1,
     });
   }
 
@@ -90,5 +105,6 @@ export function checkTargets(results: Results): Target[] {
       `executed every time: ${percent(executed?.ratio['bare-yoga'])}% (${fmt(executed?.median.heartbeat, 0)} req/s)`,
     met: share !== undefined && share >= 0.5,
   });
+
   return targets;
 }

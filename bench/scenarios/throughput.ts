@@ -7,10 +7,18 @@
 // - graphile-worker / pg-boss: a no-op task; finished = the job is gone from (graphile-worker)
 //   or completed in (pg-boss) their table. Measured with their batching features on (their
 //   documented high-throughput settings) and, for graphile-worker, also in its default mode.
+// - graphile-worker / pg-boss keeping Heartbeat's rows: the same jobs, where the application writes
+//   the rows Heartbeat keeps for a run around each job (lib/bookkeeping-peers.ts): the wakeup and
+//   the queued run with the job, the claim and the finish in the handler. Finished = the job
+//   finished and its rows written, checked after the drain.
 // - Reference (bare-sql): Heartbeat's rows with no engine (bookkeeping-floor.ts).
-// Also measured: single enqueues per second (one job per call, 16 callers), for all three.
+// Also measured: single enqueues per second (one job per call, 16 callers), for all three, and for
+// the peers keeping Heartbeat's rows (the job, the wakeup and the queued run in one transaction).
+import postgres from 'postgres';
+import { graphileWorkerKeepingRuns, pgBossKeepingRuns } from '../lib/bookkeeping-peers.ts';
 import { createBenchEngine, fillQueuedRuns } from '../lib/heartbeat.ts';
-import { graphileWorker, pgBoss, type PeerHandle } from '../lib/peers.ts';
+import { type DrainPeer, graphileWorker, pgBoss } from '../lib/peers.ts';
+import { checkRunBookkeeping, createAgents } from '../lib/run-bookkeeping.ts';
 import type { System } from '../lib/results.ts';
 import { type DrainCosts, startDrainCosts } from '../lib/drain-costs.ts';
 import type { Scenario, ScenarioContext } from '../lib/scenario.ts';
@@ -26,9 +34,12 @@ const PER_AGENT = 5;
 const CONCURRENCY = AGENTS * PER_AGENT;
 const CALLERS = 16;
 
+// Named in lib/targets.ts too.
 const DRAIN_BATCHED = 'drain (peers with their batching on)';
 const DRAIN_DEFAULT = 'drain (graphile-worker in its default mode)';
+const DRAIN_KEEPING_RUNS = "drain, peers writing Heartbeat's rows in their handler, set-based (batching on)";
 const ENQUEUE = `enqueue, one job per call, ${CALLERS} callers`;
+const ENQUEUE_KEEPING_RUNS = `enqueue with Heartbeat's wakeup and queued run in the job's transaction, one job per call, ${CALLERS} callers`;
 
 function recordCosts(ctx: ScenarioContext, drain: string, system: System, costs: DrainCosts): void {
   if (costs.workerCpu !== undefined) ctx.results.record(SCENARIO, `${drain}: CPU per job, worker process`, 'ms', 'lower', system, costs.workerCpu);
@@ -84,37 +95,87 @@ export async function heartbeatRound(ctx: ScenarioContext, jobs: number, enqueue
   }
 }
 
-type PeerMode = 'batched' | 'default';
+/**
+ * batched: the peer's batching on (graphile-worker's local queue and batched completion, pg-boss's
+ * batches); default: graphile-worker with neither; keeping runs: batched, with Heartbeat's rows
+ * written around each job, set-based (lib/bookkeeping-peers.ts).
+ */
+type PeerMode = 'batched' | 'default' | 'keeping runs';
 
-async function peerRound(ctx: ScenarioContext, system: System, mode: PeerMode, jobs: number, enqueues: number): Promise<RoundResult> {
-  const database = await ctx.pg.createDatabase(system.replace('-', '_'));
-  let peer: PeerHandle | null = null;
+/** A peer on a fresh database of its own, and what to check once it has drained. */
+interface OpenPeer {
+  peer: DrainPeer;
+  check?(jobs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function openPeer(ctx: ScenarioContext, system: System, mode: PeerMode): Promise<OpenPeer> {
+  const keepsRuns = mode === 'keeping runs';
+  const database = keepsRuns ? await ctx.pg.createHeartbeatDatabase() : await ctx.pg.createDatabase(system.replace('-', '_'));
+  const sql = postgres(database.url, { max: 1, onnotice: () => {} });
+  let peer: DrainPeer | null = null;
+  const close = async () => {
+    await peer?.close();
+    await sql.end({ timeout: 5 });
+    await database.drop();
+  };
   try {
+    const graphile = {
+      url: database.url,
+      concurrency: CONCURRENCY,
+      localQueueSize: mode === 'default' ? -1 : 500,
+      completeJobBatchDelay: mode === 'default' ? -1 : 0,
+      poolSize: POOL,
+    };
+    const boss = { url: database.url, batchSize: 100, localConcurrency: 4, poolSize: POOL, notify: false };
+    if (!keepsRuns) {
+      peer = system === 'graphile-worker' ? await graphileWorker(graphile) : await pgBoss(boss);
+      return { peer, close };
+    }
+    const agents = await createAgents(sql, { name: 'Bench peer', count: AGENTS, adapterConfig: { steps: [] } });
     peer =
       system === 'graphile-worker'
-        ? await graphileWorker({
-            url: database.url,
-            concurrency: CONCURRENCY,
-            localQueueSize: mode === 'batched' ? 500 : -1,
-            completeJobBatchDelay: mode === 'batched' ? 0 : -1,
-            poolSize: POOL,
-          })
-        : await pgBoss({ url: database.url, batchSize: 100, localConcurrency: 4, poolSize: POOL, notify: false });
-    const handle = peer;
-    const enqueueRateValue = await enqueueRate(enqueues, (i) => handle.add(i));
-    await handle.addBulk(enqueues, jobs);
-    const stopCosts = await startDrainCosts(ctx);
-    const t0 = nowMs();
-    await handle.start();
-    await until(`${system} handlers`, () => handle.handled() >= jobs, 600_000, 5);
-    await until(`${system} completions`, async () => (await handle.remaining()) === 0, 60_000, 5);
-    const rate = jobs / ((nowMs() - t0) / 1000);
-    return { rate, enqueueRate: enqueueRateValue, costs: await stopCosts(jobs) };
-  } finally {
-    await peer?.close();
-    await database.drop();
+        ? await graphileWorkerKeepingRuns(agents, graphile)
+        : await pgBossKeepingRuns(agents, boss);
+    return { peer, check: (jobs) => checkRunBookkeeping(sql, jobs), close };
+  } catch (error) {
+    await close();
+    throw error;
   }
 }
+
+async function peerRound(ctx: ScenarioContext, system: System, mode: PeerMode, jobs: number, enqueues: number): Promise<RoundResult> {
+  const { peer, check, close } = await openPeer(ctx, system, mode);
+  try {
+    const enqueueRateValue = await enqueueRate(enqueues, (i) => peer.add(i));
+    await peer.addBulk(enqueues, jobs);
+    const stopCosts = await startDrainCosts(ctx);
+    const t0 = nowMs();
+    await peer.start();
+    await until(`${system} handlers`, () => peer.handled() >= jobs, 600_000, 5);
+    await until(`${system} completions`, async () => (await peer.remaining()) === 0, 60_000, 5);
+    const rate = jobs / ((nowMs() - t0) / 1000);
+    const costs = await stopCosts(jobs);
+    await check?.(jobs);
+    return { rate, enqueueRate: enqueueRateValue, costs };
+  } finally {
+    await close();
+  }
+}
+
+const PEER_DRAINS = [
+  ['graphile-worker', 'batched'],
+  ['pg-boss', 'batched'],
+  ['graphile-worker', 'default'],
+  ['graphile-worker', 'keeping runs'],
+  ['pg-boss', 'keeping runs'],
+] as const satisfies readonly (readonly [System, PeerMode])[];
+
+const DRAIN_OF: Record<PeerMode, string> = {
+  batched: DRAIN_BATCHED,
+  default: DRAIN_DEFAULT,
+  'keeping runs': DRAIN_KEEPING_RUNS,
+};
 
 export const throughputScenario: Scenario = {
   name: SCENARIO,
@@ -127,6 +188,9 @@ export const throughputScenario: Scenario = {
         `drained by one instance with a pool of ${POOL} connections. Heartbeat: ${AGENTS} script agents x maxConcurrentRuns ${PER_AGENT}, finished = settled. ` +
         `graphile-worker: concurrency ${CONCURRENCY}; batching on = localQueue.size 500 + completeJobBatchDelay 0; default mode = neither. ` +
         'pg-boss: batchSize 100, localConcurrency 4, burstWhenBatchFull (with batchSize 1 it is bound by its polling interval, so it has no comparable default mode). ' +
+        "Peers writing Heartbeat's rows: the same settings, batching on, on a Heartbeat database; the enqueue writes the wakeup and the queued run in the job's transaction, " +
+        'the handler claims its runs (one statement, committed before the agent would run) and finishes them (one statement; pg-boss: in its transactional mode, in the jobs\' own transaction with their completion). ' +
+        'Set-based: pg-boss per batch handed to the handler; graphile-worker per group of handlers its local queue starts together (one job per handler). ' +
         `Reference (bare-sql): the rows Heartbeat's drain writes, written by bare SQL with no engine, ${FLOOR_BATCH} runs a statement on ${FLOOR_CONNECTIONS} connections, ${AGENTS} agents (bookkeeping-floor.ts); ` +
         'the most any engine keeping those rows could drain here. ' +
         'Costs per job, over the drain: CPU of this process (where the engine or worker runs) and of PostgreSQL (all its processes; embedded only), and WAL bytes written (every heap tuple and index entry).',
@@ -139,11 +203,16 @@ export const throughputScenario: Scenario = {
       recordCosts(ctx, DRAIN_BATCHED, 'heartbeat', hb.costs);
       recordCosts(ctx, DRAIN_DEFAULT, 'heartbeat', hb.costs);
       ctx.log(`${SCENARIO} round ${round}: heartbeat ${hb.rate.toFixed(0)} jobs/s (enqueue ${hb.enqueueRate.toFixed(0)}/s; ${describeCosts(hb.costs)})`);
-      for (const [system, mode] of [['graphile-worker', 'batched'], ['pg-boss', 'batched'], ['graphile-worker', 'default']] as const) {
+      ctx.results.record(SCENARIO, DRAIN_KEEPING_RUNS, 'jobs/s', 'higher', 'heartbeat', hb.rate);
+      recordCosts(ctx, DRAIN_KEEPING_RUNS, 'heartbeat', hb.costs);
+      ctx.results.record(SCENARIO, ENQUEUE_KEEPING_RUNS, 'jobs/s', 'higher', 'heartbeat', hb.enqueueRate);
+      for (const [system, mode] of PEER_DRAINS) {
         const peer = await peerRound(ctx, system, mode, jobs, enqueues);
-        ctx.results.record(SCENARIO, mode === 'batched' ? DRAIN_BATCHED : DRAIN_DEFAULT, 'jobs/s', 'higher', system, peer.rate);
+        const drain = DRAIN_OF[mode];
+        ctx.results.record(SCENARIO, drain, 'jobs/s', 'higher', system, peer.rate);
         if (mode === 'batched') ctx.results.record(SCENARIO, ENQUEUE, 'jobs/s', 'higher', system, peer.enqueueRate);
-        recordCosts(ctx, mode === 'batched' ? DRAIN_BATCHED : DRAIN_DEFAULT, system, peer.costs);
+        if (mode === 'keeping runs') ctx.results.record(SCENARIO, ENQUEUE_KEEPING_RUNS, 'jobs/s', 'higher', system, peer.enqueueRate);
+        recordCosts(ctx, drain, system, peer.costs);
         ctx.log(`${SCENARIO} round ${round}: ${system} (${mode}) ${peer.rate.toFixed(0)} jobs/s (enqueue ${peer.enqueueRate.toFixed(0)}/s; ${describeCosts(peer.costs)})`);
       }
       const floor = await bookkeepingFloorRound(ctx, jobs, AGENTS, () => startDrainCosts(ctx));
