@@ -12,6 +12,7 @@ import { agentOutputScenario } from './scenarios/agent-output.ts';
 import { apiWakesScenario } from './scenarios/api-wakes.ts';
 import { cancelScenario } from './scenarios/cancel.ts';
 import { dbCeilingScenario } from './scenarios/db-ceiling.ts';
+import { featureCostsScenario } from './scenarios/feature-costs.ts';
 import { issueThroughputScenario } from './scenarios/issue-throughput.ts';
 import { latencyScenario } from './scenarios/latency.ts';
 import { probeRefusalScenario } from './scenarios/probe-refusal.ts';
@@ -20,7 +21,7 @@ import { reapingScenario } from './scenarios/reaping.ts';
 import { subscriptionsScenario } from './scenarios/subscriptions.ts';
 import { throughputScenario } from './scenarios/throughput.ts';
 
-const SCENARIOS: Scenario[] = [dbCeilingScenario, throughputScenario, issueThroughputScenario, apiWakesScenario, latencyScenario, subscriptionsScenario, agentOutputScenario, queriesScenario, reapingScenario, cancelScenario, probeRefusalScenario];
+const SCENARIOS: Scenario[] = [dbCeilingScenario, throughputScenario, featureCostsScenario, issueThroughputScenario, apiWakesScenario, latencyScenario, subscriptionsScenario, agentOutputScenario, queriesScenario, reapingScenario, cancelScenario, probeRefusalScenario];
 
 const { values } = parseArgs({
   options: {

@@ -106,5 +106,16 @@ export function checkTargets(results: Results): Target[] {
     met: share !== undefined && share >= 0.5,
   });
 
+  // What each capability a run can use costs, next to the drain (feature-costs.ts): shown, no bar.
+  const capabilities = ['a session', 'usage (cost ledger)', 'five log lines', 'tracing on', 'everything (session, usage, logs)'].map((name) => ({
+    name,
+    ratio: metric('feature-costs', `drain, ${name}: rate / plain drain's`)?.median.heartbeat,
+  }));
+  targets.push({
+    name: 'cost of each capability, as the drain rate of runs that use it / the plain drain',
+    bar: 'each shown',
+    measured: capabilities.map(({ name, ratio }) => `${name} ${fmt(ratio)}x`).join(', '),
+    met: capabilities.every(({ ratio }) => ratio !== undefined),
+  });
   return targets;
 }
