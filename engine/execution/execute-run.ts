@@ -13,7 +13,7 @@ import { type FollowUp, type FollowUpSteps, writeFollowUps } from './follow-up.t
 import { finishRuns, type RunFinish, type RunFinished } from '../runs/finish.ts';
 import type { RunIssueActions } from '../issues/issues.ts';
 import { appendExecutorEvent, type EventGroup, type NewRunEvent } from '../runs/events.ts';
-import { RunOutput } from '../runs/output.ts';
+import { FIRST_PROGRESS_DELAY_MS, RunOutput } from '../runs/output.ts';
 import { type LogChunk, writeLogChunks } from '../runs/run-log.ts';
 import { type RunRow } from '../model/runs.ts';
 import { settleRun } from '../runs/settle.ts';
@@ -174,6 +174,13 @@ export async function executeClaimedRun(
   // they carry: the agent is never stopped, nor its outcome lost, because the database was away.
   const durably = <T>(write: () => Promise<T>) => withOutageRetry(write, deps.settings.databaseOutageMs);
   let output: RunOutput | null = null;
+  // Set once the run's output is complete: a first-progress timer that fires later writes nothing.
+  let outputEnded = false;
+  let firstProgressTimer: NodeJS.Timeout | undefined;
+  const endOutput = () => {
+    outputEnded = true;
+    clearTimeout(firstProgressTimer);
+  };
   try {
     const config = runnableConfig(deps, agent);
     // The claim started the run (claim.ts): its issue checked out, its log file, `run started`.
@@ -209,8 +216,19 @@ export async function executeClaimedRun(
       }, bytes);
     };
     let logWriteDue = false;
+    const writeProgress = () => {
+      const write = runOutput.progressWrite();
+      writes.push(() => durably(write));
+    };
     const logged = (progressDue: boolean) => {
-      if (progressDue) writes.push(() => durably(() => runOutput.persistProgress()));
+      if (progressDue) writeProgress();
+      else if (firstProgressTimer === undefined && runOutput.firstProgressPending) {
+        // The first progress write waits a second (runs/output.ts): only a run still going gets it.
+        firstProgressTimer = setTimeout(() => {
+          if (!outputEnded && runOutput.firstProgressPending) writeProgress();
+        }, FIRST_PROGRESS_DELAY_MS);
+        firstProgressTimer.unref();
+      }
       if (logWriteDue) return;
       logWriteDue = true;
       setImmediate(() => {
@@ -259,6 +277,7 @@ export async function executeClaimedRun(
     }));
     // The finish writes the run's last events, if their own write has not started, with it; its log
     // is all written before it.
+    endOutput();
     writeLog();
     const lastEvents = writes.takeEvents();
     await writes.drain();
@@ -270,6 +289,7 @@ export async function executeClaimedRun(
   } catch (error) {
     // The database stayed away past the bound: the run is left to recovery, which retries it.
     if (isDatabaseUnavailable(error) || active.abortReason === 'fenced' || active.abortReason === 'shutdown') throw error;
+    endOutput();
     deps.logger.warn({ err: error, runId: run.id }, 'adapter failed before finishing the run');
     const message = error instanceof Error ? error.message : String(error);
     const pieces = output?.takePending() ?? [];

@@ -1,7 +1,8 @@
 // A run's output while it executes (docs/engine.md §6.5): every chunk is sanitised, counted (bytes
 // and SHA-256 of the log's text), kept as a UTF-8-safe excerpt per stream, published live, and held
 // until the executor writes it to the database (runs/run-log.ts), a batch of pieces at a time, with
-// other runs'. Progress columns are written at most once a minute.
+// other runs'. Progress columns are written a second after the first chunk, then at most once a
+// minute: a run that ends sooner has them written by its finish alone.
 import { createHash } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { heartbeatRuns } from '../../db/schema.ts';
@@ -12,6 +13,12 @@ import type { RunRow } from '../model/runs.ts';
 import { type LogChunk, LOG_STORE } from './run-log.ts';
 
 const PROGRESS_INTERVAL_MS = 60_000;
+/**
+ * The first progress write waits this long after the first chunk. Most runs end sooner, and their
+ * finish writes the columns anyway; a write of the run's row of its own, while its events and
+ * finish are written in batches, costs far more than the columns are worth for a second.
+ */
+export const FIRST_PROGRESS_DELAY_MS = 1_000;
 
 /** A piece of log held for the database grows to this size at most (bytes): windows read few of them. */
 const PIECE_MAX_BYTES = 64 * 1024;
@@ -46,6 +53,8 @@ export class RunOutput {
   private lastAt: Date | null = null;
   private lastStream: string | null = null;
   private persistedAt: number | null = null;
+  /** When this executor saw its first chunk (the engine's clock, ms). */
+  private firstChunkAt: number | null = null;
   readonly logRef: string;
 
   constructor(
@@ -91,7 +100,14 @@ export class RunOutput {
         truncated: live.truncated,
       },
     ]);
-    return this.persistedAt === null || now.getTime() - this.persistedAt >= PROGRESS_INTERVAL_MS;
+    this.firstChunkAt ??= now.getTime();
+    return this.progressDue(now.getTime());
+  }
+
+  /** Whether the progress columns are due for a write (see FIRST_PROGRESS_DELAY_MS). */
+  progressDue(now = this.deps.clock.now().getTime()): boolean {
+    if (this.firstChunkAt === null) return false;
+    return this.persistedAt === null ? now - this.firstChunkAt >= FIRST_PROGRESS_DELAY_MS : now - this.persistedAt >= PROGRESS_INTERVAL_MS;
   }
 
   /** Bytes of log held and not yet handed to a write (the executor's backpressure counts them). */
@@ -106,13 +122,24 @@ export class RunOutput {
     return pieces;
   }
 
-  /** Writes last_output_* so observers can tell a silent run from a chatty one. */
-  async persistProgress(): Promise<void> {
+  /** Whether output came and no progress write was queued yet (the executor's timer asks). */
+  get firstProgressPending(): boolean {
+    return this.firstChunkAt !== null && this.persistedAt === null;
+  }
+
+  /**
+   * The write of last_output_*, so observers can tell a silent run from a chatty one. The columns
+   * count as written from now: the executor queues the write behind the run's others, and another
+   * one queued meanwhile would add nothing. It writes the values as they are when it runs.
+   */
+  progressWrite(): () => Promise<void> {
     this.persistedAt = this.deps.clock.now().getTime();
-    await this.deps.db
-      .update(heartbeatRuns)
-      .set({ lastOutputAt: this.lastAt, lastOutputSeq: this.seq, lastOutputStream: this.lastStream, lastOutputBytes: this.bytes })
-      .where(eq(heartbeatRuns.id, this.run.id));
+    return async () => {
+      await this.deps.db
+        .update(heartbeatRuns)
+        .set({ lastOutputAt: this.lastAt, lastOutputSeq: this.seq, lastOutputStream: this.lastStream, lastOutputBytes: this.bytes })
+        .where(eq(heartbeatRuns.id, this.run.id));
+    };
   }
 
   /** The summary written with the run's final status; the caller has written every piece. */
