@@ -9,14 +9,13 @@
 //   with liveness and settle, wakeup completed, events, agents idle with their counters).
 // Each statement covers every run the handler has at once, set-based; the job's completion is the
 // peer's own. Both run on the peer's own pool (the same connections as Heartbeat's drain).
-import { EventEmitter } from 'node:events';
-import { Logger, run, runMigrations, type Runner, type WorkerEvents } from 'graphile-worker';
+import { Logger, runMigrations, type Runner } from 'graphile-worker';
 import { PgBoss } from 'pg-boss';
 import pg from 'pg';
 import postgres from 'postgres';
 import { groupWrites } from './group-writes.ts';
 import type { DrainPeer, GraphileOptions, PgBossOptions } from './peers.ts';
-import { inChunks } from './peers.ts';
+import { inChunks, runGraphileWorkers } from './peers.ts';
 import { CLAIM_RUNS, FINISH_RUNS, INSERT_QUEUED_RUNS, queuedRunsParams } from './run-bookkeeping.ts';
 
 const silentGraphileLogger = new Logger(() => () => {});
@@ -80,27 +79,13 @@ export async function graphileWorkerKeepingRuns(agents: KeptAgents, options: Gra
     add: (i) => enqueue(i, 1),
     remaining: async () => Number((await pgPool.query('select count(*) as n from graphile_worker.jobs')).rows[0].n),
     start: async () => {
-      const events: WorkerEvents = new EventEmitter();
-      runner = await run({
-        ...base,
-        concurrency: options.concurrency,
-        noHandleSignals: true,
-        pollInterval: 1_000,
-        events,
-        taskList: {
-          [TASK]: async (payload) => {
-            const { runId } = payload as { runId: string };
-            await claimRun(runId);
-            // The agent would run here: a no-op, as Heartbeat's script agents with no steps.
-            await finishRun(runId);
-            handled += 1;
-          },
-        },
-        preset: {
-          worker: {
-            ...(options.localQueueSize > 1 ? { localQueue: { size: options.localQueueSize } } : {}),
-            completeJobBatchDelay: options.completeJobBatchDelay,
-          },
+      runner = await runGraphileWorkers(base, options, {
+        [TASK]: async (payload) => {
+          const { runId } = payload as { runId: string };
+          await claimRun(runId);
+          // The agent would run here: a no-op, as Heartbeat's script agents with no steps.
+          await finishRun(runId);
+          handled += 1;
         },
       });
     },

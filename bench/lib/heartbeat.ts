@@ -11,7 +11,9 @@ import { agents, companies } from '../../db/schema.ts';
 import { scriptAdapter } from '../../engine/index.ts';
 import type { Adapter } from '../../engine/index.ts';
 import { Engine } from '../../engine/index.ts';
+import { type DrainCosts, startDrainCosts } from './drain-costs.ts';
 import { INSERT_QUEUED_RUNS, queuedRunsParams } from './run-bookkeeping.ts';
+import type { ScenarioContext } from './scenario.ts';
 import { nowMs } from './stats.ts';
 
 export interface BenchEngineOptions {
@@ -117,4 +119,22 @@ export async function createBenchEngine(options: BenchEngineOptions): Promise<Be
  */
 export async function fillQueuedRuns(sql: postgres.Sql, input: { companyId: string; agentIds: string[]; count: number }): Promise<void> {
   await sql.unsafe(INSERT_QUEUED_RUNS, queuedRunsParams({ ...input, from: 0 }));
+}
+
+/**
+ * Starts the engine on its filled queue and waits until `jobs` runs are settled: jobs/s from the
+ * start, and what the drain cost (drain-costs.ts).
+ */
+export async function timedDrain(ctx: ScenarioContext, bench: BenchEngine, jobs: number): Promise<{ rate: number; costs: DrainCosts }> {
+  const done = new Promise<void>((resolve) => {
+    bench.onSettled = () => {
+      if (bench.settled.size >= jobs) resolve();
+    };
+  });
+  const stopCosts = await startDrainCosts(ctx);
+  const t0 = nowMs();
+  await bench.start();
+  await done;
+  const rate = jobs / ((nowMs() - t0) / 1000);
+  return { rate, costs: await stopCosts(jobs) };
 }

@@ -1,7 +1,7 @@
 // The engines people would pick instead, driven the same way: graphile-worker and pg-boss, each on
 // a fresh database of the bench's PostgreSQL, with a no-op handler.
 import { EventEmitter } from 'node:events';
-import { Logger, makeWorkerUtils, run, runMigrations, type Runner, type WorkerEvents } from 'graphile-worker';
+import { Logger, makeWorkerUtils, run, runMigrations, type Runner, type TaskList, type WorkerEvents } from 'graphile-worker';
 import { PgBoss } from 'pg-boss';
 import pg from 'pg';
 import postgres from 'postgres';
@@ -46,6 +46,28 @@ export async function inChunks(from: number, to: number, add: (ids: number[]) =>
   }
 }
 
+/**
+ * graphile-worker's workers as every graphile peer of the bench runs them: `options`' concurrency
+ * and batching, polling once a second (jobs are woken by its LISTEN), signals left to the bench.
+ */
+export function runGraphileWorkers(base: { pgPool: pg.Pool; logger: Logger }, options: GraphileOptions, taskList: TaskList): Promise<Runner> {
+  const events: WorkerEvents = new EventEmitter();
+  return run({
+    ...base,
+    concurrency: options.concurrency,
+    noHandleSignals: true,
+    pollInterval: 1_000,
+    events,
+    taskList,
+    preset: {
+      worker: {
+        ...(options.localQueueSize > 1 ? { localQueue: { size: options.localQueueSize } } : {}),
+        completeJobBatchDelay: options.completeJobBatchDelay,
+      },
+    },
+  });
+}
+
 export async function graphileWorker(options: GraphileOptions): Promise<PeerHandle> {
   // Our own pool, so that idle connections dropped with the database do not crash the process.
   const pgPool = new pg.Pool({ connectionString: options.url, max: options.poolSize });
@@ -67,24 +89,10 @@ export async function graphileWorker(options: GraphileOptions): Promise<PeerHand
     remaining: () =>
       utils.withPgClient(async (client) => Number((await client.query('select count(*) as n from graphile_worker.jobs')).rows[0].n)),
     start: async () => {
-      const events: WorkerEvents = new EventEmitter();
-      runner = await run({
-        ...base,
-        concurrency: options.concurrency,
-        noHandleSignals: true,
-        pollInterval: 1_000,
-        events,
-        taskList: {
-          noop: async (payload) => {
-            started.set((payload as { i: number }).i, nowMs());
-            handled += 1;
-          },
-        },
-        preset: {
-          worker: {
-            ...(options.localQueueSize > 1 ? { localQueue: { size: options.localQueueSize } } : {}),
-            completeJobBatchDelay: options.completeJobBatchDelay,
-          },
+      runner = await runGraphileWorkers(base, options, {
+        noop: async (payload) => {
+          started.set((payload as { i: number }).i, nowMs());
+          handled += 1;
         },
       });
     },

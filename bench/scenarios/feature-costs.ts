@@ -14,10 +14,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { startTracing, tracingSettingsFrom } from '../../engine/index.ts';
-import { type DrainCosts, startDrainCosts } from '../lib/drain-costs.ts';
-import { createBenchEngine, fillQueuedRuns } from '../lib/heartbeat.ts';
+import type { DrainCosts } from '../lib/drain-costs.ts';
+import { createBenchEngine, fillQueuedRuns, timedDrain } from '../lib/heartbeat.ts';
 import type { Scenario, ScenarioContext } from '../lib/scenario.ts';
-import { nowMs } from '../lib/stats.ts';
 
 const SCENARIO = 'feature-costs';
 const POOL = 10;
@@ -65,17 +64,7 @@ async function drainRound(ctx: ScenarioContext, jobs: number, variant: Variant):
   const bench = await createBenchEngine({ url: database.url, agents: AGENTS, maxConcurrentRuns: PER_AGENT, poolSize: POOL, adapterConfig: { steps: variant.steps } });
   try {
     await fillQueuedRuns(bench.connection.sql, { companyId: bench.companyId, agentIds: bench.agentIds, count: jobs });
-    const done = new Promise<void>((resolve) => {
-      bench.onSettled = () => {
-        if (bench.settled.size >= jobs) resolve();
-      };
-    });
-    const stopCosts = await startDrainCosts(ctx);
-    const t0 = nowMs();
-    await bench.start();
-    await done;
-    const rate = jobs / ((nowMs() - t0) / 1000);
-    const costs = await stopCosts(jobs);
+    const { rate, costs } = await timedDrain(ctx, bench, jobs);
     await checkWritten(bench.connection.sql, jobs, variant);
     return { rate, costs };
   } finally {

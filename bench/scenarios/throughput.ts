@@ -16,7 +16,7 @@
 // the peers keeping Heartbeat's rows (the job, the wakeup and the queued run in one transaction).
 import postgres from 'postgres';
 import { graphileWorkerKeepingRuns, pgBossKeepingRuns } from '../lib/bookkeeping-peers.ts';
-import { createBenchEngine, fillQueuedRuns } from '../lib/heartbeat.ts';
+import { createBenchEngine, fillQueuedRuns, timedDrain } from '../lib/heartbeat.ts';
 import { type DrainPeer, graphileWorker, pgBoss } from '../lib/peers.ts';
 import { checkRunBookkeeping, createAgents } from '../lib/run-bookkeeping.ts';
 import type { System } from '../lib/results.ts';
@@ -74,17 +74,7 @@ export async function heartbeatRound(ctx: ScenarioContext, jobs: number, enqueue
       if (result.outcome !== 'queued') throw new Error(`wakeup ${i} was ${result.outcome}`);
     });
     await fillQueuedRuns(bench.connection.sql, { companyId: bench.companyId, agentIds: bench.agentIds, count: jobs - enqueues });
-    const done = new Promise<void>((resolve) => {
-      bench.onSettled = () => {
-        if (bench.settled.size >= jobs) resolve();
-      };
-    });
-    const stopCosts = await startDrainCosts(ctx);
-    const t0 = nowMs();
-    await bench.start();
-    await done;
-    const rate = jobs / ((nowMs() - t0) / 1000);
-    const costs = await stopCosts(jobs);
+    const { rate, costs } = await timedDrain(ctx, bench, jobs);
     const [row] = await bench.connection.sql<{ ok: number; total: number }[]>`
       select count(*) filter (where status = 'succeeded' and settled_at is not null)::int as ok, count(*)::int as total from heartbeat_runs`;
     if (row.ok !== jobs || row.total !== jobs) throw new Error(`expected ${jobs} settled runs, found ${row.ok} of ${row.total}`);
