@@ -9,6 +9,7 @@ import type { Database } from '../db/client.ts';
 import type { Engine } from '../engine/index.ts';
 import type { Principal } from '../engine/index.ts';
 import { authenticateAuthorization } from './authentication.ts';
+import { CoalescingWebSocket } from './coalescing-websocket.ts';
 import { assignErrorCode, isExpectedError, maskError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { GRAPHQL_PATH, type HeartbeatYoga } from './yoga.ts';
@@ -114,6 +115,7 @@ export function attachWebSocketServer(options: {
     server: httpServer,
     path: GRAPHQL_PATH,
     maxPayload: options.maxPayloadBytes ?? DEFAULT_MAX_WS_PAYLOAD_BYTES,
+    WebSocket: CoalescingWebSocket,
   });
   // Sockets per API key, so a revoked key loses its open connections at once, on every instance.
   const socketsByKey = new Map<string, Set<WebSocket>>();
