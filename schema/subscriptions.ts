@@ -59,12 +59,34 @@ class Wakeup {
 }
 
 /**
+ * The subscriptions whose last item is out with the transport, and since when (ms). One sweep a
+ * second looks for those it has not come back from within STALL_TIMEOUT_MS: a timer per item
+ * handed out was thousands of timers a second under agent output.
+ */
+const handedOut = new Map<() => void, number>();
+let stallSweep: NodeJS.Timeout | null = null;
+
+function watchHandedOut(onStall: () => void): void {
+  handedOut.set(onStall, Date.now());
+  if (stallSweep) return;
+  stallSweep = setInterval(() => {
+    const now = Date.now();
+    for (const [stall, since] of handedOut) if (now - since >= STALL_TIMEOUT_MS) stall();
+    if (handedOut.size === 0 && stallSweep) {
+      clearInterval(stallSweep);
+      stallSweep = null;
+    }
+  }, 1_000);
+  stallSweep.unref();
+}
+
+/**
  * Wraps a subscription's generator for two things an async generator cannot do itself:
  * - return() while the generator awaits (an idle subscription may never reach its next yield):
  *   the abort signal wakes its waits, so a client that leaves releases its watcher at once;
  * - noticing a subscriber that stopped reading: if the transport does not come back for the next
- *   item within STALL_TIMEOUT_MS, the generator is closed and the next item handed out is a
- *   SLOW_CONSUMER error naming where to resume, followed by completion.
+ *   item within STALL_TIMEOUT_MS (give or take the sweep's second), the generator is closed and
+ *   the next item handed out is a SLOW_CONSUMER error naming where to resume, followed by completion.
  */
 function guarded<T>(
   start: (signal: AbortSignal) => AsyncGenerator<T>,
@@ -73,17 +95,21 @@ function guarded<T>(
   const controller = new AbortController();
   const inner = start(controller.signal);
   let last: T | undefined;
-  let watchdog: NodeJS.Timeout | undefined;
   let stalled: HeartbeatError | null = null;
   let finished = false;
   const close = () => {
-    clearTimeout(watchdog);
+    handedOut.delete(onStall);
     controller.abort();
     return inner.return(undefined);
   };
+  function onStall() {
+    handedOut.delete(onStall);
+    stalled = new HeartbeatError('SLOW_CONSUMER', 'The subscriber stopped reading; subscribe again to resume', resumeHint(last));
+    void close();
+  }
   const outer = {
     async next(): Promise<IteratorResult<T | HeartbeatError>> {
-      clearTimeout(watchdog);
+      handedOut.delete(onStall);
       if (stalled) {
         const error = stalled;
         stalled = null;
@@ -97,10 +123,7 @@ function guarded<T>(
         return result;
       }
       last = result.value;
-      watchdog = setTimeout(() => {
-        stalled = new HeartbeatError('SLOW_CONSUMER', 'The subscriber stopped reading; subscribe again to resume', resumeHint(last));
-        void close();
-      }, STALL_TIMEOUT_MS);
+      watchHandedOut(onStall);
       return result;
     },
     async return(): Promise<IteratorResult<T | HeartbeatError>> {

@@ -24,6 +24,7 @@ import {
 } from './hardening.ts';
 import type { Logger } from './logger.ts';
 import { DEFAULT_RESPONSE_CACHE_BYTES, type ResponseCacheOutcome, useResponseCache } from './response-cache.ts';
+import { useSharedEventExecution } from './shared-event-execution.ts';
 
 /** What the transport hands yoga: WebSocket operations arrive already authenticated. */
 export interface ServerContext {
@@ -93,6 +94,8 @@ export function createHeartbeatYoga(options: {
       },
     },
     plugins: [
+      // First: it replaces yoga's subscribe, which the plugins after it (tracing) then wrap.
+      useSharedEventExecution(),
       ...(tracing ? [useOpenTelemetry({ resolvers: false, variables: false, result: false }, tracing, SpanKind.SERVER, {}, 'heartbeat-graphql')] : []),
       useMalformedParamsAsBadRequest(),
       useOperationLimits({ production: hardening.production }),
