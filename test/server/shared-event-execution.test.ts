@@ -38,7 +38,7 @@ function fixture() {
           subscribe: async function* (_root: unknown, args: { from?: number | null }) {
             for (const item of items) if (item.n > (args.from ?? 0)) yield item;
           },
-          resolve: (item: Item) => item,
+          resolve: (item: unknown) => item as Item,
         },
       },
     }),
