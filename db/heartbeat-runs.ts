@@ -82,7 +82,10 @@ export const heartbeatRuns = pgTable(
     nextAction: text(),
     continuationAttempt: integer().notNull().default(0),
     lastUsefulActionAt: timestamptz(),
-    /** The engine instance executing the run; its lapsed lease makes the run an orphan (Decisions 9). */
+    /**
+     * The engine instance executing the run; its lapsed lease makes the run an orphan (Decisions 9).
+     * From the finish to the settle: the instance that owes the run's follow-up (docs/engine.md §6.11-K).
+     */
     ownerInstanceId: uuid(),
     /** Host the run's process lives on: pid checks only make sense on that host. */
     ownerHost: text(),
@@ -135,6 +138,12 @@ export const heartbeatRuns = pgTable(
     // Runs cancelled while running whose executor has not settled them yet: the reaper looks for
     // those whose executor is gone on every pass (engine/recovery/process-loss.ts findAbandonedCancels).
     index('runs_cancelled_unsettled_idx').on(t.ownerInstanceId).where(sql`${t.status} = 'cancelled' and ${t.settledAt} is null`),
+    // Runs finished (by their executor, or failed by the reaper) whose follow-up is not written yet:
+    // in the index only between the finish and the settle. The reaper looks on every pass for those
+    // whose owner died before writing it (engine/recovery/process-loss.ts findAbandonedFollowUps).
+    index('runs_finished_unsettled_idx')
+      .on(t.ownerInstanceId)
+      .where(sql`${t.status} in ('succeeded', 'failed', 'timed_out') and ${t.settledAt} is null`),
     // Runs changed since a moment (live catch-up after a gap in signals, engine/live/live-catch-up.ts).
     // A BRIN index keeps only a range summary per block of pages, so the run writes barely pay for
     // it: rows are appended in about the order they change. Pages not summarized yet are always

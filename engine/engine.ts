@@ -213,7 +213,7 @@ export class Engine {
     return this.loop.tick();
   }
 
-  /** §6.11: fails (and retries once) runs whose process or server is gone. */
+  /** §6.11: fails (and retries once) runs whose process or server is gone; completes follow-ups a dead owner left (§6.11-K). */
   reapOrphanedRuns(): Promise<Pick<ReapResult, 'reaped' | 'runIds'>> {
     return this.loop.reapOrphanedRuns();
   }

@@ -101,6 +101,7 @@ export function createMetrics(options: { db: Database; engine: Engine; hub: Sign
   followed('heartbeat_runs_reaped_total', 'Runs this instance reaped as lost (their process or their instance was gone).', () => engine.counters.runsReaped);
   followed('heartbeat_run_log_bytes_written_total', "Bytes of run output this instance wrote to the database (the logs of the runs it executes).", () => engine.counters.logBytesWritten);
   followed('heartbeat_instances_declared_dead_total', 'Other instances this instance declared dead (process gone, or lease lapsed while the database was reachable).', () => engine.counters.instancesDeclaredDead);
+  followed('heartbeat_run_follow_ups_taken_over_total', 'Finished runs whose follow-up this instance completed because their owner died before writing it.', () => engine.counters.followUpsTakenOver);
   new Gauge({
     name: 'heartbeat_subscribers',
     help: 'Live subscriptions (runEvents, runStatus) held by this instance.',

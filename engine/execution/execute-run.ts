@@ -9,7 +9,7 @@ import { agentDirectory } from '../adapters/agent-directory.ts';
 import type { AdapterResult } from '../adapters/types.ts';
 import type { ClaimedRun } from '../runs/claim.ts';
 import { type EngineDeps, transact } from '../model/deps.ts';
-import { type FollowUp, type FollowUpSteps, writeFollowUps } from './follow-up.ts';
+import { continueAndSettle, type FollowUp, type FollowUpSteps, writeFollowUps } from './follow-up.ts';
 import { finishRuns, type RunFinish, type RunFinished } from '../runs/finish.ts';
 import type { RunIssueActions } from '../issues/issues.ts';
 import { appendExecutorEvent, type EventGroup, type NewRunEvent } from '../runs/events.ts';
@@ -334,16 +334,8 @@ async function finish(deps: EngineDeps, hooks: ExecuteHooks, item: RunFinish): P
   const followUp: FollowUp = { run, crashed: item.crashed, evidence: answer.evidence };
   const writeOne = async () => (await withOutageRetry(() => writeFollowUps(deps, [followUp]), deps.settings.databaseOutageMs))[0];
   const { queued, settled } = await (hooks.batches ? hooks.batches.followUp(followUp, writeOne) : writeOne());
-  if (!settled) {
-    // The continuation waits out an outage like the run's own writes (its key makes a retry
-    // harmless). Refused otherwise, it is logged and the run is settled all the same: an unsettled
-    // run would keep its subscribers waiting and its log out of retention for good.
-    await withOutageRetry(() => hooks.steps.enqueueLivenessContinuation(run), deps.settings.databaseOutageMs).catch((error: unknown) => {
-      if (isDatabaseUnavailable(error)) throw error;
-      deps.logger.error({ err: error, runId: run.id }, 'the liveness continuation could not be queued; the run is settled without it');
-    });
-    await settle(deps, run.id);
-  }
+  // The continuation and the settle wait out an outage like the run's own writes.
+  if (!settled) await continueAndSettle(deps, hooks.steps, run, (write) => withOutageRetry(write, deps.settings.databaseOutageMs));
   return queued;
 }
 

@@ -3,7 +3,9 @@
 // the summary comment, the comment policy, the issue's release (with immediate recovery), the
 // continuation summary and the settle, in one transaction for any number of runs, each step written for all of them at once
 // (the engine batches follow-ups as it batches finishes), then, for a run that only planned or said
-// nothing, a liveness continuation, after which that run is settled.
+// nothing, a liveness continuation, after which that run is settled. Only the run's owner writes
+// them (runs/follow-up-owner.ts); a run whose owner died before they were written is taken over by
+// another instance, which completes them through the same steps (completeTakenOverFollowUp, §6.11-K).
 import { sql } from 'drizzle-orm';
 import type { Transaction } from '../../db/client.ts';
 import { type EngineDeps, transact } from '../model/deps.ts';
@@ -18,7 +20,9 @@ import { transientContract } from '../rules/retry-schedule.ts';
 import { runSummaryText } from '../rules/run-outcome.ts';
 import { settleRun } from '../runs/settle.ts';
 import { writeContinuationSummaries } from '../issues/continuation-summary.ts';
+import { lockOwnFollowUps, type TakenOverRun } from '../runs/follow-up-owner.ts';
 import type { RunEvidence } from '../runs/liveness-evidence.ts';
+import { isDatabaseUnavailable } from '../store/database-unavailable.ts';
 import { executePrepared, json } from '../store/statements.ts';
 
 /** The steps that act on one run at a time, and the release alone (the reaper's, for a lost run). */
@@ -35,7 +39,8 @@ export interface FollowUpSteps {
 export function followUpSteps(deps: EngineDeps, wake: Wake): FollowUpSteps {
   return {
     scheduleTransientRetry: async (run) => {
-      if (run.status === 'failed' && transientContract(run)) await scheduleBoundedRetry(deps, run.id);
+      // Only while the run is this instance's to follow up (a taken-over run is the taker's, §6.11-K).
+      if (run.status === 'failed' && transientContract(run)) await scheduleBoundedRetry(deps, run.id, { followUpOf: deps.settings.instanceId });
     },
     enqueueLivenessContinuation: (run) => enqueueLivenessContinuation(deps, wake, run),
     releaseIssueExecution: async (run) => (await releaseIssueExecutionAndPromote(deps, run, { immediateRecovery })).promoted,
@@ -56,24 +61,81 @@ export interface FollowUp {
  * policy, the release and the settle, in one transaction, each for all the runs at once. Returns,
  * per run, the runs they queued (which the engine starts) and whether the run was settled: it is,
  * unless a continuation may still follow it (then its caller runs that step and settles it after).
- * All or nothing: a batch that fails is written again one run at a time.
+ * A run that is not this instance's to follow up any more (settled, or taken over by another
+ * instance after this one was declared dead, §6.11-K) is left alone and answered as settled: its
+ * caller has nothing more to do for it. All or nothing: a batch that fails is written again one run
+ * at a time.
  */
 export async function writeFollowUps(deps: EngineDeps, items: FollowUp[]): Promise<Array<{ queued: RunRow[]; settled: boolean }>> {
-  const runs = items.map((item) => item.run);
-  const continues = items.map(({ run, crashed }) => !crashed && mayContinue(run));
   return transact(deps, async (tx, events) => {
+    // The runs first (§6.17), locked: their owner writes their follow-up, once.
+    const own = await lockOwnFollowUps(tx, items.map((item) => item.run.id), deps.settings.instanceId);
+    const kept = items.filter((item) => own.has(item.run.id));
+    const runs = kept.map((item) => item.run);
+    const continues = kept.map(({ run, crashed }) => !crashed && mayContinue(run));
     const now = deps.clock.now();
     const posted = await postRunSummaryComments(tx, runs.filter((run) => run.status === 'succeeded'), now);
     const commentPolicy = await applyIssueCommentPolicy(tx, events, runs, now);
     const released = await releaseIssues(tx, events, runs, now, { immediateRecovery });
-    await writeContinuationSummaries(tx, runs, now, knownEvidence(items, posted, now));
+    await writeContinuationSummaries(tx, runs, now, knownEvidence(kept, posted, now));
     // The comment policy's answers are written by the settle's statement (one row version per run).
     await settleRun(tx, events, runs.filter((_, i) => !continues[i]).map((run) => run.id), now, commentPolicy.answers);
-    return runs.map((_, i) => ({
-      queued: [commentPolicy.queued[i], released[i].promoted].filter((run): run is RunRow => run !== null),
-      settled: !continues[i],
-    }));
+    const answers = new Map(
+      runs.map((run, i) => [
+        run.id,
+        { queued: [commentPolicy.queued[i], released[i].promoted].filter((queued): queued is RunRow => queued !== null), settled: !continues[i] },
+      ]),
+    );
+    return items.map((item) => answers.get(item.run.id) ?? { queued: [], settled: true });
   });
+}
+
+/** Runs each write as it is (the default), or through a wrapper such as the executor's outage retry. */
+type Durably = <T>(write: () => Promise<T>) => Promise<T>;
+const directly: Durably = (write) => write();
+
+/**
+ * §6.4 steps 8.5 and 10 for a run writeFollowUps left unsettled: its liveness continuation, then its
+ * settle. The continuation (its idempotency key makes a repeat harmless) refused for any reason but
+ * an unreachable database is logged and the run is settled all the same: an unsettled run would keep
+ * its subscribers waiting and its log out of retention for good.
+ */
+export async function continueAndSettle(deps: EngineDeps, steps: FollowUpSteps, run: RunRow, durably: Durably = directly): Promise<void> {
+  await durably(() => steps.enqueueLivenessContinuation(run)).catch((error: unknown) => {
+    if (isDatabaseUnavailable(error)) throw error;
+    deps.logger.error({ err: error, runId: run.id }, 'the liveness continuation could not be queued; the run is settled without it');
+  });
+  await durably(() => transact(deps, (tx, events) => settleRun(tx, events, run.id, deps.clock.now())));
+}
+
+/**
+ * The follow-up of a finished run this instance took over because its owner died before writing it
+ * (docs/engine.md §6.11-K; runs/follow-up-owner.ts takeOverFollowUps), decided from the run as
+ * stored: the steps the owner would have taken after the finish, through the same functions, less
+ * what it had already written. Returns the runs they queued, which the engine starts.
+ */
+export async function completeTakenOverFollowUp(deps: EngineDeps, steps: FollowUpSteps, taken: TakenOverRun): Promise<RunRow[]> {
+  const { run } = taken;
+  if (run.errorCode === 'process_lost') {
+    // Failed by a reaper that died before releasing its issue (§6.11-A): the reaper's own follow-up.
+    const promoted = taken.followUpWritten ? null : await steps.releaseIssueExecution(run);
+    await transact(deps, (tx, events) => settleRun(tx, events, run.id, deps.clock.now()));
+    return promoted ? [promoted] : [];
+  }
+  let queued: RunRow[] = [];
+  // writeFollowUps settles, in its own transaction, every run but one that may still continue: only
+  // such a run can be left with its follow-up written and the continuation and the settle to come.
+  if (!(taken.followUpWritten && mayContinue(run))) {
+    if (!taken.boundedRetryDone) await steps.scheduleTransientRetry(run);
+    // Whether the run crashed (§6.4 step 9) is not stored, and need not be: a crash fails the run
+    // with one of the engine's codes and no error family, so it has no transient contract, and a
+    // failed run does not continue (its liveness is `failed`).
+    const [answer] = await writeFollowUps(deps, [{ run, crashed: false }]);
+    if (answer.settled) return answer.queued;
+    queued = answer.queued;
+  }
+  await continueAndSettle(deps, steps, run);
+  return queued;
 }
 
 /**

@@ -17,7 +17,7 @@ import { transact } from '../model/deps.ts';
 import type { EnqueueResult, EnqueueWakeupInput } from '../wakeups/enqueue.ts';
 import { tickTimers } from '../wakeups/timers.ts';
 import type { Dispatcher } from './dispatcher.ts';
-import type { FollowUpSteps } from './follow-up.ts';
+import { completeTakenOverFollowUp, type FollowUpSteps } from './follow-up.ts';
 
 /** Stranded-issue reconciliation scans every open issue: it runs less often than the tick. */
 const RECONCILE_INTERVAL_MS = 30_000;
@@ -35,7 +35,7 @@ export interface PeriodicLoopOptions {
 
 export class PeriodicLoop {
   /** Counted for /metrics. */
-  readonly counters = { runsReaped: 0, instancesDeclaredDead: 0 };
+  readonly counters = { runsReaped: 0, instancesDeclaredDead: 0, followUpsTakenOver: 0 };
   private timer: NodeJS.Timeout | null = null;
   private reapTimer: NodeJS.Timeout | null = null;
   private ticking = false;
@@ -82,7 +82,7 @@ export class PeriodicLoop {
     }
   }
 
-  /** §6.11: fails (and retries once) runs whose process or server is gone. */
+  /** §6.11: fails (and retries once) runs whose process or server is gone; completes follow-ups a dead owner left (§6.11-K). */
   reapOrphanedRuns(): Promise<Pick<ReapResult, 'reaped' | 'runIds'>> {
     const pass = this.reaping.then(() => this.reapPass());
     this.reaping = pass.catch(() => {});
@@ -148,9 +148,10 @@ export class PeriodicLoop {
   private async reapPass(): Promise<Pick<ReapResult, 'reaped' | 'runIds'>> {
     const { abandoned } = this.options.dispatcher;
     const result = await reapOrphanedRuns(this.deps, this.reaperHooks(abandoned));
-    for (const runId of result.runIds) abandoned.delete(runId);
+    for (const runId of [...result.runIds, ...result.followedUp]) abandoned.delete(runId);
     this.counters.runsReaped += result.reaped;
     this.counters.instancesDeclaredDead += result.declaredDead.length;
+    this.counters.followUpsTakenOver += result.followedUp.length;
     return { reaped: result.reaped, runIds: result.runIds };
   }
 
@@ -163,6 +164,8 @@ export class PeriodicLoop {
       startNext: (agentId) => void dispatcher.startNext(agentId),
       judge: (ownerInstanceId, owner) => lease.judge(ownerInstanceId, owner, this.deps.settings.instanceId),
       abandoned,
+      executing: () => new Set(dispatcher.activeRunIds()),
+      completeFollowUp: (taken) => completeTakenOverFollowUp(this.deps, this.options.steps(), taken),
     };
   }
 

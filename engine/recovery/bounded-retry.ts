@@ -15,13 +15,21 @@ import { insertSystemWakeup } from '../runs/system-wakeups.ts';
 export type BoundedRetryOutcome =
   | { outcome: 'scheduled'; run: RunRow; dueAt: Date; attempt: number; maxAttempts: number }
   | { outcome: 'retry_exhausted'; attempt: number; maxAttempts: number }
-  | { outcome: 'missing_run' | 'missing_agent' | 'not_transient' };
+  | { outcome: 'missing_run' | 'missing_agent' | 'not_transient' }
+  /** As a follow-up step (`followUpOf`): the run is settled, or its follow-up is another instance's (§6.11-K). */
+  | { outcome: 'not_owner' };
 
 export interface ScheduleOptions {
   now?: Date;
   random?: number;
   retryReason?: string;
   wakeReason?: string;
+  /**
+   * The step of a finished run's follow-up (§6.4 step 8.2), by this instance: scheduled only while
+   * the run is unsettled and owned by it, checked under the run's lock, so that an owner whose run
+   * was taken over (§6.11-K) does not schedule a second retry beside the instance that took it.
+   */
+  followUpOf?: string;
 }
 
 export async function scheduleBoundedRetry(deps: EngineDeps, runId: string, options: ScheduleOptions = {}): Promise<BoundedRetryOutcome> {
@@ -32,6 +40,7 @@ export async function scheduleBoundedRetry(deps: EngineDeps, runId: string, opti
   return transact(deps, async (tx, events) => {
     const [source] = await tx.select().from(heartbeatRuns).where(eq(heartbeatRuns.id, runId)).for('update');
     if (!source) return { outcome: 'missing_run' };
+    if (options.followUpOf !== undefined && (source.settledAt !== null || source.ownerInstanceId !== options.followUpOf)) return { outcome: 'not_owner' };
     const agent = await tx.query.agents.findFirst({ where: { id: source.agentId } });
     if (!agent) return { outcome: 'missing_agent' };
     const attempt = source.scheduledRetryAttempt + 1;

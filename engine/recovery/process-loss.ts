@@ -114,3 +114,19 @@ export function findAbandonedCancels(deps: EngineDeps, activeRunIds: ReadonlySet
   return findUnownedRuns(deps, activeRunIds, and(eq(heartbeatRuns.status, 'cancelled'), isNull(heartbeatRuns.settledAt))!);
 }
 
+/**
+ * Runs finished (succeeded, failed, timed out: a cancel's are findAbandonedCancels') whose owner died
+ * between their finish and their settle, so that their follow-up (§6.4 step 8, or the reaper's
+ * release of a lost run) will never be written by it (§6.11-K). Every such run has an owner: it was
+ * claimed (a run the engine ends without a claim is settled at once). The conditions are spelled out,
+ * not parameters, so that the partial index runs_finished_unsettled_idx serves the statement, which
+ * every reaper pass runs: it reads only the runs between their finish and their settle.
+ */
+export function findAbandonedFollowUps(deps: EngineDeps, activeRunIds: ReadonlySet<string>): Promise<OrphanCandidate[]> {
+  return findUnownedRuns(
+    deps,
+    activeRunIds,
+    sql`${heartbeatRuns.status} in ('succeeded', 'failed', 'timed_out') and ${heartbeatRuns.settledAt} is null and ${heartbeatRuns.ownerInstanceId} is not null`,
+  );
+}
+

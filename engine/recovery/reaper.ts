@@ -1,10 +1,21 @@
 // The reaper's pass (spec §6.11): every orphaned run is checked on this host where possible, its
-// leftover processes stopped, and it is failed and retried once, or flagged detached.
+// leftover processes stopped, and it is failed and retried once, or flagged detached. The same pass
+// settles abandoned cancels (§6.11-H) and completes the follow-up of finished runs whose owner died
+// before writing it (§6.11-K).
 import type { EngineDeps } from '../model/deps.ts';
 import type { RunRow } from '../model/runs.ts';
 import { groupAlive, pidAlive, terminateGroup } from '../adapters/process-groups.ts';
-import { type DeadInstance, declareDeadInstances, findAbandonedCancels, findOrphanedRuns, type OrphanCandidate, type OwnerJudge } from './process-loss.ts';
+import {
+  type DeadInstance,
+  declareDeadInstances,
+  findAbandonedCancels,
+  findAbandonedFollowUps,
+  findOrphanedRuns,
+  type OrphanCandidate,
+  type OwnerJudge,
+} from './process-loss.ts';
 import { failLostRuns, type LostRun, type LostRunItem, markDetached, PROCESS_LOSS_MAX_RETRIES } from '../runs/lost-runs.ts';
+import { takeOverFollowUps, type TakenOverRun } from '../runs/follow-up-owner.ts';
 
 export interface ReaperHooks {
   activeRunIds: ReadonlySet<string>;
@@ -16,6 +27,13 @@ export interface ReaperHooks {
   judge: OwnerJudge;
   /** Runs this instance's executor gave up on (the database stayed away past the bound): retried like a dead owner's. */
   abandoned: ReadonlySet<string>;
+  /** The runs this instance executes at the moment of asking (activeRunIds is the pass's first look). */
+  executing(): ReadonlySet<string>;
+  /**
+   * §6.11-K: the follow-up of a finished run taken over from its dead owner, through the engine's
+   * follow-up steps (execution/follow-up.ts completeTakenOverFollowUp); returns the runs it queued.
+   */
+  completeFollowUp(taken: TakenOverRun): Promise<RunRow[]>;
 }
 
 /** Lost runs reaped at the same time: each holds a pool connection, and may wait for a process group to stop. */
@@ -34,6 +52,8 @@ export interface ReapResult {
   runIds: string[];
   /** Instances this pass declared dead. */
   declaredDead: DeadInstance[];
+  /** Finished runs whose follow-up this pass took over from a dead owner and completed (§6.11-K). */
+  followedUp: string[];
 }
 
 export async function reapOrphanedRuns(deps: EngineDeps, hooks: ReaperHooks): Promise<ReapResult> {
@@ -47,7 +67,41 @@ export async function reapOrphanedRuns(deps: EngineDeps, hooks: ReaperHooks): Pr
   const candidates = await findOrphanedRuns(deps, hooks.activeRunIds);
   const { runIds } = await reapRuns(deps, hooks, candidates);
   await mapBounded(await findAbandonedCancels(deps, hooks.activeRunIds), REAP_CONCURRENCY, (candidate) => settleAbandonedCancel(deps, hooks, candidate));
-  return { reaped: runIds.length, runIds, declaredDead };
+  const followedUp = await completeAbandonedFollowUps(deps, hooks);
+  return { reaped: runIds.length, runIds, declaredDead, followedUp };
+}
+
+/**
+ * §6.11-K: finished runs whose owner died before writing their follow-up are taken over (of passes
+ * on several instances at once, one takes each run) and their follow-up completed. A follow-up that
+ * fails is logged; the run, this instance's now, is taken up again by a later pass once the grace
+ * for its own runs has passed.
+ */
+async function completeAbandonedFollowUps(deps: EngineDeps, hooks: ReaperHooks): Promise<string[]> {
+  const found = await findAbandonedFollowUps(deps, new Set());
+  // Looked at after the read: a run of this instance's executor that the read found mid-follow-up is
+  // in the executor's hands until it is settled (it leaves the set only then).
+  const executing = hooks.executing();
+  const candidates = found.filter(({ run }) => !executing.has(run.id));
+  if (candidates.length === 0) return [];
+  const previousOwner = new Map(candidates.map(({ run }) => [run.id, run.ownerInstanceId]));
+  const taken = await takeOverFollowUps(deps, candidates.map(({ run }) => run));
+  const done = await mapBounded(taken, REAP_CONCURRENCY, async (item) => {
+    const { run } = item;
+    try {
+      const queued = await hooks.completeFollowUp(item);
+      deps.logger.warn(
+        { runId: run.id, agentId: run.agentId, status: run.status, ownerInstanceId: previousOwner.get(run.id), queuedRunIds: queued.map((q) => q.id) },
+        `run ${run.id}: its follow-up was completed here, its owner having died before writing it`,
+      );
+      for (const agentId of new Set([run.agentId, ...queued.map((q) => q.agentId)])) hooks.startNext(agentId);
+      return run.id;
+    } catch (error) {
+      deps.logger.error({ err: error, runId: run.id }, `run ${run.id}: the follow-up taken over from its dead owner failed; a later pass tries again`);
+      return null;
+    }
+  });
+  return done.filter((id): id is string => id !== null);
 }
 
 /**

@@ -78,7 +78,8 @@ export interface LostRunItem {
  * the runs still running are locked (one another instance holds is left to it), each one's retry is
  * queued holding its issue's lock, and the runs are finished by the one finish (finish.ts
  * finishLockedRuns: `process_lost`, liveness, wakeup, an event saying what was lost and the retry,
- * the agent's status and counters); a retried run has nothing left to follow it and is settled.
+ * the agent's status and counters); a retried run has nothing left to follow it and is settled; the
+ * others are the reaper's to follow up (it becomes their owner).
  * Per item: null when another instance got there first. Called with one item when a set fails.
  */
 export async function failLostRuns(deps: EngineDeps, items: LostRunItem[]): Promise<Array<{ failed: RunRow; retry: RunRow | null } | null>> {
@@ -128,6 +129,15 @@ export async function failLostRuns(deps: EngineDeps, items: LostRunItem[]): Prom
     const answers = await finishLockedRuns(tx, events, finishes, new Map(locked.map((run) => [run.id, run])), evidence, { now, missing: 'gone', firstHeartbeats });
     const results = new Map<string, { failed: RunRow; retry: RunRow | null }>();
     for (const answer of answers) if (answer.kind === 'finished') results.set(answer.run.id, { failed: answer.run, retry: retryOf.get(answer.run.id) ?? null });
+    // A run failed without a retry still has its follow-up to come (the reaper releases its issue,
+    // then settles it): the reaper owns it from now on, so that no other instance takes that
+    // follow-up over while it writes it, and one does if the reaper dies first (§6.11-K).
+    const self = deps.settings.instanceId;
+    const owed = answers.flatMap((answer) => (answer.kind === 'finished' && answer.followUp && !retryOf.has(answer.run.id) && answer.run.ownerInstanceId !== self ? [answer.run.id] : []));
+    if (owed.length > 0) {
+      await tx.update(heartbeatRuns).set({ ownerInstanceId: self, updatedAt: now }).where(inArray(heartbeatRuns.id, owed));
+      for (const id of owed) results.get(id)!.failed.ownerInstanceId = self;
+    }
     // A retried run has nothing left to follow it (its retry holds what it held): it settles now.
     for (const run of await settleRun(tx, events, retries.map((retry) => retry.retryOfRunId!), now)) results.set(run.id, { ...results.get(run.id)!, failed: run });
     return items.map((item) => results.get(item.candidate.run.id) ?? null);

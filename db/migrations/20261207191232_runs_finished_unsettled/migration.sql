@@ -1,0 +1,1 @@
+CREATE INDEX "runs_finished_unsettled_idx" ON "heartbeat_runs" ("owner_instance_id") WHERE "status" in ('succeeded', 'failed', 'timed_out') and "settled_at" is null;
