@@ -103,16 +103,24 @@ export class Dispatcher {
     void claiming.finally(() => this.claimingEnqueues.delete(claiming));
   }
 
-  /** Executes a claimed run; the agent's next runs are claimed when it ends, with those its follow-ups queued. */
+  /**
+   * Executes a claimed run. The agent's next runs are claimed once its finish has committed (while
+   * its follow-up is written, if it has one) or else when it ends; those its follow-ups queued, then.
+   */
   execute(claimed: ClaimedRun): void {
     const active: ActiveRun = { runId: claimed.run.id, agentId: claimed.run.agentId, controller: new AbortController(), abortReason: null };
     this.active.set(active.runId, active);
+    let slotFreed = false;
     const work = executeClaimedRun(this.deps, claimed, active, {
       steps: this.options.steps(),
       issueActions: (run) => this.options.issueActions(run),
       afterSpend: this.options.afterSpend,
       batches: this.options.batching ? this.runBatches : undefined,
       counters: this.options.counters,
+      finished: () => {
+        slotFreed = true;
+        void this.startNext(active.agentId);
+      },
     })
       .then((queued) => {
         for (const run of queued) void this.startNext(run.agentId);
@@ -125,7 +133,7 @@ export class Dispatcher {
       .finally(() => {
         this.active.delete(active.runId);
         this.executing.delete(work);
-        void this.startNext(active.agentId);
+        if (!slotFreed) void this.startNext(active.agentId);
       });
     this.executing.add(work);
   }

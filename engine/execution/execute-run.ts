@@ -44,6 +44,11 @@ export interface ExecuteHooks {
   batches?: RunBatchPorts;
   /** Counts what this instance wrote, for /metrics: bytes of log. */
   counters?: { logBytesWritten: number };
+  /**
+   * The run's finish committed and it has a follow-up to write: it no longer counts against its
+   * agent's limit (only running runs do), so the agent's next run may start while that is written.
+   */
+  finished?(): void;
 }
 
 export interface RunBatchPorts {
@@ -328,6 +333,7 @@ async function finish(deps: EngineDeps, hooks: ExecuteHooks, item: RunFinish): P
   }
   // Ended meanwhile (cancelled: its follow-up was the cancel's), gone, or settled with its finish.
   if (answer.kind !== 'finished' || !answer.followUp) return [];
+  hooks.finished?.();
   const { run } = answer;
   // §6.4 step 8, in order: a bounded retry, then the steps written with other runs' (follow-up.ts).
   if (!item.crashed) await hooks.steps.scheduleTransientRetry(run);
