@@ -130,7 +130,6 @@ export const heartbeatRuns = pgTable(
     index('runs_agent_queued_plain_idx').on(t.agentId, t.createdAt, t.id).where(sql`${t.status} = 'queued' and ${t.issueId} is null`),
     index('runs_company_created_idx').on(t.companyId, t.createdAt, t.id),
     index('runs_issue_created_idx').on(t.issueId, t.createdAt).where(sql`${t.issueId} is not null`),
-    index('runs_ctx_issue_idx').on(sql`(${t.contextSnapshot}->>'issueId')`).where(sql`(${t.contextSnapshot}->>'issueId') is not null`),
     index('runs_retry_of_idx').on(t.retryOfRunId).where(sql`${t.retryOfRunId} is not null`),
     // The runs that left a session, for its rotation (docs/engine.md §7.9): only runs with one.
     index('runs_agent_session_after_idx').on(t.agentId, t.sessionIdAfter, t.createdAt).where(sql`${t.sessionIdAfter} is not null`),

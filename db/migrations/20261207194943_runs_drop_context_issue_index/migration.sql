@@ -1,0 +1,1 @@
+DROP INDEX "runs_ctx_issue_idx";
