@@ -150,7 +150,7 @@ export const issueThroughputScenario: Scenario = {
         'comments on it (the script step), is classified advanced from that comment, releases the lock. ' +
         `Side by side, in the same rounds: ${jobs.toLocaleString('en-US')} runs without an issue (the throughput scenario's drain). ` +
         `Reference (bare-sql): each drain's rows by bare SQL with no engine, ${FLOOR_BATCH} runs a statement on ${FLOOR_CONNECTIONS} connections ` +
-        '(issue-bookkeeping-floor.ts: claim with checkout and lock, the comments, finish with release; bookkeeping-floor.ts). ' +
+        '(issue-bookkeeping-floor.ts: claim with checkout and lock and what the run is told, the comments, finish with release and the continuation summary; bookkeeping-floor.ts). ' +
         'Costs per job over each drain: CPU of this process (the engine) and of PostgreSQL (embedded only), WAL bytes.',
     );
     for (let round = 1; round <= ctx.rounds; round++) {
