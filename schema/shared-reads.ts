@@ -50,7 +50,11 @@ const inFlightByDatabase = new WeakMap<object, Map<string, { started: number; re
  */
 export function readOnceInFlight<T>(db: object, query: unknown, notBefore: number, read: () => Promise<T>): Promise<T> {
   const key = queryKey(query);
-  if (key === null) return read();
+  return key === null ? read() : readOnceInFlightByKey(db, key, notBefore, read);
+}
+
+/** readOnceInFlight for a caller that spelled its query's key itself (queryKey, computed once). */
+export function readOnceInFlightByKey<T>(db: object, key: string, notBefore: number, read: () => Promise<T>): Promise<T> {
   let inFlight = inFlightByDatabase.get(db);
   if (!inFlight) inFlightByDatabase.set(db, (inFlight = new Map()));
   const shared = inFlight.get(key);

@@ -13,7 +13,7 @@ import { builder } from './builder.ts';
 import type { HeartbeatContext } from './context.ts';
 import { IssueRef } from './issue.ts';
 import { argumentInRange, HeartbeatRunRef, RunEventRef } from './run.ts';
-import { readMoment, readOnceInFlight, readOncePerChange } from './shared-reads.ts';
+import { queryKey, readMoment, readOnceInFlight, readOnceInFlightByKey, readOncePerChange } from './shared-reads.ts';
 import { companyIdOf } from './tenancy.ts';
 
 const EVENT_PAGE = 500;
@@ -290,9 +290,17 @@ builder.subscriptionFields((t) => ({
       // one statement, rather than each event loaded again by the plugin when it is resolved.
       // (RunEvent declares no `select`, so every column is loaded: `seq` is always there.)
       // Subscribers with the same selection at the same position share one read (readOnceInFlight).
+      // Planned once per subscription: the pages differ only in the position in their `where`.
+      const where = (after: number) => ({ runId: run.id, seq: { gt: after } });
+      const planned = t.drizzleQueryFromInfo('runEvents', { context: ctx, info, where: where(from), orderBy: { seq: 'asc' }, limit: EVENT_PAGE });
+      const plannedKey = queryKey({ ...planned, where: null });
+      const samePlan = plannedKey !== null && queryKey(planned.where) === queryKey(where(from));
       const page: EventPage = (after, notBefore) => {
-        const query = t.drizzleQueryFromInfo('runEvents', { context: ctx, info, where: { runId: run.id, seq: { gt: after } }, orderBy: { seq: 'asc' }, limit: EVENT_PAGE });
-        return readOnceInFlight(ctx.db, query, notBefore, () => ctx.db.query.runEvents.findMany(query) as unknown as Promise<RunEventRow[]>);
+        const query = samePlan
+          ? { ...planned, where: where(after) }
+          : t.drizzleQueryFromInfo('runEvents', { context: ctx, info, where: where(after), orderBy: { seq: 'asc' }, limit: EVENT_PAGE });
+        const read = () => ctx.db.query.runEvents.findMany(query) as unknown as Promise<RunEventRow[]>;
+        return samePlan ? readOnceInFlightByKey(ctx.db, `${plannedKey}\n${run.id}\n${after}`, notBefore, read) : readOnceInFlight(ctx.db, query, notBefore, read);
       };
       return guarded((abort) => runEventStream(ctx, run.id, companyId, from, page, abort), (last) => ({ resumeAfterSeq: last?.seq ?? from }));
     },

@@ -208,6 +208,30 @@ describe('subscriptions on one server', () => {
     expect(stateReads.length).toBeLessThanOrEqual(subscribers + (writes + 1) + 4);
   });
 
+  it('runEvents subscribers of two runs at the same position each get their own run\'s events', async () => {
+    const runs = [await inertRun(server), await inertRun(server)];
+    const clients = runs.map(() => [client(), client()]);
+    const seen = clients.map((pair) => pair.map(() => [] as string[]));
+    const done = runs.flatMap((inert, r) =>
+      clients[r].map(async (ws, i) => {
+        for await (const result of ws.iterate<EventResult>({ query: RUN_EVENTS, variables: { runId: runGid(inert.run.id) } })) seen[r][i].push(result.data!.runEvents.message);
+      }),
+    );
+    await waitFor('every subscriber to watch its run', () => server.app.hub.size === 4);
+    for (let n = 1; n <= 3; n++) {
+      // Both runs' events at the same seqs, committed together: all four watchers are woken at once
+      // and read the same position of the same selection, each for its own run.
+      await transact(server.app.engine.deps, async (tx, events) => {
+        for (const [r, inert] of runs.entries()) await appendRunEvent(tx, events, { runId: inert.run.id, eventType: 'tool.call', message: `run ${r} event ${n}` }, new Date());
+      });
+      await waitFor(`every subscriber to have event ${n}`, () => seen.flat().every((messages) => messages.length === n));
+    }
+    await Promise.all(runs.map((inert) => inert.finish()));
+    await Promise.all(done);
+    await Promise.all(clients.flat().map((ws) => ws.dispose()));
+    for (const r of [0, 1]) for (const messages of seen[r]) expect(messages).toEqual(range(1, 3).map((n) => `run ${r} event ${n}`));
+  });
+
   it('runEvents: replay then live, without gap or duplicate, while four writers append concurrently', async () => {
     const inert = await inertRun(server);
     for (let i = 0; i < 100; i++) await inert.write(`before ${i}`);
