@@ -260,16 +260,18 @@ export class Engine {
 
   /** §6.13 cancelRun; `previous` is set when this call cancelled the run (see cancelRunRecord). */
   private async cancel(input: Parameters<typeof cancelRunRecord>[2] & { runId: string }): Promise<CancelResult> {
-    const { run, previous } = await cancelRunRecord(this.deps, input.runId, input);
-    if (!previous) return { run, previous };
+    const result = await cancelRunRecord(this.deps, input.runId, input);
+    const { run, previous, heldIssueLock } = result;
+    if (!previous) return result;
     this.dispatcher.abortLocal(run.id);
     // Released with the row as it was before the cancel: a person stopped it, so no recovery run.
-    const promoted = (await releaseIssueExecutionAndPromote(this.deps, previous, { endedAs: run })).promoted;
+    // Whoever settles the run may have released it already (§6.13): then this promotes nothing.
+    const promoted = (await releaseIssueExecutionAndPromote(this.deps, previous, { endedAs: run, heldOnly: heldIssueLock })).promoted;
     await finalizeAgentStatus(this.deps, [{ agentId: run.agentId, outcome: 'cancelled' }]);
     await this.settleCancelled(previous);
     void this.startNext(run.agentId);
     if (promoted) void this.startNext(promoted.agentId);
-    return { run, previous };
+    return result;
   }
 
   /**
@@ -298,10 +300,11 @@ export class Engine {
   /** Cancels every run of the scope on its way to execution (§6.13, §14.3); returns how many. */
   async cancelActiveInScope(scope: RunScope, reason?: string, stopReason?: string): Promise<number> {
     const cancelled = await cancelActiveRunRecords(this.deps, scope, reason, stopReason);
-    for (const { run, previous } of cancelled) {
+    for (const { run, previous, heldIssueLock } of cancelled) {
       this.dispatcher.abortLocal(run.id);
-      // Released with the row as it was before the cancel, so no recovery is attempted for it.
-      const { promoted } = await releaseIssueExecutionAndPromote(this.deps, previous!, { endedAs: run });
+      // Released with the row as it was before the cancel, so no recovery is attempted for it (and
+      // nothing promoted if the run's settle released it first, §6.13).
+      const { promoted } = await releaseIssueExecutionAndPromote(this.deps, previous!, { endedAs: run, heldOnly: heldIssueLock });
       await this.settleCancelled(previous!);
       if (promoted) void this.startNext(promoted.agentId);
     }
@@ -379,7 +382,8 @@ export class Engine {
   /**
    * A cancelled run that never started settles now. One that was running settles once its
    * executor has stopped the process and recorded what it left (execution/execute-run.ts), or, if
-   * that executor is gone, when the reaper finds it (recovery/reaper.ts).
+   * that executor is gone, when the reaper finds it (recovery/reaper.ts); either releases the
+   * run's issue first if its lock still names the run (this instance died before its release).
    */
   private async settleCancelled(previous: RunRow): Promise<void> {
     if (previous.status !== 'running') await transact(this.deps, async (tx, events) => void (await settleRun(tx, events, previous.id, this.deps.clock.now())));

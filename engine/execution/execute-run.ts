@@ -331,6 +331,13 @@ async function finish(deps: EngineDeps, hooks: ExecuteHooks, item: RunFinish): P
   if (answer.kind === 'finished' && hooks.afterSpend && Number(answer.run.usageJson?.costCents ?? 0) > 0) {
     await hooks.afterSpend(answer.run).catch((error: unknown) => deps.logger.error({ err: error, runId: item.runId }, 'budget enforcement failed'));
   }
+  // Ended meanwhile (cancelled), and an issue's lock still names it: its canceller has not released
+  // it (it died first, or is slower than the process). Released first, then settled (§6.13).
+  if (answer.kind === 'ended' && answer.run.status === 'cancelled' && answer.run.settledAt === null) {
+    const promoted = await withOutageRetry(() => hooks.steps.releaseCancelled(answer.run), deps.settings.databaseOutageMs);
+    await settle(deps, answer.run.id);
+    return promoted ? [promoted] : [];
+  }
   // Ended meanwhile (cancelled: its follow-up was the cancel's), gone, or settled with its finish.
   if (answer.kind !== 'finished' || !answer.followUp) return [];
   hooks.finished?.();

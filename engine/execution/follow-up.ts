@@ -33,6 +33,13 @@ export interface FollowUpSteps {
   enqueueLivenessContinuation(run: RunRow): Promise<void>;
   /** §6.9 alone; returns the run it promoted or queued to recover, which the engine starts. */
   releaseIssueExecution(run: RunRow): Promise<RunRow | null>;
+  /**
+   * §6.13, §6.11-H: the release a cancelled run's settle makes first, as its canceller's release
+   * (no recovery: it was stopped), but only while an issue's lock still names the run: its
+   * canceller died before releasing it, or has not yet. A release already made is not made again.
+   * Returns the run it promoted, which the engine starts.
+   */
+  releaseCancelled(run: RunRow): Promise<RunRow | null>;
 }
 
 /** The engine's follow-up steps, built once: the same steps serve every run. */
@@ -44,6 +51,7 @@ export function followUpSteps(deps: EngineDeps, wake: Wake): FollowUpSteps {
     },
     enqueueLivenessContinuation: (run) => enqueueLivenessContinuation(deps, wake, run),
     releaseIssueExecution: async (run) => (await releaseIssueExecutionAndPromote(deps, run, { immediateRecovery })).promoted,
+    releaseCancelled: async (run) => (await releaseIssueExecutionAndPromote(deps, run, { heldOnly: true })).promoted,
   };
 }
 

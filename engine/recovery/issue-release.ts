@@ -27,6 +27,18 @@ export type ImmediateRecoveryStep = (
 ) => Promise<RunRow | null>;
 
 /**
+ * What a release does with an issue whose lock does not name the run. By default a free lock is
+ * released all the same (the run may never have taken it: its deferred wakeups are promoted).
+ * `heldOnly`: nothing is done unless the lock still names the run, checked on the locked issue row.
+ * A cancelled run's release may be asked for twice, by its canceller and by whoever settles it
+ * (§6.13, §6.11-H): the first clears the lock, so the second promotes nothing.
+ */
+export interface ReleaseOptions {
+  immediateRecovery?: ImmediateRecoveryStep;
+  heldOnly?: boolean;
+}
+
+/**
  * The release of one run's issue, in its own transaction, with the continuation summary the run
  * leaves (§16). `endedAs`: the run as it ended, when `run` is the row before (a cancel releases with
  * the row as it was, so that no recovery follows).
@@ -34,7 +46,7 @@ export type ImmediateRecoveryStep = (
 export async function releaseIssueExecutionAndPromote(
   deps: EngineDeps,
   run: RunRow,
-  options: { immediateRecovery?: ImmediateRecoveryStep; endedAs?: RunRow } = {},
+  options: ReleaseOptions & { endedAs?: RunRow } = {},
 ): Promise<ReleaseResult> {
   return transact(deps, async (tx, events) => {
     const now = deps.clock.now();
@@ -56,7 +68,7 @@ export async function releaseIssues(
   events: LiveEvent[],
   runs: RunRow[],
   now: Date,
-  options: { immediateRecovery?: ImmediateRecoveryStep } = {},
+  options: ReleaseOptions = {},
 ): Promise<ReleaseResult[]> {
   if (runs.length === 0) return [];
   // A run whose issue is known only by the lock pointing at it (its issue id was cleared).
@@ -72,7 +84,7 @@ export async function releaseIssues(
   const issueById = new Map((await tx.select().from(issues).where(inArray(issues.id, ids)).orderBy(asc(issues.id)).for('update')).map((issue) => [issue.id, issue]));
   const released: Array<{ run: RunRow; issue: IssueRow } | null> = runs.map((run, i) => {
     const issue = issueIds[i] ? issueById.get(issueIds[i]!) : undefined;
-    if (!issue || (issue.executionRunId && issue.executionRunId !== run.id)) return null;
+    if (!issue || (issue.executionRunId !== run.id && (issue.executionRunId !== null || options.heldOnly))) return null;
     if (issue.executionRunId === run.id) {
       Object.assign(issue, { executionRunId: null, executionAgentNameKey: null, executionLockedAt: null });
       events.push(issueLockEvent(issue, null));

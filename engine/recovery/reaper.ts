@@ -19,8 +19,12 @@ import { takeOverFollowUps, type TakenOverRun } from '../runs/follow-up-owner.ts
 
 export interface ReaperHooks {
   activeRunIds: ReadonlySet<string>;
-  /** §6.9: the issue a lost run held is released (and a deferred wakeup promoted, or a recovery run queued). */
-  steps: { releaseIssueExecution(run: RunRow): Promise<RunRow | null> };
+  steps: {
+    /** §6.9: the issue a lost run held is released (and a deferred wakeup promoted, or a recovery run queued). */
+    releaseIssueExecution(run: RunRow): Promise<RunRow | null>;
+    /** §6.11-H: the issue whose lock still names a cancelled run is released (and a deferred wakeup promoted). */
+    releaseCancelled(run: RunRow): Promise<RunRow | null>;
+  };
   settle(runId: string): Promise<void>;
   startNext(agentId: string): void;
   /** Whether an instance is dead (the engine's lease). */
@@ -180,12 +184,34 @@ function processIsLocal(deps: EngineDeps, { run, adapterType }: OrphanCandidate)
   return deps.adapters[adapterType].localChild && (run.ownerHost === null || run.ownerHost === deps.settings.host);
 }
 
-/** A cancelled run whose executor died before it settled: its leftover processes stop, it settles. */
+/**
+ * A cancelled run whose executor died before it settled: its leftover processes stop, its issue is
+ * released if its lock still names the run, and it settles. The canceller may have died between
+ * its cancel and its release (or the owner of a run its adapter ended `cancelled`, before its
+ * follow-up): a settled run is never looked at again, so the release is made before the settle,
+ * or the deferred wakeups waiting for the issue would never be promoted.
+ */
 async function settleAbandonedCancel(deps: EngineDeps, hooks: ReaperHooks, candidate: OrphanCandidate): Promise<void> {
   const { run } = candidate;
   const pgid = run.processGroupId ?? run.processPid;
   if (processIsLocal(deps, candidate) && pgid !== null && (await groupAlive(pgid))) await terminateGroup(pgid, 2).done;
-  await hooks.settle(run.id);
+  let promoted: RunRow | null;
+  try {
+    promoted = await hooks.steps.releaseCancelled(run);
+    await hooks.settle(run.id);
+  } catch (error) {
+    // Still unsettled: a later pass finds it again (and the release, if it was made, is not made twice).
+    deps.logger.error({ err: error, runId: run.id }, `run ${run.id}: the settle of its cancel failed; a later pass tries again`);
+    return;
+  }
+  if (promoted) {
+    deps.logger.warn(
+      { runId: run.id, agentId: run.agentId, promotedRunId: promoted.id },
+      `run ${run.id}: cancelled, its issue was released here (its canceller had not), and a deferred wakeup promoted`,
+    );
+  }
+  // The canceller would have claimed for both agents after its release.
+  for (const agentId of new Set([run.agentId, ...(promoted ? [promoted.agentId] : [])])) hooks.startNext(agentId);
 }
 
 /**

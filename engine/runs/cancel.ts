@@ -8,7 +8,7 @@ import { type EngineDeps, transact } from '../model/deps.ts';
 import { notFound } from '../model/errors.ts';
 import type { LiveEvent } from '../live/live-events.ts';
 import { gateStopMetadata, stopMetadataFor } from '../rules/run-outcome.ts';
-import { clearIssueLockIfHeldBy } from './issue-lock.ts';
+import { clearIssueLockIfHeldBy, issueLockHolders } from './issue-lock.ts';
 import { appendRunEvent } from './events.ts';
 import { EXEC_PATH_STATUSES, isExecPath, type RunRow, runStatusEvent } from '../model/runs.ts';
 import { setWakeStatus } from './wake-status.ts';
@@ -20,6 +20,13 @@ export interface CancelResult {
   run: RunRow;
   /** The run as it was before; set only when this call cancelled it. */
   previous: RunRow | null;
+  /**
+   * An issue's execution lock named the run when it was cancelled. Its release is then owed only
+   * while the lock still names it (recovery/issue-release.ts `heldOnly`): whoever settles the run
+   * releases it too when it still does (§6.13, §6.11-H), and may do so first. A lock that did not
+   * name it never will (no lock is given to a cancelled run): the canceller's release is the only one.
+   */
+  heldIssueLock: boolean;
 }
 
 async function cancelLockedRun(
@@ -81,9 +88,11 @@ export async function cancelRunRecord(
       .where(and(eq(heartbeatRuns.id, runId), options.companyId ? eq(heartbeatRuns.companyId, options.companyId) : undefined))
       .for('update');
     if (!run) throw notFound('Run');
-    if (!isExecPath(run.status) || (options.onlyIf && !options.onlyIf(run))) return { run, previous: null };
+    if (!isExecPath(run.status) || (options.onlyIf && !options.onlyIf(run))) return { run, previous: null, heldIssueLock: false };
     const cancelled = await cancelLockedRun(deps, tx, events, run, options.reason ?? 'Cancelled by control plane', { event: true, stopReason: options.stopReason });
-    return { run: cancelled, previous: run };
+    // Read under the run's lock: nothing gives the lock to a run while another transaction holds it.
+    const held = await issueLockHolders(tx, [run.id]);
+    return { run: cancelled, previous: run, heldIssueLock: held.has(run.id) };
   });
 }
 
@@ -110,9 +119,10 @@ export async function cancelActiveRunRecords(
       conditions.push(sql`${heartbeatRuns.issueId} in (select id from issues where project_id = ${scope.projectId})`);
     }
     const runs = await tx.select().from(heartbeatRuns).where(and(...conditions)).orderBy(heartbeatRuns.id).for('update');
+    const held = await issueLockHolders(tx, runs.map((run) => run.id));
     const results: CancelResult[] = [];
     for (const run of runs) {
-      results.push({ run: await cancelLockedRun(deps, tx, events, run, reason, { event: false, stopReason }), previous: run });
+      results.push({ run: await cancelLockedRun(deps, tx, events, run, reason, { event: false, stopReason }), previous: run, heldIssueLock: held.has(run.id) });
     }
     if (stopReason) await closeWaitingWakeups(tx, scope, reason, deps.clock.now());
     return results;

@@ -26,7 +26,11 @@ export function outputColumns(output: RunOutputSummary | null) {
 
 /**
  * Runs that had ended already (cancelled while their process ran): what the process left is
- * recorded (output, exit code, signal), its run token revoked, and the run settled.
+ * recorded (output, exit code, signal), its run token revoked, and the run settled, unless it is
+ * cancelled and an issue's lock still names it: its canceller has not released it (it died first,
+ * or has not got there yet). Then its executor releases it before settling it (docs/engine.md
+ * §6.13): a settled run is never looked at again, and the issue's deferred wakeups would wait for
+ * good. Checked in the statement, under the run's row lock: no lock is given to a cancelled run.
  */
 export async function recordEnded(tx: StatementTarget, ended: Array<{ item: { output: RunOutputSummary | null; result: AdapterResult }; row: RunRow }>, now: Date): Promise<RunRow[]> {
   if (ended.length === 0) return [];
@@ -54,7 +58,9 @@ export async function recordEnded(tx: StatementTarget, ended: Array<{ item: { ou
     update heartbeat_runs r set
       ${keep('log_store')}, ${keep('log_ref')}, ${keep('log_bytes')}, ${keep('log_sha256')}, ${keep('stdout_excerpt')}, ${keep('stderr_excerpt')},
       ${keep('last_output_at')}, ${keep('last_output_seq')}, ${keep('last_output_stream')}, ${keep('last_output_bytes')},
-      exit_code = i.exit_code, signal = i.signal, run_token_hash = null, settled_at = ${iso(now)}::timestamptz
+      exit_code = i.exit_code, signal = i.signal, run_token_hash = null,
+      settled_at = case when r.status = 'cancelled' and exists (select 1 from issues x where x.execution_run_id = r.id) then null
+        else ${iso(now)}::timestamptz end
     from jsonb_to_recordset(${json(input)}::jsonb) as i(id uuid, has_output boolean, log_store text, log_ref text, log_bytes bigint, log_sha256 text,
       stdout_excerpt text, stderr_excerpt text, last_output_at timestamptz, last_output_seq int, last_output_stream text, last_output_bytes bigint,
       exit_code int, signal text)

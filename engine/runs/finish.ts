@@ -49,7 +49,11 @@ export type RunFinished =
   | { kind: 'held' }
   /** No such run any more (deleting an agent deletes its runs). */
   | { kind: 'gone' }
-  /** It had ended already (cancelled meanwhile): what the process left is recorded and the run settled, unless it was settled. */
+  /**
+   * It had ended already (cancelled meanwhile): what the process left is recorded and the run settled,
+   * unless it was settled; left unsettled (settledAt null) when an issue's lock still names it: its
+   * caller releases that issue, then settles it (ended-runs.ts recordEnded).
+   */
   | { kind: 'ended'; run: RunRow }
   /** Terminal now. Settled too, unless `followUp`: then its follow-up steps run, and its caller settles it. */
   | {
@@ -187,7 +191,8 @@ export async function finishLockedRuns(
     }
     const outcome = resolveRunOutcome(row, item.result);
     if (!outcome) {
-      // Ended meanwhile (cancelled): its follow-up was the cancel's. Nothing about a settled run changes.
+      // Ended meanwhile (cancelled): its follow-up is the cancel's, less the release its canceller
+      // may not have made (recordEnded). Nothing about a settled run changes.
       if (!row.settledAt) ended.push({ item, row });
       answers.push({ kind: 'ended', run: row });
       continue;

@@ -1,5 +1,5 @@
 // The issue's execution lock (docs/engine.md §6.9): which run of an issue executes it.
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { Transaction } from '../../db/client.ts';
 import { issues } from '../../db/schema.ts';
 import type { LiveEvent } from '../live/live-events.ts';
@@ -54,4 +54,11 @@ export async function clearIssueLockIfHeldBy(
     .returning({ id: issues.id, companyId: issues.companyId });
   for (const issue of cleared) events.push(issueLockEvent(issue, null));
   return cleared.length > 0;
+}
+
+/** The runs among `runIds` that an issue's execution lock names (issues_execution_run_idx). */
+export async function issueLockHolders(tx: Transaction, runIds: string[]): Promise<Set<string>> {
+  if (runIds.length === 0) return new Set();
+  const rows = await tx.select({ runId: issues.executionRunId }).from(issues).where(inArray(issues.executionRunId, runIds));
+  return new Set(rows.map((row) => row.runId!));
 }
