@@ -11,6 +11,7 @@ import type { ClaimedRun } from '../runs/claim.ts';
 import { type EngineDeps, transact } from '../model/deps.ts';
 import { continueAndSettle, type FollowUp, type FollowUpSteps, writeFollowUps } from './follow-up.ts';
 import { finishRuns, type RunFinish, type RunFinished } from '../runs/finish.ts';
+import { finalizeAgentStatus } from '../runs/agent-status.ts';
 import type { RunIssueActions } from '../issues/issues.ts';
 import { appendExecutorEvent, type EventGroup, type NewRunEvent } from '../runs/events.ts';
 import { FIRST_PROGRESS_DELAY_MS, RunOutput } from '../runs/output.ts';
@@ -336,6 +337,8 @@ async function finish(deps: EngineDeps, hooks: ExecuteHooks, item: RunFinish): P
   if (answer.kind === 'ended' && answer.run.status === 'cancelled' && answer.run.settledAt === null) {
     const promoted = await withOutageRetry(() => hooks.steps.releaseCancelled(answer.run), deps.settings.databaseOutageMs);
     await settle(deps, answer.run.id);
+    // Nor may it have set the agent's status (§6.13).
+    await withOutageRetry(() => finalizeAgentStatus(deps, [{ agentId: answer.run.agentId, outcome: 'cancelled' }]), deps.settings.databaseOutageMs);
     return promoted ? [promoted] : [];
   }
   // Ended meanwhile (cancelled: its follow-up was the cancel's), gone, or settled with its finish.

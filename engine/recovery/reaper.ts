@@ -15,6 +15,7 @@ import {
   type OwnerJudge,
 } from './process-loss.ts';
 import { failLostRuns, type LostRun, type LostRunItem, markDetached, PROCESS_LOSS_MAX_RETRIES } from '../runs/lost-runs.ts';
+import { finalizeAgentStatus } from '../runs/agent-status.ts';
 import { takeOverFollowUps, type TakenOverRun } from '../runs/follow-up-owner.ts';
 
 export interface ReaperHooks {
@@ -199,6 +200,8 @@ async function settleAbandonedCancel(deps: EngineDeps, hooks: ReaperHooks, candi
   try {
     promoted = await hooks.steps.releaseCancelled(run);
     await hooks.settle(run.id);
+    // The canceller would have set the agent's status after its release (§6.13); it may have died first.
+    await finalizeAgentStatus(deps, [{ agentId: run.agentId, outcome: 'cancelled' }]);
   } catch (error) {
     // Still unsettled: a later pass finds it again (and the release, if it was made, is not made twice).
     deps.logger.error({ err: error, runId: run.id }, `run ${run.id}: the settle of its cancel failed; a later pass tries again`);

@@ -66,8 +66,9 @@ describe('§6.11-H a cancelled run whose canceller died before releasing its iss
     const run = await running(agent, issue, await deadInstance());
     const waiting = await deferred(agent, issue, { more: 1 });
 
-    // The canceller commits the cancel and dies: no release, no settle.
+    // The canceller commits the cancel and dies: no release, no settle, no agent status.
     const cancel = await cancelRunRecord(f.engine.deps, run.id);
+    expect((await f.db.query.agents.findFirst({ where: { id: agent.id } }))!.status).toBe('running');
     expect(cancel).toMatchObject({ run: { status: 'cancelled' }, heldIssueLock: true });
     expect(await runRow(run.id)).toMatchObject({ status: 'cancelled', settledAt: null });
     expect((await issueRow(issue.id)).executionRunId).toBe(run.id);
@@ -79,6 +80,8 @@ describe('§6.11-H a cancelled run whose canceller died before releasing its iss
     await f.engine.reapOrphanedRuns();
     const after = await runRow(run.id);
     expect(after).toMatchObject({ status: 'cancelled', settledAt: expect.any(Date) });
+    // The agent no longer shows a run it does not have (its promoted run is only queued).
+    expect((await f.db.query.agents.findFirst({ where: { id: agent.id } }))!.status).toBe('idle');
     const promoted = await promotedOn(issue.id, waiting);
     expect(promoted).toMatchObject([{ status: 'queued', agentId: agent.id }]);
     expect(await wakeRow(waiting)).toMatchObject({ status: 'queued', reason: 'issue_execution_promoted', runId: promoted[0].id });
