@@ -8,13 +8,14 @@
 // run belonging to an instance whose lease has ended, as the lease rules leave it.
 import { eq } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { engineInstances, heartbeatRuns } from '../../../db/schema.ts';
+import { heartbeatRuns } from '../../../db/schema.ts';
 import type { RunRow } from '../../../engine/model/runs.ts';
 import { releaseIssueExecutionAndPromote } from '../../../engine/recovery/issue-release.ts';
 import { cancelRunRecord } from '../../../engine/runs/cancel.ts';
 import { claimNextRunsForAgent } from '../../../engine/runs/claim.ts';
 import { finishRuns } from '../../../engine/runs/finish.ts';
 import { type EngineFixture, engineFixture } from '../../support/engine.ts';
+import { recoveryRows } from '../../support/recovery-rows.ts';
 import { waitFor } from '../../support/wait.ts';
 
 let f: EngineFixture;
@@ -26,17 +27,7 @@ afterEach(() => f.close());
 type Agent = Awaited<ReturnType<EngineFixture['agent']>>;
 type Issue = Awaited<ReturnType<EngineFixture['issue']>>;
 
-const runRow = async (id: string) => (await f.db.query.heartbeatRuns.findFirst({ where: { id } }))!;
-const issueRow = async (id: string) => (await f.db.query.issues.findFirst({ where: { id } }))!;
-const wakeRow = async (id: string) => (await f.db.query.wakeupRequests.findFirst({ where: { id } }))!;
-const runsOn = (issueId: string) => f.db.query.heartbeatRuns.findMany({ where: { issueId }, orderBy: { createdAt: 'asc' } });
-const summariesBy = (runId: string) => f.db.query.issueDocumentRevisions.findMany({ where: { createdByRunId: runId, key: 'continuation-summary' } });
-
-/** An engine instance whose lease ended: it stopped, or another instance declared it dead (§6.11-F). */
-async function deadInstance(): Promise<string> {
-  const [dead] = await f.db.insert(engineInstances).values({ host: 'gone', pid: 1, leaseExpiresAt: f.clock.now(), stoppedAt: f.clock.now() }).returning();
-  return dead.id;
-}
+const { runRow, issueRow, wakeRow, runsOn, summariesBy, deadInstance } = recoveryRows(() => f);
 
 /** A run of `agent` on `issue`, queued and claimed by the engine (taking the issue's lock), then handed to `owner`. */
 async function running(agent: Agent, issue: Issue, owner: string): Promise<RunRow> {

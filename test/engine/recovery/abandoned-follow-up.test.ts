@@ -25,6 +25,7 @@ import { finishRuns } from '../../../engine/runs/finish.ts';
 import { takeOverFollowUps } from '../../../engine/runs/follow-up-owner.ts';
 import { failLostRuns } from '../../../engine/runs/lost-runs.ts';
 import { type EngineFixture, engineFixture } from '../../support/engine.ts';
+import { recoveryRows } from '../../support/recovery-rows.ts';
 
 let f: EngineFixture;
 beforeEach(async () => {
@@ -35,25 +36,10 @@ afterEach(() => f.close());
 type Agent = Awaited<ReturnType<EngineFixture['agent']>>;
 type Issue = Awaited<ReturnType<EngineFixture['issue']>>;
 
-const runRow = async (id: string) => (await f.db.query.heartbeatRuns.findFirst({ where: { id } }))!;
-const issueRow = async (id: string) => (await f.db.query.issues.findFirst({ where: { id } }))!;
-const runsOn = (issueId: string) => f.db.query.heartbeatRuns.findMany({ where: { issueId }, orderBy: { createdAt: 'asc' } });
+const { runRow, issueRow, runsOn, summariesBy, deadInstance, liveInstance } = recoveryRows(() => f);
 const commentsBy = (runId: string) => f.db.query.issueComments.findMany({ where: { createdByRunId: runId } });
-const summariesBy = (runId: string) => f.db.query.issueDocumentRevisions.findMany({ where: { createdByRunId: runId, key: 'continuation-summary' } });
 const settledEvents = (published: LiveEvent[], runId: string) =>
   published.filter((e) => e.type === 'heartbeat.run.status' && e.runId === runId && e.state.settledAt !== null);
-
-/** An engine instance whose lease ended: it stopped, or another instance declared it dead (§6.11-F). */
-async function deadInstance(): Promise<string> {
-  const [dead] = await f.db.insert(engineInstances).values({ host: 'gone', pid: 1, leaseExpiresAt: f.clock.now(), stoppedAt: f.clock.now() }).returning();
-  return dead.id;
-}
-
-/** An engine instance elsewhere with a live lease. */
-async function liveInstance(): Promise<string> {
-  const [live] = await f.db.insert(engineInstances).values({ host: 'elsewhere', pid: 1, leaseExpiresAt: new Date(f.clock.now().getTime() + 3_600_000) }).returning();
-  return live.id;
-}
 
 /** One reaper pass of `engine`: how many finished runs it took over from a dead owner and followed up (its counter for /metrics). */
 async function pass(engine: Engine = f.engine): Promise<number> {
