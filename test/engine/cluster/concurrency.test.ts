@@ -84,18 +84,21 @@ describe('exact per-agent concurrency across two instances', () => {
     for (const [i, row] of rows.entries()) limits.set(row.id, (i % 3) + 1);
 
     let next = 0;
-    const enqueueWorker = async (engine: Engine) => {
-      while (next < WAKEUPS) {
+    const enqueueWorker = async (engine: Engine, until: number) => {
+      while (next < until) {
         const i = next++;
         const agent = rows[i % AGENTS];
         const result = await engine.enqueueWakeup({ companyId: company.id, agentId: agent.id, payload: { taskKey: `task-${i}` } });
         expect(result.outcome).toBe('queued');
       }
     };
-    // Wakeups go in through both instances before either executes anything, so that when both
-    // start they compete for the same queues from the first moment.
-    await Promise.all(Array.from({ length: 16 }, (_, i) => enqueueWorker(engines[i % 2])));
+    // Most wakeups go in through both instances before either executes anything, so that when both
+    // start they compete for the same queues from the first moment. The rest go in through both
+    // while they run: an instance that lost the first claims to the other (which then claims each
+    // agent's next run as its last one ends) still gets the runs it can claim as they are woken.
+    await Promise.all(Array.from({ length: 16 }, (_, i) => enqueueWorker(engines[i % 2], WAKEUPS - WAKEUPS / 4)));
     await Promise.all(engines.map((engine) => engine.start({ apiUrl: 'http://127.0.0.1:9/graphql' })));
+    await Promise.all(Array.from({ length: 16 }, (_, i) => enqueueWorker(engines[i % 2], WAKEUPS)));
 
     const finished = await waitFor(
       'every run to finish',
