@@ -156,7 +156,7 @@ builder.mutationFields((t) => ({
   }),
   putIssueDocument: t.field({
     type: IssueDocumentRef,
-    description: 'Creates or revises a keyed document on an issue.',
+    description: 'Creates or revises a keyed document on an issue. A run cannot write `continuation-summary`, the summary the engine leaves after each run (FORBIDDEN); a person may revise it.',
     args: { input: t.arg({ type: PutIssueDocumentInput, required: true }) },
     resolve: (_root, { input }, ctx) => {
       const writer = issueWriter(ctx, input.issueId.id);

@@ -7,8 +7,9 @@ import type { IssuePriority, IssueStatus } from '../../db/enums.ts';
 import { issueDocumentRevisions, issueDocuments, issueRelations, issues, wakeupRequests } from '../../db/schema.ts';
 import type { IssueActions } from '../adapters/types.ts';
 import { type EngineDeps, transact } from '../model/deps.ts';
-import { badInput, conflict, HeartbeatError, notFound } from '../model/errors.ts';
+import { badInput, conflict, forbidden, HeartbeatError, notFound } from '../model/errors.ts';
 import { issueReadiness } from '../runs/issue-readiness.ts';
+import { CONTINUATION_SUMMARY_KEY } from '../runs/liveness-evidence.ts';
 import { RESOLVED_ISSUE_STATUSES } from '../model/issues.ts';
 import { clearDetachedFlag } from '../runs/lost-runs.ts';
 import { type CommentWrite, type CommentWritePort, writeIssueComment } from './comment-write.ts';
@@ -299,6 +300,11 @@ export async function putIssueDocument(
 ) {
   if (!DOCUMENT_KEY.test(input.key)) {
     throw badInput('key must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit', { field: 'key' });
+  }
+  // The continuation summary is the engine's handoff, one revision per run (§16). A person may edit
+  // it; a run may not: a revision by the run itself would read as its follow-up already written (§6.11-K).
+  if (actor.type === 'run' && input.key === CONTINUATION_SUMMARY_KEY) {
+    throw forbidden(`The "${CONTINUATION_SUMMARY_KEY}" document is written by the engine after each run; a run cannot write it`);
   }
   const body = text('body', input.body, LIMITS.document, { allowEmpty: true });
   const issue = await findIssue(deps.db, input.companyId, input.issueId);

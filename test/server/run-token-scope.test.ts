@@ -68,6 +68,21 @@ describe('what a run token may read back', () => {
     expect(await written()).toEqual(before);
   });
 
+  it('refuses the continuation summary, the engine\'s own document, with FORBIDDEN and nothing written', async () => {
+    const before = await written();
+    const { status, body } = await asRun('mutation($issue: ID!) { putIssueDocument(input: { issueId: $issue, key: "continuation-summary", body: "Done." }) { key } }');
+    expect(body.errors?.[0].extensions?.code).toBe('FORBIDDEN');
+    expect(body.errors?.[0].message).toContain('written by the engine');
+    expect(status).toBe(403);
+    expect(await written()).toEqual(before);
+    // A person may still revise it (docs/engine.md §16).
+    const byPerson = await postGraphQL(server.graphqlUrl, 'mutation($issue: ID!) { putIssueDocument(input: { issueId: $issue, key: "continuation-summary", body: "Wait for review." }) { key } }', {
+      key: server.adminKey,
+      variables: { issue },
+    });
+    expect(byPerson.body.errors).toBeUndefined();
+  });
+
   it("lets the written object's own fields through", async () => {
     const document = await asRun('mutation($issue: ID!) { putIssueDocument(input: { issueId: $issue, key: "plan", body: "x" }) { __typename id key body revisionCount updatedAt } }');
     expect(document.body.errors).toBeUndefined();

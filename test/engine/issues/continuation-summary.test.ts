@@ -133,6 +133,23 @@ describe('the continuation summary', () => {
     expect(revision.body).toContain('- Commented: "Planned and tested"');
   });
 
+  it('a run cannot write the summary itself: its script step fails the run, and the one revision by the run is the engine\'s', async () => {
+    const agentId = await createAgent(server, { adapterConfig: { steps: [{ document: { key: 'continuation-summary', body: 'All done, nothing left.' } }] } });
+    const created = await gql<{ createIssue: { issue: { id: string } } }>(
+      server,
+      `mutation($input: CreateIssueInput!) { createIssue(input: $input) { issue { id } } }`,
+      { input: { title: 'Self-summarised', assigneeAgentId: agentGid(agentId) } },
+    );
+    const issueId = Buffer.from(created.createIssue.issue.id, 'base64').toString('utf8').split(':')[1];
+    const run = await nextSettledRun(issueId, new Set());
+    expect(run).toMatchObject({ status: 'failed', errorCode: 'adapter_failed' });
+    expect(run.error).toContain('written by the engine');
+    const byRun = (await summaryRevisions(issueId)).filter((revision) => revision.createdByRunId === run.id);
+    expect(byRun).toHaveLength(1);
+    expect(byRun[0].body).not.toContain('All done, nothing left.');
+    expect(byRun[0].body).toContain(run.id);
+  });
+
   it('a summary that says the work waits for review does not make a silent run blocked', async () => {
     const agentId = await createAgent(server, { adapterConfig: { steps: [] } });
     const created = await gql<{ createIssue: { issue: { id: string } } }>(
