@@ -39,7 +39,13 @@ export function runStateSnapshot(run: Pick<RunRow, (typeof RUN_STATE_COLUMNS)[nu
   };
 }
 
-export function runStatusEvent(run: RunRow): LiveEvent {
+/** The columns a run's status event is made of (runStatusEvent): its state, and whose run it is. */
+export const RUN_STATUS_EVENT_COLUMNS = [
+  ...RUN_STATE_COLUMNS, 'id', 'companyId', 'agentId', 'issueId', 'invocationSource', 'triggerDetail',
+] as const satisfies ReadonlyArray<keyof RunRow>;
+export type RunStatusRow = Pick<RunRow, (typeof RUN_STATUS_EVENT_COLUMNS)[number]>;
+
+export function runStatusEvent(run: RunStatusRow): LiveEvent {
   return {
     type: 'heartbeat.run.status',
     companyId: run.companyId,

@@ -139,7 +139,10 @@ export async function failLostRuns(deps: EngineDeps, items: LostRunItem[]): Prom
       for (const id of owed) results.get(id)!.failed.ownerInstanceId = self;
     }
     // A retried run has nothing left to follow it (its retry holds what it held): it settles now.
-    for (const run of await settleRun(tx, events, retries.map((retry) => retry.retryOfRunId!), now)) results.set(run.id, { ...results.get(run.id)!, failed: run });
+    for (const run of await settleRun(tx, events, retries.map((retry) => retry.retryOfRunId!), now)) {
+      const result = results.get(run.id)!;
+      results.set(run.id, { ...result, failed: { ...result.failed, ...run } });
+    }
     return items.map((item) => results.get(item.candidate.run.id) ?? null);
   });
   for (const hook of firstHeartbeats) deps.onFirstHeartbeat?.(hook);

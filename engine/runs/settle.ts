@@ -1,7 +1,8 @@
 // The settle (docs/engine.md §6.4): a terminal run whose follow-up work is done becomes final.
-import { sql } from 'drizzle-orm';
+import { getColumns, sql } from 'drizzle-orm';
+import { heartbeatRuns } from '../../db/schema.ts';
 import type { LiveEvent } from '../live/live-events.ts';
-import { type RunRow, runStatusEvent, TERMINAL_STATUSES } from '../model/runs.ts';
+import { RUN_STATUS_EVENT_COLUMNS, type RunStatusRow, runStatusEvent, TERMINAL_STATUSES } from '../model/runs.ts';
 import { executePrepared, iso, json, runRowFromDriver, type StatementTarget, uuidArray } from '../store/statements.ts';
 
 /** §6.10's common answer for a run (the comment policy's): recorded by the settle's statement. */
@@ -12,12 +13,20 @@ export interface CommentAnswer {
 }
 
 const TERMINAL = sql.raw(TERMINAL_STATUSES.map((status) => `'${status}'`).join(', '));
+// What the settle reads back: the columns of the run's status event, not the whole row (its context,
+// result and usage would be sent and parsed for nothing).
+const COLUMNS = getColumns(heartbeatRuns);
+const RETURNED = sql.raw(RUN_STATUS_EVENT_COLUMNS.map((key) => `r.${COLUMNS[key].name}`).join(', '));
+const statusRow = (raw: Record<string, unknown>): RunStatusRow => {
+  const row = runRowFromDriver(raw);
+  return Object.fromEntries(RUN_STATUS_EVENT_COLUMNS.map((key) => [key, row[key]])) as RunStatusRow;
+};
 
 /**
  * Marks terminal runs settled (one or many): their follow-up work is done, so their events and state
  * are final. Subscribers to the run's event stream complete on it. The comment policy's answers for
  * runs of the same follow-up (settled now or not) are written by the same statement: one new
- * version of each run's row, not two. Returns the runs it settled.
+ * version of each run's row, not two. Returns the runs it settled, as their status events see them.
  */
 export async function settleRun(
   target: StatementTarget,
@@ -25,7 +34,7 @@ export async function settleRun(
   runIds: string | string[],
   now: Date,
   answers: CommentAnswer[] = [],
-): Promise<RunRow[]> {
+): Promise<RunStatusRow[]> {
   const settle = typeof runIds === 'string' ? [runIds] : runIds;
   const rows = new Map<string, { id: string; settle: boolean; comment_status: string | null; satisfied_by: string | null }>();
   for (const id of settle) rows.set(id, { id, settle: true, comment_status: null, satisfied_by: null });
@@ -50,8 +59,8 @@ export async function settleRun(
       updated_at = case when t.settling then ${iso(now)}::timestamptz else r.updated_at end
     from target t
     where r.id = t.id and (t.settling or t.comment_status is not null)
-    returning r.*, t.settling as settled_now`);
-  const settled = written.filter((row) => row.settled_now).map((row) => runRowFromDriver(row));
+    returning ${RETURNED}, t.settling as settled_now`);
+  const settled = written.filter((row) => row.settled_now).map(statusRow);
   for (const run of settled) events.push(runStatusEvent(run));
   return settled;
 }
