@@ -4,7 +4,7 @@
 // classifier (a run that printed nothing stays empty_response, a summary's "waiting for review" does
 // not make a run blocked).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAgent, gql, issueGid, agentGid } from '../../support/api.ts';
+import { createAgent, createIssue, gql, issueGid, agentGid } from '../../support/api.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { waitFor } from '../../support/wait.ts';
 
@@ -118,12 +118,7 @@ describe('the continuation summary', () => {
         ],
       },
     });
-    const created = await gql<{ createIssue: { issue: { id: string } } }>(
-      server,
-      `mutation($input: CreateIssueInput!) { createIssue(input: $input) { issue { id } } }`,
-      { input: { title: 'Summary of what ran', assigneeAgentId: agentGid(agentId) } },
-    );
-    const issueId = Buffer.from(created.createIssue.issue.id, 'base64').toString('utf8').split(':')[1];
+    const { issueId } = await createIssue(server, { title: 'Summary of what ran', assigneeAgentId: agentId });
     const run = await nextSettledRun(issueId, new Set());
     expect(run.status).toBe('succeeded');
     const [revision] = await summaryRevisions(issueId);
@@ -135,12 +130,7 @@ describe('the continuation summary', () => {
 
   it('a run cannot write the summary itself: its script step fails the run, and the one revision by the run is the engine\'s', async () => {
     const agentId = await createAgent(server, { adapterConfig: { steps: [{ document: { key: 'continuation-summary', body: 'All done, nothing left.' } }] } });
-    const created = await gql<{ createIssue: { issue: { id: string } } }>(
-      server,
-      `mutation($input: CreateIssueInput!) { createIssue(input: $input) { issue { id } } }`,
-      { input: { title: 'Self-summarised', assigneeAgentId: agentGid(agentId) } },
-    );
-    const issueId = Buffer.from(created.createIssue.issue.id, 'base64').toString('utf8').split(':')[1];
+    const { issueId } = await createIssue(server, { title: 'Self-summarised', assigneeAgentId: agentId });
     const run = await nextSettledRun(issueId, new Set());
     expect(run).toMatchObject({ status: 'failed', errorCode: 'adapter_failed' });
     expect(run.error).toContain('written by the engine');
