@@ -27,6 +27,10 @@ export interface EngineFixture {
   close(): Promise<void>;
 }
 
+/** The rows the fixture's `agent()` and `issue()` make. */
+export type FixtureAgent = Awaited<ReturnType<EngineFixture['agent']>>;
+export type FixtureIssue = Awaited<ReturnType<EngineFixture['issue']>>;
+
 export async function engineFixture(options: Partial<EngineOptions> = {}): Promise<EngineFixture> {
   const database = await createTestDatabase();
   const { db } = database;

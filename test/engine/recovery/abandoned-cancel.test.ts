@@ -14,7 +14,7 @@ import { releaseIssueExecutionAndPromote } from '../../../engine/recovery/issue-
 import { cancelRunRecord } from '../../../engine/runs/cancel.ts';
 import { claimNextRunsForAgent } from '../../../engine/runs/claim.ts';
 import { finishRuns } from '../../../engine/runs/finish.ts';
-import { type EngineFixture, engineFixture } from '../../support/engine.ts';
+import { type EngineFixture, engineFixture, type FixtureAgent as Agent, type FixtureIssue as Issue } from '../../support/engine.ts';
 import { recoveryRows } from '../../support/recovery-rows.ts';
 import { waitFor } from '../../support/wait.ts';
 
@@ -23,9 +23,6 @@ beforeEach(async () => {
   f = await engineFixture();
 });
 afterEach(() => f.close());
-
-type Agent = Awaited<ReturnType<EngineFixture['agent']>>;
-type Issue = Awaited<ReturnType<EngineFixture['issue']>>;
 
 const { runRow, issueRow, wakeRow, runsOn, summariesBy, deadInstance } = recoveryRows(() => f);
 

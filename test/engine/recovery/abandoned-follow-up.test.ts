@@ -24,7 +24,7 @@ import { claimNextRunsForAgent } from '../../../engine/runs/claim.ts';
 import { finishRuns } from '../../../engine/runs/finish.ts';
 import { takeOverFollowUps } from '../../../engine/runs/follow-up-owner.ts';
 import { failLostRuns } from '../../../engine/runs/lost-runs.ts';
-import { type EngineFixture, engineFixture } from '../../support/engine.ts';
+import { type EngineFixture, engineFixture, type FixtureAgent as Agent, type FixtureIssue as Issue } from '../../support/engine.ts';
 import { recoveryRows } from '../../support/recovery-rows.ts';
 
 let f: EngineFixture;
@@ -32,9 +32,6 @@ beforeEach(async () => {
   f = await engineFixture();
 });
 afterEach(() => f.close());
-
-type Agent = Awaited<ReturnType<EngineFixture['agent']>>;
-type Issue = Awaited<ReturnType<EngineFixture['issue']>>;
 
 const { runRow, issueRow, runsOn, summariesBy, deadInstance, liveInstance } = recoveryRows(() => f);
 const commentsBy = (runId: string) => f.db.query.issueComments.findMany({ where: { createdByRunId: runId } });
