@@ -8,6 +8,7 @@
 // output (bench `--only agent-output`).
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
+import { isSentElsewhere } from './shared-next-messages.ts';
 
 /**
  * A send returns at once while the connection has less than this queued for the client; above it,
@@ -26,6 +27,12 @@ export class CoalescingWebSocket extends WebSocket {
     if (typeof options === 'function') {
       cb = options;
       options = {};
+    }
+    // graphql-ws' copy of a message its onNext hook already sent (shared-next-messages.ts).
+    if (isSentElsewhere(data)) {
+      const done = cb;
+      if (done) queueMicrotask(() => done());
+      return;
     }
     const socket = (this as unknown as { _socket?: Socket })._socket;
     if (this.readyState !== WebSocket.OPEN || !socket) return super.send(data, options ?? {}, cb);

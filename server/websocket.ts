@@ -10,6 +10,7 @@ import type { Engine } from '../engine/index.ts';
 import type { Principal } from '../engine/index.ts';
 import { authenticateAuthorization } from './authentication.ts';
 import { CoalescingWebSocket } from './coalescing-websocket.ts';
+import { SENT_ELSEWHERE, sendNext } from './shared-next-messages.ts';
 import { assignErrorCode, isExpectedError, maskError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { GRAPHQL_PATH, type HeartbeatYoga } from './yoga.ts';
@@ -203,8 +204,12 @@ export function attachWebSocketServer(options: {
         await subscriptionsOf.get(ctx)?.closeAll();
       },
       // Results carry the same codes as over HTTP (yoga's result hooks do not run for WebSocket).
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map((e) => (e instanceof GraphQLError ? formatted(e) : e)) } : undefined,
+      // A result without errors is sent here, serialised once for all the subscribers handed it.
+      onNext: async (ctx, id, _payload, _args, result) => {
+        if (result.errors) return { ...result, errors: result.errors.map((e) => (e instanceof GraphQLError ? formatted(e) : e)) };
+        await sendNext(ctx.extra.socket, id, result);
+        return SENT_ELSEWHERE;
+      },
       // Errors graphql-ws raises itself (a subscription source that threw) are masked like yoga's.
       onError: (_ctx, _id, _payload, errors) =>
         errors.map((error) => {
