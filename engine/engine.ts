@@ -12,7 +12,8 @@ import type { StrandedResult } from './recovery/stranded-issues.ts';
 import { finalizeAgentStatus } from './runs/agent-status.ts';
 import { agentIdByName, createAgent, type CreateAgentInput, transitionAgentStatus, updateAgent, type UpdateAgentInput } from './agents/agents.ts';
 import { sql } from 'drizzle-orm';
-import { cancelActiveRunRecords, type CancelResult, cancelRunRecord, type RunScope } from './runs/cancel.ts';
+import type { RunScope } from './runs/cancel.ts';
+import { type Cancellation, cancelRun, cancelRunsInScope } from './execution/cancellation.ts';
 import { dismissRunSilence, snoozeRunSilence } from './runs/silence-level.ts';
 import type { SilencePassResult } from './recovery/silence.ts';
 import { CONTROL_CHANNEL, ControlListeners, type ControlMessage } from './cluster/control-listeners.ts';
@@ -258,19 +259,22 @@ export class Engine {
     return (await this.cancel(input)).run;
   }
 
-  /** §6.13 cancelRun; `previous` is set when this call cancelled the run (see cancelRunRecord). */
-  private async cancel(input: Parameters<typeof cancelRunRecord>[2] & { runId: string }): Promise<CancelResult> {
-    const result = await cancelRunRecord(this.deps, input.runId, input);
-    const { run, previous, heldIssueLock } = result;
+  /**
+   * §6.13 cancelRun; `previous` is set when this call cancelled the run. A lock that did not name the
+   * run was released in the cancel's transaction (execution/cancellation.ts); one that named it is
+   * released here, with the row as it was before the cancel (a person stopped it: no recovery run).
+   * Whoever settles the run may have released it already (§6.11-H): then this promotes nothing.
+   */
+  private async cancel(input: Parameters<typeof cancelRun>[2] & { runId: string }): Promise<Cancellation> {
+    const result = await cancelRun(this.deps, input.runId, input);
+    const { run, previous } = result;
     if (!previous) return result;
     this.dispatcher.abortLocal(run.id);
-    // Released with the row as it was before the cancel: a person stopped it, so no recovery run.
-    // Whoever settles the run may have released it already (§6.13): then this promotes nothing.
-    const promoted = (await releaseIssueExecutionAndPromote(this.deps, previous, { endedAs: run, heldOnly: heldIssueLock })).promoted;
+    const promoted = (await releaseIssueExecutionAndPromote(this.deps, previous, { endedAs: run, heldOnly: true })).promoted;
     await finalizeAgentStatus(this.deps, [{ agentId: run.agentId, outcome: 'cancelled' }]);
     await this.settleCancelled(previous);
     void this.startNext(run.agentId);
-    if (promoted) void this.startNext(promoted.agentId);
+    for (const next of [result.promoted, promoted]) if (next) void this.startNext(next.agentId);
     return result;
   }
 
@@ -299,14 +303,13 @@ export class Engine {
 
   /** Cancels every run of the scope on its way to execution (§6.13, §14.3); returns how many. */
   async cancelActiveInScope(scope: RunScope, reason?: string, stopReason?: string): Promise<number> {
-    const cancelled = await cancelActiveRunRecords(this.deps, scope, reason, stopReason);
-    for (const { run, previous, heldIssueLock } of cancelled) {
+    const cancelled = await cancelRunsInScope(this.deps, scope, reason, stopReason);
+    for (const { run, previous, promoted: promotedWithCancel } of cancelled) {
       this.dispatcher.abortLocal(run.id);
-      // Released with the row as it was before the cancel, so no recovery is attempted for it (and
-      // nothing promoted if the run's settle released it first, §6.13).
-      const { promoted } = await releaseIssueExecutionAndPromote(this.deps, previous!, { endedAs: run, heldOnly: heldIssueLock });
+      // As cancel() above: a lock that named the run is released here, unless its settle did first.
+      const { promoted } = await releaseIssueExecutionAndPromote(this.deps, previous!, { endedAs: run, heldOnly: true });
       await this.settleCancelled(previous!);
-      if (promoted) void this.startNext(promoted.agentId);
+      for (const next of [promotedWithCancel, promoted]) if (next) void this.startNext(next.agentId);
     }
     return cancelled.length;
   }

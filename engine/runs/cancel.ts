@@ -4,7 +4,7 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Transaction } from '../../db/client.ts';
 import { heartbeatRuns, wakeupRequests } from '../../db/schema.ts';
-import { type EngineDeps, transact } from '../model/deps.ts';
+import type { EngineDeps } from '../model/deps.ts';
 import { notFound } from '../model/errors.ts';
 import type { LiveEvent } from '../live/live-events.ts';
 import { gateStopMetadata, stopMetadataFor } from '../rules/run-outcome.ts';
@@ -24,7 +24,8 @@ export interface CancelResult {
    * An issue's execution lock named the run when it was cancelled. Its release is then owed only
    * while the lock still names it (recovery/issue-release.ts `heldOnly`): whoever settles the run
    * releases it too when it still does (§6.13, §6.11-H), and may do so first. A lock that did not
-   * name it never will (no lock is given to a cancelled run): the canceller's release is the only one.
+   * name it never will (no lock is given to a cancelled run): its release is made in the cancel's
+   * own transaction, since nothing after the commit could tell it was owed (execution/cancellation.ts).
    */
   heldIssueLock: boolean;
 }
@@ -71,29 +72,29 @@ async function cancelLockedRun(
 }
 
 /**
- * cancelRun: a run on its way to execution becomes cancelled; any other run is returned unchanged.
- * `stopReason`: what its stop metadata says instead of the one its reason implies (a silent run's
- * `output_silence`, docs/engine.md §17); `onlyIf`: checked on the locked row, false leaves the run
- * unchanged (the engine's own cancels, decided on a row read before).
+ * cancelRun, in the caller's transaction: a run on its way to execution becomes cancelled; any
+ * other run is returned unchanged. `stopReason`: what its stop metadata says instead of the one its
+ * reason implies (a silent run's `output_silence`, docs/engine.md §17); `onlyIf`: checked on the
+ * locked row, false leaves the run unchanged (the engine's own cancels, decided on a row read before).
  */
-export async function cancelRunRecord(
+export async function cancelRunRow(
   deps: EngineDeps,
+  tx: Transaction,
+  events: LiveEvent[],
   runId: string,
   options: { companyId?: string; reason?: string; stopReason?: string; onlyIf?: (run: RunRow) => boolean } = {},
 ): Promise<CancelResult> {
-  return transact(deps, async (tx, events) => {
-    const [run] = await tx
-      .select()
-      .from(heartbeatRuns)
-      .where(and(eq(heartbeatRuns.id, runId), options.companyId ? eq(heartbeatRuns.companyId, options.companyId) : undefined))
-      .for('update');
-    if (!run) throw notFound('Run');
-    if (!isExecPath(run.status) || (options.onlyIf && !options.onlyIf(run))) return { run, previous: null, heldIssueLock: false };
-    const cancelled = await cancelLockedRun(deps, tx, events, run, options.reason ?? 'Cancelled by control plane', { event: true, stopReason: options.stopReason });
-    // Read under the run's lock: nothing gives the lock to a run while another transaction holds it.
-    const held = await issueLockHolders(tx, [run.id]);
-    return { run: cancelled, previous: run, heldIssueLock: held.has(run.id) };
-  });
+  const [run] = await tx
+    .select()
+    .from(heartbeatRuns)
+    .where(and(eq(heartbeatRuns.id, runId), options.companyId ? eq(heartbeatRuns.companyId, options.companyId) : undefined))
+    .for('update');
+  if (!run) throw notFound('Run');
+  if (!isExecPath(run.status) || (options.onlyIf && !options.onlyIf(run))) return { run, previous: null, heldIssueLock: false };
+  const cancelled = await cancelLockedRun(deps, tx, events, run, options.reason ?? 'Cancelled by control plane', { event: true, stopReason: options.stopReason });
+  // Read under the run's lock: nothing gives the lock to a run while another transaction holds it.
+  const held = await issueLockHolders(tx, [run.id]);
+  return { run: cancelled, previous: run, heldIssueLock: held.has(run.id) };
 }
 
 /** cancelActiveForAgent: every run of the agent on its way to execution; returns what was cancelled. */
@@ -101,32 +102,32 @@ export async function cancelRunRecord(
 export type RunScope = { agentId: string } | { companyId: string; agentId?: string; projectId?: string };
 
 /**
- * Cancels every run in the scope on its way to execution (§6.13), and closes the wakeups waiting
- * for one there (queued or deferred behind a running run). `stopReason`: what the runs' stop
- * metadata says instead of `cancelled` (a budget's `budget_paused`, §14.3).
+ * Cancels every run in the scope on its way to execution (§6.13), in the caller's transaction, and
+ * closes the wakeups waiting for one there (queued or deferred behind a running run). `stopReason`:
+ * what the runs' stop metadata says instead of `cancelled` (a budget's `budget_paused`, §14.3).
  */
-export async function cancelActiveRunRecords(
+export async function cancelRunRowsInScope(
   deps: EngineDeps,
+  tx: Transaction,
+  events: LiveEvent[],
   scope: RunScope,
   reason = 'Cancelled due to agent pause',
   stopReason?: string,
 ): Promise<CancelResult[]> {
-  return transact(deps, async (tx, events) => {
-    const conditions = [inArray(heartbeatRuns.status, [...EXEC_PATH_STATUSES])];
-    if ('companyId' in scope) conditions.push(eq(heartbeatRuns.companyId, scope.companyId));
-    if (scope.agentId) conditions.push(eq(heartbeatRuns.agentId, scope.agentId));
-    if ('projectId' in scope && scope.projectId) {
-      conditions.push(sql`${heartbeatRuns.issueId} in (select id from issues where project_id = ${scope.projectId})`);
-    }
-    const runs = await tx.select().from(heartbeatRuns).where(and(...conditions)).orderBy(heartbeatRuns.id).for('update');
-    const held = await issueLockHolders(tx, runs.map((run) => run.id));
-    const results: CancelResult[] = [];
-    for (const run of runs) {
-      results.push({ run: await cancelLockedRun(deps, tx, events, run, reason, { event: false, stopReason }), previous: run, heldIssueLock: held.has(run.id) });
-    }
-    if (stopReason) await closeWaitingWakeups(tx, scope, reason, deps.clock.now());
-    return results;
-  });
+  const conditions = [inArray(heartbeatRuns.status, [...EXEC_PATH_STATUSES])];
+  if ('companyId' in scope) conditions.push(eq(heartbeatRuns.companyId, scope.companyId));
+  if (scope.agentId) conditions.push(eq(heartbeatRuns.agentId, scope.agentId));
+  if ('projectId' in scope && scope.projectId) {
+    conditions.push(sql`${heartbeatRuns.issueId} in (select id from issues where project_id = ${scope.projectId})`);
+  }
+  const runs = await tx.select().from(heartbeatRuns).where(and(...conditions)).orderBy(heartbeatRuns.id).for('update');
+  const held = await issueLockHolders(tx, runs.map((run) => run.id));
+  const results: CancelResult[] = [];
+  for (const run of runs) {
+    results.push({ run: await cancelLockedRun(deps, tx, events, run, reason, { event: false, stopReason }), previous: run, heldIssueLock: held.has(run.id) });
+  }
+  if (stopReason) await closeWaitingWakeups(tx, scope, reason, deps.clock.now());
+  return results;
 }
 
 /** The wakeups of the scope still waiting for a run (queued without one, or deferred), cancelled. */

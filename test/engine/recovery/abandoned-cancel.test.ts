@@ -1,17 +1,19 @@
-// §6.13 and §6.11-H: a cancel is written in one transaction and its issue released in another. A
-// canceller that dies in between leaves the issue's lock naming the cancelled run, and the wakeups
-// deferred behind it waiting for a release. Whoever settles the run (the reaper when its executor is
+// §6.13 and §6.11-H: a cancel is written in one transaction and the release of a lock that names the
+// run in another. A canceller that dies in between leaves the issue's lock naming the cancelled run,
+// and the wakeups deferred behind it waiting for a release. Whoever settles the run (the reaper when its executor is
 // gone, else the executor once its process stopped) makes that release first, through the cancel's
 // own release, and only while the lock still names the run: a release the canceller made is not
 // made again, and one made by the settle is not made again by a canceller that comes after it.
-// The canceller's "death" is its cancel's transaction alone (cancelRunRecord); the executor's is the
-// run belonging to an instance whose lease has ended, as the lease rules leave it.
+// A lock that did not name the run is released in the cancel's own transaction: nothing after it
+// could tell that release was owed. The canceller's "death" is its cancel's transaction alone
+// (execution/cancellation.ts cancelRun); the executor's is the run belonging to an instance whose
+// lease has ended, as the lease rules leave it.
 import { eq } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { heartbeatRuns } from '../../../db/schema.ts';
 import type { RunRow } from '../../../engine/model/runs.ts';
 import { releaseIssueExecutionAndPromote } from '../../../engine/recovery/issue-release.ts';
-import { cancelRunRecord } from '../../../engine/runs/cancel.ts';
+import { cancelRun } from '../../../engine/execution/cancellation.ts';
 import { claimNextRunsForAgent } from '../../../engine/runs/claim.ts';
 import { finishRuns } from '../../../engine/runs/finish.ts';
 import { type EngineFixture, engineFixture, type FixtureAgent as Agent, type FixtureIssue as Issue } from '../../support/engine.ts';
@@ -55,7 +57,7 @@ describe('§6.11-H a cancelled run whose canceller died before releasing its iss
     const waiting = await deferred(agent, issue, { more: 1 });
 
     // The canceller commits the cancel and dies: no release, no settle, no agent status.
-    const cancel = await cancelRunRecord(f.engine.deps, run.id);
+    const cancel = await cancelRun(f.engine.deps, run.id);
     expect((await f.db.query.agents.findFirst({ where: { id: agent.id } }))!.status).toBe('running');
     expect(cancel).toMatchObject({ run: { status: 'cancelled' }, heldIssueLock: true });
     expect(await runRow(run.id)).toMatchObject({ status: 'cancelled', settledAt: null });
@@ -97,7 +99,7 @@ describe('§6.11-H a cancelled run whose canceller died before releasing its iss
     expect((await issueRow(issue.id)).executionRunId).toBe(queued!.id);
 
     // Cancelled, and the canceller dies before the release and the settle.
-    expect(await cancelRunRecord(f.engine.deps, queued!.id)).toMatchObject({ heldIssueLock: true });
+    expect(await cancelRun(f.engine.deps, queued!.id)).toMatchObject({ heldIssueLock: true });
     await f.engine.reapOrphanedRuns();
     expect(await runRow(queued!.id)).toMatchObject({ status: 'cancelled', settledAt: expect.any(Date) });
     expect(await promotedOn(issue.id, b)).toMatchObject([{ status: 'queued', agentId: other.id }]);
@@ -157,7 +159,7 @@ describe('§6.13 the release of a cancel is made once, whoever makes it', () => 
 
   it('the reaper settled (and released) the run first, then the canceller gets to its release: nothing more is promoted', async () => {
     const { issue, run, wakeB, wakeC, b } = await setUp();
-    const cancel = await cancelRunRecord(f.engine.deps, run.id);
+    const cancel = await cancelRun(f.engine.deps, run.id);
     expect(cancel.heldIssueLock).toBe(true);
     // A reaper pass comes between the canceller's cancel and its release.
     await f.engine.reapOrphanedRuns();
@@ -169,6 +171,50 @@ describe('§6.13 the release of a cancel is made once, whoever makes it', () => 
     expect(promoted).toBeNull();
     expect(await promotedOn(issue.id, wakeB, wakeC)).toHaveLength(1);
     expect(await wakeRow(wakeC)).toMatchObject({ status: 'deferred_issue_execution' });
+  });
+});
+
+describe('§6.13 a cancelled run whose issue\'s lock did not name it', () => {
+  /**
+   * The assignee's run is cancelled: its release promotes B's wake into a queued run that does not
+   * take the lock (B is not the assignee), so the lock is free and C's wake is still deferred.
+   */
+  async function promotedWithoutTheLock() {
+    const [assignee, b, c] = [await f.agent({ name: 'Assignee' }), await f.agent(), await f.agent()];
+    const issue = await f.issue({ status: 'in_progress', assigneeAgentId: assignee.id });
+    const run = await running(assignee, issue, await deadInstance());
+    const [wakeB, wakeC] = [await deferred(b, issue), await deferred(c, issue)];
+    await f.engine.cancelRun({ companyId: f.companyId, runId: run.id });
+    const [promotedB] = await promotedOn(issue.id, wakeB);
+    expect(promotedB).toMatchObject({ status: 'queued', agentId: b.id });
+    expect((await issueRow(issue.id)).executionRunId).toBeNull();
+    expect(await wakeRow(wakeC)).toMatchObject({ status: 'deferred_issue_execution' });
+    return { issue, promotedB, wakeB, wakeC, c };
+  }
+
+  it('has the free lock released with its cancel: a canceller that dies after the commit leaves no wake deferred for good', async () => {
+    const { issue, promotedB, wakeB, wakeC, c } = await promotedWithoutTheLock();
+    // The canceller commits the cancel of B's run and dies: nothing of its own after the commit.
+    const cancel = await cancelRun(f.engine.deps, promotedB.id);
+    expect(cancel).toMatchObject({ run: { status: 'cancelled' }, heldIssueLock: false, promoted: { status: 'queued', agentId: c.id, wakeupRequestId: wakeC } });
+    expect(await promotedOn(issue.id, wakeC)).toMatchObject([{ status: 'queued', agentId: c.id }]);
+    expect(await wakeRow(wakeC)).toMatchObject({ status: 'queued', reason: 'issue_execution_promoted', runId: cancel.promoted!.id });
+    expect(f.published.some((e) => e.type === 'heartbeat.run.queued' && e.runId === cancel.promoted!.id)).toBe(true);
+
+    // The cancelled run has no owner: the reaper settles it, and promotes nothing more.
+    await f.engine.reapOrphanedRuns();
+    expect(await runRow(promotedB.id)).toMatchObject({ status: 'cancelled', settledAt: expect.any(Date) });
+    expect(await promotedOn(issue.id, wakeB, wakeC)).toHaveLength(2);
+    expect(await runsOn(issue.id)).toHaveLength(3);
+  });
+
+  it('the whole cancel promotes the next deferred wake once', async () => {
+    const { issue, promotedB, wakeC, c } = await promotedWithoutTheLock();
+    await f.engine.cancelRun({ companyId: f.companyId, runId: promotedB.id });
+    expect(await runRow(promotedB.id)).toMatchObject({ status: 'cancelled', settledAt: expect.any(Date) });
+    expect(await promotedOn(issue.id, wakeC)).toMatchObject([{ agentId: c.id }]);
+    expect(await runsOn(issue.id)).toHaveLength(3);
+    expect(await summariesBy(promotedB.id)).toHaveLength(0);
   });
 });
 
@@ -185,7 +231,7 @@ describe('§6.13 the executor of a cancelled run whose canceller died before rel
     const waiting = await deferred(other, issue);
 
     // The canceller commits the cancel (its NOTIFY stops the executor here) and dies before its release.
-    expect(await cancelRunRecord(f.engine.deps, runId)).toMatchObject({ heldIssueLock: true });
+    expect(await cancelRun(f.engine.deps, runId)).toMatchObject({ heldIssueLock: true });
     const settled = await waitFor('the run to be settled', async () => {
       const row = await runRow(runId);
       return row.settledAt ? row : null;
