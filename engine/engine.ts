@@ -67,7 +67,10 @@ export class Engine {
       this.commentWrites = commentWriteBatches(this.deps.db, (error) => this.deps.logger.debug({ err: error }, 'a batch of comments fell back to writing each on its own'));
     }
     const running = () => this.state === 'running';
+    // The same dependencies (settings is the same object), with the pipeline's connections.
+    const pipeline: EngineDeps | undefined = options.pipelineDb ? { ...this.deps, db: options.pipelineDb } : undefined;
     this.dispatcher = new Dispatcher(this.deps, {
+      pipeline,
       batching: this.batching,
       steps: () => this.steps,
       issueActions: (run) => issueService.runIssueActions(this.deps, this.wake, run, this.commentWrites),

@@ -9,7 +9,7 @@ export { bootstrapIfEmpty } from './access/bootstrap.ts';
 export type { BootstrapResult } from './access/bootstrap.ts';
 export { isDatabaseUnavailable } from './store/database-unavailable.ts';
 export { Engine } from './engine.ts';
-export type { EngineOptions } from './engine-options.ts';
+export { PIPELINE_CONNECTIONS, type EngineOptions } from './engine-options.ts';
 export { HeartbeatError, badInput, forbidden, notFound, unauthenticated } from './model/errors.ts';
 export { changedRunSignals } from './live/live-catch-up.ts';
 export type { LiveEvent, LiveEventBus, RunStateSnapshot } from './live/live-events.ts';

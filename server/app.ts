@@ -8,7 +8,7 @@ import { startEmbeddedPostgres } from '../db/embedded.ts';
 import { migrateDatabase } from '../db/migrate.ts';
 import { bootstrapIfEmpty, type BootstrapResult, requestDeadlineGuard, startTracing } from '../engine/index.ts';
 import { Engine, type EngineOptions } from '../engine/index.ts';
-import { changedRunSignals } from '../engine/index.ts';
+import { changedRunSignals, PIPELINE_CONNECTIONS } from '../engine/index.ts';
 import { encodeGlobalId } from '../schema/global-id.ts';
 import type { HeartbeatConfig } from './config.ts';
 import { startHttpServer } from './http-server.ts';
@@ -95,6 +95,8 @@ export async function startHeartbeat(
     cleanups.push(() => connection.close());
     const leaseConnection = connectDatabase(databaseUrl, { max: 1, applicationName: 'heartbeat-lease' });
     cleanups.push(() => leaseConnection.close());
+    const pipelineConnection = connectDatabase(databaseUrl, { max: PIPELINE_CONNECTIONS, applicationName: 'heartbeat-pipeline', guard: requestDeadlineGuard });
+    cleanups.push(() => pipelineConnection.close());
     const bootstrap = await bootstrapIfEmpty(connection.db, {
       companyName: config.companyName,
       adminKey: config.bootstrapKey,
@@ -116,6 +118,8 @@ export async function startHeartbeat(
       hostName: config.hostName,
       // The lease renews on a connection of its own, never queued behind the engine's work.
       leaseDb: leaseConnection.db,
+      // The run pipeline's group commits on connections of their own (EngineOptions.pipelineDb).
+      pipelineDb: pipelineConnection.db,
       tickIntervalMs: config.tickMs,
       silenceSuspiciousSec: config.silenceSuspiciousSec,
       silenceCriticalSec: config.silenceCriticalSec,

@@ -10,7 +10,7 @@ import { connectDatabase, type DatabaseConnection } from '../../db/client.ts';
 import { agents, companies } from '../../db/schema.ts';
 import { scriptAdapter } from '../../engine/index.ts';
 import type { Adapter } from '../../engine/index.ts';
-import { Engine } from '../../engine/index.ts';
+import { Engine, PIPELINE_CONNECTIONS } from '../../engine/index.ts';
 import { type DrainCosts, startDrainCosts } from './drain-costs.ts';
 import { INSERT_QUEUED_RUNS, queuedRunsParams } from './run-bookkeeping.ts';
 import type { ScenarioContext } from './scenario.ts';
@@ -20,7 +20,7 @@ export interface BenchEngineOptions {
   url: string;
   agents: number;
   maxConcurrentRuns: number;
-  /** Connections of the engine's pool. */
+  /** Connections of the engine in all, its run pipeline's among them. */
   poolSize: number;
   tickIntervalMs?: number;
   /** The agents' script (default: no steps, a no-op run). */
@@ -47,7 +47,12 @@ export interface BenchEngine {
 }
 
 export async function createBenchEngine(options: BenchEngineOptions): Promise<BenchEngine> {
-  const connection = connectDatabase(options.url, { max: options.poolSize, applicationName: 'heartbeat-bench', onQuery: options.onQuery });
+  // The pool the scenario gives, shared as the server shares its connections: the run pipeline's
+  // group commits on PIPELINE_CONNECTIONS of them (EngineOptions.pipelineDb), the rest for the engine's
+  // other work. A pool too small to share is the engine's alone.
+  const pipelineSize = options.poolSize > 2 * PIPELINE_CONNECTIONS ? PIPELINE_CONNECTIONS : 0;
+  const connection = connectDatabase(options.url, { max: options.poolSize - pipelineSize, applicationName: 'heartbeat-bench', onQuery: options.onQuery });
+  const pipeline = pipelineSize > 0 ? connectDatabase(options.url, { max: pipelineSize, applicationName: 'heartbeat-bench-pipeline', onQuery: options.onQuery }) : null;
   const logDir = await mkdtemp(join(tmpdir(), 'heartbeat-bench-logs-'));
   const [company] = await connection.db.insert(companies).values({ name: 'Bench' }).returning();
   const rows = await connection.db
@@ -79,6 +84,7 @@ export async function createBenchEngine(options: BenchEngineOptions): Promise<Be
     logger: pino({ level: 'silent' }),
     logDir,
     adapters: { script: observed },
+    pipelineDb: pipeline?.db,
     maxConcurrentRunsLimit: Math.max(10, options.maxConcurrentRuns),
     tickIntervalMs: options.tickIntervalMs ?? 1_000,
     shutdownGraceMs: 5_000,
@@ -96,6 +102,7 @@ export async function createBenchEngine(options: BenchEngineOptions): Promise<Be
     close: async () => {
       await engine.stop();
       await connection.close();
+      await pipeline?.close();
       await rm(logDir, { recursive: true, force: true });
     },
   };

@@ -23,6 +23,8 @@ export interface DispatcherOptions {
   running(): boolean;
   /** What the runs it executes wrote, counted for /metrics. */
   counters?: { logBytesWritten: number };
+  /** The engine's dependencies with the run pipeline's connections (EngineOptions.pipelineDb), for the group commits. */
+  pipeline?: EngineDeps;
 }
 
 export class Dispatcher {
@@ -38,9 +40,9 @@ export class Dispatcher {
   private readonly skippedInARow = new Map<string, number>();
   private readonly claimAgainTimers = new Map<string, NodeJS.Timeout>();
   /** Agents whose queues changed at about the same time, claimed in one transaction. */
-  private readonly claims = claimBatcher(() => this.deps, this.onBatchFailure, { onSkipped: (agentIds) => this.claimAgainSoon(agentIds) });
+  private readonly claims = claimBatcher(() => this.options.pipeline ?? this.deps, this.onBatchFailure, { onSkipped: (agentIds) => this.claimAgainSoon(agentIds) });
   /** Events and finishes of many runs, each written for a batch of runs at once. */
-  private readonly runBatches = runBatchPorts(() => this.deps, this.onBatchFailure);
+  private readonly runBatches = runBatchPorts(() => this.options.pipeline ?? this.deps, this.onBatchFailure);
 
   constructor(
     private readonly deps: EngineDeps,
