@@ -47,7 +47,7 @@ export interface EngineOptions {
    * given. A few connections that run the same statements over and over serve them better than a
    * share of a larger pool: each statement is planned on fewer connections and settles on its
    * generic plan sooner, and PostgreSQL runs fewer of them at once on the machine's cores (README,
-   * Performance: PostgreSQL's CPU per run on an issue 17-20% lower with 3 of 10 connections).
+   * Performance: PostgreSQL's CPU per run on an issue 10-22% lower with 3 of a pool of 10).
    */
   pipelineDb?: Database;
   /** The name of this host in the lease (default: the OS hostname); see leases.ts. */
