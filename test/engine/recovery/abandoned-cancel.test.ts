@@ -126,19 +126,20 @@ describe('§6.11-H a cancelled run whose canceller died before releasing its iss
   });
 });
 
+/**
+ * A running run of the assignee whose executor is gone, with two other agents' wakes deferred
+ * behind it: the release promotes the older one, whose run does not take the lock (its agent is
+ * not the assignee), so the lock is free after it and a second release would promote the other.
+ */
+async function setUp() {
+  const [assignee, b, c] = [await f.agent({ name: 'Assignee' }), await f.agent(), await f.agent()];
+  const issue = await f.issue({ status: 'in_progress', assigneeAgentId: assignee.id });
+  const run = await running(assignee, issue, await deadInstance());
+  const [wakeB, wakeC] = [await deferred(b, issue), await deferred(c, issue)];
+  return { issue, run, wakeB, wakeC, b, c };
+}
+
 describe('§6.13 the release of a cancel is made once, whoever makes it', () => {
-  /**
-   * A running run of the assignee whose executor is gone, with two other agents' wakes deferred
-   * behind it: the release promotes the older one, whose run does not take the lock (its agent is
-   * not the assignee), so the lock is free after it and a second release would promote the other.
-   */
-  async function setUp() {
-    const [assignee, b, c] = [await f.agent({ name: 'Assignee' }), await f.agent(), await f.agent()];
-    const issue = await f.issue({ status: 'in_progress', assigneeAgentId: assignee.id });
-    const run = await running(assignee, issue, await deadInstance());
-    const [wakeB, wakeC] = [await deferred(b, issue), await deferred(c, issue)];
-    return { issue, run, wakeB, wakeC, b };
-  }
 
   it('the canceller released the issue, then the reaper settles the run: nothing more is promoted', async () => {
     const { issue, run, wakeB, wakeC, b } = await setUp();
@@ -180,10 +181,7 @@ describe('§6.13 a cancelled run whose issue\'s lock did not name it', () => {
    * take the lock (B is not the assignee), so the lock is free and C's wake is still deferred.
    */
   async function promotedWithoutTheLock() {
-    const [assignee, b, c] = [await f.agent({ name: 'Assignee' }), await f.agent(), await f.agent()];
-    const issue = await f.issue({ status: 'in_progress', assigneeAgentId: assignee.id });
-    const run = await running(assignee, issue, await deadInstance());
-    const [wakeB, wakeC] = [await deferred(b, issue), await deferred(c, issue)];
+    const { issue, run, wakeB, wakeC, b, c } = await setUp();
     await f.engine.cancelRun({ companyId: f.companyId, runId: run.id });
     const [promotedB] = await promotedOn(issue.id, wakeB);
     expect(promotedB).toMatchObject({ status: 'queued', agentId: b.id });
