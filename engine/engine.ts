@@ -13,11 +13,11 @@ import { finalizeAgentStatus } from './runs/agent-status.ts';
 import { agentIdByName, createAgent, type CreateAgentInput, transitionAgentStatus, updateAgent, type UpdateAgentInput } from './agents/agents.ts';
 import { sql } from 'drizzle-orm';
 import type { RunScope } from './runs/cancel.ts';
-import { type Cancellation, cancelRun, cancelRunsInScope } from './execution/cancellation.ts';
+import { afterCancel, type Cancellation, cancelRun, cancelRunsInScope } from './execution/cancellation.ts';
 import { dismissRunSilence, snoozeRunSilence } from './runs/silence-level.ts';
 import type { SilencePassResult } from './recovery/silence.ts';
 import { CONTROL_CHANNEL, ControlListeners, type ControlMessage } from './cluster/control-listeners.ts';
-import { type EngineDeps, transact } from './model/deps.ts';
+import type { EngineDeps } from './model/deps.ts';
 import { engineDeps, type EngineOptions } from './engine-options.ts';
 import { Dispatcher } from './execution/dispatcher.ts';
 import { PeriodicLoop } from './execution/periodic-loop.ts';
@@ -27,9 +27,7 @@ import * as issueService from './issues/issues.ts';
 import { importFileLogs } from './runs/file-logs.ts';
 import { expireLogs } from './runs/log-retention.ts';
 import { type CommentWritePort, commentWriteBatches, writeIssueComment } from './issues/comment-write.ts';
-import { releaseIssueExecutionAndPromote } from './recovery/issue-release.ts';
 import { type RunRow } from './model/runs.ts';
-import { settleRun } from './runs/settle.ts';
 import { listTaskSessions, resetAgentSession } from './sessions/sessions.ts';
 import { type CostFilter, type CostGroup, costSummary, costTotals } from './costs/cost-summary.ts';
 import { createProject, listProjects } from './costs/projects.ts';
@@ -262,22 +260,15 @@ export class Engine {
     return (await this.cancel(input)).run;
   }
 
-  /**
-   * §6.13 cancelRun; `previous` is set when this call cancelled the run. A lock that did not name the
-   * run was released in the cancel's transaction (execution/cancellation.ts); one that named it is
-   * released here, with the row as it was before the cancel (a person stopped it: no recovery run).
-   * Whoever settles the run may have released it already (§6.11-H): then this promotes nothing.
-   */
+  /** §6.13 cancelRun; `previous` is set when this call cancelled the run. */
   private async cancel(input: Parameters<typeof cancelRun>[2] & { runId: string }): Promise<Cancellation> {
     const result = await cancelRun(this.deps, input.runId, input);
-    const { run, previous } = result;
-    if (!previous) return result;
-    this.dispatcher.abortLocal(run.id);
-    const promoted = (await releaseIssueExecutionAndPromote(this.deps, previous, { endedAs: run, heldOnly: true })).promoted;
-    await finalizeAgentStatus(this.deps, [{ agentId: run.agentId, outcome: 'cancelled' }]);
-    await this.settleCancelled(previous);
-    void this.startNext(run.agentId);
-    for (const next of [result.promoted, promoted]) if (next) void this.startNext(next.agentId);
+    if (!result.previous) return result;
+    this.dispatcher.abortLocal(result.run.id);
+    const promoted = await afterCancel(this.deps, result);
+    await finalizeAgentStatus(this.deps, [{ agentId: result.run.agentId, outcome: 'cancelled' }]);
+    void this.startNext(result.run.agentId);
+    for (const next of promoted) void this.startNext(next.agentId);
     return result;
   }
 
@@ -307,12 +298,9 @@ export class Engine {
   /** Cancels every run of the scope on its way to execution (§6.13, §14.3); returns how many. */
   async cancelActiveInScope(scope: RunScope, reason?: string, stopReason?: string): Promise<number> {
     const cancelled = await cancelRunsInScope(this.deps, scope, reason, stopReason);
-    for (const { run, previous, promoted: promotedWithCancel } of cancelled) {
-      this.dispatcher.abortLocal(run.id);
-      // As cancel() above: a lock that named the run is released here, unless its settle did first.
-      const { promoted } = await releaseIssueExecutionAndPromote(this.deps, previous!, { endedAs: run, heldOnly: true });
-      await this.settleCancelled(previous!);
-      for (const next of [promotedWithCancel, promoted]) if (next) void this.startNext(next.agentId);
+    for (const cancellation of cancelled) {
+      this.dispatcher.abortLocal(cancellation.run.id);
+      for (const next of await afterCancel(this.deps, cancellation)) void this.startNext(next.agentId);
     }
     return cancelled.length;
   }
@@ -383,16 +371,6 @@ export class Engine {
 
   private get steps(): FollowUpSteps {
     return (this.followUpSteps ??= followUpSteps(this.deps, this.wake));
-  }
-
-  /**
-   * A cancelled run that never started settles now. One that was running settles once its
-   * executor has stopped the process and recorded what it left (execution/execute-run.ts), or, if
-   * that executor is gone, when the reaper finds it (recovery/reaper.ts); either releases the
-   * run's issue first if its lock still names the run (this instance died before its release).
-   */
-  private async settleCancelled(previous: RunRow): Promise<void> {
-    if (previous.status !== 'running') await transact(this.deps, async (tx, events) => void (await settleRun(tx, events, previous.id, this.deps.clock.now())));
   }
 
   /** Control messages between instances (cancel, key revocation) for the server's own use. */

@@ -4,12 +4,13 @@
 // whoever settles a cancelled run releases only a lock that still names it (§6.11-H), because the
 // canceller may be making the same release at the same moment. A canceller that died between its
 // commit and a release of its own left such wakeups deferred for good. A lock that names the run is
-// released after the commit (Engine.cancel), and by whoever settles the run if the canceller did not
+// released after the commit (afterCancel), and by whoever settles the run if the canceller did not
 // live to; its release is the one that may come twice, and the lock tells the second one.
 import { type EngineDeps, transact } from '../model/deps.ts';
 import type { LiveEvent } from '../live/live-events.ts';
 import type { RunRow } from '../model/runs.ts';
-import { releaseIssues } from '../recovery/issue-release.ts';
+import { releaseIssueExecutionAndPromote, releaseIssues } from '../recovery/issue-release.ts';
+import { settleRun } from '../runs/settle.ts';
 import { type CancelResult, cancelRunRow, cancelRunRowsInScope, type RunScope } from '../runs/cancel.ts';
 import type { Transaction } from '../../db/client.ts';
 
@@ -29,6 +30,21 @@ export function cancelRun(deps: EngineDeps, runId: string, options: Parameters<t
 /** Every run of the scope on its way to execution cancelled (§6.13, §14.3), in one transaction with the releases of locks that did not name them. */
 export function cancelRunsInScope(deps: EngineDeps, scope: RunScope, reason?: string, stopReason?: string): Promise<Cancellation[]> {
   return transact(deps, async (tx, events) => releaseFreeLocks(deps, tx, events, await cancelRunRowsInScope(deps, tx, events, scope, reason, stopReason)));
+}
+
+/**
+ * What follows a cancel's commit, for one run it cancelled: a lock that named the run released, with
+ * the row as it was before the cancel (a person stopped it: no recovery run), unless whoever settles
+ * the run did first (§6.11-H), and the continuation summary it leaves; then a run that was not running
+ * settled. (One that was running settles once its executor has stopped the process and recorded what
+ * it left, or, if that executor is gone, when the reaper finds it.) Returns the runs promoted by the
+ * cancel and by this release, which the engine starts.
+ */
+export async function afterCancel(deps: EngineDeps, { run, previous, promoted }: Cancellation): Promise<RunRow[]> {
+  if (!previous) return [];
+  const released = (await releaseIssueExecutionAndPromote(deps, previous, { endedAs: run, heldOnly: true })).promoted;
+  if (previous.status !== 'running') await transact(deps, async (tx, events) => void (await settleRun(tx, events, previous.id, deps.clock.now())));
+  return [promoted, released].filter((next): next is RunRow => next !== null);
 }
 
 /**
