@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --only throughput,latency] [-- --rounds N]`
+// `npm run bench [-- --quick] [-- --only throughput,latency] [-- --rounds N] [-- --statements]`
 // Starts one PostgreSQL (embedded, or BENCH_DATABASE_URL), runs every scenario for Heartbeat and
 // for the peers that have an equivalent, prints a Markdown table and writes
 // bench/results/latest.json with per-round values, medians and Heartbeat / peer ratios.
@@ -29,6 +29,8 @@ const { values } = parseArgs({
     only: { type: 'string' },
     rounds: { type: 'string' },
     out: { type: 'string' },
+    // Each drain's statements, per job, in the log (lib/statement-costs.ts).
+    statements: { type: 'boolean', default: false },
   },
 });
 const quick = values.quick ?? false;
@@ -43,7 +45,7 @@ if (only && selected.length !== only.size) {
 const began = Date.now();
 const log = (message: string) => process.stderr.write(`[bench +${((Date.now() - began) / 1000).toFixed(1)}s] ${message}\n`);
 const results = new Results();
-const pg = await startBenchPostgres(log);
+const pg = await startBenchPostgres(log, { statements: values.statements });
 // A crash or ^C must not leave the embedded PostgreSQL behind.
 let stopping: Promise<void> | null = null;
 const stopPostgres = () => (stopping ??= pg.stop().catch((error: unknown) => void log(`stopping PostgreSQL failed: ${String(error)}`)));

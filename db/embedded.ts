@@ -32,6 +32,8 @@ export interface EmbeddedPostgresOptions {
    * short-lived users (tests, CLI commands) keep the default, so that Ctrl-C also ends their cluster.
    */
   detached?: boolean;
+  /** More `-c name=value` settings for the postmaster (the bench's `--statements` preloads pg_stat_statements). */
+  settings?: Record<string, string>;
 }
 
 const USER = 'heartbeat';
@@ -147,6 +149,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
         // No unix socket: nothing needs it, and a killed postmaster would leave a stale lock in /tmp.
         '-c', 'unix_socket_directories=',
         '-c', 'max_connections=200',
+        ...Object.entries(opts.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
       ],
       onLog,
       onError: (err) => onLog(err instanceof Error ? err.message : err),

@@ -132,13 +132,13 @@ export async function fillQueuedRuns(sql: postgres.Sql, input: { companyId: stri
  * Starts the engine on its filled queue and waits until `jobs` runs are settled: jobs/s from the
  * start, and what the drain cost (drain-costs.ts).
  */
-export async function timedDrain(ctx: ScenarioContext, bench: BenchEngine, jobs: number): Promise<{ rate: number; costs: DrainCosts }> {
+export async function timedDrain(ctx: ScenarioContext, bench: BenchEngine, jobs: number, label = 'heartbeat'): Promise<{ rate: number; costs: DrainCosts }> {
   const done = new Promise<void>((resolve) => {
     bench.onSettled = () => {
       if (bench.settled.size >= jobs) resolve();
     };
   });
-  const stopCosts = await startDrainCosts(ctx);
+  const stopCosts = await startDrainCosts(ctx, label);
   const t0 = nowMs();
   await bench.start();
   await done;

@@ -8,6 +8,7 @@ import postgres from 'postgres';
 import { startEmbeddedPostgres } from '../../db/embedded.ts';
 import { migrateDatabase } from '../../db/migrate.ts';
 import { processTreeCpuMs } from './cpu.ts';
+import { STATEMENT_SETTINGS, statementLedger, type StatementLedger } from './statement-costs.ts';
 
 export interface BenchDatabase {
   url: string;
@@ -26,6 +27,8 @@ export interface BenchPostgres {
   cpuMs(): number | null;
   /** Bytes of WAL the cluster has written so far (its current WAL position). */
   walBytes(): Promise<number>;
+  /** pg_stat_statements, with `--statements` (statement-costs.ts); null without it, or where it is not available. */
+  statements: StatementLedger | null;
   /** A fresh empty database. */
   createDatabase(prefix: string): Promise<BenchDatabase>;
   /** A fresh database with Heartbeat's migrations applied (cloned from a migrated template). */
@@ -39,7 +42,7 @@ export function databaseUrl(adminUrl: string, name: string): string {
   return url.toString();
 }
 
-export async function startBenchPostgres(log: (line: string) => void): Promise<BenchPostgres> {
+export async function startBenchPostgres(log: (line: string) => void, options: { statements?: boolean } = {}): Promise<BenchPostgres> {
   const external = process.env.BENCH_DATABASE_URL;
   let dataDir: string | null = null;
   let stopEmbedded: (() => Promise<void>) | null = null;
@@ -50,7 +53,7 @@ export async function startBenchPostgres(log: (line: string) => void): Promise<B
   } else {
     dataDir = await mkdtemp(join(tmpdir(), 'heartbeat-bench-pg-'));
     log(`starting embedded PostgreSQL in ${dataDir}`);
-    const pg = await startEmbeddedPostgres({ dataDir: join(dataDir, 'pg'), port: 0, database: 'bench' });
+    const pg = await startEmbeddedPostgres({ dataDir: join(dataDir, 'pg'), port: 0, database: 'bench', settings: options.statements ? STATEMENT_SETTINGS : {} });
     adminUrl = pg.url;
     stopEmbedded = pg.stop;
     // postmaster.pid's first line is the postmaster's pid.
@@ -63,6 +66,7 @@ export async function startBenchPostgres(log: (line: string) => void): Promise<B
     const [row] = await admin.unsafe<{ setting: string }[]>(`select current_setting('${name}') as setting`);
     settings[name] = row.setting;
   }
+  const statements = options.statements ? await statementLedger(admin, log) : null;
   const prefix = `hb_bench_${randomBytes(3).toString('hex')}_`;
   const created = new Set<string>();
   let template: Promise<string> | null = null;
@@ -96,6 +100,7 @@ export async function startBenchPostgres(log: (line: string) => void): Promise<B
     embedded: !external,
     version,
     settings,
+    statements,
     walBytes: async () => {
       const [row] = await admin<{ bytes: string }[]>`select (pg_current_wal_lsn() - '0/0'::pg_lsn)::text as bytes`;
       return Number(row.bytes);

@@ -64,7 +64,7 @@ async function drainRound(ctx: ScenarioContext, jobs: number, variant: Variant):
   const bench = await createBenchEngine({ url: database.url, agents: AGENTS, maxConcurrentRuns: PER_AGENT, poolSize: POOL, adapterConfig: { steps: variant.steps } });
   try {
     await fillQueuedRuns(bench.connection.sql, { companyId: bench.companyId, agentIds: bench.agentIds, count: jobs });
-    const { rate, costs } = await timedDrain(ctx, bench, jobs);
+    const { rate, costs } = await timedDrain(ctx, bench, jobs, `feature-costs: ${variant.name}`);
     await checkWritten(bench.connection.sql, jobs, variant);
     return { rate, costs };
   } finally {

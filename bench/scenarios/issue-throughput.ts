@@ -85,7 +85,7 @@ async function issueRound(
         if (bench.settled.size >= jobs) resolve();
       };
     });
-    const stopCosts = await startDrainCosts(ctx);
+    const stopCosts = await startDrainCosts(ctx, `${SCENARIO}: heartbeat with issues`);
     const t1 = nowMs();
     // start() returns only once its first pass over the open assigned issues (stranded-issue
     // reconciliation, one issue at a time) is done, which with thousands of queued issues takes
@@ -157,7 +157,7 @@ export const issueThroughputScenario: Scenario = {
       const plain = await heartbeatRound(ctx, jobs, 0);
       record(ctx, DRAIN_WITHOUT_ISSUES, 'heartbeat', plain.rate, plain.costs);
       ctx.log(`${SCENARIO} round ${round}: heartbeat without issues ${describe(plain.rate, plain.costs)}`);
-      const plainFloor = await bookkeepingFloorRound(ctx, jobs, AGENTS, () => startDrainCosts(ctx));
+      const plainFloor = await bookkeepingFloorRound(ctx, jobs, AGENTS, () => startDrainCosts(ctx, `${SCENARIO}: bare SQL without issues`));
       record(ctx, DRAIN_WITHOUT_ISSUES, 'bare-sql', plainFloor.rate, plainFloor.costs);
       ctx.log(`${SCENARIO} round ${round}: its rows in bare SQL ${describe(plainFloor.rate, plainFloor.costs)}`);
 
@@ -166,7 +166,7 @@ export const issueThroughputScenario: Scenario = {
       ctx.results.record(SCENARIO, `${DRAIN_WITH_ISSUES}: runs failed by an error`, 'runs', 'lower', 'heartbeat', hb.failed);
       ctx.results.record(SCENARIO, CREATE, 'issues/s', 'higher', 'heartbeat', hb.createRate);
       ctx.log(`${SCENARIO} round ${round}: heartbeat with issues ${describe(hb.rate, hb.costs)}; create ${hb.createRate.toFixed(0)} issues/s`);
-      const floor = await issueBookkeepingFloorRound(ctx, jobs, AGENTS, () => startDrainCosts(ctx));
+      const floor = await issueBookkeepingFloorRound(ctx, jobs, AGENTS, () => startDrainCosts(ctx, `${SCENARIO}: bare SQL with issues`));
       record(ctx, DRAIN_WITH_ISSUES, 'bare-sql', floor.rate, floor.costs);
       ctx.log(`${SCENARIO} round ${round}: its rows in bare SQL ${describe(floor.rate, floor.costs)}`);
     }

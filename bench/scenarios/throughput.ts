@@ -74,7 +74,7 @@ export async function heartbeatRound(ctx: ScenarioContext, jobs: number, enqueue
       if (result.outcome !== 'queued') throw new Error(`wakeup ${i} was ${result.outcome}`);
     });
     await fillQueuedRuns(bench.connection.sql, { companyId: bench.companyId, agentIds: bench.agentIds, count: jobs - enqueues });
-    const { rate, costs } = await timedDrain(ctx, bench, jobs);
+    const { rate, costs } = await timedDrain(ctx, bench, jobs, 'heartbeat without issues');
     const [row] = await bench.connection.sql<{ ok: number; total: number }[]>`
       select count(*) filter (where status = 'succeeded' and settled_at is not null)::int as ok, count(*)::int as total from heartbeat_runs`;
     if (row.ok !== jobs || row.total !== jobs) throw new Error(`expected ${jobs} settled runs, found ${row.ok} of ${row.total}`);
@@ -139,7 +139,7 @@ async function peerRound(ctx: ScenarioContext, system: System, mode: PeerMode, j
   try {
     const enqueueRateValue = await enqueueRate(enqueues, (i) => peer.add(i));
     await peer.addBulk(enqueues, jobs);
-    const stopCosts = await startDrainCosts(ctx);
+    const stopCosts = await startDrainCosts(ctx, `throughput: ${system}`);
     const t0 = nowMs();
     await peer.start();
     await until(`${system} handlers`, () => peer.handled() >= jobs, 600_000, 5);
@@ -205,7 +205,7 @@ export const throughputScenario: Scenario = {
         recordCosts(ctx, drain, system, peer.costs);
         ctx.log(`${SCENARIO} round ${round}: ${system} (${mode}) ${peer.rate.toFixed(0)} jobs/s (enqueue ${peer.enqueueRate.toFixed(0)}/s; ${describeCosts(peer.costs)})`);
       }
-      const floor = await bookkeepingFloorRound(ctx, jobs, AGENTS, () => startDrainCosts(ctx));
+      const floor = await bookkeepingFloorRound(ctx, jobs, AGENTS, () => startDrainCosts(ctx, 'throughput: bare SQL'));
       ctx.results.record(SCENARIO, DRAIN_BATCHED, 'jobs/s', 'higher', 'bare-sql', floor.rate);
       recordCosts(ctx, DRAIN_BATCHED, 'bare-sql', floor.costs);
       ctx.log(`${SCENARIO} round ${round}: Heartbeat's rows in bare SQL ${floor.rate.toFixed(0)} jobs/s (${describeCosts(floor.costs)})`);
