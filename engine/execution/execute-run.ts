@@ -9,8 +9,8 @@ import { agentDirectory } from '../adapters/agent-directory.ts';
 import type { AdapterResult } from '../adapters/types.ts';
 import type { ClaimedRun } from '../runs/claim.ts';
 import { type EngineDeps, transact } from '../model/deps.ts';
-import { continueAndSettle, type FollowUp, type FollowUpSteps, writeFollowUps } from './follow-up.ts';
-import { finishRuns, type RunFinish, type RunFinished } from '../runs/finish.ts';
+import { continueAndSettle, type FollowUp, followUpInFinish, type FollowUpSteps, writeFollowUps } from './follow-up.ts';
+import { finishRuns, type FollowUpInFinish, type RunFinish, type RunFinished } from '../runs/finish.ts';
 import { finalizeAgentStatus } from '../runs/agent-status.ts';
 import type { RunIssueActions } from '../issues/issues.ts';
 import { appendExecutorEvent, type EventGroup, type NewRunEvent } from '../runs/events.ts';
@@ -309,10 +309,16 @@ export async function executeClaimedRun(
 /** Finishes the run (finish.ts), then runs its follow-up steps and settles it if it needs them. */
 async function finish(deps: EngineDeps, hooks: ExecuteHooks, item: RunFinish): Promise<RunRow[]> {
   // The outcome is what matters most: its write waits out a database outage, up to the bound.
-  const write = (one: RunFinish) => withOutageRetry(async () => (await finishRuns(deps, [one], { wait: true }))[0], deps.settings.databaseOutageMs);
+  const write = (one: RunFinish, followUp?: FollowUpInFinish) =>
+    withOutageRetry(async () => (await finishRuns(deps, [one], { wait: true, followUp }))[0], deps.settings.databaseOutageMs);
   const finishOne = async (): Promise<RunFinished> => {
     try {
-      return await write(item);
+      return await write(item, followUpInFinish).catch((error: unknown) => {
+        // What the database refused may be the follow-up the finish wrote with it: the finish alone
+        // then records the outcome, and the follow-up is written (or fails) on its own.
+        if (isDatabaseUnavailable(error)) throw error;
+        return write(item);
+      });
     } catch (error) {
       // Still away after the bound: the run stays running until recovery takes it over and retries it.
       if (isDatabaseUnavailable(error)) throw error;
@@ -341,8 +347,10 @@ async function finish(deps: EngineDeps, hooks: ExecuteHooks, item: RunFinish): P
     await withOutageRetry(() => finalizeAgentStatus(deps, [{ agentId: answer.run.agentId, outcome: 'cancelled' }]), deps.settings.databaseOutageMs);
     return promoted ? [promoted] : [];
   }
-  // Ended meanwhile (cancelled: its follow-up was the cancel's), gone, or settled with its finish.
-  if (answer.kind !== 'finished' || !answer.followUp) return [];
+  // Ended meanwhile (cancelled: its follow-up was the cancel's), gone, or settled with its finish
+  // (with its follow-up, when the finish wrote that too: the runs it queued are started).
+  if (answer.kind !== 'finished') return [];
+  if (!answer.followUp) return answer.queued ?? [];
   hooks.finished?.();
   const { run } = answer;
   // §6.4 step 8, in order: a bounded retry, then the steps written with other runs' (follow-up.ts).

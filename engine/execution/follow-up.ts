@@ -8,6 +8,7 @@
 // another instance, which completes them through the same steps (completeTakenOverFollowUp, §6.11-K).
 import { sql } from 'drizzle-orm';
 import type { Transaction } from '../../db/client.ts';
+import type { LiveEvent } from '../live/live-events.ts';
 import { type EngineDeps, transact } from '../model/deps.ts';
 import type { RunRow } from '../model/runs.ts';
 import { scheduleBoundedRetry } from '../recovery/bounded-retry.ts';
@@ -18,7 +19,8 @@ import { releaseIssueExecutionAndPromote, releaseIssues } from '../recovery/issu
 import type { Wake } from '../issues/issues.ts';
 import { transientContract } from '../rules/retry-schedule.ts';
 import { runSummaryText } from '../rules/run-outcome.ts';
-import { settleRun } from '../runs/settle.ts';
+import { type CommentAnswer, settleRun } from '../runs/settle.ts';
+import type { FollowUpInFinish } from '../runs/finish.ts';
 import { writeContinuationSummaries } from '../issues/continuation-summary.ts';
 import { lockOwnFollowUps, type TakenOverRun } from '../runs/follow-up-owner.ts';
 import type { RunEvidence } from '../runs/liveness-evidence.ts';
@@ -79,24 +81,52 @@ export async function writeFollowUps(deps: EngineDeps, items: FollowUp[]): Promi
     // The runs first (§6.17), locked: their owner writes their follow-up, once.
     const own = await lockOwnFollowUps(tx, items.map((item) => item.run.id), deps.settings.instanceId);
     const kept = items.filter((item) => own.has(item.run.id));
-    const runs = kept.map((item) => item.run);
     const continues = kept.map(({ run, crashed }) => !crashed && mayContinue(run));
     const now = deps.clock.now();
-    const posted = await postRunSummaryComments(tx, runs.filter((run) => run.status === 'succeeded'), now);
-    const commentPolicy = await applyIssueCommentPolicy(tx, events, runs, now);
-    const released = await releaseIssues(tx, events, runs, now, { immediateRecovery });
-    await writeContinuationSummaries(tx, runs, now, knownEvidence(kept, posted, now));
+    const written = await followUpWrites(tx, events, kept, now);
     // The comment policy's answers are written by the settle's statement (one row version per run).
-    await settleRun(tx, events, runs.filter((_, i) => !continues[i]).map((run) => run.id), now, commentPolicy.answers);
-    const answers = new Map(
-      runs.map((run, i) => [
-        run.id,
-        { queued: [commentPolicy.queued[i], released[i].promoted].filter((queued): queued is RunRow => queued !== null), settled: !continues[i] },
-      ]),
-    );
+    await settleRun(tx, events, kept.filter((_, i) => !continues[i]).map((item) => item.run.id), now, written.flatMap((w) => (w.comment ? [w.comment] : [])));
+    const answers = new Map(kept.map((item, i) => [item.run.id, { queued: written[i].queued, settled: !continues[i] }]));
     return items.map((item) => answers.get(item.run.id) ?? { queued: [], settled: true });
   });
 }
+
+/**
+ * The follow-up's writes for finished runs the caller's transaction holds, each step for all of them
+ * at once: the summary comments, the comment policy, the release (with immediate recovery) and the
+ * continuation summaries. Per run: the runs they queued and the comment policy's answer, which the
+ * caller records with the run's settle (writeFollowUps), or with its terminal write (the finish that
+ * writes its run's follow-up itself, followUpInFinish).
+ */
+async function followUpWrites(tx: Transaction, events: LiveEvent[], items: FollowUp[], now: Date): Promise<Array<{ queued: RunRow[]; comment: CommentAnswer | null }>> {
+  const runs = items.map((item) => item.run);
+  // What the finish read of the runs' comments (their evidence) is not read again: a run known to
+  // have commented gets no summary comment, and its first comment satisfies the policy.
+  const firstComments = new Map(items.flatMap(({ run, evidence }) => (evidence?.firstCommentId ? [[run.id, evidence.firstCommentId] as const] : [])));
+  const posted = await postRunSummaryComments(tx, runs.filter((run) => run.status === 'succeeded' && !firstComments.has(run.id)), now);
+  const commentPolicy = await applyIssueCommentPolicy(tx, events, runs, now, firstComments);
+  const released = await releaseIssues(tx, events, runs, now, { immediateRecovery });
+  await writeContinuationSummaries(tx, runs, now, knownEvidence(items, posted, now));
+  const comments = new Map(commentPolicy.answers.map((answer) => [answer.runId, answer]));
+  return runs.map((run, i) => ({
+    queued: [commentPolicy.queued[i], released[i].promoted].filter((queued): queued is RunRow => queued !== null),
+    comment: comments.get(run.id) ?? null,
+  }));
+}
+
+/**
+ * The follow-up a finish writes in its own transaction (runs/finish.ts FollowUpInFinish), for the
+ * common run on an issue: it succeeded, commented on its issue, spent nothing, and nothing may
+ * continue it. Its steps are then the release and the continuation summary (the comment policy is
+ * satisfied by its comment, no summary comment is posted, no bounded retry or budget check comes
+ * first), and the finish settles it with its terminal write: one transaction and one row version
+ * fewer than a follow-up of its own. Every other run that needs a follow-up gets writeFollowUps.
+ */
+export const followUpInFinish: FollowUpInFinish = {
+  admits: ({ run, crashed, evidence, costCents }) =>
+    run.issueId !== null && run.status === 'succeeded' && !crashed && costCents === 0 && (evidence?.comments.length ?? 0) > 0 && !mayContinue(run),
+  write: followUpWrites,
+};
 
 /** Runs each write as it is (the default), or through a wrapper such as the executor's outage retry. */
 type Durably = <T>(write: () => Promise<T>) => Promise<T>;

@@ -8,7 +8,7 @@ import { agentsWithQueuedRuns, claimNextRunsForAgents, type ClaimedRun, type Cla
 import type { EngineDeps } from '../model/deps.ts';
 import type { RunBatchPorts } from './execute-run.ts';
 import { finishRuns } from '../runs/finish.ts';
-import { writeFollowUps } from './follow-up.ts';
+import { followUpInFinish, writeFollowUps } from './follow-up.ts';
 import { appendRunEvents, type EventGroup } from '../runs/events.ts';
 import { type LogChunk, writeLogChunks } from '../runs/run-log.ts';
 import type { LiveEvent } from '../live/live-events.ts';
@@ -60,7 +60,7 @@ export function runBatchPorts(deps: () => EngineDeps, onBatchFailure: OnBatchFai
       return runs.map(() => undefined);
     }, { maxBatch: 200, maxInFlight: 2 }, onBatchFailure),
     finish: batched(
-      async (items) => (await withTransientRetry(() => finishRuns(deps(), items, { wait: false }), 8)).map((answer) => (answer.kind === 'held' ? PER_ITEM : answer)),
+      async (items) => (await withTransientRetry(() => finishRuns(deps(), items, { wait: false, followUp: followUpInFinish }), 8)).map((answer) => (answer.kind === 'held' ? PER_ITEM : answer)),
       { maxBatch: 100, maxInFlight: 2 },
       onBatchFailure,
     ),

@@ -20,26 +20,31 @@ const MISSING_COMMENT = 'missing_issue_comment';
  * the release). The common answers, no issue (not applicable) or a comment written by the run
  * (satisfied, read for all in one statement), are returned for the settle to write with its own
  * statement (runs/settle.ts). A run on an issue that left no comment goes on alone: it may get one
- * comment retry. Returns, per run, the run it queued (the engine starts it), if any.
+ * comment retry. `firstComments`: the first comment of runs whose comments were read already (the
+ * finish's evidence; comments are never deleted): not read again. Returns, per run, the run it
+ * queued (the engine starts it), if any.
  */
 export async function applyIssueCommentPolicy(
   tx: Transaction,
   events: LiveEvent[],
   runs: RunRow[],
   now: Date,
+  firstComments: ReadonlyMap<string, string> = new Map(),
 ): Promise<{ queued: Array<RunRow | null>; answers: CommentAnswer[] }> {
   const onIssues = runs.filter((run) => run.issueId);
-  const comments = new Map(
-    onIssues.length === 0
+  const unread = onIssues.filter((run) => !firstComments.has(run.id));
+  const comments = new Map([
+    ...firstComments,
+    ...(unread.length === 0
       ? []
       : (
           await executePrepared<{ run_id: string; id: string }>(
             tx,
             sql`select distinct on (created_by_run_id) created_by_run_id as run_id, id from issue_comments
-                where created_by_run_id = any(${uuidArray(onIssues.map((run) => run.id))}::uuid[]) order by created_by_run_id, created_at, id`,
+                where created_by_run_id = any(${uuidArray(unread.map((run) => run.id))}::uuid[]) order by created_by_run_id, created_at, id`,
           )
-        ).map((row) => [row.run_id, row.id]),
-  );
+        ).map((row): [string, string] => [row.run_id, row.id])),
+  ]);
   const answers: CommentAnswer[] = [
     ...runs.filter((run) => !run.issueId).map((run) => ({ runId: run.id, status: 'not_applicable' as const })),
     ...onIssues.flatMap((run) => (comments.has(run.id) ? [{ runId: run.id, status: 'satisfied' as const, satisfiedBy: comments.get(run.id)! }] : [])),

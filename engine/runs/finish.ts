@@ -12,7 +12,9 @@ import type { AdapterType, WakeupStatus } from '../../db/enums.ts';
 import type { AdapterResult } from '../adapters/types.ts';
 import { finalizeAgents } from './agent-status.ts';
 import type { LiveEvent } from '../live/live-events.ts';
-import type { EngineDeps } from '../model/deps.ts';
+import type { Transaction } from '../../db/client.ts';
+import { type EngineDeps, transact } from '../model/deps.ts';
+import type { CommentAnswer } from './settle.ts';
 import { classifyLiveness } from '../rules/liveness.ts';
 import { collectEvidence, livenessInputFrom, type RunEvidence, runEvidence, withPendingTools } from './liveness-evidence.ts';
 import { pipelinedTransaction } from '../store/pipelined-transaction.ts';
@@ -62,7 +64,27 @@ export type RunFinished =
       followUp: boolean;
       /** With followUp: what the finish read of the run's work (its last events counted), for the follow-up to use rather than read again. */
       evidence?: RunEvidence;
+      /** The runs its follow-up queued when the finish wrote it (FollowUpInFinish), which the engine starts. */
+      queued?: RunRow[];
     };
+
+/**
+ * The follow-up a finish may write itself, in its own transaction (execution/follow-up.ts
+ * followUpInFinish), for the runs it admits: after the finish locked its runs and read their
+ * evidence, before its terminal writes, which then settle those runs with the comment policy's
+ * answers (one transaction and one row version, where a follow-up of its own takes two of each).
+ * The order of locks stays §6.17's: the runs, then their issues and wakeups, the agents last.
+ */
+export interface FollowUpInFinish {
+  admits(candidate: { run: RunRow; crashed: boolean; evidence: RunEvidence | undefined; costCents: number }): boolean;
+  /** Per run, in order: the runs it queued and the comment policy's answer. */
+  write(
+    tx: Transaction,
+    events: LiveEvent[],
+    items: Array<{ run: RunRow; crashed: boolean; evidence?: RunEvidence }>,
+    now: Date,
+  ): Promise<Array<{ queued: RunRow[]; comment: CommentAnswer | null }>>;
+}
 
 interface Terminal {
   item: RunFinish;
@@ -75,6 +97,11 @@ interface Terminal {
   /** The row as this transaction leaves it (settled when nothing follows). */
   stored: RunRow;
   followUp: boolean;
+  /** Its place among the answers. */
+  answer: number;
+  evidence?: RunEvidence;
+  /** The comment policy's answer, when the finish wrote the run's follow-up (recorded with its settle). */
+  comment?: CommentAnswer | null;
   wakeError: string | null;
   pending: PreparedEvent[];
   event: NewRunEvent;
@@ -123,13 +150,19 @@ export function needsFollowUp(run: RunRow, crashed: boolean, holdsIssueLock: boo
 
 /**
  * Finishes `items` in one transaction. `wait`: wait for rows other transactions hold (a single
- * finish), or leave those runs unwritten as `held` (a batch). Answers per item, in order.
+ * finish), or leave those runs unwritten as `held` (a batch). `followUp`: the follow-ups the finish
+ * may write itself (FollowUpInFinish); a finish of runs on issues that may have one then runs in a
+ * transaction its steps can write in, others in a pipelined one. Answers per item, in order.
  */
-export async function finishRuns(deps: EngineDeps, items: RunFinish[], { wait }: { wait: boolean }): Promise<RunFinished[]> {
+export async function finishRuns(
+  deps: EngineDeps,
+  items: RunFinish[],
+  { wait, followUp }: { wait: boolean; followUp?: FollowUpInFinish },
+): Promise<RunFinished[]> {
   const firstHeartbeats: FirstHeartbeats = [];
   const traced = stepStart();
   let answers: RunFinished[] = [];
-  await pipelinedTransaction(deps, async (tx, events) => {
+  const finish = async (tx: StatementTarget, events: LiveEvent[], options: { commit?: () => Promise<void>; followUp?: InFinish }) => {
     const ids = uuidArray(items.map((item) => item.runId));
     // The runs and what they left behind. The agents' rows are locked only at the end, right before
     // the commit (finalizeAgents): every enqueue, claim and start of those agents waits for that
@@ -143,15 +176,25 @@ export async function finishRuns(deps: EngineDeps, items: RunFinish[], { wait }:
       now: deps.clock.now(),
       missing: wait ? 'gone' : 'held',
       firstHeartbeats,
-      // Sent with the writes: the server runs them one after the other, in one round trip. Nothing
-      // to write: no COMMIT, and the transaction rolls back.
-      commit: () => tx.commit(),
+      ...options,
     });
-  });
+  };
+  if (followUp && items.some((item) => item.issueId && !item.crashed)) {
+    await transact(deps, (tx, events) => finish(tx, events, { followUp: { admits: followUp.admits, write: (events, runs, now) => followUp.write(tx, events, runs, now) } }));
+  } else {
+    // Sent with the writes: the server runs them one after the other, in one round trip. Nothing
+    // to write: no COMMIT, and the transaction rolls back.
+    await pipelinedTransaction(deps, (tx, events) => finish(tx, events, { commit: () => tx.commit() }));
+  }
   for (const hook of firstHeartbeats) deps.onFirstHeartbeat?.(hook);
   if (traced !== undefined) recordFinishes(traced, answers.flatMap((answer) => ('run' in answer ? [answer.run] : [])));
   return answers;
 }
+
+/** FollowUpInFinish bound to the finish's transaction. */
+type InFinish = Pick<FollowUpInFinish, 'admits'> & {
+  write(events: LiveEvent[], items: Array<{ run: RunRow; crashed: boolean; evidence?: RunEvidence }>, now: Date): ReturnType<FollowUpInFinish['write']>;
+};
 
 type FirstHeartbeats = Array<{ agentId: string; agentRole: string }>;
 
@@ -168,7 +211,7 @@ export async function finishLockedRuns(
   items: RunFinish[],
   rows: Map<string, RunRow>,
   evidence: Map<string, RunEvidence>,
-  options: { now: Date; missing: 'gone' | 'held'; firstHeartbeats: FirstHeartbeats; commit?: () => Promise<void> },
+  options: { now: Date; missing: 'gone' | 'held'; firstHeartbeats: FirstHeartbeats; commit?: () => Promise<void>; followUp?: InFinish },
 ): Promise<RunFinished[]> {
   const { now } = options;
   const answers: RunFinished[] = [];
@@ -231,10 +274,33 @@ export async function finishLockedRuns(
       payload: { status: outcome.status, exitCode: run.exitCode, ...(outcome.error ? { error: outcome.error } : {}) },
     };
     const pending = item.events.map((e) => ({ event: e, payload: payloadText(e.payload) }));
-    terminals.push({ item, session, cost, run, stored, followUp, wakeError: outcome.error, pending, event, payload: payloadText(event.payload) });
-    answers.push({ kind: 'finished', run: stored, followUp, ...(followUp && of ? { evidence: { ...of, toolEvents } } : {}) });
+    const known = of ? { ...of, toolEvents } : undefined;
+    terminals.push({ item, session, cost, run, stored, followUp, answer: answers.length, evidence: known, wakeError: outcome.error, pending, event, payload: payloadText(event.payload) });
+    answers.push({ kind: 'finished', run: stored, followUp, ...(followUp && known ? { evidence: known } : {}) });
   }
   if (terminals.length === 0 && ended.length === 0) return answers;
+
+  // The follow-ups this finish writes itself (FollowUpInFinish), before the terminal writes: those
+  // runs are then settled by them, with the comment policy's answers. Their events follow the runs'.
+  const followUpEvents: LiveEvent[] = [];
+  const inFinish = options.followUp
+    ? terminals.filter((t) => t.followUp && options.followUp!.admits({ run: t.run, crashed: t.item.crashed, evidence: t.evidence, costCents: t.cost.cents }))
+    : [];
+  if (inFinish.length > 0) {
+    const written = await options.followUp!.write(followUpEvents, inFinish.map((t) => ({ run: t.run, crashed: t.item.crashed, evidence: t.evidence })), now);
+    inFinish.forEach((t, i) => {
+      const { queued, comment } = written[i];
+      t.followUp = false;
+      t.comment = comment;
+      t.stored = {
+        ...t.run,
+        issueCommentStatus: comment?.status ?? 'not_applicable',
+        issueCommentSatisfiedByCommentId: comment?.satisfiedBy ?? t.run.issueCommentSatisfiedByCommentId,
+        settledAt: now,
+      };
+      answers[t.answer] = { kind: 'finished', run: t.stored, followUp: false, queued };
+    });
+  }
 
   const [seqs, endedRows, agentEvents] = await Promise.all([
     writeTerminals(tx, terminals, now),
@@ -248,8 +314,10 @@ export async function finishLockedRuns(
     t.pending.forEach(({ event, payload }, i) => events.push(liveRunEvent(run, terminalSeq - t.pending.length + i, event, payload.bounded)));
     // Terminal, then settled: a subscriber (and /metrics) sees the outcome before the run is final.
     events.push(liveRunEvent(run, terminalSeq, t.event, t.payload.bounded), runStatusEvent(run));
-    if (!t.followUp) events.push(runStatusEvent(t.stored));
+    if (!t.followUp && !inFinish.includes(t)) events.push(runStatusEvent(t.stored));
   }
+  // What the follow-ups written here did, then those runs settled: as a follow-up of their own would tell it.
+  events.push(...followUpEvents, ...inFinish.map((t) => runStatusEvent(t.stored)));
   events.push(...agentEvents);
   for (const row of endedRows) {
     const at = answers.findIndex((a, i) => a.kind === 'ended' && items[i].runId === row.id);
@@ -262,10 +330,12 @@ export async function finishLockedRuns(
 /** The terminal rows (settled where nothing follows), their wakeups, events and the agents' runtime counters. */
 async function writeTerminals(tx: StatementTarget, terminals: Terminal[], now: Date): Promise<Map<string, number>> {
   if (terminals.length === 0) return new Map();
-  const runs = terminals.map(({ item, run: t, followUp, wakeError, pending, event, payload }) => ({
+  const runs = terminals.map(({ item, run: t, followUp, comment, wakeError, pending, event, payload }) => ({
     run_id: t.id,
     pending_events: pending.length,
     settle: !followUp,
+    comment_status: comment?.status ?? null,
+    satisfied_by: comment?.satisfiedBy ?? null,
     has_output: item.output !== null,
     status: t.status,
     error: t.error,
@@ -329,7 +399,8 @@ async function writeTerminals(tx: StatementTarget, terminals: Terminal[], now: D
         last_output_at timestamptz, last_output_seq int, last_output_stream text, last_output_bytes bigint,
         liveness_state liveness_state, liveness_reason text, next_action text, last_useful_action_at timestamptz,
         wake_id uuid, wake_status wakeup_status, wake_error text, event_type text, event_level text, event_message text, event_payload text,
-        adapter_type adapter_type, pending_events int, settle boolean, has_output boolean, session_id_after text)
+        adapter_type adapter_type, pending_events int, settle boolean, comment_status issue_comment_status, satisfied_by uuid,
+        has_output boolean, session_id_after text)
     ), pending as (
       select * from jsonb_to_recordset(${json(pendingRows)}::jsonb) as p(${EVENT_INPUT_COLUMNS})
     ), finished as (
@@ -341,7 +412,8 @@ async function writeTerminals(tx: StatementTarget, terminals: Terminal[], now: D
         ${keep('last_output_seq')}, ${keep('last_output_stream')}, ${keep('last_output_bytes')},
         liveness_state = i.liveness_state, liveness_reason = i.liveness_reason, next_action = i.next_action,
         last_useful_action_at = i.last_useful_action_at,
-        issue_comment_status = case when i.settle then 'not_applicable'::issue_comment_status else r.issue_comment_status end,
+        issue_comment_status = case when i.settle then coalesce(i.comment_status, 'not_applicable') else r.issue_comment_status end,
+        issue_comment_satisfied_by_comment_id = coalesce(i.satisfied_by, r.issue_comment_satisfied_by_comment_id),
         settled_at = case when i.settle then ${iso(now)}::timestamptz else r.settled_at end,
         updated_at = ${iso(now)}::timestamptz,
         last_event_seq = r.last_event_seq + i.pending_events + 1,

@@ -116,7 +116,9 @@ export function runEvidence(tx: StatementTarget, runs: Array<{ id: string; issue
     issueRuns.length === 0
       ? sql``
       : sql`union all
-    select 'comment', created_by_run_id, 1, ${ms('created_at')}, body, null, null from issue_comments where created_by_run_id = any(${onIssues}::uuid[])
+    select 'comment', created_by_run_id, 1, ${ms('created_at')}, body, id::text,
+      case when row_number() over (partition by created_by_run_id order by created_at, id) = 1 then 'first' end
+    from issue_comments where created_by_run_id = any(${onIssues}::uuid[])
     union all
     select 'revision', created_by_run_id, count(*)::int, ${ms('max(created_at)')}, null, key, null
     from issue_document_revisions where created_by_run_id = any(${onIssues}::uuid[]) and key <> ${CONTINUATION_SUMMARY_KEY}
@@ -142,6 +144,8 @@ export interface RunEvidence {
   toolEvents: Tally;
   holdsIssueLock: boolean;
   comments: Array<{ body: string; createdAt: Date }>;
+  /** The run's first comment (by time, then id): the one that satisfies the comment policy (§6.10). */
+  firstCommentId?: string;
   revisions: Array<{ key: string; n: number; latest: unknown }>;
   issue: { status: IssueStatus; title: string; description: string | null } | null;
 }
@@ -159,7 +163,10 @@ export function collectEvidence(rows: EvidenceRow[]): Map<string, RunEvidence> {
     if (row.kind === 'activity') entry.activity = { n: row.n, latest: at(row.latest_ms) };
     else if (row.kind === 'tool') entry.toolEvents = { n: row.n, latest: at(row.latest_ms) };
     else if (row.kind === 'lock') entry.holdsIssueLock = true;
-    else if (row.kind === 'comment') entry.comments.push({ body: row.text ?? '', createdAt: at(row.latest_ms)! });
+    else if (row.kind === 'comment') {
+      entry.comments.push({ body: row.text ?? '', createdAt: at(row.latest_ms)! });
+      if (row.detail === 'first') entry.firstCommentId = row.key!;
+    }
     else if (row.kind === 'revision') entry.revisions.push({ key: row.key!, n: row.n, latest: at(row.latest_ms) });
     else entry.issue = { status: row.key! as IssueStatus, title: row.text ?? '', description: row.detail };
   }

@@ -1,6 +1,7 @@
 // A finished run no longer counts against its agent's limit (docs/engine.md §6.4 step 8): the
 // agent's next run is claimed once the finish commits, while the finished run's follow-up is still
-// being written, not after it.
+// being written, not after it. (The runs here leave no comment on their issue, so their follow-up is
+// written after the finish; a run that commented has it written by its finish, follow-up-in-finish.test.ts.)
 import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { issueDocuments } from '../../../db/schema.ts';
@@ -15,7 +16,7 @@ afterEach(() => f.close());
 
 describe("an agent's next run", () => {
   it("is claimed and run while the previous run's follow-up waits", async () => {
-    const agent = await f.agent({ heartbeat: { maxConcurrentRuns: 1 }, adapterConfig: { steps: [{ comment: 'Done.' }] } });
+    const agent = await f.agent({ heartbeat: { maxConcurrentRuns: 1 }, adapterConfig: { steps: [] } });
     const [first, second] = [await f.issue({ assigneeAgentId: agent.id }), await f.issue({ assigneeAgentId: agent.id })];
     const runA = await f.run({ agentId: agent.id, issueId: first.id, createdAt: new Date('2025-12-31T23:00:00.000Z') });
     const runB = await f.run({ agentId: agent.id, issueId: second.id });
