@@ -7,6 +7,7 @@ import { eq, sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { issueComments, issueDocuments, issues, wakeupRequests } from '../../../db/schema.ts';
 import { type EngineFixture, engineFixture } from '../../support/engine.ts';
+import { holdRows } from '../../support/row-lock.ts';
 import { waitFor } from '../../support/wait.ts';
 
 let f: EngineFixture;
@@ -41,16 +42,7 @@ describe('a run on an issue that succeeded and commented', () => {
     // The follow-up ends with the issue's continuation summary (§16): holding that document's row
     // holds the follow-up there. Written by the finish, it holds the finish too.
     await f.db.insert(issueDocuments).values({ companyId: f.companyId, issueId: issue.id, key: 'continuation-summary', body: 'Earlier.', revisionCount: 1 });
-    let locked!: () => void;
-    let release!: () => void;
-    const isLocked = new Promise<void>((resolve) => (locked = resolve));
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const holder = f.db.transaction(async (tx) => {
-      await tx.execute(sql`select id from issue_documents where issue_id = ${issue.id} for update`);
-      locked();
-      await released;
-    });
-    await isLocked;
+    const held = await holdRows(f.db, sql`select id from issue_documents where issue_id = ${issue.id} for update`);
     const rowOf = async (id: string) => (await f.db.query.heartbeatRuns.findFirst({ where: { id } }))!;
     try {
       await f.engine.start({ apiUrl: 'http://127.0.0.1:9/graphql' });
@@ -65,8 +57,7 @@ describe('a run on an issue that succeeded and commented', () => {
       expect(await rowOf(run.id)).toMatchObject({ status: 'running', settledAt: null });
       expect((await f.db.query.issues.findFirst({ where: { id: issue.id } }))!.executionRunId).toBe(run.id);
     } finally {
-      release();
-      await holder;
+      await held.release();
     }
     const settled = await waitFor('the run to be settled', async () => {
       const row = await rowOf(run.id);

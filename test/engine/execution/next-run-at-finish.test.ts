@@ -6,6 +6,7 @@ import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { issueDocuments } from '../../../db/schema.ts';
 import { type EngineFixture, engineFixture } from '../../support/engine.ts';
+import { holdRows } from '../../support/row-lock.ts';
 import { waitFor } from '../../support/wait.ts';
 
 let f: EngineFixture;
@@ -24,16 +25,7 @@ describe("an agent's next run", () => {
     // document's row holds the follow-up there, after the finish, without touching anything the
     // claim, the run or its finish need.
     await f.db.insert(issueDocuments).values({ companyId: f.companyId, issueId: first.id, key: 'continuation-summary', body: 'Earlier.', revisionCount: 1 });
-    let locked!: () => void;
-    let release!: () => void;
-    const isLocked = new Promise<void>((resolve) => (locked = resolve));
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const holder = f.db.transaction(async (tx) => {
-      await tx.execute(sql`select id from issue_documents where issue_id = ${first.id} for update`);
-      locked();
-      await released;
-    });
-    await isLocked;
+    const held = await holdRows(f.db, sql`select id from issue_documents where issue_id = ${first.id} for update`);
     const rowOf = async (id: string) => (await f.db.query.heartbeatRuns.findFirst({ where: { id }, columns: { status: true, finishedAt: true, settledAt: true } }))!;
 
     let b: Awaited<ReturnType<typeof rowOf>>;
@@ -52,8 +44,7 @@ describe("an agent's next run", () => {
       expect(a.settledAt).toBeNull();
     } finally {
       // Let go of the document whatever happened, so that a failure does not leave the follow-up hanging.
-      release();
-      await holder;
+      await held.release();
     }
     const settledA = await waitFor('the first run to be settled', async () => {
       const row = await rowOf(runA.id);

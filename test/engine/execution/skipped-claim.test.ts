@@ -4,6 +4,7 @@
 import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type EngineFixture, engineFixture } from '../../support/engine.ts';
+import { holdRows } from '../../support/row-lock.ts';
 import { waitFor } from '../../support/wait.ts';
 
 let f: EngineFixture;
@@ -19,23 +20,13 @@ describe('a claim that skipped a held run', () => {
     const run = await f.run({ agentId: agent.id });
     const statusOf = async () => (await f.db.query.heartbeatRuns.findFirst({ where: { id: run.id }, columns: { status: true, settledAt: true } }))!;
 
-    let locked!: () => void;
-    let release!: () => void;
-    const isLocked = new Promise<void>((resolve) => (locked = resolve));
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const holder = f.db.transaction(async (tx) => {
-      await tx.execute(sql`select id from heartbeat_runs where id = ${run.id} for update`);
-      locked();
-      await released;
-    });
-    await isLocked;
+    const held = await holdRows(f.db, sql`select id from heartbeat_runs where id = ${run.id} for update`);
 
     // The claim round ends without the run: another transaction holds it.
     await f.engine.startNext(agent.id);
     expect((await statusOf()).status).toBe('queued');
 
-    release();
-    await holder;
+    await held.release();
     const settled = await waitFor('the skipped run to be claimed and run to its end', async () => {
       const row = await statusOf();
       return row.settledAt ? row : null;
